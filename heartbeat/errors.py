@@ -1,0 +1,58 @@
+"""One exception hierarchy with a single root.
+
+Each subclass builds its own message from its arguments, so callers raise `TaskNotFound(7)` and the
+CLI prints "task 7 not found". `exit_code` is what the CLI exits with (SPEC: 1 refused or not found,
+2 usage or configuration error).
+"""
+
+
+class HeartbeatError(Exception):
+    exit_code = 1
+
+
+class ConfigError(HeartbeatError):
+    """A configuration mistake: names the file, the key and the reason."""
+
+    exit_code = 2
+
+    def __init__(self, path, key: str | None, reason: str):
+        self.path, self.key, self.reason = str(path), key, reason
+        where = f"{self.path}: {key}" if key else self.path
+        super().__init__(f"{where}: {reason}")
+
+
+class TaskNotFound(HeartbeatError):
+    def __init__(self, task_id: int):
+        self.task_id = task_id
+        super().__init__(f"task {task_id} not found")
+
+
+class ProfileNotFound(HeartbeatError):
+    def __init__(self, name: str, known: list[str]):
+        self.name = name
+        listed = ", ".join(known) if known else "none configured"
+        super().__init__(f"profile {name!r} not found; known profiles: {listed}")
+
+
+class IllegalTransition(HeartbeatError):
+    """A status change the state machine does not allow."""
+
+    def __init__(self, what: str, current: str, wanted: str, hint: str = ""):
+        self.current, self.wanted = current, wanted
+        super().__init__(f"{what} is {current}; cannot become {wanted}" + (f"; {hint}" if hint else ""))
+
+
+class Refused(HeartbeatError):
+    """A request that cannot be honoured for a reason stated in full by the caller."""
+
+
+class FatalTaskError(HeartbeatError):
+    """A task cannot start or continue: connection refused, missing feed, empty source..."""
+
+
+class ConnectorError(FatalTaskError):
+    """A connection could not be opened or read; the message never contains a password."""
+
+
+class AlreadyRunning(HeartbeatError):
+    """Another daemon already holds this SQLite state database."""
