@@ -39,7 +39,7 @@ class IllegalTransition(HeartbeatError):
 
     def __init__(self, what: str, current: str, wanted: str, hint: str = ""):
         self.current, self.wanted = current, wanted
-        super().__init__(f"{what} is {current}; cannot become {wanted}" + (f"; {hint}" if hint else ""))
+        super().__init__(f"{what} is {current}; " + (hint or f"it cannot become {wanted}"))
 
 
 class Refused(HeartbeatError):

@@ -1,0 +1,51 @@
+"""Wiring: from a config file to the objects the CLI and the daemon use."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+
+from heartbeat import config as config_module
+from heartbeat.config import Config
+
+
+class App:
+    """Loads the config once and opens the state database (upgrading its schema) on first use."""
+
+    def __init__(self, config_path: str | None):
+        self.config_path = config_path
+
+    @cached_property
+    def config(self) -> Config:
+        return config_module.load(config_module.find_config_path(self.config_path))
+
+    @cached_property
+    def store(self):
+        from tasks.database import create_state_engine, ensure_schema
+        from tasks.store import TaskStore
+
+        engine = create_state_engine(self.config.database_url)
+        ensure_schema(engine)
+        return TaskStore(engine)
+
+    def heartbeat(self, stop=None):
+        from heartbeat.beat import Heartbeat
+
+        return Heartbeat(self.config, self.store, stop=stop)
+
+    def demo_shop(self, name: str | None):
+        """The connection `demo init` fills: the named one, else the only prestashop connection
+        on a SQLite file whose name contains 'demo'."""
+        from heartbeat.errors import Refused
+
+        shops = {n: c for n, c in self.config.connections.items() if c.type == "prestashop"}
+        if name:
+            if name not in shops:
+                raise Refused(f"no prestashop connection named {name!r}; known: {', '.join(shops) or 'none'}")
+            return shops[name]
+        demos = [c for c in shops.values()
+                 if c.options["url"].startswith("sqlite") and "demo" in Path(c.options["url"]).name]
+        if len(demos) != 1:
+            raise Refused("pass --connection NAME: the config has "
+                          f"{len(demos)} SQLite prestashop connections named *demo*")
+        return demos[0]

@@ -1,0 +1,199 @@
+"""One heartbeat: schedule due slots, start due tasks, process one batch of each running task.
+
+`Heartbeat.tick(now)` is the whole of it and takes time as an argument; the daemon calls it on an
+interval and tests call it with explicit datetimes. A failure in one profile or task is logged and
+isolated: the others still get their turn.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+
+import structlog
+
+from heartbeat import schedule
+from heartbeat.clock import Clock
+from heartbeat.config import Config, Profile
+from heartbeat.errors import FatalTaskError, ProfileNotFound
+from profiles import worker_for
+from profiles.base import Worker
+from reports import action_log, export_file
+from tasks.leases import current_owner
+from tasks.models import Task
+from tasks.store import TaskStore
+
+log = structlog.get_logger("heartbeat")
+
+
+@dataclass
+class TickReport:
+    created: list[int] = field(default_factory=list)
+    started: list[int] = field(default_factory=list)
+    batches: int = 0
+
+    @property
+    def busy(self) -> bool:
+        """True when this tick did work, so another tick right away may do more."""
+        return bool(self.started or self.batches)
+
+
+class Heartbeat:
+    def __init__(self, config: Config, store: TaskStore, clock: Clock | None = None,
+                 owner: str | None = None, stop: threading.Event | None = None):
+        self.config, self.store = config, store
+        self.clock = clock or Clock()
+        self.owner = owner or current_owner()
+        self.stop = stop or threading.Event()
+        self.lease = timedelta(seconds=max(120.0, 10 * config.interval))
+        self._workers: dict[str, Worker] = {}
+
+    def tick(self, now: datetime | None = None) -> TickReport:
+        now = now or self.clock.now()
+        report = TickReport()
+        for profile in self.config.profiles:
+            self._isolated(self._schedule, profile, now, report, what=("profile", profile.name))
+        for task_id in self.store.due(now):
+            if self.stop.is_set():
+                break
+            self._isolated(self._start, task_id, now, report, what=("task_id", task_id))
+        for task_id in self.store.running():
+            if self.stop.is_set():
+                break
+            self._isolated(self._batch, task_id, report, what=("task_id", task_id))
+        return report
+
+    def run_until_idle(self, max_ticks: int | None = None) -> int:
+        """Tick back to back until a tick finds nothing to do (or `stop` is set). Returns ticks."""
+        ticks = 0
+        while not self.stop.is_set() and (max_ticks is None or ticks < max_ticks):
+            ticks += 1
+            if not self.tick(self.clock.now()).busy:
+                break
+        return ticks
+
+    def close(self) -> None:
+        """Give up our leases and close workers' connections (a clean stop)."""
+        self.store.release(self.owner)
+        for worker in self._workers.values():
+            worker.close()
+        self._workers.clear()
+
+    # -- the three steps -------------------------------------------------------------------------
+
+    def _isolated(self, step, *args, what: tuple[str, object]) -> None:
+        try:
+            step(*args)
+        except Exception:  # one failing profile or task must not stop the others
+            log.exception("heartbeat.step_failed", step=step.__name__.strip("_"), **{what[0]: what[1]})
+
+    def _schedule(self, profile: Profile, now: datetime, report: TickReport) -> None:
+        if not profile.schedule or not profile.enabled:
+            return
+        cron = schedule.trigger(profile.schedule, profile.options.get("timezone"))
+        recorded, next_slot = self.store.schedule_state(profile.name)
+        if recorded != profile.schedule or next_slot is None:
+            first = schedule.first_slot(cron, now)
+            self.store.set_schedule(profile.name, profile.schedule, first, now)
+            log.info("profile.scheduled", profile=profile.name, next_run=first.isoformat())
+            return
+        due = schedule.due(cron, next_slot.replace(tzinfo=UTC), now)
+        if due is None:
+            return
+        note = None
+        if due.missed:
+            note = (f"{due.missed} earlier slots since {due.first:%Y-%m-%d %H:%M} UTC were missed "
+                    f"while no heartbeat ran; coalesced into this task")
+        task = self.store.create_scheduled(profile, profile.schedule, next_slot, due.slot,
+                                           due.next_slot, now, note)
+        if task is not None:
+            report.created.append(task.id)
+            log.info("task.created", task_id=task.id, profile=profile.name, trigger="schedule",
+                     coalesced=due.missed)
+
+    def _start(self, task_id: int, now: datetime, report: TickReport) -> None:
+        task = self.store.get(task_id)
+        try:
+            profile = self.config.profile(task.profile)
+        except ProfileNotFound:
+            self.store.start(task_id, now, self.owner, None, _missing_profile(task.profile),
+                             lambda _t: None, self.lease)
+            return
+        worker = self._worker(profile)
+        started = self.store.start(task_id, now, self.owner, profile.misfire_grace,
+                                   worker.build_queue, worker.export_path, self.lease)
+        if started is None:
+            return
+        bound = log.bind(task_id=task_id, profile=task.profile)
+        if started.status.value == "running":
+            report.started.append(task_id)
+            bound.info("task.started", total=started.progress.total)
+        else:
+            bound.warning(f"task.{started.status.value}", message=started.message)
+
+    def _batch(self, task_id: int, report: TickReport) -> None:
+        now = self.clock.now()
+        task = self.store.get(task_id)
+        try:
+            profile = self.config.profile(task.profile)
+        except ProfileNotFound:
+            self.store.fail_running(task_id, now, f"profile {task.profile!r} is no longer configured")
+            return
+        worker = self._worker(profile)
+        try:
+            with self.store.batch(task_id, self.owner, now, self.lease) as batch:
+                if batch is None:
+                    return
+                done = self._run_batch(batch, worker, profile, now)
+        except FatalTaskError as exc:
+            self.store.fail_running(task_id, self.clock.now(), str(exc))
+            log.error("task.error", task_id=task_id, profile=task.profile, reason=str(exc))
+            return
+        report.batches += 1
+        log.info("batch.committed", task_id=task_id, profile=task.profile, batch=done.batches,
+                 pending=done.progress.pending)
+        if done.status.finished:
+            log.info(f"task.{done.status.value}", task_id=task_id, profile=task.profile,
+                     **done.progress.as_dict())
+
+    def _run_batch(self, batch, worker: Worker, profile: Profile, now: datetime) -> Task:
+        task, started = batch.task, self.clock.monotonic()
+        result = worker.process(task, batch.items)
+        offset = None
+        if worker.has_export_file:
+            data = b"" if task.export_bytes else export_file.header(task, worker.source_name)
+            data += export_file.body(result.records, first=task.progress.processed == 0)
+            if batch.last:
+                data += export_file.FOOTER
+            offset = export_file.append(task.export_path, task.export_bytes, data)
+        seconds = self.clock.monotonic() - started
+        lines = [action_log.batch(task.batches + 1, result.outcomes, seconds)]
+        lines += [action_log.item_error(o.position, i.product_id, o.detail or "")
+                  for o, i in zip(result.outcomes, batch.items, strict=True) if o.status == "error"]
+        summary = None
+        if batch.last:
+            summary = _summary_after(task, result.outcomes, task.work_seconds + seconds)
+            lines.append(summary)
+        return batch.commit(result.outcomes, now, seconds, lines, offset, summary)
+
+    def _worker(self, profile: Profile) -> Worker:
+        if profile.name not in self._workers:
+            self._workers[profile.name] = worker_for(profile, self.config)
+        return self._workers[profile.name]
+
+
+def _missing_profile(name: str):
+    def build():
+        raise FatalTaskError(f"profile {name!r} is no longer configured")
+    return build
+
+
+def _summary_after(task: Task, outcomes, work_seconds: float) -> str:
+    """The closing summary, computed from the task before its last batch plus that batch."""
+    counts = Counter(o.status.value for o in outcomes)
+    p = task.progress
+    after = replace(p, pending=0, processed=p.processed + counts["processed"],
+                    skipped=p.skipped + counts["skipped"], error=p.error + counts["error"])
+    return action_log.summary(replace(task, progress=after, batches=task.batches + 1), work_seconds)

@@ -1,0 +1,311 @@
+"""The `heartbeat` command: a thin layer over the library.
+
+Commands call library functions; a HeartbeatError becomes one line on stderr and its exit code
+(1 refused or not found, 2 usage or configuration) here and nowhere else.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+
+import click
+
+from heartbeat.app import App
+from heartbeat.errors import HeartbeatError, Refused
+
+TASK_STATUSES = ["pending", "missed", "running", "completed", "killed", "error"]
+
+
+class HeartbeatGroup(click.Group):
+    """Turns domain errors into one clear line and an exit code, never a traceback."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except HeartbeatError as exc:
+            click.echo(f"heartbeat: {exc}", err=True)
+            ctx.exit(exc.exit_code)
+        except OSError as exc:
+            click.echo(f"heartbeat: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), err=True)
+            ctx.exit(1)
+        except Exception as exc:
+            from sqlalchemy.exc import SQLAlchemyError
+
+            if not isinstance(exc, SQLAlchemyError):
+                raise
+            reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+            click.echo(f"heartbeat: state database error: {reason}", err=True)
+            ctx.exit(1)
+
+
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+output_option = click.option("-o", "--output", "output_file", type=click.Path(dir_okay=False),
+                             help="Write to FILE (atomically) instead of standard output.")
+
+
+def print_json(value) -> None:
+    click.echo(json.dumps(value, indent=2, ensure_ascii=False))
+
+
+@contextmanager
+def output(path: str | None, binary: bool = False):
+    """Standard output, or FILE written through a temporary file renamed at the end, so an error
+    never leaves a partial FILE behind."""
+    if path is None:
+        stream = sys.stdout.buffer if binary else sys.stdout
+        yield stream
+        stream.flush()
+        return
+    target = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=target.parent if str(target.parent) else ".",
+                               prefix=f".{target.name}.")
+    try:
+        mode = "wb" if binary else "w"
+        with os.fdopen(fd, mode, **({} if binary else {"encoding": "utf-8", "newline": ""})) as f:
+            yield f
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+@click.group(cls=HeartbeatGroup)
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), metavar="PATH",
+              help="Config file (default: $HEARTBEAT_CONFIG, else ./heartbeat.toml).")
+@click.version_option(package_name="heartbeat")
+@click.pass_context
+def cli(ctx, config_path):
+    """Heartbeat: scheduled import/export tasks between a PrestaShop shop and a sync platform."""
+    ctx.obj = App(config_path)
+
+
+def _configure_logs(app: App) -> None:
+    from heartbeat import logs
+
+    logs.configure(app.config.log_format, app.config.log_level)
+
+
+@cli.command()
+@click.pass_obj
+def run(app):
+    """Run the daemon: a heartbeat every `interval` seconds until SIGTERM/SIGINT."""
+    from heartbeat import daemon
+
+    _configure_logs(app)
+    sys.exit(daemon.run(app))
+
+
+@cli.command()
+@click.option("--until-idle", is_flag=True, help="Tick back to back until nothing is due or running.")
+@click.pass_obj
+def tick(app, until_idle):
+    """Do one heartbeat now (for system cron), or several with --until-idle."""
+    import signal
+    import threading
+
+    _configure_logs(app)
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())  # finish the batch in progress, then stop
+    beat = app.heartbeat(stop=stop)
+    try:
+        beat.run_until_idle() if until_idle else beat.tick()
+    finally:
+        beat.close()
+
+
+@cli.group()
+def db():
+    """The state database."""
+
+
+@db.command("upgrade")
+@click.pass_obj
+def db_upgrade(app):
+    """Create or upgrade the state database schema (run and tick also do this)."""
+    from tasks.database import current_revision
+
+    engine = app.store.engine  # opening the store upgrades the schema
+    click.echo(f"state database at revision {current_revision(engine)}")
+
+
+@cli.group()
+def demo():
+    """The SQLite demo shop the example config points at."""
+
+
+@demo.command("init")
+@click.option("--products", default=1000, show_default=True, type=click.IntRange(min=1),
+              help="How many products to generate.")
+@click.option("--connection", "connection_name", help="The prestashop connection to fill.")
+@click.option("--if-missing", is_flag=True, help="Do nothing if the demo shop already exists.")
+@click.option("--force", is_flag=True, help="Replace an existing demo shop.")
+@click.pass_obj
+def demo_init(app, products, connection_name, if_missing, force):
+    """Create the demo shop with generated products, in PrestaShop's own tables."""
+    from sqlalchemy.engine import make_url
+
+    from connectors.prestashop import create_demo_shop
+
+    conn = app.demo_shop(connection_name)
+    url = conn.options["url"]
+    database = make_url(url).database
+    if database and Path(database).exists() and if_missing and not force:
+        click.echo(f"demo shop already exists: {database}")
+        return
+    n = create_demo_shop(url, products=products, prefix=conn.options.get("prefix", "ps_"),
+                         overwrite=force)
+    click.echo(f"demo shop created: {n} products in {database or url}")
+
+
+@cli.group()
+def profiles():
+    """Configured profiles."""
+
+
+@profiles.command("list")
+@json_option
+@click.pass_obj
+def profiles_list(app, as_json):
+    """List profiles with their schedule, next run and last task."""
+    from heartbeat.views import profile_rows, profiles_table
+
+    rows = profile_rows(app)
+    if as_json:
+        print_json(rows)
+    else:
+        click.echo(profiles_table(rows))
+
+
+@profiles.command("check")
+@click.pass_obj
+def profiles_check(app):
+    """Validate the config file; exit 2 with file, key and reason on the first mistake."""
+    cfg = app.config
+    click.echo(f"{cfg.path}: OK ({len(cfg.connections)} connections, {len(cfg.profiles)} profiles)")
+
+
+@profiles.command("run")
+@click.argument("name")
+@click.pass_obj
+def profiles_run(app, name):
+    """Queue a task of profile NAME now; prints its id."""
+    from heartbeat.clock import utcnow
+
+    profile = app.config.profile(name)
+    now = utcnow()
+    task = app.store.create(profile, "manual", now, now)
+    click.echo(f"queued task {task.id} ({profile.kind} {profile.name})")
+
+
+@cli.group()
+def tasks():
+    """The task manager: list, inspect, kill and delete tasks; download their files."""
+
+
+@tasks.command("list")
+@click.option("--status", type=click.Choice(TASK_STATUSES), help="Only tasks with this status.")
+@click.option("--profile", help="Only tasks of this profile.")
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(min=1))
+@json_option
+@click.pass_obj
+def tasks_list(app, status, profile, limit, as_json):
+    """List tasks, newest first."""
+    from heartbeat.views import tasks_table
+
+    found = app.store.list(status=status, profile=profile, limit=limit)
+    if as_json:
+        print_json([t.to_json() for t in found])
+    else:
+        click.echo(tasks_table(found))
+
+
+@tasks.command("show")
+@click.argument("task_id", type=int)
+@json_option
+@click.pass_obj
+def tasks_show(app, task_id, as_json):
+    """Show one task: every field, its message and its progress breakdown."""
+    from heartbeat.views import task_details
+
+    task = app.store.get(task_id)
+    if as_json:
+        print_json(task.to_json())
+    else:
+        click.echo(task_details(task))
+
+
+@tasks.command("kill")
+@click.argument("task_id", type=int)
+@click.pass_obj
+def tasks_kill(app, task_id):
+    """Kill a pending or running task; its pending items become cancelled."""
+    from heartbeat.clock import utcnow
+
+    task = app.store.kill(task_id, utcnow())
+    click.echo(f"task {task.id} killed: {task.progress.cancelled} pending items cancelled")
+
+
+@tasks.command("delete")
+@click.argument("task_id", type=int)
+@click.pass_obj
+def tasks_delete(app, task_id):
+    """Delete a task with its items, action log and export file (killing it first if needed)."""
+    from heartbeat.clock import utcnow
+    from reports import export_file
+
+    task = app.store.delete(task_id, utcnow())
+    export_file.remove(task)
+    click.echo(f"task {task.id} deleted")
+
+
+@tasks.command("log")
+@click.argument("task_id", type=int)
+@output_option
+@click.pass_obj
+def tasks_log(app, task_id, output_file):
+    """The task's action log as text."""
+    lines = app.store.log(task_id)
+    with output(output_file) as out:
+        for line in lines:
+            out.write(f"{line.at:%Y-%m-%d %H:%M:%S} UTC  {line.level.upper():<7} {line.message}\n")
+
+
+@tasks.command("report")
+@click.argument("task_id", type=int)
+@output_option
+@click.pass_obj
+def tasks_report(app, task_id, output_file):
+    """The task's CSV report: every queued product, its outcome and why."""
+    from reports import csv_report
+
+    items = app.store.items(task_id)
+    with output(output_file) as out:
+        csv_report.write(items, out)
+
+
+@tasks.command("export-file")
+@click.argument("task_id", type=int)
+@output_option
+@click.pass_obj
+def tasks_export_file(app, task_id, output_file):
+    """The JSON file an export task produced for the sync platform."""
+    from reports import export_file
+
+    task = app.store.get(task_id)
+    if task.kind != "export":
+        raise Refused(f"task {task.id} is an {task.kind} task; only export tasks have an export file")
+    if not task.export_bytes:
+        raise Refused(f"task {task.id} has no export file yet (status {task.status.value})")
+    with output(output_file, binary=True) as out:
+        for chunk in export_file.read(task):
+            out.write(chunk)
+
+
+def main() -> None:
+    cli(prog_name="heartbeat")

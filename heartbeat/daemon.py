@@ -1,0 +1,84 @@
+"""`heartbeat run`: tick every `interval` seconds until SIGTERM or SIGINT.
+
+APScheduler's BlockingScheduler drives the cadence: one interval job, max_instances=1 and coalesce,
+so a slow tick is never overlapped nor followed by a burst of catch-up ticks; the first tick runs at
+start. The first SIGTERM/SIGINT lets the batch in progress commit, releases our leases and exits 0.
+A second signal exits at once with status 1: the batch in progress rolls back and the next start
+resumes it, so stopping hard loses nothing either.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+import signal
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
+
+import structlog
+from apscheduler.schedulers.blocking import BlockingScheduler
+from sqlalchemy.engine import make_url
+
+from heartbeat.errors import AlreadyRunning
+
+log = structlog.get_logger("heartbeat")
+
+
+def sqlite_lock(database_url: str):
+    """On SQLite, one daemon per state file: hold an exclusive lock on '<file>.lock' while running.
+    Returns the open lock file (keep it), or None for server databases."""
+    url = make_url(database_url)
+    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+        return None
+    path = Path(url.database + ".lock")
+    handle = open(path, "a+")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.seek(0)
+        holder = handle.read().strip() or "another process"
+        handle.close()
+        raise AlreadyRunning(
+            f"another heartbeat daemon ({holder}) is already running on {url.database}; SQLite "
+            "supports one daemon per state database (use MariaDB for several)") from None
+    handle.seek(0)
+    handle.truncate()
+    handle.write(f"pid {os.getpid()}")
+    handle.flush()
+    return handle
+
+
+def run(app) -> int:
+    """Run the daemon until stopped; returns the exit status."""
+    config = app.config
+    logging.getLogger("apscheduler").setLevel(logging.ERROR)  # "skipped: max instances" is by design
+    lock = sqlite_lock(config.database_url)
+    stop = threading.Event()
+    beat = app.heartbeat(stop=stop)
+    scheduler = BlockingScheduler(timezone=UTC)
+    scheduler.add_job(beat.tick, "interval", seconds=config.interval, id="heartbeat",
+                      max_instances=1, coalesce=True, next_run_time=datetime.now(UTC),
+                      misfire_grace_time=None)
+
+    def on_signal(signum, _frame):
+        if stop.is_set():
+            log.warning("daemon.killed", signal=signal.Signals(signum).name)
+            os._exit(1)
+        stop.set()
+        log.info("daemon.stopping", signal=signal.Signals(signum).name)
+        threading.Thread(target=scheduler.shutdown, kwargs={"wait": True}, daemon=True).start()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    log.info("daemon.started", interval=config.interval, owner=beat.owner,
+             profiles=[p.name for p in config.profiles])
+    try:
+        scheduler.start()
+    finally:
+        beat.close()
+        if lock is not None:
+            lock.close()
+    log.info("daemon.stopped")
+    return 0

@@ -1,0 +1,1 @@
+"""What a user gets per task: the action log, the CSV report and the JSON export file."""

@@ -1,0 +1,46 @@
+"""The wording of the action log: one function per kind of line, so every line reads alike."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+
+from tasks.models import Outcome, Task
+
+EMPTY_SOURCE = "could not grab data, No available items to grab"
+
+
+def started(total: int, batch_size: int) -> str:
+    return f"task started: {total} items queued, batch size {batch_size}"
+
+
+def restarted(resume_at: int, total: int) -> str:
+    return f"process restarted: processor no longer exists; resuming at item {resume_at} of {total}"
+
+
+def _rate(items: int, seconds: float) -> str:
+    return f"{items / seconds:.0f} items/s" if seconds > 0 else "- items/s"
+
+
+def _counts(counts: Counter) -> str:
+    return (f"{counts['processed']} processed, {counts['skipped']} skipped, "
+            f"{counts['error']} errors")
+
+
+def batch(number: int, outcomes: Iterable[Outcome], seconds: float) -> str:
+    outcomes = list(outcomes)
+    counts = Counter(o.status.value for o in outcomes)
+    return (f"batch {number}: {len(outcomes)} items in {seconds:.2f} s ({_rate(len(outcomes), seconds)}): "
+            f"{_counts(counts)}")
+
+
+def item_error(position: int, product_id: int, reason: str) -> str:
+    return f"item {position} (product {product_id}): error: {reason}"
+
+
+def summary(task: Task, work_seconds: float) -> str:
+    """The closing line of a completed task; `task` is as it stands after its last batch."""
+    p = task.progress
+    counts = Counter(processed=p.processed, skipped=p.skipped, error=p.error)
+    return (f"completed: {p.total} items ({_counts(counts)}) in {task.batches} batches, "
+            f"{work_seconds:.2f} s of work, {_rate(p.handled, work_seconds)} on average")

@@ -1,0 +1,77 @@
+"""The JSON export file of an export task, written a batch at a time, exactly once.
+
+Layout: a header line opening the document, one product per line separated by ",\n", and a footer
+closing it (format documented by connectors/platform/export-file.schema.json). The task row records
+how many bytes are committed; every append first truncates the file to that offset, so bytes written
+by a batch that never committed (a crash) are dropped and the finished file is byte-identical to an
+uninterrupted run's.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+from heartbeat.clock import iso
+from tasks.models import Task
+
+FORMAT = "heartbeat-export/1"
+FOOTER = b"\n]}\n"
+
+
+def header(task: Task, connection: str) -> bytes:
+    meta = {"id": task.id, "profile": task.profile, "connection": connection,
+            "created_at": iso(task.created_at)}
+    head = json.dumps({"format": FORMAT, "task": meta}, separators=(",", ":"))
+    return (head[:-1] + ',"products":[\n').encode()
+
+
+def body(records: list[str], first: bool) -> bytes:
+    """Product records as they follow what is already in the file."""
+    if not records:
+        return b""
+    text = ",\n".join(records)
+    return (text if first else ",\n" + text).encode()
+
+
+def append(path: str | Path, committed: int, data: bytes) -> int:
+    """Write `data` at the committed offset (dropping anything after it) and make it durable.
+    Returns the new offset, to be committed with the batch."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o644)
+    try:
+        os.ftruncate(fd, committed)
+        os.lseek(fd, committed, os.SEEK_SET)
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    return committed + len(data)
+
+
+def read(task: Task, chunk: int = 1 << 20) -> Iterator[bytes]:
+    """The committed part of a task's export file. A task still running (or one that stopped
+    early) gets the footer added, so what is returned is always a valid JSON document."""
+    if not task.export_path or task.export_bytes == 0:
+        return
+    left = task.export_bytes
+    with open(task.export_path, "rb") as f:
+        while left > 0:
+            data = f.read(min(chunk, left))
+            if not data:
+                raise OSError(f"{task.export_path} is shorter than its committed {task.export_bytes} bytes")
+            left -= len(data)
+            last = data
+            yield data
+    if not last.endswith(FOOTER):
+        yield FOOTER
+
+
+def remove(task: Task) -> None:
+    if task.export_path:
+        Path(task.export_path).unlink(missing_ok=True)

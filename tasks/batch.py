@@ -1,0 +1,89 @@
+"""One batch of a running task, inside the transaction that holds its row lock.
+
+The caller reads `task` and `items`, does the work, then calls `commit` once: item outcomes,
+counters, log lines and the export-file offset land in that one transaction, or none of them do.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from tasks import tables as t
+from tasks.models import Item, Outcome, Task
+from tasks.states import ITEM_OUTCOMES, ItemStatus, TaskStatus
+
+if TYPE_CHECKING:
+    from tasks.store import TaskStore
+
+TASK = t.tasks.c
+ITEM = t.items.c
+
+
+class Batch:
+    def __init__(self, conn: Connection, task: Task, items: list[Item], store: TaskStore):
+        self._conn, self._store = conn, store
+        self.task, self.items = task, items
+        self.committed: Task | None = None
+
+    @property
+    def last(self) -> bool:
+        """True when this batch handles every item still pending."""
+        return len(self.items) >= self.task.progress.pending
+
+    def commit(self, outcomes: list[Outcome], now: datetime, seconds: float,
+               log_lines: list[str], export_bytes: int | None = None,
+               summary: str | None = None) -> Task:
+        """Record the outcome of every item of the batch; on the last batch complete the task
+        with `summary` as its message. Returns the task as it now stands."""
+        self._check(outcomes)
+        counts = Counter(o.status.value for o in outcomes)
+        self._write_outcomes(outcomes)
+        values = {s: getattr(TASK, s) + n for s, n in counts.items()}
+        values.update(
+            pending=TASK.pending - len(outcomes), handled_upto=outcomes[-1].position if outcomes
+            else self.task.handled_upto, batches=TASK.batches + (1 if outcomes else 0),
+            work_seconds=TASK.work_seconds + seconds,
+        )
+        if export_bytes is not None:
+            values["export_bytes"] = export_bytes
+        self._conn.execute(t.tasks.update().where(TASK.id == self.task.id).values(**values))
+        for line in log_lines:
+            self._store._log(self._conn, self.task.id, now, line)
+        task = self._store._get(self._conn, self.task.id)
+        if task.progress.pending == 0:
+            task = self._store._transition(self._conn, task, TaskStatus.COMPLETED, now, summary)
+        self.committed = task
+        return task
+
+    def _check(self, outcomes: list[Outcome]) -> None:
+        positions = [o.position for o in outcomes]
+        if positions != [i.position for i in self.items]:
+            raise ValueError("a batch must give exactly one outcome per item, in position order")
+        bad = {o.status for o in outcomes} - ITEM_OUTCOMES
+        if bad:
+            raise ValueError(f"not an outcome of processing: {', '.join(map(str, bad))}")
+
+    def _write_outcomes(self, outcomes: list[Outcome]) -> None:
+        """Outcomes sharing status, action and detail (the common case: "exported") go in one
+        UPDATE per group, the rest one row each."""
+        groups: dict[tuple, list[int]] = defaultdict(list)
+        for o in outcomes:
+            groups[(ItemStatus(o.status).value, o.action, o.detail)].append(o.position)
+        singles = []
+        for (status, action, detail), positions in groups.items():
+            if len(positions) == 1:
+                singles.append({"p": positions[0], "s": status, "a": action, "d": detail})
+                continue
+            self._conn.execute(t.items.update().where(
+                ITEM.task_id == self.task.id, ITEM.position.in_(positions),
+            ).values(status=status, action=action, detail=detail))
+        if singles:
+            self._conn.execute(t.items.update().where(
+                ITEM.task_id == self.task.id, ITEM.position == sa.bindparam("p"),
+            ).values(status=sa.bindparam("s"), action=sa.bindparam("a"), detail=sa.bindparam("d")),
+                singles)

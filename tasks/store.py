@@ -1,0 +1,371 @@
+"""The task store: the one boundary between Heartbeat and its state database.
+
+The heartbeat and the CLI speak the verbs below; none of them sees SQL. Every status change goes
+through `_transition`, which asks the state machine (tasks.states) first. Counters on a task row are
+changed only in the transaction that changes its items, so they always equal the items' counts.
+
+Concurrency: a task row is locked (`FOR UPDATE`, `SKIP LOCKED` where another daemon may hold it) for
+the whole of a start or a batch; SQLite serialises writers with BEGIN IMMEDIATE instead.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+from itertools import islice
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from heartbeat.errors import FatalTaskError, Refused, TaskNotFound
+from reports import action_log
+from tasks import tables as t
+from tasks.batch import Batch
+from tasks.leases import owner_alive
+from tasks.models import Item, ItemRecord, LogLine, QueueEntry, Task
+from tasks.states import ItemStatus, TaskStatus, check_task_transition
+
+QUEUE_CHUNK = 5000
+TASK = t.tasks.c
+ITEM = t.items.c
+
+
+def naive(value: datetime | None) -> datetime | None:
+    """UTC datetimes are stored naive (portable across SQLite and MySQL)."""
+    return value.replace(tzinfo=None) if value is not None and value.tzinfo else value
+
+
+class TaskStore:
+    def __init__(self, engine: Engine):
+        self.engine = engine
+
+    # -- reading ---------------------------------------------------------------------------------
+
+    @contextmanager
+    def _read(self) -> Iterator[Connection]:
+        with self.engine.connect() as conn:
+            conn.execution_options(sqlite_begin="DEFERRED")
+            with conn.begin():
+                yield conn
+
+    def get(self, task_id: int) -> Task:
+        with self._read() as conn:
+            return self._get(conn, task_id)
+
+    def _get(self, conn: Connection, task_id: int, lock: bool = False, skip_locked: bool = False):
+        query = sa.select(t.tasks).where(TASK.id == task_id)
+        if lock:
+            query = query.with_for_update(skip_locked=skip_locked)
+        row = conn.execute(query).first()
+        if row is None:
+            raise TaskNotFound(task_id)
+        return Task.from_row(row)
+
+    def list(self, status: str | None = None, profile: str | None = None, limit: int | None = 50):
+        """Tasks newest first (highest id first)."""
+        query = sa.select(t.tasks).order_by(TASK.id.desc()).limit(limit)
+        if status:
+            query = query.where(TASK.status == TaskStatus(status).value)
+        if profile:
+            query = query.where(TASK.profile == profile)
+        with self._read() as conn:
+            return [Task.from_row(r) for r in conn.execute(query)]
+
+    def last_task(self, profile: str) -> Task | None:
+        tasks = self.list(profile=profile, limit=1)
+        return tasks[0] if tasks else None
+
+    def due(self, now: datetime) -> list[int]:
+        """Ids of pending tasks whose time has come, oldest scheduled_at first."""
+        query = (
+            sa.select(TASK.id)
+            .where(TASK.status == TaskStatus.PENDING.value, TASK.scheduled_at <= naive(now))
+            .order_by(TASK.scheduled_at, TASK.id)
+        )
+        with self._read() as conn:
+            return list(conn.execute(query).scalars())
+
+    def running(self) -> list[int]:
+        query = sa.select(TASK.id).where(TASK.status == TaskStatus.RUNNING.value).order_by(TASK.id)
+        with self._read() as conn:
+            return list(conn.execute(query).scalars())
+
+    def items(self, task_id: int, chunk: int = 2000) -> Iterator[ItemRecord]:
+        """Every queued item in position order, read in primary-key chunks (constant memory).
+        Raises TaskNotFound at once, not at the first iteration."""
+        self.get(task_id)
+        return self._iter_items(task_id, chunk)
+
+    def _iter_items(self, task_id: int, chunk: int) -> Iterator[ItemRecord]:
+        cols = [ITEM.position, ITEM.product_id, ITEM.combination_id, ITEM.reference, ITEM.name,
+                ITEM.status, ITEM.action, ITEM.detail]
+        after = 0
+        while True:
+            query = (sa.select(*cols).where(ITEM.task_id == task_id, ITEM.position > after)
+                     .order_by(ITEM.position).limit(chunk))
+            with self._read() as conn:
+                rows = [ItemRecord(*r) for r in conn.execute(query)]
+            yield from rows
+            if len(rows) < chunk:
+                return
+            after = rows[-1].position
+
+    def item_counts(self, task_id: int) -> dict[str, int]:
+        """Items by status, counted from the items themselves (the counters' ground truth)."""
+        query = (sa.select(ITEM.status, sa.func.count()).where(ITEM.task_id == task_id)
+                 .group_by(ITEM.status))
+        with self._read() as conn:
+            return {status: n for status, n in conn.execute(query)}
+
+    def log(self, task_id: int) -> list[LogLine]:
+        self.get(task_id)
+        query = (sa.select(t.log.c.logged_at, t.log.c.level, t.log.c.message)
+                 .where(t.log.c.task_id == task_id).order_by(t.log.c.id))
+        with self._read() as conn:
+            return [LogLine(at.replace(tzinfo=None), lvl, msg) for at, lvl, msg in conn.execute(query)]
+
+    # -- creating ----------------------------------------------------------------------------------
+
+    def create(self, profile, trigger: str, scheduled_at: datetime, now: datetime,
+               options: dict | None = None, note: str | None = None) -> Task:
+        """A new pending task of `profile` (an object with name, kind and batch_size)."""
+        with self.engine.begin() as conn:
+            task_id = self._insert_task(conn, profile, trigger, scheduled_at, now, options)
+            if note:
+                self._log(conn, task_id, now, note)
+            return self._get(conn, task_id)
+
+    def _insert_task(self, conn, profile, trigger, scheduled_at, now, options) -> int:
+        result = conn.execute(t.tasks.insert().values(
+            profile=profile.name, kind=profile.kind, status=TaskStatus.PENDING.value,
+            triggered_by=trigger, created_at=naive(now), scheduled_at=naive(scheduled_at),
+            batch_size=profile.batch_size, options=json.dumps(options or {}, sort_keys=True),
+            total=0, pending=0, processed=0, skipped=0, cancelled=0, error=0, handled_upto=0,
+            batches=0, work_seconds=0.0, export_bytes=0,
+        ))
+        return result.inserted_primary_key[0]
+
+    def schedule_state(self, profile: str) -> tuple[str | None, datetime | None]:
+        """(schedule expression, next slot) last recorded for a profile."""
+        query = sa.select(t.profiles.c.schedule, t.profiles.c.next_slot).where(
+            t.profiles.c.name == profile)
+        with self._read() as conn:
+            row = conn.execute(query).first()
+        if row is None:
+            return None, None
+        return row.schedule, row.next_slot.replace(tzinfo=None) if row.next_slot else None
+
+    def set_schedule(self, profile: str, schedule: str | None, next_slot: datetime | None,
+                     now: datetime) -> None:
+        with self.engine.begin() as conn:
+            self._ensure_profile_row(conn, profile, now)
+            conn.execute(t.profiles.update().where(t.profiles.c.name == profile).values(
+                schedule=schedule, next_slot=naive(next_slot), updated_at=naive(now)))
+
+    def create_scheduled(self, profile, schedule: str, expected_slot: datetime,
+                         slot: datetime, next_slot: datetime, now: datetime, note: str | None) -> Task | None:
+        """Atomically turn the profile's due slot into a pending task and move to `next_slot`.
+
+        Returns None when another process already did (the recorded slot is no longer the
+        expected one): each slot yields at most one task whatever the number of daemons."""
+        with self.engine.begin() as conn:
+            moved = conn.execute(t.profiles.update().where(
+                t.profiles.c.name == profile.name, t.profiles.c.next_slot == naive(expected_slot),
+                t.profiles.c.schedule == schedule,
+            ).values(next_slot=naive(next_slot), updated_at=naive(now)))
+            if moved.rowcount != 1:
+                return None
+            task_id = self._insert_task(conn, profile, "schedule", slot, now, None)
+            if note:
+                self._log(conn, task_id, now, note)
+            return self._get(conn, task_id)
+
+    def _ensure_profile_row(self, conn: Connection, profile: str, now: datetime) -> None:
+        exists = conn.execute(sa.select(t.profiles.c.name).where(t.profiles.c.name == profile)).first()
+        if exists is None:
+            try:
+                with conn.begin_nested():
+                    conn.execute(t.profiles.insert().values(name=profile, updated_at=naive(now)))
+            except sa.exc.IntegrityError:
+                pass  # another process inserted it first: the row exists, which is all we need
+
+    # -- starting ----------------------------------------------------------------------------------
+
+    def start(self, task_id: int, now: datetime, owner: str, misfire_grace: int | None,
+              build_queue: Callable[[], Iterable[QueueEntry]], export_path: Callable[[Task], str | None],
+              lease: timedelta) -> Task | None:
+        """Start a due pending task: missed, error, or running with its queue built.
+
+        Returns None when the task is no longer pending or another process is starting it. A
+        FatalTaskError from `build_queue` marks the task error with its message."""
+        try:
+            return self._start(task_id, now, owner, misfire_grace, build_queue, export_path, lease)
+        except FatalTaskError as exc:
+            return self._fail_pending(task_id, now, str(exc))
+
+    def _start(self, task_id, now, owner, misfire_grace, build_queue, export_path, lease):
+        with self.engine.connect() as conn, conn.begin():
+            task = self._get(conn, task_id)
+            self._ensure_profile_row(conn, task.profile, now)
+            conn.execute(sa.select(t.profiles.c.name).where(t.profiles.c.name == task.profile)
+                         .with_for_update())  # serialises starts of one profile across daemons
+            task = self._lock(conn, task_id)
+            if task is None or task.status is not TaskStatus.PENDING:
+                return None
+            late = self._too_late(task, now, misfire_grace)
+            if late:
+                return self._transition(conn, task, TaskStatus.MISSED, now, late)
+            sibling = self._running_sibling(conn, task)
+            if sibling is not None:
+                why = f"task {sibling} of profile {task.profile} was still running"
+                return self._transition(conn, task, TaskStatus.MISSED, now, why)
+            total = self._insert_queue(conn, task_id, build_queue())
+            conn.execute(t.tasks.update().where(TASK.id == task_id).values(
+                total=total, pending=total, export_path=export_path(task), owner=owner,
+                lease_until=naive(now + lease)))
+            self._log(conn, task_id, now, action_log.started(total, task.batch_size))
+            return self._transition(conn, self._get(conn, task_id), TaskStatus.RUNNING, now, None)
+
+    def _lock(self, conn: Connection, task_id: int) -> Task | None:
+        try:
+            return self._get(conn, task_id, lock=True, skip_locked=True)
+        except TaskNotFound:
+            return None
+
+    @staticmethod
+    def _too_late(task: Task, now: datetime, grace: int | None) -> str | None:
+        if grace is None or now - task.scheduled_at <= timedelta(seconds=grace):
+            return None
+        late = int((now - task.scheduled_at).total_seconds())
+        return f"too late for the schedule: {late} s after its slot, misfire_grace is {grace} s"
+
+    @staticmethod
+    def _running_sibling(conn: Connection, task: Task) -> int | None:
+        return conn.execute(sa.select(TASK.id).where(
+            TASK.profile == task.profile, TASK.status == TaskStatus.RUNNING.value, TASK.id != task.id,
+        ).order_by(TASK.id).limit(1)).scalar()
+
+    @staticmethod
+    def _insert_queue(conn: Connection, task_id: int, entries: Iterable[QueueEntry]) -> int:
+        """Bulk-insert the queue in chunks; returns its length. Positions start at 1."""
+        total, it = 0, iter(entries)
+        pending = ItemStatus.PENDING.value
+        while chunk := list(islice(it, QUEUE_CHUNK)):
+            conn.execute(t.items.insert(), [
+                {"task_id": task_id, "position": total + i, "product_id": e.product_id,
+                 "combination_id": e.combination_id, "reference": e.reference, "name": e.name,
+                 "status": pending}
+                for i, e in enumerate(chunk, start=1)
+            ])
+            total += len(chunk)
+        return total
+
+    def _fail_pending(self, task_id: int, now: datetime, reason: str) -> Task | None:
+        with self.engine.connect() as conn, conn.begin():
+            task = self._lock(conn, task_id)
+            if task is None or task.status is not TaskStatus.PENDING:
+                return task
+            self._log(conn, task_id, now, f"error: {reason}", level="error")
+            return self._transition(conn, task, TaskStatus.ERROR, now, reason)
+
+    # -- processing --------------------------------------------------------------------------------
+
+    @contextmanager
+    def batch(self, task_id: int, owner: str, now: datetime, lease: timedelta) -> Iterator[Batch | None]:
+        """Lock a running task for one batch and yield it, or None when it is not ours to process
+        (finished, deleted, locked by another process, or owned by a live one).
+
+        Everything the Batch writes commits when the block exits normally, and rolls back if it
+        raises. Taking over a task from an owner that no longer exists is logged as a restart."""
+        with self.engine.connect() as conn, conn.begin():
+            task = self._lock(conn, task_id)
+            if task is None or task.status is not TaskStatus.RUNNING:
+                yield None
+                return
+            if task.owner not in (None, owner) and owner_alive(task.owner, task.lease_until, now):
+                yield None
+                return
+            if task.owner not in (None, owner):
+                line = action_log.restarted(task.handled_upto + 1, task.progress.total)
+                self._log(conn, task_id, now, line, level="warning")
+            conn.execute(t.tasks.update().where(TASK.id == task_id).values(
+                owner=owner, lease_until=naive(now + lease)))
+            yield Batch(conn, task, self._pending_items(conn, task), self)
+
+    @staticmethod
+    def _pending_items(conn: Connection, task: Task) -> list[Item]:
+        query = (sa.select(ITEM.position, ITEM.product_id, ITEM.combination_id, ITEM.reference, ITEM.name)
+                 .where(ITEM.task_id == task.id, ITEM.position > task.handled_upto)
+                 .order_by(ITEM.position).limit(task.batch_size))
+        return [Item(*row) for row in conn.execute(query)]
+
+    def release(self, owner: str) -> int:
+        """Give up every task `owner` holds (a clean stop), so the next process resumes quietly."""
+        with self.engine.begin() as conn:
+            return conn.execute(t.tasks.update().where(TASK.owner == owner).values(
+                owner=None, lease_until=None)).rowcount
+
+    def fail_running(self, task_id: int, now: datetime, reason: str) -> Task | None:
+        """A running task that cannot continue becomes error; its pending items stay pending."""
+        with self.engine.connect() as conn, conn.begin():
+            task = self._lock(conn, task_id)
+            if task is None or task.status is not TaskStatus.RUNNING:
+                return task
+            self._log(conn, task_id, now, f"error: {reason}", level="error")
+            return self._transition(conn, task, TaskStatus.ERROR, now, reason)
+
+    # -- user actions --------------------------------------------------------------------------------
+
+    def kill(self, task_id: int, now: datetime, reason: str = "killed by user") -> Task:
+        """pending|running -> killed; pending items become cancelled. Waits for a batch in progress."""
+        with self.engine.connect() as conn, conn.begin():
+            task = self._get(conn, task_id, lock=True)
+            check_task_transition(task_id, task.status, TaskStatus.KILLED)
+            return self._kill(conn, task, now, reason)
+
+    def _kill(self, conn: Connection, task: Task, now: datetime, reason: str) -> Task:
+        cancelled = conn.execute(t.items.update().where(
+            ITEM.task_id == task.id, ITEM.position > task.handled_upto,
+            ITEM.status == ItemStatus.PENDING.value,
+        ).values(status=ItemStatus.CANCELLED.value, detail=reason)).rowcount
+        conn.execute(t.tasks.update().where(TASK.id == task.id).values(
+            cancelled=TASK.cancelled + cancelled, pending=TASK.pending - cancelled,
+            handled_upto=task.progress.total, owner=None, lease_until=None))
+        self._log(conn, task.id, now, f"{reason}: {cancelled} pending items cancelled", level="warning")
+        return self._transition(conn, self._get(conn, task.id), TaskStatus.KILLED, now, reason)
+
+    def delete(self, task_id: int, now: datetime) -> Task:
+        """Remove a task with its items and log (a pending or running one is killed first).
+        Returns the task as it was, so the caller can remove its files."""
+        with self.engine.connect() as conn, conn.begin():
+            task = self._get(conn, task_id, lock=True)
+            if not task.status.finished:
+                task = self._kill(conn, task, now, "killed by user before deletion")
+            conn.execute(t.items.delete().where(ITEM.task_id == task_id))
+            conn.execute(t.log.delete().where(t.log.c.task_id == task_id))
+            conn.execute(t.tasks.delete().where(TASK.id == task_id))
+            return task
+
+    # -- internals shared with Batch -------------------------------------------------------------
+
+    def _transition(self, conn: Connection, task: Task, wanted: TaskStatus, now: datetime,
+                    message: str | None) -> Task:
+        """The only place a task's status changes."""
+        check_task_transition(task.id, task.status, wanted)
+        values = {"status": wanted.value, "message": message}
+        if wanted is TaskStatus.RUNNING:
+            values["started_at"] = naive(now)
+        if wanted.finished:
+            values.update(finished_at=naive(now), owner=None, lease_until=None)
+        updated = conn.execute(t.tasks.update().where(
+            TASK.id == task.id, TASK.status == task.status.value).values(**values))
+        if updated.rowcount != 1:
+            raise Refused(f"task {task.id} changed while it was being updated; try again")
+        return self._get(conn, task.id)
+
+    @staticmethod
+    def _log(conn: Connection, task_id: int, now: datetime, message: str, level: str = "info") -> None:
+        conn.execute(t.log.insert().values(task_id=task_id, logged_at=naive(now), level=level,
+                                           message=message))

@@ -1,0 +1,88 @@
+"""The state database's tables (SQLAlchemy Core). Alembic migrations in tasks/migrations create them.
+
+Layout, chosen for the queries the heartbeat makes:
+- hb_tasks: one row per task with its counters; `handled_upto` is the last handled queue position, so a
+  batch is a primary-key range scan and a resume starts at `handled_upto + 1`.
+- hb_items: the queue, primary key (task_id, position); positions start at 1.
+- hb_log: the action log, read back in id order per task.
+- hb_profiles: per-profile bookkeeping (next cron slot) and the row locked while a task of the
+  profile starts, so two daemons cannot start two tasks of one profile.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import mysql
+
+metadata = sa.MetaData()
+
+# MySQL's DATETIME drops fractions unless asked; durations and ordering need them.
+Timestamp = sa.DateTime().with_variant(mysql.DATETIME(fsp=6), "mysql", "mariadb")
+LongText = sa.Text().with_variant(mysql.MEDIUMTEXT(), "mysql", "mariadb")
+
+tasks = sa.Table(
+    "hb_tasks",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("profile", sa.String(100), nullable=False),
+    sa.Column("kind", sa.String(20), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("triggered_by", sa.String(16), nullable=False),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Column("scheduled_at", Timestamp, nullable=False),
+    sa.Column("started_at", Timestamp),
+    sa.Column("finished_at", Timestamp),
+    sa.Column("message", sa.Text),
+    sa.Column("options", sa.Text),  # JSON: per-run options such as {"full": true}
+    sa.Column("batch_size", sa.Integer, nullable=False),
+    sa.Column("total", sa.Integer, nullable=False, default=0),
+    sa.Column("pending", sa.Integer, nullable=False, default=0),
+    sa.Column("processed", sa.Integer, nullable=False, default=0),
+    sa.Column("skipped", sa.Integer, nullable=False, default=0),
+    sa.Column("cancelled", sa.Integer, nullable=False, default=0),
+    sa.Column("error", sa.Integer, nullable=False, default=0),
+    sa.Column("handled_upto", sa.Integer, nullable=False, default=0),
+    sa.Column("batches", sa.Integer, nullable=False, default=0),
+    sa.Column("work_seconds", sa.Float, nullable=False, default=0.0),
+    sa.Column("export_path", sa.String(1000)),
+    sa.Column("export_bytes", sa.BigInteger, nullable=False, default=0),
+    sa.Column("owner", sa.String(200)),
+    sa.Column("lease_until", Timestamp),
+    sa.Index("ix_hb_tasks_status_scheduled", "status", "scheduled_at"),
+    sa.Index("ix_hb_tasks_profile_status", "profile", "status"),
+    sa.Index("ix_hb_tasks_finished", "finished_at"),
+)
+
+items = sa.Table(
+    "hb_items",
+    metadata,
+    sa.Column("task_id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("position", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("product_id", sa.Integer, nullable=False),
+    sa.Column("combination_id", sa.Integer, nullable=False, default=0),
+    sa.Column("reference", sa.String(64)),
+    sa.Column("name", sa.String(255)),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("action", sa.String(32)),
+    sa.Column("detail", sa.Text),
+)
+
+log = sa.Table(
+    "hb_log",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("task_id", sa.Integer, nullable=False),
+    sa.Column("logged_at", Timestamp, nullable=False),
+    sa.Column("level", sa.String(8), nullable=False),
+    sa.Column("message", LongText, nullable=False),
+    sa.Index("ix_hb_log_task", "task_id", "id"),
+)
+
+profiles = sa.Table(
+    "hb_profiles",
+    metadata,
+    sa.Column("name", sa.String(100), primary_key=True),
+    sa.Column("schedule", sa.String(200)),
+    sa.Column("next_slot", Timestamp),
+    sa.Column("updated_at", Timestamp, nullable=False),
+)
