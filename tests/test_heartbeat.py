@@ -1,0 +1,175 @@
+"""Heartbeat scenarios on an injected clock (no sleeps), on SQLite and on MariaDB."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pytest
+
+from connectors.prestashop import create_demo_shop
+from reports import export_file
+from tests.helpers import assert_counters_match_items, make_config, make_heartbeat
+
+PRODUCTS = 25
+
+
+@pytest.fixture
+def shop(shop_url):
+    create_demo_shop(shop_url, products=PRODUCTS)
+    return shop_url
+
+
+def beat_for(tmp_path, db_url, shop, clock, **profile):
+    return make_heartbeat(make_config(tmp_path, db_url, shop, **profile), clock)
+
+
+def queue(beat, clock, name="export-products"):
+    profile = beat.config.profile(name)
+    return beat.store.create(profile, "manual", clock.now(), clock.now())
+
+
+def test_queued_task_is_pending_until_a_tick(tmp_path, db_url, shop, clock):
+    beat = beat_for(tmp_path, db_url, shop, clock)
+    task = queue(beat, clock)
+    assert beat.store.get(task.id).status == "pending"
+    assert beat.store.get(task.id).progress.total == 0
+
+
+def test_batches_of_batch_size_per_tick_until_completed(tmp_path, db_url, shop, clock):
+    beat = beat_for(tmp_path, db_url, shop, clock, batch_size=10)
+    task = queue(beat, clock)
+    seen = []
+    for _ in range(3):
+        beat.tick(clock.advance(60))
+        t = beat.store.get(task.id)
+        seen.append((t.status.value, t.progress.pending))
+        assert_counters_match_items(beat.store, task.id)
+    assert seen == [("running", 15), ("running", 5), ("completed", 0)]
+    done = beat.store.get(task.id)
+    assert done.progress.processed == PRODUCTS and done.batches == 3
+    assert done.started_at is not None and done.finished_at is not None
+    assert done.message.startswith("completed: 25 items")
+
+
+def test_second_run_while_first_running_is_missed(tmp_path, db_url, shop, clock):
+    beat = beat_for(tmp_path, db_url, shop, clock)
+    first = queue(beat, clock)
+    beat.tick(clock.advance(1))
+    second = queue(beat, clock)
+    beat.tick(clock.advance(1))
+    missed = beat.store.get(second.id)
+    assert missed.status == "missed"
+    assert f"task {first.id}" in missed.message
+    assert missed.finished_at is not None and missed.progress.total == 0
+
+
+def test_schedule_creates_pending_task_at_its_slot(tmp_path, db_url, shop, clock):
+    # clock starts at 09:00:30; */5 -> first slot 09:05
+    beat = beat_for(tmp_path, db_url, shop, clock, schedule="*/5 * * * *", batch_size=100)
+    beat.tick(clock.now())
+    assert beat.store.list() == []  # a newly seen schedule waits for its next slot
+    beat.tick(clock.advance(240))  # 09:04:30
+    assert beat.store.list() == []
+    report = beat.tick(clock.advance(40))  # 09:05:10
+    [task] = beat.store.list()
+    assert report.created == [task.id]
+    assert task.trigger == "schedule"
+    assert task.scheduled_at.strftime("%H:%M:%S") == "09:05:00"
+    assert task.status == "completed"  # due at once: started and its single batch done in the tick
+
+
+def test_slots_missed_while_down_coalesce_into_one_task(tmp_path, db_url, shop, clock):
+    beat = beat_for(tmp_path, db_url, shop, clock, schedule="*/5 * * * *", batch_size=100)
+    beat.tick(clock.now())  # learns the schedule: next slot 09:05
+    beat.tick(clock.advance(3600))  # 10:00:30: slots 09:05 ... 10:00 = 12 slots
+    [task] = beat.store.list()
+    assert task.scheduled_at.strftime("%H:%M") == "10:00"
+    log = [line.message for line in beat.store.log(task.id)]
+    assert any("11 earlier slots" in m and "coalesced" in m for m in log), log
+    beat.tick(clock.advance(60))  # 10:01:30: next slot is 10:05, nothing new
+    assert len(beat.store.list()) == 1
+
+
+def test_misfire_grace_makes_late_task_missed(tmp_path, db_url, shop, clock):
+    beat = beat_for(tmp_path, db_url, shop, clock, schedule="0 * * * *", misfire_grace=300)
+    beat.tick(clock.now())  # next slot 10:00
+    beat.tick(clock.advance(3600 + 600))  # 10:10:30, ten minutes late
+    [task] = beat.store.list()
+    assert task.status == "missed"
+    assert "too late for the schedule" in task.message
+
+
+def test_fatal_start_error_marks_task_error_with_reason(tmp_path, db_url, clock):
+    beat = beat_for(tmp_path, db_url, "mysql+pymysql://nobody:s3cret@127.0.0.1:1/none", clock)
+    task = queue(beat, clock)
+    beat.tick(clock.advance(1))
+    failed = beat.store.get(task.id)
+    assert failed.status == "error"
+    assert "cannot connect" in failed.message and "s3cret" not in failed.message
+    assert failed.finished_at is not None
+
+
+def test_empty_shop_is_an_error_with_the_seeds_message(tmp_path, db_url, shop_url, clock):
+    create_demo_shop(shop_url, products=1)
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(shop_url)
+    with engine.begin() as conn:
+        conn.execute(text("DELETE FROM ps_product_shop"))
+    engine.dispose()
+    beat = beat_for(tmp_path, db_url, shop_url, clock)
+    task = queue(beat, clock)
+    beat.tick(clock.advance(1))
+    assert beat.store.get(task.id).message == "could not grab data, No available items to grab"
+    assert beat.store.get(task.id).status == "error"
+
+
+def test_kill_cancels_pending_items_and_stops_processing(tmp_path, db_url, shop, clock):
+    beat = beat_for(tmp_path, db_url, shop, clock, batch_size=10)
+    task = queue(beat, clock)
+    beat.tick(clock.advance(1))
+    killed = beat.store.kill(task.id, clock.now())
+    assert killed.status == "killed"
+    assert killed.progress.cancelled == 15 and killed.progress.pending == 0
+    assert_counters_match_items(beat.store, task.id)
+    beat.tick(clock.advance(60))
+    assert beat.store.get(task.id).progress.processed == 10
+
+
+def test_export_file_holds_each_processed_product_once(tmp_path, db_url, shop, clock):
+    beat = beat_for(tmp_path, db_url, shop, clock, batch_size=7)
+    task = queue(beat, clock)
+    beat.run_until_idle()
+    done = beat.store.get(task.id)
+    doc = json.loads(b"".join(export_file.read(done)))
+    ids = [p["id_product"] for p in doc["products"]]
+    assert len(ids) == done.progress.processed == PRODUCTS
+    assert len(set(ids)) == PRODUCTS
+    assert doc["task"]["id"] == task.id
+
+
+def test_a_new_owner_takes_over_a_dead_owners_task_and_logs_the_restart(tmp_path, db_url, shop, clock):
+    config = make_config(tmp_path, db_url, shop, batch_size=10)
+    first = make_heartbeat(config, clock, owner="test-host:999999:1")  # a pid that does not exist
+    task = queue(first, clock)
+    first.tick(clock.advance(1))
+    second = make_heartbeat(config, clock, owner="test-host:2:2")
+    second.lease = timedelta(0)
+    clock.advance(10_000)  # the first owner's lease has long expired
+    second.run_until_idle()
+    done = second.store.get(task.id)
+    assert done.status == "completed" and done.progress.processed == PRODUCTS
+    log = [line.message for line in second.store.log(task.id)]
+    assert "process restarted: processor no longer exists; resuming at item 11 of 25" in log
+
+
+def test_live_owners_task_is_left_alone(tmp_path, db_url, shop, clock):
+    config = make_config(tmp_path, db_url, shop, batch_size=10)
+    first = make_heartbeat(config, clock, owner="other-host:1:1")
+    task = queue(first, clock)
+    first.tick(clock.advance(1))
+    second = make_heartbeat(config, clock, owner="test-host:2:2")
+    report = second.tick(clock.advance(1))  # other host, lease still valid
+    assert report.batches == 0
+    assert second.store.get(task.id).progress.pending == 15
