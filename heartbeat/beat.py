@@ -92,11 +92,11 @@ class Heartbeat:
     def _schedule(self, profile: Profile, now: datetime, report: TickReport) -> None:
         if not profile.schedule or not profile.enabled:
             return
-        cron = schedule.trigger(profile.schedule, profile.options.get("timezone"))
+        cron, key = schedule.of_profile(profile), schedule.key(profile)
         recorded, next_slot = self.store.schedule_state(profile.name)
-        if recorded != profile.schedule or next_slot is None:
+        if recorded != key or next_slot is None:
             first = schedule.first_slot(cron, now)
-            self.store.set_schedule(profile.name, profile.schedule, first, now)
+            self.store.set_schedule(profile.name, key, first, now)
             log.info("profile.scheduled", profile=profile.name, next_run=first.isoformat())
             return
         due = schedule.due(cron, next_slot.replace(tzinfo=UTC), now)
@@ -106,7 +106,7 @@ class Heartbeat:
         if due.missed:
             note = (f"{due.missed} earlier slots since {due.first:%Y-%m-%d %H:%M} UTC were missed "
                     f"while no heartbeat ran; coalesced into this task")
-        task = self.store.create_scheduled(profile, profile.schedule, next_slot, due.slot,
+        task = self.store.create_scheduled(profile, key, next_slot, due.slot,
                                            due.next_slot, now, note)
         if task is not None:
             report.created.append(task.id)

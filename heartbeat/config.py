@@ -1,22 +1,36 @@
 """The TOML configuration: loading, `${ENV}` interpolation, validation into frozen dataclasses.
 
 Contract: `load(path) -> Config` or raises `ConfigError(path, key, reason)` whose message is one line
-naming the file, the dotted key (e.g. `profiles[0].batch_size`) and the reason. No message or log line
-ever contains a password: URLs are shown through `redact_url`.
+naming the file, the dotted key (e.g. `profiles[0] (demo-export).batch_size`) and the reason. No message
+or log line ever contains a password: URLs are shown through `redact_url`. Format: docs/configuration.md.
 """
 
 from __future__ import annotations
 
+import difflib
+import math
+import os
+import re
+import tomllib
+import zoneinfo
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from apscheduler.triggers.cron import CronTrigger
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError
+
+from heartbeat.errors import ConfigError
 
 
 @dataclass(frozen=True)
 class Connection:
     """A named place data lives. `type` is one of CONNECTION_TYPES; `options` holds the validated
     type-specific keys with defaults filled in (e.g. url, prefix, id_shop, id_lang for prestashop;
-    path for directory). Relative sqlite URLs and paths are already resolved against the config dir."""
+    path for directory). Relative sqlite URLs and paths are already resolved against the config dir:
+    URLs are str (with the password: never log them, use redact_url), paths are absolute Paths."""
 
     name: str
     type: str
@@ -29,11 +43,12 @@ class Profile:
     kind: str  # "export" (later "import", "maintenance")
     source: str  # connection name
     target: str | None = None  # connection name (directory for exports); None = <data_dir>/exports
-    schedule: str | None = None  # 5-field cron expression
+    schedule: str | None = None  # 5-field cron; CronTrigger.from_crontab(schedule, timezone=timezone)
     batch_size: int = 100
     misfire_grace: int | None = None  # seconds
     enabled: bool = True
     options: dict[str, Any] = field(default_factory=dict)  # kind-specific keys
+    timezone: str = "UTC"  # IANA zone the schedule is read in
 
 
 @dataclass(frozen=True)
@@ -57,10 +72,328 @@ class Config:
         raise ProfileNotFound(name, [p.name for p in self.profiles])
 
 
+REQUIRED: Any = object()  # marks an Opt without a default
+Check = Callable[[Any], "str | None"]  # why a well-typed value is refused, or None
+
+
+@dataclass(frozen=True)
+class Opt:
+    """One key: TOML type (str, int, bool; float = any number), default (REQUIRED: must be given), an
+    optional check, and `resolve` = "path" | "db_url" for values resolved against the config dir."""
+
+    type: type
+    default: Any = REQUIRED
+    check: Check | None = None
+    resolve: str | None = None
+
+
+@dataclass(frozen=True)
+class Kind:
+    """A profile kind: the connection types its source and target may have, and its own options."""
+
+    source: tuple[str, ...]
+    target: tuple[str, ...]
+    options: dict[str, Opt]
+
+
+def _check(ok: Callable[[Any], Any], why: str) -> Check:
+    """A Check refusing the values for which `ok` is false; `why` may use {v}."""
+    return lambda v: None if ok(v) else why.format(v=v)
+
+
+def _one_of(*choices: str) -> Check:
+    return _check(lambda v: v in choices, f"expected one of {', '.join(choices)}, got {{v!r}}")
+
+
+AT_LEAST_1 = _check(lambda v: v >= 1, "must be at least 1, got {v}")
+POSITIVE = _check(lambda v: math.isfinite(v) and v > 0, "must be a finite number greater than 0, got {v}")
+NON_EMPTY = _check(lambda v: v.strip(), "must not be empty")
+NAME = _check(lambda v: re.fullmatch(r"[A-Za-z0-9_.-]+", v), "must match [A-Za-z0-9_.-]+, got {v!r}")
+PREFIX = _check(lambda v: re.fullmatch(r"[A-Za-z0-9_]*", v), "must be letters, digits and '_'; got {v!r}")
+HEARTBEAT_KEYS = {  # the Config field of the same name
+    "interval": Opt(float, 60.0, POSITIVE),
+    "data_dir": Opt(str, "data", NON_EMPTY, resolve="path"),
+    "log_format": Opt(str, "auto", _one_of("auto", "json", "console")),
+    "log_level": Opt(str, "info", _one_of("debug", "info", "warning", "error")),
+    "keep_history": Opt(int, None, AT_LEAST_1),
+}
+DATABASE_KEYS = {"url": Opt(str, None, resolve="db_url")}  # None: sqlite file <data_dir>/state.db
+CONNECTION_TYPES: dict[str, dict[str, Opt]] = {
+    "prestashop": {
+        "url": Opt(str, resolve="db_url"),
+        "prefix": Opt(str, "ps_", PREFIX),
+        "id_shop": Opt(int, 1, AT_LEAST_1),
+        "id_lang": Opt(int, 1, AT_LEAST_1),
+    },
+    "directory": {"path": Opt(str, check=NON_EMPTY, resolve="path")},
+}
+PROFILE_KEYS = {  # the Profile field of the same name; the kind's options go to Profile.options
+    "name": Opt(str, check=NAME),
+    "kind": Opt(str),
+    "source": Opt(str),
+    "target": Opt(str, None),
+    "schedule": Opt(str, None),
+    "timezone": Opt(str, "UTC"),
+    "batch_size": Opt(int, 100, AT_LEAST_1),
+    "misfire_grace": Opt(int, None, AT_LEAST_1),
+    "enabled": Opt(bool, True),
+}
+KINDS: dict[str, Kind] = {
+    "export": Kind(
+        source=("prestashop",),
+        target=("directory",),
+        options={
+            "entity": Opt(str, "products", _one_of("products")),
+            "full": Opt(bool, False),
+            "allow_empty": Opt(bool, False),
+        },
+    ),
+}
+TOP_LEVEL = ("heartbeat", "database", "connections", "profiles")
+DB_BACKENDS = ("sqlite", "mysql", "mariadb")
+_TYPE_NAMES = {str: "a string", int: "an integer", float: "a number", bool: "a boolean (true or false)"}
+_KIND_NAMES = {bool: "boolean", int: "integer", float: "float", str: "string"}  # bool first: it is an int
+_SENSITIVE = ("url", "password", "passwd", "secret", "token")
+_VAR = re.compile(r"\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$\{")
+# user:PASSWORD@ (the password runs to the last '@'), after a scheme:// or, without one, at the start
+_USERINFO = re.compile(r"((?:[a-z][a-z0-9+.-]*://|(?!.*://))[^:/@]*:)(.*)(@[^@]*)", re.S | re.I)
+_DAY = "(mon|tue|wed|thu|fri|sat|sun)"
+_DOW = re.compile(rf"\*|{_DAY}(-{_DAY})?(,{_DAY}(-{_DAY})?)*")  # no numbers: APScheduler's 0 is Monday
+
+
 def redact_url(url: str) -> str:
-    """The URL with any password replaced by ***."""
-    raise NotImplementedError
+    """The URL as written, with any password (user:PASSWORD@, ?password=) replaced by ***. Never
+    raises; also safe for URLs that do not parse and for passwords with an unescaped '@'."""
+    m = _USERINFO.fullmatch(url)
+    return re.sub(r"([?&](?:password|passwd)=)[^&]*", r"\1***", f"{m[1]}***{m[3]}" if m else url)
 
 
-def load(path: str | Path) -> Config:
-    raise NotImplementedError
+def find_config_path(explicit: str | None) -> Path:
+    """The config file to use: `explicit` (--config), else $HEARTBEAT_CONFIG, else ./heartbeat.toml.
+    Raises ConfigError if that file does not exist."""
+    env = os.environ.get("HEARTBEAT_CONFIG")
+    path = Path(explicit or env or "heartbeat.toml")
+    if not path.exists():
+        why = "named by $HEARTBEAT_CONFIG" if env else "pass --config or set HEARTBEAT_CONFIG"
+        raise ConfigError(path, None, "config file not found" + ("" if explicit else f" ({why})"))
+    return path
+
+
+def load(path: str | Path, env: Mapping[str, str] | None = None) -> Config:
+    """Read and validate the config file; `${VAR}` comes from `env` (default os.environ). Returns a
+    Config with every default filled in and every relative path resolved against the file's directory;
+    raises ConfigError (one line: file, dotted key, reason) on the first mistake found."""
+    return _Loader(Path(path), os.environ if env is None else env).load()
+
+
+class _Loader:
+    def __init__(self, path: Path, env: Mapping[str, str]):
+        self.path, self.env = path, env
+        self.base = Path(os.path.abspath(path)).parent
+
+    def err(self, key: str | None, reason: str) -> ConfigError:
+        return ConfigError(_one_line(str(self.path)), key and _one_line(key), _one_line(reason))
+
+    def load(self) -> Config:
+        data = self.read()
+        for key in data:
+            if key not in TOP_LEVEL:
+                hint = " (a [heartbeat] key?)" if key in HEARTBEAT_KEYS else _did_you_mean(key, TOP_LEVEL)
+                raise self.err(key, f"unknown top-level table{hint}; allowed: {', '.join(TOP_LEVEL)}")
+        hb = self.table(data.get("heartbeat", {}), HEARTBEAT_KEYS, "heartbeat")
+        db = self.table(data.get("database", {}), DATABASE_KEYS, "database")
+        connections = self.connections(self.expect_table(data.get("connections", {}), "connections"))
+        return Config(
+            path=Path(os.path.abspath(self.path)),
+            database_url=db["url"] or _sqlite_url(hb["data_dir"] / "state.db"),
+            connections=connections,
+            profiles=self.profiles(data.get("profiles", []), connections),
+            **hb,
+        )
+
+    def read(self) -> dict[str, Any]:
+        """The parsed TOML document."""
+        try:
+            text = self.path.read_bytes().decode("utf-8")
+        except FileNotFoundError:
+            raise self.err(None, "config file not found") from None
+        except OSError as exc:
+            raise self.err(None, f"cannot read config file: {exc.strerror or exc}") from None
+        except UnicodeDecodeError as exc:
+            raise self.err(None, f"not UTF-8 text (bad byte at offset {exc.start})") from None
+        try:
+            return tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            msg, pos = re.match(r"(.*?)\s*(?:\((at [^()]*)\))?$", str(exc), re.S).groups()
+            raise self.err(None, f"invalid TOML{' ' + pos if pos else ''}: {msg}") from None
+
+    def expect_table(self, value: Any, dotted: str) -> dict:
+        if not isinstance(value, dict):
+            raise self.err(dotted, f"expected a table, got {_describe(value, dotted)}")
+        return value
+
+    def table(self, table: Any, spec: dict[str, Opt], where: str) -> dict[str, Any]:
+        """Every key of `spec` read from `table` (defaults filled in); refuses keys not in `spec`."""
+        for key in self.expect_table(table, where):
+            if key not in spec:
+                hint = _did_you_mean(key, spec)
+                raise self.err(f"{where}.{key}", f"unknown key{hint}; allowed: {', '.join(spec)}")
+        return {key: self.value(table, key, opt, f"{where}.{key}") for key, opt in spec.items()}
+
+    def value(self, table: dict, key: str, opt: Opt, dotted: str) -> Any:
+        """One key's value: interpolated, type-checked, checked and resolved."""
+        if key not in table:
+            if opt.default is REQUIRED:
+                raise self.err(dotted, "required key is missing")
+            return self.resolve_path(opt.default) if opt.default and opt.resolve == "path" else opt.default
+        value = self.interpolate(table[key], dotted) if isinstance(table[key], str) else table[key]
+        ok = isinstance(value, (int, float)) if opt.type is float else isinstance(value, opt.type)
+        if not ok or (isinstance(value, bool) and opt.type is not bool):
+            raise self.err(dotted, f"expected {_TYPE_NAMES[opt.type]}, got {_describe(value, key)}")
+        value = float(value) if opt.type is float else value
+        if opt.check and (reason := opt.check(value)):
+            raise self.err(dotted, reason)
+        if opt.resolve == "path":
+            return self.resolve_path(value)
+        return self.db_url(value, dotted) if opt.resolve == "db_url" else value
+
+    def interpolate(self, text: str, dotted: str) -> str:
+        """`text` with ${VAR} replaced from the environment and $${ turned into a literal ${."""
+
+        def sub(m: re.Match) -> str:
+            if m.group(0) == "$${":
+                return "${"
+            if m.group(1) is None:
+                raise self.err(dotted, "malformed ${...}: write ${NAME}, or $${ for a literal ${")
+            if m.group(1) not in self.env:
+                raise self.err(dotted, f"environment variable {m.group(1)} is not set")
+            return self.env[m.group(1)]
+
+        return _VAR.sub(sub, text)
+
+    def resolve_path(self, text: str) -> Path:
+        return Path(os.path.normpath(self.base / Path(text).expanduser()))
+
+    def db_url(self, raw: str, dotted: str) -> str:
+        """A usable database URL; a relative sqlite file path made absolute (against the config dir)."""
+        shown, userinfo = redact_url(raw), _USERINFO.fullmatch(raw)
+        if userinfo and "@" in userinfo[2]:
+            raise self.err(dotted, f"invalid database URL {shown}: percent-encode '@' in the password as %40")
+        try:
+            url = make_url(raw)
+        except Exception as exc:  # only ArgumentError's text is safe: a bad port's may quote a password
+            why = exc if isinstance(exc, ArgumentError) else "bad port (not a number?)"
+            raise self.err(dotted, f"invalid database URL {shown}: {why}") from None
+        if url.get_backend_name() not in DB_BACKENDS:
+            raise self.err(dotted, f"unsupported database {shown}; use sqlite:///PATH or mysql+pymysql://")
+        try:
+            url.get_dialect().import_dbapi()
+        except Exception as exc:  # a missing driver: its text names a module, never the URL
+            raise self.err(dotted, f"cannot load the driver for {shown}: {exc}") from None
+        if url.get_backend_name() != "sqlite":
+            return raw
+        db = url.database or ""
+        if db in ("", ":memory:") or "mode=memory" in raw:
+            raise self.err(dotted, f"in-memory SQLite ({shown}) would lose everything; give a file path")
+        if db.startswith("file:") or Path(db).is_absolute():
+            return raw
+        return _sqlite_url(self.resolve_path(db), url)
+
+    def connections(self, table: dict) -> dict[str, Connection]:
+        """Every [connections.NAME] table, validated against CONNECTION_TYPES."""
+        out = {}
+        for name, body in table.items():
+            if NAME(name):
+                raise self.err("connections", f"invalid connection name: {NAME(name)}")
+            where = f"connections.{name}"
+            ctype = self.value(self.expect_table(body, where), "type", Opt(str), f"{where}.type")
+            if ctype not in CONNECTION_TYPES:
+                known = ", ".join(CONNECTION_TYPES)
+                raise self.err(f"{where}.type", f"unknown connection type {ctype!r}; known: {known}")
+            options = self.table(body, {"type": Opt(str), **CONNECTION_TYPES[ctype]}, where)
+            out[name] = Connection(name, ctype, {k: v for k, v in options.items() if k != "type"})
+        return out
+
+    def profiles(self, items: Any, connections: dict[str, Connection]) -> tuple[Profile, ...]:
+        """Every [[profiles]] entry, validated; names unique, references to existing connections."""
+        if not isinstance(items, list):
+            raise self.err("profiles", f"expected [[profiles]] tables, got {_describe(items, '')}")
+        out: list[Profile] = []
+        for i, body in enumerate(items):
+            profile = self.profile(i, body, connections)
+            first = next((j for j, p in enumerate(out) if p.name == profile.name), None)
+            if first is not None:
+                raise self.err(
+                    f"profiles[{i}] ({profile.name}).name", f"duplicate name; see profiles[{first}]"
+                )
+            out.append(profile)
+        return tuple(out)
+
+    def profile(self, i: int, body: Any, connections: dict[str, Connection]) -> Profile:
+        """One [[profiles]] entry: common keys, then its kind's options, references and schedule."""
+        body = self.expect_table(body, f"profiles[{i}]")
+        name = self.value(body, "name", PROFILE_KEYS["name"], f"profiles[{i}].name")
+        where = f"profiles[{i}] ({name})"
+        kind_name = self.value(body, "kind", PROFILE_KEYS["kind"], f"{where}.kind")
+        kind = KINDS.get(kind_name)
+        if kind is None:
+            raise self.err(f"{where}.kind", f"unknown kind {kind_name!r}; known: {', '.join(KINDS)}")
+        values = self.table(body, {**PROFILE_KEYS, **kind.options}, where)
+        self.reference(connections, values["source"], kind.source, f"{where}.source", kind_name)
+        if values["target"] is not None:
+            self.reference(connections, values["target"], kind.target, f"{where}.target", kind_name)
+        self.check_schedule(values["schedule"], values["timezone"], where)
+        options = {key: values.pop(key) for key in kind.options}
+        return Profile(options=options, **values)
+
+    def reference(self, connections: dict, name: str, types: tuple[str, ...], dotted: str, kind: str) -> None:
+        """Refuses a connection name that is undefined or whose type is not one of `types`."""
+        conn = connections.get(name)
+        if conn is None:
+            known = ", ".join(connections) or "none defined"
+            raise self.err(dotted, f"unknown connection {name!r}; connections: {known}")
+        if conn.type not in types:
+            role, wanted = dotted.rsplit(".", 1)[1], " or ".join(types)
+            why = f"{kind} profiles need a {role} of type {wanted}"
+            raise self.err(dotted, f"connection {name!r} is of type {conn.type!r}; {why}")
+
+    def check_schedule(self, schedule: str | None, tz: str, where: str) -> None:
+        try:
+            zoneinfo.ZoneInfo(tz)
+        except (ValueError, zoneinfo.ZoneInfoNotFoundError):
+            raise self.err(f"{where}.timezone", f"unknown time zone {tz!r}; use an IANA name") from None
+        dow = (schedule or "").split()[4:]
+        try:
+            if len(dow) == 1 and not _DOW.fullmatch(dow[0].lower()):
+                raise ValueError(f"day of week {dow[0]!r} must be * or names like mon-fri or sat,sun")
+            if schedule is not None:
+                CronTrigger.from_crontab(schedule, timezone=tz)
+        except (ValueError, TypeError) as exc:
+            raise self.err(f"{where}.schedule", f"invalid cron expression {schedule!r}: {exc}") from None
+
+
+def _describe(value: Any, key: str) -> str:
+    """ "string '10'", "boolean true", "a table"...; never the value of a url/password-like key."""
+    if isinstance(value, dict | list):  # never echoed: may be long or hold secrets
+        return "a table" if isinstance(value, dict) else "an array"
+    kind = next((n for t, n in _KIND_NAMES.items() if isinstance(value, t)), type(value).__name__)
+    if any(s in key.lower() for s in _SENSITIVE):
+        return kind
+    shown = repr(redact_url(value)) if isinstance(value, str) else str(value).lower()  # True -> true
+    return f"{kind} {shown if len(shown) <= 60 else shown[:57] + '...'}"
+
+
+def _one_line(text: str) -> str:
+    """`text` with line breaks and other control characters escaped, so a message stays one line."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
+def _sqlite_url(path: Path, template: URL | None = None) -> str:
+    """A sqlite URL for an absolute file path (keeping `template`'s driver and query, if given)."""
+    url = template.set(database=str(path)) if template else URL.create("sqlite", database=str(path))
+    return url.render_as_string(hide_password=False)
+
+
+def _did_you_mean(key: str, allowed: Any) -> str:
+    close = difflib.get_close_matches(key, list(allowed), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""

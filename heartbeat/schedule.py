@@ -29,6 +29,15 @@ def trigger(expression: str, timezone: str | None = None) -> CronTrigger:
     return CronTrigger.from_crontab(expression, timezone=timezone or "UTC")
 
 
+def of_profile(profile) -> CronTrigger:
+    return trigger(profile.schedule, profile.timezone)
+
+
+def key(profile) -> str:
+    """What identifies a profile's schedule: when it changes, the next slot is worked out anew."""
+    return f"{profile.schedule} @ {profile.timezone}"
+
+
 def next_after(cron: CronTrigger, moment: datetime) -> datetime:
     """The first slot strictly after `moment`, in UTC."""
     fire = cron.get_next_fire_time(None, moment + _TICK)

@@ -60,8 +60,7 @@ def profile_rows(app) -> list[dict]:
     for p in app.config.profiles:
         next_run = None
         if p.schedule and p.enabled:
-            next_run = iso(schedule.first_slot(schedule.trigger(p.schedule, p.options.get("timezone")),
-                                               utcnow()))
+            next_run = iso(schedule.first_slot(schedule.of_profile(p), utcnow()))
         last = app.store.last_task(p.name)
         rows.append({"name": p.name, "kind": p.kind, "source": p.source, "target": p.target,
                      "schedule": p.schedule, "enabled": p.enabled, "next_run": next_run,
