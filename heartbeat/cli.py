@@ -30,6 +30,9 @@ class HeartbeatGroup(click.Group):
         except HeartbeatError as exc:
             click.echo(f"heartbeat: {exc}", err=True)
             ctx.exit(exc.exit_code)
+        except BrokenPipeError:  # `heartbeat tasks report 7 | head`: the reader has what it wanted
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            ctx.exit(0)
         except OSError as exc:
             click.echo(f"heartbeat: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), err=True)
             ctx.exit(1)

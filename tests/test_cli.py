@@ -1,0 +1,165 @@
+"""The CLI contract (SPEC: CLI contract), through click's CliRunner on real files and databases."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from connectors.prestashop import create_demo_shop
+from heartbeat.cli import cli
+
+TASK_KEYS = {"id", "profile", "kind", "status", "trigger", "scheduled_at", "started_at", "finished_at",
+             "message", "progress"}
+
+
+def write_config(tmp_path: Path, state_url: str, shop_url: str, batch_size: int = 10) -> Path:
+    path = tmp_path / "heartbeat.toml"
+    path.write_text(f"""
+[heartbeat]
+interval = 1
+data_dir = "data"
+
+[database]
+url = "{state_url}"
+
+[connections.shop]
+type = "prestashop"
+url = "{shop_url}"
+
+[[profiles]]
+name = "export-products"
+kind = "export"
+source = "shop"
+batch_size = {batch_size}
+""")
+    return path
+
+
+@pytest.fixture
+def hb(tmp_path, db_url, shop_url):
+    """Run `heartbeat --config <a fresh config> ARGS...`; returns the click Result."""
+    create_demo_shop(shop_url, products=25)
+    config = write_config(tmp_path, db_url, shop_url)
+    runner = CliRunner()
+
+    def invoke(*args):
+        return runner.invoke(cli, ["--config", str(config), *map(str, args)], catch_exceptions=False)
+    return invoke
+
+
+def queued_id(result) -> int:
+    assert result.exit_code == 0, result.output
+    return int(result.output.split()[2])
+
+
+def test_profiles_list_json(hb):
+    result = hb("profiles", "list", "--json")
+    assert result.exit_code == 0
+    assert json.loads(result.output) == [{
+        "name": "export-products", "kind": "export", "source": "shop", "target": None, "schedule": None,
+        "enabled": True, "next_run": None, "batch_size": 10, "last_task": None, "last_status": None,
+    }]
+
+
+def test_profiles_run_queues_a_pending_task_and_prints_its_id(hb):
+    result = hb("profiles", "run", "export-products")
+    assert result.output == "queued task 1 (export export-products)\n"
+    task = json.loads(hb("tasks", "show", 1, "--json").output)
+    assert TASK_KEYS <= set(task)
+    assert task["status"] == "pending" and task["trigger"] == "manual" and task["kind"] == "export"
+    assert task["progress"] == {"total": 0, "pending": 0, "processed": 0, "skipped": 0, "cancelled": 0,
+                                "error": 0}
+    assert task["scheduled_at"].endswith("Z") and task["started_at"] is None
+
+
+def test_tick_runs_a_batch_and_until_idle_completes(hb):
+    task_id = queued_id(hb("profiles", "run", "export-products"))
+    assert hb("tick").exit_code == 0
+    task = json.loads(hb("tasks", "show", task_id, "--json").output)
+    assert task["status"] == "running"
+    assert task["progress"]["pending"] == 15 and task["progress"]["processed"] == 10
+    assert hb("tick", "--until-idle").exit_code == 0
+    [task] = json.loads(hb("tasks", "list", "--json").output)
+    assert task["status"] == "completed" and task["progress"]["processed"] == 25
+    assert task["finished_at"].endswith("Z")
+
+
+def test_export_file_to_a_file(hb, tmp_path):
+    task_id = queued_id(hb("profiles", "run", "export-products"))
+    hb("tick", "--until-idle")
+    out = tmp_path / "out.json"
+    assert hb("tasks", "export-file", task_id, "-o", out).exit_code == 0
+    assert len(json.loads(out.read_text())["products"]) == 25
+
+
+@pytest.mark.parametrize("args,code,message", [
+    (("tasks", "show", 999), 1, "heartbeat: task 999 not found\n"),
+    (("tasks", "kill", 999), 1, "heartbeat: task 999 not found\n"),
+    (("tasks", "export-file", 1), 1, "heartbeat: task 1 has no export file yet (status pending)\n"),
+    (("profiles", "run", "nope"), 1,
+     "heartbeat: profile 'nope' not found; known profiles: export-products\n"),
+])
+def test_refusals_are_one_line_with_exit_code(hb, args, code, message):
+    hb("profiles", "run", "export-products")
+    result = hb(*args)
+    assert (result.exit_code, result.stderr) == (code, message)
+
+
+def test_killing_a_completed_task_is_refused(hb):
+    task_id = queued_id(hb("profiles", "run", "export-products"))
+    hb("tick", "--until-idle")
+    result = hb("tasks", "kill", task_id)
+    assert result.exit_code == 1
+    assert result.stderr == (f"heartbeat: task {task_id} is completed; "
+                             "only pending or running tasks can be killed\n")
+
+
+def test_kill_then_delete(hb, tmp_path):
+    task_id = queued_id(hb("profiles", "run", "export-products"))
+    hb("tick")
+    result = hb("tasks", "kill", task_id)
+    assert result.output == f"task {task_id} killed: 15 pending items cancelled\n"
+    export = Path(json.loads(hb("tasks", "show", task_id, "--json").output)["export_file"])
+    assert export.exists()
+    assert hb("tasks", "delete", task_id).output == f"task {task_id} deleted\n"
+    assert hb("tasks", "show", task_id).exit_code == 1
+    assert not export.exists()
+
+
+def test_bad_status_filter_is_a_usage_error(hb):
+    result = hb("tasks", "list", "--status", "bogus")
+    assert result.exit_code == 2 and "bogus" in result.stderr
+
+
+def test_bad_config_exits_2_with_one_line(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[[profiles]]\nname = "x"\nkind = "export"\nsource = "nowhere"\n')
+    result = CliRunner().invoke(cli, ["--config", str(bad), "profiles", "check"])
+    assert result.exit_code == 2
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert str(bad) in result.stderr and "nowhere" in result.stderr
+
+
+def test_profiles_check_accepts_the_example_config():
+    result = CliRunner().invoke(cli, ["--config", "config.example.toml", "profiles", "check"])
+    assert result.exit_code == 0, result.output
+    assert "OK" in result.output
+
+
+def _commands(group: click.Group, prefix=()):
+    for name, command in group.commands.items():
+        yield (*prefix, name), command
+        if isinstance(command, click.Group):
+            yield from _commands(command, (*prefix, name))
+
+
+COMMANDS = list(_commands(cli))
+
+
+@pytest.mark.parametrize("path,command", COMMANDS, ids=[" ".join(p) for p, _ in COMMANDS])
+def test_every_command_has_help_text(path, command):
+    assert command.help and command.help.strip(), f"heartbeat {' '.join(path)} has no help"

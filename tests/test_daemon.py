@@ -1,0 +1,109 @@
+"""The real `heartbeat run` as a subprocess, on a copy of the example config, with real signals."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+HEARTBEAT = [sys.executable, "-m", "heartbeat"]
+DEADLINE = 60  # seconds a real process gets before the test gives up on it
+
+
+def make_project(tmp_path: Path, db_url: str) -> Path:
+    """A copy of config.example.toml in tmp_path, with a 1 s interval and the state DB at db_url."""
+    text = (ROOT / "config.example.toml").read_text()
+    text = text.replace("interval = 5 ", "interval = 1 ").replace('schedule = "* * * * *"', "")
+    text = text.replace('url = "sqlite:///data/state.db"', f'url = "{db_url}"')
+    assert "interval = 1 " in text
+    (tmp_path / "heartbeat.toml").write_text(text)
+    return tmp_path
+
+
+@pytest.fixture
+def project(tmp_path, db_url):
+    return make_project(tmp_path, db_url)
+
+
+def hb(project: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    return subprocess.run([*HEARTBEAT, "--config", str(project / "heartbeat.toml"), *args],
+                          capture_output=True, text=True, cwd=project, check=check, timeout=DEADLINE)
+
+
+def show(project: Path, task_id: int) -> dict:
+    return json.loads(hb(project, "tasks", "show", str(task_id), "--json").stdout)
+
+
+def wait_for(predicate, what: str):
+    """Poll the real process's visible state until `predicate` holds (not a timed assertion)."""
+    end = time.monotonic() + DEADLINE
+    while time.monotonic() < end:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.2)
+    pytest.fail(f"gave up waiting for {what}")
+
+
+def start_daemon(project: Path) -> subprocess.Popen:
+    return subprocess.Popen([*HEARTBEAT, "--config", str(project / "heartbeat.toml"), "run"],
+                            cwd=project, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def test_sigterm_lets_the_batch_finish_and_exits_0(project):
+    hb(project, "demo", "init", "--products", "20000")
+    task_id = int(hb(project, "profiles", "run", "demo-export").stdout.split()[2])
+    daemon = start_daemon(project)
+    wait_for(lambda: show(project, task_id)["progress"]["processed"] > 0, "a first batch")
+    daemon.send_signal(signal.SIGTERM)
+    _, err = daemon.communicate(timeout=DEADLINE)
+    assert daemon.returncode == 0, err
+    task = show(project, task_id)
+    p = task["progress"]
+    assert p["total"] == 20000
+    assert p["processed"] % 500 == 0 or task["status"] == "completed"  # whole batches only
+    assert p["total"] == p["pending"] + p["processed"] + p["skipped"] + p["cancelled"] + p["error"]
+    events = [json.loads(line)["event"] for line in err.splitlines() if line.startswith("{")]
+    assert events[0] == "daemon.started" and "daemon.stopping" in events and events[-1] == "daemon.stopped"
+
+
+def test_daemon_completes_a_demo_export_and_resumes_after_restart(project):
+    hb(project, "demo", "init", "--products", "3000")
+    task_id = int(hb(project, "profiles", "run", "demo-export").stdout.split()[2])
+    daemon = start_daemon(project)
+    wait_for(lambda: show(project, task_id)["progress"]["processed"] > 0, "a first batch")
+    daemon.send_signal(signal.SIGTERM)
+    daemon.communicate(timeout=DEADLINE)
+    daemon = start_daemon(project)
+    try:
+        done = wait_for(lambda: (t := show(project, task_id))["status"] == "completed" and t, "completion")
+    finally:
+        daemon.send_signal(signal.SIGTERM)
+        daemon.communicate(timeout=DEADLINE)
+    assert done["progress"]["processed"] == 3000
+    out = project / "export.json"
+    hb(project, "tasks", "export-file", str(task_id), "-o", str(out))
+    ids = [p["id_product"] for p in json.loads(out.read_text())["products"]]
+    assert ids == sorted(set(ids)) and len(ids) == 3000
+
+
+def test_second_daemon_on_one_sqlite_state_file_is_refused(tmp_path):
+    project = make_project(tmp_path, f"sqlite:///{tmp_path / 'state.db'}")
+    hb(project, "demo", "init", "--products", "10")
+    lock = project / "state.db.lock"
+    first = start_daemon(project)
+    try:
+        wait_for(lambda: lock.exists() and "pid" in lock.read_text(), "the first daemon's lock")
+        second = hb(project, "run", check=False)
+        assert second.returncode == 1
+        assert "another heartbeat daemon" in second.stderr and len(second.stderr.splitlines()) == 1
+    finally:
+        first.send_signal(signal.SIGTERM)
+        first.communicate(timeout=DEADLINE)
+    assert first.returncode == 0
