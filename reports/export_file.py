@@ -1,7 +1,7 @@
 """The JSON export file of an export task, written a batch at a time, exactly once.
 
-Layout: a header line opening the document, one product per line separated by ",\n", and a footer
-closing it (format documented by connectors/platform/export-file.schema.json). The task row records
+Layout (connectors/platform/export_format.py, schema in export-file.schema.json): a head opening
+the document, one product per line, a tail closing it. The task row records
 how many bytes are committed; every append first truncates the file to that offset, so bytes written
 by a batch that never committed (a crash) are dropped and the finished file is byte-identical to an
 uninterrupted run's.
@@ -9,31 +9,27 @@ uninterrupted run's.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
 
-from heartbeat.clock import iso
+from connectors.platform.export_format import FILE_TAIL, SEPARATOR, file_head
 from tasks.models import Task
 
-FORMAT = "heartbeat-export/1"
-FOOTER = b"\n]}\n"
+FOOTER = FILE_TAIL.encode()
 
 
 def header(task: Task, connection: str) -> bytes:
-    meta = {"id": task.id, "profile": task.profile, "connection": connection,
-            "created_at": iso(task.created_at)}
-    head = json.dumps({"format": FORMAT, "task": meta}, separators=(",", ":"))
-    return (head[:-1] + ',"products":[\n').encode()
+    return file_head(task_id=task.id, profile=task.profile, connection=connection,
+                     created_at=task.created_at).encode()
 
 
 def body(records: list[str], first: bool) -> bytes:
     """Product records as they follow what is already in the file."""
     if not records:
         return b""
-    text = ",\n".join(records)
-    return (text if first else ",\n" + text).encode()
+    text = SEPARATOR.join(records)
+    return (text if first else SEPARATOR + text).encode()
 
 
 def append(path: str | Path, committed: int, data: bytes) -> int:

@@ -1,0 +1,1 @@
+"""Connectors: shop databases, feeds and the sync platform's formats."""

@@ -1,0 +1,1 @@
+"""The sync platform's formats: the export file and its JSON Schema."""

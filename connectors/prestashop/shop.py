@@ -1,0 +1,258 @@
+"""Reading a PrestaShop shop's catalogue (MySQL/MariaDB, or the SQLite demo shop).
+
+The connector speaks the export format (connectors/platform/export_format.py): `iter_queue()` lists
+what an export task will handle, `read_products(ids)` gives the product dicts for one batch.
+Every database error leaves this module as a `ConnectorError` naming the connection, with the URL
+rendered without its password and only the first line of the driver's message.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import sqlalchemy as sa
+from sqlalchemy.engine import URL, make_url
+
+from connectors.platform import export_format as fmt
+from connectors.prestashop.schema import ShopTables, shop_tables
+from heartbeat.errors import ConnectorError
+
+CONNECT_TIMEOUT = 5  # seconds: an unreachable MySQL server fails a task fast, not after minutes
+IO_TIMEOUT = 120  # seconds per socket read/write: a server that accepts but never answers
+IDS_PER_QUERY = 5000  # read_products splits longer id lists (SQLite allows 32766 parameters)
+
+
+def safe_url(url: str | URL) -> str:
+    """The URL as text with any password hidden."""
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def first_line(exc: BaseException) -> str:
+    """The driver's own message (without SQLAlchemy's wrapping), first line only."""
+    orig = getattr(exc, "orig", None) or exc
+    lines = str(orig).strip().splitlines()
+    return lines[0] if lines else type(orig).__name__
+
+
+class PrestaShop:
+    """One shop database. Opening is lazy: `check()` (or the first read) connects."""
+
+    queue_page = 5000  # rows per query in iter_queue
+
+    def __init__(self, url: str, *, prefix: str = "ps_", id_shop: int = 1, id_lang: int = 1,
+                 name: str = "shop"):
+        self.url, self.prefix, self.name = url, prefix, name
+        self.id_shop, self.id_lang = int(id_shop), int(id_lang)
+        self.tables: ShopTables = shop_tables(prefix)
+        try:
+            self._sqlite_path = _sqlite_file(url)
+            self._engine = _create_engine(url, self._sqlite_path)
+        except sa.exc.NoSuchModuleError as exc:
+            raise self._fail(f"unsupported database URL {safe_url(url)}: {exc}") from None
+        except sa.exc.ArgumentError:  # its text would quote the URL, password included
+            raise self._fail("invalid database URL (expected e.g. "
+                             "mysql+pymysql://user:password@host/database)") from None
+
+    @classmethod
+    def from_connection(cls, conn: Any) -> PrestaShop:
+        """From a heartbeat `Connection` of type "prestashop" (options: url, prefix, id_shop, id_lang)."""
+        o = conn.options
+        return cls(o["url"], prefix=o.get("prefix", "ps_"), id_shop=o.get("id_shop", 1),
+                   id_lang=o.get("id_lang", 1), name=conn.name)
+
+    def __enter__(self) -> PrestaShop:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Release pooled connections. The object can still be used; it reconnects on demand."""
+        self._engine.dispose()
+
+    def __repr__(self) -> str:
+        return f"PrestaShop({self.name!r}, {safe_url(self.url)!r}, id_shop={self.id_shop})"
+
+    # -- connecting ---------------------------------------------------------------------------
+
+    def _fail(self, reason: str) -> ConnectorError:
+        return ConnectorError(f"connection {self.name}: {reason}")
+
+    @contextmanager
+    def _connect(self) -> Iterator[sa.Connection]:
+        """A connection; any database error becomes a ConnectorError."""
+        if self._sqlite_path is not None and not self._sqlite_path.is_file():
+            raise self._fail(f"shop database {self._sqlite_path} does not exist "
+                             "(create it with `heartbeat demo init`)")
+        try:
+            conn = self._engine.connect()
+        except sa.exc.DBAPIError as exc:
+            raise self._fail(f"cannot connect to {safe_url(self.url)}: {first_line(exc)}") from None
+        try:
+            with conn:
+                yield conn
+        except sa.exc.DBAPIError as exc:
+            raise self._fail(f"reading {safe_url(self.url)} failed: {first_line(exc)}") from None
+
+    def check(self) -> None:
+        """Connect and check the product table exists; raises ConnectorError saying why not."""
+        table = self.tables.product.name
+        with self._connect() as conn:
+            if not sa.inspect(conn).has_table(table):
+                raise self._fail(f"table {table} not found (prefix {self.prefix!r})")
+
+    # -- reading ------------------------------------------------------------------------------
+
+    def iter_queue(self) -> Iterator[tuple[int, int, str, str]]:
+        """(id_product, 0, reference, name) of every product of the shop, ascending id_product.
+
+        Read in pages of `queue_page` rows by keyset (id_product > last seen), so memory does not
+        grow with the catalogue, and no connection or server-side cursor is held between pages:
+        the caller may interleave other reads, or abandon the iterator, at no cost. (A streamed
+        pymysql cursor would have to be drained to the last row when abandoned.) The second field
+        is the combination id: always 0, since combinations are exported inside their product.
+        A NULL reference or missing name is "".
+        """
+        last = 0
+        while True:
+            with self._connect() as conn:
+                page = conn.execute(self._queue_query(last)).all()
+            for id_product, reference, name in page:
+                yield id_product, 0, reference or "", name or ""
+            if len(page) < self.queue_page:
+                return
+            last = page[-1][0]
+
+    def _queue_query(self, after: int) -> sa.Select:
+        t = self.tables
+        p, ps, pl = t.product, t.product_shop, t.product_lang
+        return (
+            sa.select(ps.c.id_product, p.c.reference, pl.c.name)
+            .join(p, p.c.id_product == ps.c.id_product)
+            .outerjoin(pl, sa.and_(pl.c.id_product == ps.c.id_product, pl.c.id_shop == ps.c.id_shop,
+                                   pl.c.id_lang == self.id_lang))
+            .where(ps.c.id_shop == self.id_shop, ps.c.id_product > after)
+            .order_by(ps.c.id_product)
+            .limit(self.queue_page)
+        )
+
+    def read_products(self, ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+        """Export-format dicts of the products `ids` in this shop, keyed by id_product, ascending.
+
+        Ids not in the shop are absent from the result. Two queries per `IDS_PER_QUERY` ids: the
+        products with their language, shop, stock, category and manufacturer, then the
+        combinations with their stock and attribute names.
+        """
+        wanted = sorted({int(i) for i in ids})
+        out: dict[int, dict[str, Any]] = {}
+        with self._connect() as conn:
+            for start in range(0, len(wanted), IDS_PER_QUERY):
+                chunk = wanted[start:start + IDS_PER_QUERY]
+                combinations = self._read_combinations(conn, chunk)
+                for row in conn.execute(self._products_query(chunk)):
+                    out[row.id_product] = _product(row, combinations.get(row.id_product, []))
+        return out
+
+    def _products_query(self, ids: list[int]) -> sa.Select:
+        t = self.tables
+        p, ps, pl, sa_, cl, m = (t.product, t.product_shop, t.product_lang, t.stock_available,
+                                 t.category_lang, t.manufacturer)
+        return (
+            sa.select(
+                p.c.id_product, p.c.reference, p.c.ean13, p.c.upc, p.c.mpn, pl.c.name,
+                pl.c.description_short, ps.c.active, ps.c.price, ps.c.wholesale_price,
+                sa_.c.quantity, p.c.weight, ps.c.id_category_default,
+                cl.c.name.label("category_name"), m.c.name.label("manufacturer"), ps.c.date_upd,
+            )
+            .join(ps, sa.and_(ps.c.id_product == p.c.id_product, ps.c.id_shop == self.id_shop))
+            .outerjoin(pl, sa.and_(pl.c.id_product == p.c.id_product, pl.c.id_shop == self.id_shop,
+                                   pl.c.id_lang == self.id_lang))
+            .outerjoin(sa_, sa.and_(sa_.c.id_product == p.c.id_product,
+                                    sa_.c.id_product_attribute == 0, sa_.c.id_shop == self.id_shop))
+            .outerjoin(cl, sa.and_(cl.c.id_category == ps.c.id_category_default,
+                                   cl.c.id_shop == self.id_shop, cl.c.id_lang == self.id_lang))
+            .outerjoin(m, m.c.id_manufacturer == p.c.id_manufacturer)
+            .where(p.c.id_product.in_(ids))
+            .order_by(p.c.id_product)
+        )
+
+    def _read_combinations(self, conn: sa.Connection, ids: list[int]) -> dict[int, list[dict]]:
+        """id_product -> its combinations (export dicts), ascending id_product_attribute."""
+        rows = conn.execute(self._combinations_query(ids))
+        by_product: dict[int, list[dict]] = {}
+        current: dict[str, Any] | None = None
+        for row in rows:
+            if current is None or current["id_product_attribute"] != row.id_product_attribute:
+                current = fmt.combination(
+                    id_product_attribute=row.id_product_attribute, reference=row.reference,
+                    ean13=row.ean13, price_impact=row.price, quantity=row.quantity, attributes={},
+                )
+                by_product.setdefault(row.id_product, []).append(current)
+            if row.group_name is not None and row.value is not None:
+                current["attributes"][row.group_name] = row.value
+        return by_product
+
+    def _combinations_query(self, ids: list[int]) -> sa.Select:
+        """One row per (combination, attribute value); a combination without values gives one row
+        with NULL names."""
+        t = self.tables
+        pa, pas, sa_, pac = (t.product_attribute, t.product_attribute_shop, t.stock_available,
+                             t.product_attribute_combination)
+        a, al, agl = t.attribute, t.attribute_lang, t.attribute_group_lang
+        return (
+            sa.select(
+                pa.c.id_product, pa.c.id_product_attribute, pa.c.reference, pa.c.ean13, pas.c.price,
+                sa_.c.quantity, agl.c.name.label("group_name"), al.c.name.label("value"),
+            )
+            .join(pas, sa.and_(pas.c.id_product_attribute == pa.c.id_product_attribute,
+                               pas.c.id_shop == self.id_shop))
+            .outerjoin(sa_, sa.and_(sa_.c.id_product == pa.c.id_product,
+                                    sa_.c.id_product_attribute == pa.c.id_product_attribute,
+                                    sa_.c.id_shop == self.id_shop))
+            .outerjoin(pac, pac.c.id_product_attribute == pa.c.id_product_attribute)
+            .outerjoin(a, a.c.id_attribute == pac.c.id_attribute)
+            .outerjoin(agl, sa.and_(agl.c.id_attribute_group == a.c.id_attribute_group,
+                                    agl.c.id_lang == self.id_lang))
+            .outerjoin(al, sa.and_(al.c.id_attribute == a.c.id_attribute, al.c.id_lang == self.id_lang))
+            .where(pa.c.id_product.in_(ids))
+            .order_by(pa.c.id_product_attribute, a.c.id_attribute_group, a.c.position)
+        )
+
+
+def _product(row: sa.Row, combinations: list[dict[str, Any]]) -> dict[str, Any]:
+    return fmt.product(
+        id_product=row.id_product, reference=row.reference, ean13=row.ean13, upc=row.upc,
+        mpn=row.mpn, name=row.name, description_short=row.description_short, active=row.active,
+        price=row.price, wholesale_price=row.wholesale_price, quantity=row.quantity,
+        weight=row.weight, category_id=row.id_category_default, category_name=row.category_name,
+        manufacturer=row.manufacturer, date_upd=row.date_upd, combinations=combinations,
+    )
+
+
+def _sqlite_file(url: str) -> Path | None:
+    """The absolute database file of a SQLite URL; None for other backends and in-memory SQLite."""
+    u = make_url(url)
+    if u.get_backend_name() != "sqlite" or u.database in (None, "", ":memory:"):
+        return None
+    database = u.database.removeprefix("file:") if u.query.get("uri") == "true" else u.database
+    return Path(database.split("?", 1)[0]).expanduser().resolve()
+
+
+def _create_engine(url: str, sqlite_path: Path | None) -> sa.Engine:
+    """An engine that never creates a SQLite file and gives up on an unreachable server quickly
+    (timeouts given in the URL's query, e.g. ?connect_timeout=10, are kept)."""
+    u = make_url(url)
+    connect_args: dict[str, Any] = {}
+    if sqlite_path is not None:
+        # mode=rw: SQLite would otherwise create an empty database where the shop should be.
+        u = URL.create("sqlite", database=f"file:{quote(str(sqlite_path))}",
+                       query={"mode": "rw", "uri": "true"})
+    elif u.get_backend_name() in ("mysql", "mariadb"):
+        defaults = {"connect_timeout": CONNECT_TIMEOUT, "read_timeout": IO_TIMEOUT,
+                    "write_timeout": IO_TIMEOUT}
+        connect_args = {k: v for k, v in defaults.items() if k not in u.query}  # the URL's win
+    return sa.create_engine(u, pool_pre_ping=True, connect_args=connect_args)
