@@ -17,7 +17,7 @@ import structlog
 from heartbeat import schedule
 from heartbeat.clock import Clock
 from heartbeat.config import Config, Profile
-from heartbeat.errors import FatalTaskError, ProfileNotFound
+from heartbeat.errors import FatalTaskError, ProfileNotFound, TaskNotFound
 from profiles import worker_for
 from profiles.base import Worker
 from reports import action_log, export_file
@@ -49,10 +49,12 @@ class Heartbeat:
         self.stop = stop or threading.Event()
         self.lease = timedelta(seconds=max(120.0, 10 * config.interval))
         self._workers: dict[str, Worker] = {}
+        self._pruned_at: datetime | None = None
 
     def tick(self, now: datetime | None = None) -> TickReport:
         now = now or self.clock.now()
         report = TickReport()
+        self._isolated(self._prune_history, now, what=("keep_history", self.config.keep_history))
         for profile in self.config.profiles:
             self._isolated(self._schedule, profile, now, report, what=("profile", profile.name))
         for task_id in self.store.due(now):
@@ -86,8 +88,23 @@ class Heartbeat:
     def _isolated(self, step, *args, what: tuple[str, object]) -> None:
         try:
             step(*args)
+        except TaskNotFound:
+            log.info("task.vanished", **{what[0]: what[1]})  # deleted by a user meanwhile: fine
         except Exception:  # one failing profile or task must not stop the others
             log.exception("heartbeat.step_failed", step=step.__name__.strip("_"), **{what[0]: what[1]})
+
+    def _prune_history(self, now: datetime) -> None:
+        """Apply `keep_history` once a day (first at the first tick of the process)."""
+        if not self.config.keep_history:
+            return
+        if self._pruned_at is not None and now - self._pruned_at < timedelta(days=1):
+            return
+        self._pruned_at = now
+        deleted = self.store.prune(now - timedelta(days=self.config.keep_history))
+        for task in deleted:
+            export_file.remove(task)
+        if deleted:
+            log.info("history.pruned", tasks=len(deleted), keep_days=self.config.keep_history)
 
     def _schedule(self, profile: Profile, now: datetime, report: TickReport) -> None:
         if not profile.schedule or not profile.enabled:

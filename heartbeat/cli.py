@@ -203,7 +203,7 @@ def profiles_run(app, name):
     profile = app.config.profile(name)
     now = utcnow()
     task = app.store.create(profile, "manual", now, now)
-    click.echo(f"queued task {task.id} ({profile.kind} {profile.name})")
+    click.echo(f"{profile.kind} profile {profile.name}: queued task {task.id}")  # the id comes last
 
 
 @cli.group()
@@ -308,6 +308,41 @@ def tasks_export_file(app, task_id, output_file):
     with output(output_file, binary=True) as out:
         for chunk in export_file.read(task):
             out.write(chunk)
+
+
+class Age(click.ParamType):
+    """A duration like 30d, 12h, 90m or 2w."""
+
+    name = "age"
+    UNITS = {"m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+
+    def convert(self, value, param, ctx):
+        from datetime import timedelta
+
+        if isinstance(value, timedelta):
+            return value
+        text = str(value).strip().lower()
+        if len(text) < 2 or text[-1] not in self.UNITS or not text[:-1].isdigit():
+            self.fail(f"{value!r} is not a duration like 30d, 12h, 90m or 2w", param, ctx)
+        return timedelta(seconds=int(text[:-1]) * self.UNITS[text[-1]])
+
+
+@tasks.command("prune")
+@click.option("--older-than", "age", type=Age(), required=True,
+              help="Delete tasks that finished longer ago than this (30d, 12h, 90m, 2w).")
+@click.option("--status", "statuses", multiple=True,
+              type=click.Choice([s for s in TASK_STATUSES if s not in ("pending", "running")]),
+              help="Only tasks with this status (repeatable). Default: every finished status.")
+@click.pass_obj
+def tasks_prune(app, age, statuses):
+    """Delete finished tasks with their items, logs and export files."""
+    from heartbeat.clock import utcnow
+    from reports import export_file
+
+    deleted = app.store.prune(utcnow() - age, statuses or None)
+    for task in deleted:
+        export_file.remove(task)
+    click.echo(f"{len(deleted)} finished tasks deleted")
 
 
 def main() -> None:

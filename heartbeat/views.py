@@ -14,6 +14,19 @@ def local(value: datetime | None, fmt: str = "%m-%d %H:%M") -> str:
     return value.astimezone().strftime(fmt) if value else "-"
 
 
+def local_after(value: datetime | None, day_of: datetime) -> str:
+    """Like `local`, but only the time when it falls on the same local day as `day_of` (keeps the
+    table within 80 columns)."""
+    if value is None:
+        return "-"
+    same_day = as_utc(value).astimezone().date() == as_utc(day_of).astimezone().date()
+    return local(value, "%H:%M" if same_day else "%m-%d %H:%M")
+
+
+def shorten(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "~"
+
+
 def progress(task: Task) -> str:
     p = task.progress
     pct = f"{100 * (p.handled + p.cancelled) // p.total}%" if p.total else "-"
@@ -31,24 +44,35 @@ def tasks_table(tasks: list[Task]) -> str:
     if not tasks:
         return "no tasks"
     header = ["ID", "Profile", "Kind", "Status", "Progress", "Scheduled", "Started", "Finished"]
-    rows = [[str(t.id), t.profile[:16], t.kind, t.status.value, progress(t), local(t.scheduled_at),
-             local(t.started_at), local(t.finished_at)] for t in tasks]
+    rows = [[str(t.id), shorten(t.profile, 16), t.kind, t.status.value, progress(t),
+             local(t.scheduled_at), local_after(t.started_at, t.scheduled_at),
+             local_after(t.finished_at, t.scheduled_at)] for t in tasks]
     return table(header, rows)
 
 
 def task_details(task: Task) -> str:
+    """Every field of a task, times in UTC and local time, and the progress breakdown."""
     p = task.progress
     fields = [
         ("Task", str(task.id)), ("Profile", task.profile), ("Kind", task.kind),
-        ("Status", task.status.value), ("Trigger", task.trigger),
-        ("Scheduled At", iso(task.scheduled_at) or "-"), ("Started At", iso(task.started_at) or "-"),
-        ("Finished At", iso(task.finished_at) or "-"), ("Message", task.message or "-"),
+        ("Status", task.status.value), ("Trigger", task.trigger), ("Created At", both(task.created_at)),
+        ("Scheduled At", both(task.scheduled_at)), ("Started At", both(task.started_at)),
+        ("Finished At", both(task.finished_at)), ("Message", task.message or "-"),
         ("Progress", progress(task)), ("  Pending", str(p.pending)), ("  Processed", str(p.processed)),
         ("  Skipped", str(p.skipped)), ("  Cancelled", str(p.cancelled)), ("  Error", str(p.error)),
-        ("Batches", f"{task.batches} of up to {task.batch_size} items"),
-        ("Export File", task.export_path or "-"),
+        ("Batches", f"{task.batches} (up to {task.batch_size} items each)"),
+        ("Work Time", f"{task.work_seconds:.2f} s" + (f", {p.handled / task.work_seconds:.0f} items/s"
+                                                      if task.work_seconds else "")),
+        ("Processor", task.owner or "-"),
+        ("Export File", task.export_path or ("-" if task.kind == "export" else "n/a")),
     ]
     return "\n".join(f"{k + ':':<14} {v}" for k, v in fields)
+
+
+def both(value: datetime | None) -> str:
+    if value is None:
+        return "-"
+    return f"{iso(value)}  ({local(value, '%Y-%m-%d %H:%M:%S %Z')})"
 
 
 def profile_rows(app) -> list[dict]:
@@ -56,11 +80,12 @@ def profile_rows(app) -> list[dict]:
     from heartbeat import schedule
     from heartbeat.clock import utcnow
 
-    rows = []
+    rows, recorded = [], app.store.next_slots()
     for p in app.config.profiles:
         next_run = None
         if p.schedule and p.enabled:
-            next_run = iso(schedule.first_slot(schedule.of_profile(p), utcnow()))
+            # the slot the daemon recorded (due at the next tick if past), else the schedule's next
+            next_run = iso(recorded.get(p.name) or schedule.first_slot(schedule.of_profile(p), utcnow()))
         last = app.store.last_task(p.name)
         rows.append({"name": p.name, "kind": p.kind, "source": p.source, "target": p.target,
                      "schedule": p.schedule, "enabled": p.enabled, "next_run": next_run,

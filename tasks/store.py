@@ -19,6 +19,7 @@ from itertools import islice
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from heartbeat.clock import as_utc
 from heartbeat.errors import FatalTaskError, Refused, TaskNotFound
 from reports import action_log
 from tasks import tables as t
@@ -146,6 +147,13 @@ class TaskStore:
             batches=0, work_seconds=0.0, export_bytes=0,
         ))
         return result.inserted_primary_key[0]
+
+    def next_slots(self) -> dict[str, datetime]:
+        """The next recorded cron slot of every scheduled profile (UTC)."""
+        slot = t.profiles.c.next_slot
+        query = sa.select(t.profiles.c.name, slot).where(slot.is_not(None))
+        with self._read() as conn:
+            return {name: as_utc(slot) for name, slot in conn.execute(query)}
 
     def schedule_state(self, profile: str) -> tuple[str | None, datetime | None]:
         """(schedule expression, next slot) last recorded for a profile."""
@@ -347,6 +355,27 @@ class TaskStore:
             conn.execute(t.log.delete().where(t.log.c.task_id == task_id))
             conn.execute(t.tasks.delete().where(TASK.id == task_id))
             return task
+
+    def prune(self, before: datetime, statuses: Iterable[str] | None = None,
+              chunk: int = 200) -> list[Task]:
+        """Delete finished tasks that finished before `before` (optionally only some statuses),
+        with their items and log, a chunk of tasks per transaction. Returns the deleted tasks."""
+        finished = {s.value for s in TaskStatus if s.finished}
+        wanted = sorted(finished & {TaskStatus(s).value for s in statuses} if statuses else finished)
+        deleted: list[Task] = []
+        while True:
+            with self.engine.begin() as conn:
+                rows = conn.execute(sa.select(t.tasks).where(
+                    TASK.status.in_(wanted), TASK.finished_at < naive(before),
+                ).order_by(TASK.id).limit(chunk).with_for_update(skip_locked=True)).all()
+                ids = [r.id for r in rows]
+                if ids:
+                    conn.execute(t.items.delete().where(ITEM.task_id.in_(ids)))
+                    conn.execute(t.log.delete().where(t.log.c.task_id.in_(ids)))
+                    conn.execute(t.tasks.delete().where(TASK.id.in_(ids)))
+            deleted += [Task.from_row(r) for r in rows]
+            if len(rows) < chunk:
+                return deleted
 
     # -- internals shared with Batch -------------------------------------------------------------
 

@@ -53,7 +53,7 @@ def hb(tmp_path, db_url, shop_url):
 
 def queued_id(result) -> int:
     assert result.exit_code == 0, result.output
-    return int(result.output.split()[2])
+    return int(result.output.split()[-1])
 
 
 def test_profiles_list_json(hb):
@@ -67,7 +67,7 @@ def test_profiles_list_json(hb):
 
 def test_profiles_run_queues_a_pending_task_and_prints_its_id(hb):
     result = hb("profiles", "run", "export-products")
-    assert result.output == "queued task 1 (export export-products)\n"
+    assert result.output == "export profile export-products: queued task 1\n"
     task = json.loads(hb("tasks", "show", 1, "--json").output)
     assert TASK_KEYS <= set(task)
     assert task["status"] == "pending" and task["trigger"] == "manual" and task["kind"] == "export"

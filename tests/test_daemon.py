@@ -58,7 +58,7 @@ def start_daemon(project: Path) -> subprocess.Popen:
 
 def test_sigterm_lets_the_batch_finish_and_exits_0(project):
     hb(project, "demo", "init", "--products", "20000")
-    task_id = int(hb(project, "profiles", "run", "demo-export").stdout.split()[2])
+    task_id = int(hb(project, "profiles", "run", "demo-export").stdout.split()[-1])
     daemon = start_daemon(project)
     wait_for(lambda: show(project, task_id)["progress"]["processed"] > 0, "a first batch")
     daemon.send_signal(signal.SIGTERM)
@@ -75,7 +75,7 @@ def test_sigterm_lets_the_batch_finish_and_exits_0(project):
 
 def test_daemon_completes_a_demo_export_and_resumes_after_restart(project):
     hb(project, "demo", "init", "--products", "3000")
-    task_id = int(hb(project, "profiles", "run", "demo-export").stdout.split()[2])
+    task_id = int(hb(project, "profiles", "run", "demo-export").stdout.split()[-1])
     daemon = start_daemon(project)
     wait_for(lambda: show(project, task_id)["progress"]["processed"] > 0, "a first batch")
     daemon.send_signal(signal.SIGTERM)
@@ -107,3 +107,28 @@ def test_second_daemon_on_one_sqlite_state_file_is_refused(tmp_path):
         first.send_signal(signal.SIGTERM)
         first.communicate(timeout=DEADLINE)
     assert first.returncode == 0
+
+
+def test_kill_from_another_process_while_the_daemon_runs_the_task(project):
+    hb(project, "demo", "init", "--products", "30000")
+    task_id = int(hb(project, "profiles", "run", "demo-export").stdout.split()[-1])
+    daemon = start_daemon(project)
+    try:
+        wait_for(lambda: show(project, task_id)["progress"]["processed"] >= 1000, "a few batches")
+        killed = hb(project, "tasks", "kill", str(task_id))
+        assert killed.stdout.startswith(f"task {task_id} killed: ")
+        at_kill = show(project, task_id)
+        # the daemon keeps ticking: a new task of the same profile starts, proving ticks after the kill
+        later = int(hb(project, "profiles", "run", "demo-export").stdout.split()[-1])
+        wait_for(lambda: show(project, later)["progress"]["processed"] > 0, "a tick after the kill")
+    finally:
+        daemon.send_signal(signal.SIGTERM)
+        _, err = daemon.communicate(timeout=DEADLINE)
+    assert daemon.returncode == 0, err
+    task = show(project, task_id)
+    p = task["progress"]
+    assert task["status"] == "killed"
+    assert p == at_kill["progress"]  # nothing processed after the kill
+    assert p["processed"] % 500 == 0  # whole batches only: never half a batch
+    assert p["cancelled"] == 30000 - p["processed"] and p["pending"] == 0
+    assert "Traceback" not in err
