@@ -17,15 +17,18 @@ import structlog
 from heartbeat import schedule
 from heartbeat.clock import Clock
 from heartbeat.config import Config, Profile
-from heartbeat.errors import FatalTaskError, ProfileNotFound, TaskNotFound
+from heartbeat.errors import ConnectorError, FatalTaskError, ProfileNotFound, TaskNotFound
 from profiles import worker_for
-from profiles.base import Worker
+from profiles.base import Processed, Worker
 from reports import action_log, export_file
+from tasks.attempts import UNEXPECTED_RESTART
 from tasks.leases import current_owner
-from tasks.models import Task
+from tasks.models import Outcome, Task
+from tasks.states import ItemStatus
 from tasks.store import TaskStore
 
 log = structlog.get_logger("heartbeat")
+MAX_BACKOFF = 300.0  # seconds between retries of a task whose shop is unreachable, at most
 
 
 @dataclass
@@ -50,6 +53,7 @@ class Heartbeat:
         self.lease = timedelta(seconds=max(120.0, 10 * config.interval))
         self._workers: dict[str, Worker] = {}
         self._pruned_at: datetime | None = None
+        self._retry: dict[int, tuple[int, datetime]] = {}  # task id -> (failures, next try)
 
     def tick(self, now: datetime | None = None) -> TickReport:
         now = now or self.clock.now()
@@ -66,6 +70,16 @@ class Heartbeat:
                 break
             self._isolated(self._batch, task_id, report, what=("task_id", task_id))
         return report
+
+    def safe_tick(self) -> TickReport | None:
+        """tick(), for the daemon: a failure outside any one task (the state database is down) is
+        logged in one line and the next tick tries again; the daemon keeps running."""
+        try:
+            return self.tick(self.clock.now())
+        except Exception as exc:
+            reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+            log.error("heartbeat.failed", error=type(exc).__name__, reason=reason)
+            return None
 
     def run_until_idle(self, max_ticks: int | None = None) -> int:
         """Tick back to back until a tick finds nothing to do (or `stop` is set). Returns ticks."""
@@ -152,22 +166,30 @@ class Heartbeat:
 
     def _batch(self, task_id: int, report: TickReport) -> None:
         now = self.clock.now()
+        failures, retry_at = self._retry.get(task_id, (0, now))
+        if retry_at > now:
+            return
         task = self.store.get(task_id)
         try:
             profile = self.config.profile(task.profile)
         except ProfileNotFound:
             self.store.fail_running(task_id, now, f"profile {task.profile!r} is no longer configured")
             return
-        worker = self._worker(profile)
         try:
             with self.store.batch(task_id, self.owner, now, self.lease) as batch:
                 if batch is None:
                     return
-                done = self._run_batch(batch, worker, profile, now)
+                done = self._run_batch(batch, self._worker(profile), now)
+        except ConnectorError as exc:  # the shop went away: keep our place and try again later
+            self._back_off(task, failures, exc, now)
+            return
         except FatalTaskError as exc:
             self.store.fail_running(task_id, self.clock.now(), str(exc))
             log.error("task.error", task_id=task_id, profile=task.profile, reason=str(exc))
             return
+        if failures:
+            del self._retry[task_id]
+            self.store.note(task_id, self.clock.now(), f"connection back after {failures} failed attempts")
         report.batches += 1
         log.info("batch.committed", task_id=task_id, profile=task.profile, batch=done.batches,
                  pending=done.progress.pending)
@@ -175,9 +197,24 @@ class Heartbeat:
             log.info(f"task.{done.status.value}", task_id=task_id, profile=task.profile,
                      **done.progress.as_dict())
 
-    def _run_batch(self, batch, worker: Worker, profile: Profile, now: datetime) -> Task:
+    def _back_off(self, task: Task, failures: int, exc: Exception, now: datetime) -> None:
+        """Retry after interval x 2^failures, at most every MAX_BACKOFF; the first failure of an
+        outage goes to the action log, every one to the daemon log."""
+        failures += 1
+        delay = min(self.config.interval * 2 ** (failures - 1), MAX_BACKOFF)
+        self._retry[task.id] = (failures, now + timedelta(seconds=delay))
+        log.warning("batch.retry", task_id=task.id, profile=task.profile, reason=str(exc),
+                    failures=failures, retry_in=delay)
+        if failures == 1:
+            self.store.note(task.id, now, f"{exc}; the batch will be retried", level="warning")
+
+    def _run_batch(self, batch, worker: Worker, now: datetime) -> Task:
         task, started = batch.task, self.clock.monotonic()
-        result = worker.process(task, batch.items)
+        if batch.poisoned:
+            [item] = batch.items
+            result = Processed([Outcome(item.position, ItemStatus.ERROR, "none", UNEXPECTED_RESTART)])
+        else:
+            result = worker.process(task, batch.items)
         offset = None
         if worker.has_export_file:
             data = b"" if task.export_bytes else export_file.header(task, worker.source_name)

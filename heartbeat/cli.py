@@ -108,13 +108,13 @@ def run(app):
 @click.pass_obj
 def tick(app, until_idle):
     """Do one heartbeat now (for system cron), or several with --until-idle."""
-    import signal
     import threading
+
+    from heartbeat.daemon import install_stop_signals
 
     _configure_logs(app)
     stop = threading.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: stop.set())  # finish the batch in progress, then stop
+    install_stop_signals(stop)
     beat = app.heartbeat(stop=stop)
     try:
         beat.run_until_idle() if until_idle else beat.tick()

@@ -50,6 +50,24 @@ def sqlite_lock(database_url: str):
     return handle
 
 
+def install_stop_signals(stop: threading.Event, on_first=None) -> None:
+    """SIGTERM/SIGINT: the first sets `stop` (the batch in progress commits, then we exit); a second
+    exits at once with status 1 (the batch in progress rolls back and is redone on the next start)."""
+
+    def on_signal(signum, _frame):
+        name = signal.Signals(signum).name
+        if stop.is_set():
+            log.warning("daemon.killed", signal=name)
+            os._exit(1)
+        stop.set()
+        log.info("daemon.stopping", signal=name)
+        if on_first is not None:
+            on_first()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+
+
 def run(app) -> int:
     """Run the daemon until stopped; returns the exit status."""
     config = app.config
@@ -58,20 +76,12 @@ def run(app) -> int:
     stop = threading.Event()
     beat = app.heartbeat(stop=stop)
     scheduler = BlockingScheduler(timezone=UTC)
-    scheduler.add_job(beat.tick, "interval", seconds=config.interval, id="heartbeat",
+    scheduler.add_job(beat.safe_tick, "interval", seconds=config.interval, id="heartbeat",
                       max_instances=1, coalesce=True, next_run_time=datetime.now(UTC),
                       misfire_grace_time=None)
 
-    def on_signal(signum, _frame):
-        if stop.is_set():
-            log.warning("daemon.killed", signal=signal.Signals(signum).name)
-            os._exit(1)
-        stop.set()
-        log.info("daemon.stopping", signal=signal.Signals(signum).name)
-        threading.Thread(target=scheduler.shutdown, kwargs={"wait": True}, daemon=True).start()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
+    install_stop_signals(stop, lambda: threading.Thread(
+        target=scheduler.shutdown, kwargs={"wait": True}, daemon=True).start())
     log.info("daemon.started", interval=config.interval, owner=beat.owner,
              profiles=[p.name for p in config.profiles])
     try:

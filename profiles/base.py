@@ -7,6 +7,7 @@ a batch; it never touches the state database itself.
 
 from __future__ import annotations
 
+import os
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -51,6 +52,16 @@ class Worker(ABC):
     def close(self) -> None:
         """Release connections; the worker is not used afterwards."""
         return None
+
+
+_CRASH_ON = os.environ.get("HEARTBEAT_TEST_CRASH_ON_PRODUCT", "")
+
+
+def crash_hook(product_id: int) -> None:
+    """Test hook (docs/reliability.md): with HEARTBEAT_TEST_CRASH_ON_PRODUCT=ID in the environment,
+    the process dies the hard way when it reaches that product, like a segfault in a driver would."""
+    if _CRASH_ON and int(_CRASH_ON) == product_id:
+        os._exit(70)
 
 
 def non_empty(entries: Iterable[QueueEntry], allow_empty: bool) -> Iterator[QueueEntry]:

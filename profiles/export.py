@@ -6,7 +6,8 @@ from collections.abc import Iterator
 
 from connectors.platform.export_format import dumps_product
 from connectors.prestashop import PrestaShop
-from profiles.base import Processed, Worker, exports_dir, non_empty
+from heartbeat.errors import ConnectorError
+from profiles.base import Processed, Worker, crash_hook, exports_dir, non_empty
 from tasks.models import Item, Outcome, QueueEntry, Task
 from tasks.states import ItemStatus
 
@@ -32,21 +33,33 @@ class ExportWorker(Worker):
         return non_empty(entries, self.profile.options.get("allow_empty", False))
 
     def process(self, task: Task, items: list[Item]) -> Processed:
-        products = self.shop.read_products([i.product_id for i in items])
+        try:
+            products = self.shop.read_products([i.product_id for i in items])
+        except ConnectorError:
+            raise  # the shop is unreachable: the whole batch waits
+        except Exception:  # some row cannot be read: find it by reading one product at a time
+            products = None
         result = Processed(outcomes=[])
         for item in items:
-            product = products.get(item.product_id)
-            if product is None:
-                result.outcomes.append(Outcome(item.position, ItemStatus.SKIPPED, "none", NOT_FOUND))
-                continue
+            crash_hook(item.product_id)
             try:
-                record = dumps_product(product)
-            except (TypeError, ValueError) as exc:  # a value JSON cannot carry: this item only
-                result.outcomes.append(Outcome(item.position, ItemStatus.ERROR, "none", str(exc)))
-                continue
-            result.outcomes.append(Outcome(item.position, ItemStatus.PROCESSED, "exported"))
-            result.records.append(record)
+                outcome, record = self._export(item, products)
+            except ConnectorError:
+                raise
+            except Exception as exc:  # this product only; the batch goes on
+                outcome, record = Outcome(item.position, ItemStatus.ERROR, "none", _reason(exc)), None
+            result.outcomes.append(outcome)
+            if record is not None:
+                result.records.append(record)
         return result
+
+    def _export(self, item: Item, products: dict | None) -> tuple[Outcome, str | None]:
+        if products is None:
+            products = self.shop.read_products([item.product_id])
+        product = products.get(item.product_id)
+        if product is None:
+            return Outcome(item.position, ItemStatus.SKIPPED, "none", NOT_FOUND), None
+        return Outcome(item.position, ItemStatus.PROCESSED, "exported"), dumps_product(product)
 
     def export_path(self, task: Task) -> str:
         return str(exports_dir(self.profile, self.config) / f"{self.profile.name}-task-{task.id}.json")
@@ -55,3 +68,9 @@ class ExportWorker(Worker):
         if self._shop is not None:
             self._shop.close()
             self._shop = None
+
+
+def _reason(exc: Exception) -> str:
+    """One line for the report: the exception's type and the first line of its message."""
+    text = str(exc).splitlines()[0] if str(exc) else ""
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__

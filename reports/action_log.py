@@ -18,6 +18,16 @@ def restarted(resume_at: int, total: int) -> str:
     return f"process restarted: processor no longer exists; resuming at item {resume_at} of {total}"
 
 
+def died_in_batch(attempt, attempt_end: int) -> str:
+    """Appended to the restart line when the old processor died in the middle of a batch."""
+    text = f"; it died while handling items {attempt.position} to {attempt_end}"
+    if attempt.restarts > 1:
+        text += f" ({attempt.restarts} times at item {attempt.position})"
+    if attempt.suspect_until >= attempt.position:
+        text += f"; handling items up to {attempt.suspect_until} one at a time"
+    return text
+
+
 def _rate(items: int, seconds: float) -> str:
     return f"{items / seconds:.0f} items/s" if seconds > 0 else "- items/s"
 

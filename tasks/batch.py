@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from tasks import tables as t
+from tasks.attempts import Attempt
 from tasks.models import Item, Outcome, Task
 from tasks.states import ITEM_OUTCOMES, ItemStatus, TaskStatus
 
@@ -25,10 +26,16 @@ ITEM = t.items.c
 
 
 class Batch:
-    def __init__(self, conn: Connection, task: Task, items: list[Item], store: TaskStore):
+    def __init__(self, conn: Connection, task: Task, items: list[Item], store: TaskStore,
+                 attempt: Attempt):
         self._conn, self._store = conn, store
-        self.task, self.items = task, items
+        self.task, self.items, self.attempt = task, items, attempt
         self.committed: Task | None = None
+
+    @property
+    def poisoned(self) -> bool:
+        """True when this batch is the single item that has killed the process too often."""
+        return self.attempt.poisoned and [i.position for i in self.items] == [self.attempt.position]
 
     @property
     def last(self) -> bool:

@@ -53,6 +53,10 @@ class Task:
     owner: str | None = None
     lease_until: datetime | None = None
     options: dict[str, Any] = field(default_factory=dict)
+    attempt_position: int = 0
+    attempt_end: int = 0
+    restarts: int = 0
+    suspect_until: int = 0
 
     @classmethod
     def from_row(cls, row) -> Task:
@@ -66,6 +70,8 @@ class Task:
             handled_upto=m["handled_upto"], batches=m["batches"], work_seconds=m["work_seconds"],
             export_path=m["export_path"], export_bytes=m["export_bytes"], owner=m["owner"],
             lease_until=as_utc(m["lease_until"]), options=json.loads(m["options"] or "{}"),
+            attempt_position=m["attempt_position"], attempt_end=m["attempt_end"],
+            restarts=m["restarts"], suspect_until=m["suspect_until"],
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -88,6 +94,7 @@ class QueueEntry(NamedTuple):
     combination_id: int
     reference: str | None
     name: str | None
+    payload: str | None = None  # the source row (JSON) for imports
 
 
 class Item(NamedTuple):
@@ -96,6 +103,7 @@ class Item(NamedTuple):
     combination_id: int
     reference: str | None
     name: str | None
+    payload: str | None = None  # the source row (JSON) for imports
 
 
 class ItemRecord(NamedTuple):

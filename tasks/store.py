@@ -22,7 +22,9 @@ from sqlalchemy.engine import Connection, Engine
 from heartbeat.clock import as_utc
 from heartbeat.errors import FatalTaskError, Refused, TaskNotFound
 from reports import action_log
+from tasks import attempts
 from tasks import tables as t
+from tasks.attempts import Attempt
 from tasks.batch import Batch
 from tasks.leases import owner_alive
 from tasks.models import Item, ItemRecord, LogLine, QueueEntry, Task
@@ -236,9 +238,9 @@ class TaskStore:
             self._log(conn, task_id, now, action_log.started(total, task.batch_size))
             return self._transition(conn, self._get(conn, task_id), TaskStatus.RUNNING, now, None)
 
-    def _lock(self, conn: Connection, task_id: int) -> Task | None:
+    def _lock(self, conn: Connection, task_id: int, skip_locked: bool = True) -> Task | None:
         try:
-            return self._get(conn, task_id, lock=True, skip_locked=True)
+            return self._get(conn, task_id, lock=True, skip_locked=skip_locked)
         except TaskNotFound:
             return None
 
@@ -264,7 +266,7 @@ class TaskStore:
             conn.execute(t.items.insert(), [
                 {"task_id": task_id, "position": total + i, "product_id": e.product_id,
                  "combination_id": e.combination_id, "reference": e.reference, "name": e.name,
-                 "status": pending}
+                 "status": pending, "payload": e.payload}
                 for i, e in enumerate(chunk, start=1)
             ])
             total += len(chunk)
@@ -282,32 +284,54 @@ class TaskStore:
 
     @contextmanager
     def batch(self, task_id: int, owner: str, now: datetime, lease: timedelta) -> Iterator[Batch | None]:
-        """Lock a running task for one batch and yield it, or None when it is not ours to process
+        """Take a running task for one batch and yield it, or None when it is not ours to process
         (finished, deleted, locked by another process, or owned by a live one).
 
-        Everything the Batch writes commits when the block exits normally, and rolls back if it
-        raises. Taking over a task from an owner that no longer exists is logged as a restart."""
+        The attempt is recorded first, in its own transaction (see tasks.attempts). Then the task
+        row stays locked while the caller works: everything the Batch writes commits when the block
+        exits normally, and rolls back if it raises."""
+        attempt = self._claim(task_id, owner, now, lease)
+        if attempt is None:
+            yield None
+            return
+        with self.engine.connect() as conn, conn.begin():
+            task = self._lock(conn, task_id, skip_locked=False)
+            if (task is None or task.status is not TaskStatus.RUNNING or task.owner != owner
+                    or task.handled_upto + 1 != attempt.position):
+                yield None  # killed or deleted between the claim and now
+                return
+            yield Batch(conn, task, self._pending_items(conn, task, attempt.end), self, attempt)
+
+    def _claim(self, task_id: int, owner: str, now: datetime, lease: timedelta) -> Attempt | None:
         with self.engine.connect() as conn, conn.begin():
             task = self._lock(conn, task_id)
             if task is None or task.status is not TaskStatus.RUNNING:
-                yield None
-                return
+                return None
             if task.owner not in (None, owner) and owner_alive(task.owner, task.lease_until, now):
-                yield None
-                return
-            if task.owner not in (None, owner):
-                line = action_log.restarted(task.handled_upto + 1, task.progress.total)
+                return None
+            attempt = attempts.plan(task, owner)
+            if attempt.restarted:
+                line = action_log.restarted(attempt.position, task.progress.total)
+                if attempt.died_here:
+                    line += action_log.died_in_batch(attempt, task.attempt_end)
                 self._log(conn, task_id, now, line, level="warning")
             conn.execute(t.tasks.update().where(TASK.id == task_id).values(
-                owner=owner, lease_until=naive(now + lease)))
-            yield Batch(conn, task, self._pending_items(conn, task), self)
+                owner=owner, lease_until=naive(now + lease), attempt_position=attempt.position,
+                attempt_end=attempt.end, restarts=attempt.restarts, suspect_until=attempt.suspect_until))
+            return attempt
 
     @staticmethod
-    def _pending_items(conn: Connection, task: Task) -> list[Item]:
-        query = (sa.select(ITEM.position, ITEM.product_id, ITEM.combination_id, ITEM.reference, ITEM.name)
-                 .where(ITEM.task_id == task.id, ITEM.position > task.handled_upto)
-                 .order_by(ITEM.position).limit(task.batch_size))
+    def _pending_items(conn: Connection, task: Task, end: int) -> list[Item]:
+        query = (sa.select(ITEM.position, ITEM.product_id, ITEM.combination_id, ITEM.reference,
+                           ITEM.name, ITEM.payload)
+                 .where(ITEM.task_id == task.id, ITEM.position > task.handled_upto, ITEM.position <= end)
+                 .order_by(ITEM.position))
         return [Item(*row) for row in conn.execute(query)]
+
+    def note(self, task_id: int, now: datetime, message: str, level: str = "info") -> None:
+        """Add a line to a task's action log on its own."""
+        with self.engine.begin() as conn:
+            self._log(conn, task_id, now, message, level)
 
     def release(self, owner: str) -> int:
         """Give up every task `owner` holds (a clean stop), so the next process resumes quietly."""

@@ -48,6 +48,12 @@ tasks = sa.Table(
     sa.Column("export_bytes", sa.BigInteger, nullable=False, default=0),
     sa.Column("owner", sa.String(200)),
     sa.Column("lease_until", Timestamp),
+    # the batch an owner is working on, recorded before the work: after a crash the next owner
+    # knows where it died (see TaskStore.claim)
+    sa.Column("attempt_position", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("attempt_end", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("restarts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("suspect_until", sa.Integer, nullable=False, server_default="0"),
     sa.Index("ix_hb_tasks_status_scheduled", "status", "scheduled_at"),
     sa.Index("ix_hb_tasks_profile_status", "profile", "status"),
     sa.Index("ix_hb_tasks_finished", "finished_at"),
@@ -65,6 +71,7 @@ items = sa.Table(
     sa.Column("status", sa.String(16), nullable=False),
     sa.Column("action", sa.String(32)),
     sa.Column("detail", sa.Text),
+    sa.Column("payload", sa.Text),  # the source row an import item was queued from (JSON)
 )
 
 log = sa.Table(
