@@ -77,8 +77,7 @@ class Heartbeat:
         try:
             return self.tick(self.clock.now())
         except Exception as exc:
-            reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
-            log.error("heartbeat.failed", error=type(exc).__name__, reason=reason)
+            log.error("heartbeat.failed", error=type(exc).__name__, reason=_reason(exc))
             return None
 
     def run_until_idle(self, max_ticks: int | None = None) -> int:
@@ -104,7 +103,11 @@ class Heartbeat:
             step(*args)
         except TaskNotFound:
             log.info("task.vanished", **{what[0]: what[1]})  # deleted by a user meanwhile: fine
-        except Exception:  # one failing profile or task must not stop the others
+        except Exception as exc:
+            if hasattr(exc, "orig"):  # a database driver's error (outage): one line, no traceback
+                log.error("heartbeat.step_failed", step=step.__name__.strip("_"), reason=_reason(exc),
+                          **{what[0]: what[1]})
+                return  # one failing profile or task must not stop the others
             log.exception("heartbeat.step_failed", step=step.__name__.strip("_"), **{what[0]: what[1]})
 
     def _prune_history(self, now: datetime) -> None:
@@ -176,10 +179,9 @@ class Heartbeat:
             self.store.fail_running(task_id, now, f"profile {task.profile!r} is no longer configured")
             return
         try:
-            with self.store.batch(task_id, self.owner, now, self.lease) as batch:
-                if batch is None:
-                    return
-                done = self._run_batch(batch, self._worker(profile), now)
+            done = self._batches(task_id, self._worker(profile), now)
+            if done is None:
+                return
         except ConnectorError as exc:  # the shop went away: keep our place and try again later
             self._back_off(task, failures, exc, now)
             return
@@ -196,6 +198,20 @@ class Heartbeat:
         if done.status.finished:
             log.info(f"task.{done.status.value}", task_id=task_id, profile=task.profile,
                      **done.progress.as_dict())
+
+    def _batches(self, task_id: int, worker: Worker, now: datetime) -> Task | None:
+        """One batch; while the task is in suspect mode (items retried one at a time after a crash,
+        see tasks.attempts) the single-item batches follow each other within this tick."""
+        done = None
+        while not self.stop.is_set():
+            with self.store.batch(task_id, self.owner, now, self.lease) as batch:
+                if batch is None:
+                    return done
+                done = self._run_batch(batch, worker, now)
+            if done.status.finished or done.handled_upto >= done.suspect_until:
+                return done
+            now = self.clock.now()
+        return done
 
     def _back_off(self, task: Task, failures: int, exc: Exception, now: datetime) -> None:
         """Retry after interval x 2^failures, at most every MAX_BACKOFF; the first failure of an
@@ -251,3 +267,9 @@ def _summary_after(task: Task, outcomes, work_seconds: float) -> str:
     after = replace(p, pending=0, processed=p.processed + counts["processed"],
                     skipped=p.skipped + counts["skipped"], error=p.error + counts["error"])
     return action_log.summary(replace(task, progress=after, batches=task.batches + 1), work_seconds)
+
+
+def _reason(exc: Exception) -> str:
+    """The first line of an error, of the driver's own error where there is one."""
+    text = str(getattr(exc, "orig", None) or exc)
+    return text.splitlines()[0] if text else type(exc).__name__

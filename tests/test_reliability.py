@@ -1,0 +1,229 @@
+"""Fault tolerance with real processes, real signals and a real database outage."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import time
+
+import pytest
+import sqlalchemy as sa
+
+from connectors.prestashop import create_demo_shop
+from tasks import attempts
+from tasks.models import Progress, Task
+from tests.helpers import assert_counters_match_items, make_config, make_heartbeat, make_store
+from tests.proxy import Proxy
+from tests.test_daemon import DEADLINE, HEARTBEAT, hb, make_project, show, start_daemon, wait_for
+
+
+def task_at(**kw) -> Task:
+    base = dict(id=1, profile="p", kind="export", status="running", trigger="manual", created_at=None,
+                scheduled_at=None, started_at=None, finished_at=None, message=None, batch_size=100,
+                progress=Progress(1000, 1000), handled_upto=200)
+    return Task(**{**base, **kw})
+
+
+def test_attempt_after_a_clean_release_is_no_restart():
+    a = attempts.plan(task_at(owner=None, attempt_position=201, attempt_end=300), "me")
+    assert (a.position, a.end, a.restarted, a.died_here, a.restarts) == (201, 300, False, False, 0)
+
+
+def test_owner_that_died_mid_batch_puts_its_items_under_suspicion():
+    a = attempts.plan(task_at(owner="dead", attempt_position=201, attempt_end=300), "me")
+    assert a.restarted and a.died_here and a.restarts == 1
+    assert (a.suspect_until, a.end) == (300, 201)  # one item at a time up to 300
+
+
+def test_owner_that_died_between_batches_is_a_plain_restart():
+    a = attempts.plan(task_at(owner="dead", attempt_position=101, attempt_end=200), "me")
+    assert a.restarted and not a.died_here and a.end == 300 and a.restarts == 0
+
+
+def test_suspect_item_starts_with_the_batch_death_counted():
+    t = task_at(owner="me", attempt_position=201, attempt_end=201, restarts=1, suspect_until=300,
+                handled_upto=201)
+    a = attempts.plan(t, "me")
+    assert (a.position, a.end, a.restarts) == (202, 202, 1)
+    past = task_at(handled_upto=300, suspect_until=300, attempt_position=300)
+    assert attempts.plan(past, "me").restarts == 0
+
+
+def test_third_death_at_one_item_poisons_it():
+    t = task_at(owner="dead", attempt_position=250, attempt_end=250, restarts=2, suspect_until=300,
+                handled_upto=249)
+    a = attempts.plan(t, "me")
+    assert a.restarts == 3 and a.poisoned and a.end == 250
+
+
+def test_own_retry_after_an_error_is_not_counted():
+    t = task_at(owner="me", attempt_position=201, attempt_end=300, restarts=1, suspect_until=0)
+    a = attempts.plan(t, "me")
+    assert not a.restarted and a.restarts == 1 and a.end == 300
+
+
+# -- real processes ---------------------------------------------------------------------------------
+
+
+def test_item_that_kills_the_process_is_given_up_after_three_restarts(tmp_path, db_url):
+    project = make_project(tmp_path, db_url)
+    hb(project, "demo", "init", "--products", "300")
+    task_id = int(hb(project, "profiles", "run", "demo-export").stdout.split()[-1])
+    env = {**os.environ, "HEARTBEAT_TEST_CRASH_ON_PRODUCT": "123"}
+    tick = [*HEARTBEAT, "--config", str(project / "heartbeat.toml"), "tick", "--until-idle"]
+    codes = []
+    for _ in range(10):
+        run = subprocess.run(tick, cwd=project, capture_output=True, text=True, timeout=DEADLINE, env=env)
+        codes.append(run.returncode)
+        if run.returncode == 0:
+            break
+    assert codes == [70, 70, 70, 0]  # died three times at product 123, then gave it up
+    task = show(project, task_id)
+    assert task["status"] == "completed"
+    assert task["progress"] == {"total": 300, "pending": 0, "processed": 299, "skipped": 0, "cancelled": 0,
+                                "error": 1}
+    report = hb(project, "tasks", "report", str(task_id)).stdout.splitlines()
+    assert any(r.startswith("123,123,") and "unexpected restart" in r for r in report)
+    log = hb(project, "tasks", "log", str(task_id)).stdout
+    assert log.count("process restarted") == 3
+    out = tmp_path / "x.json"
+    hb(project, "tasks", "export-file", str(task_id), "-o", str(out))
+    ids = [p["id_product"] for p in json.loads(out.read_text())["products"]]
+    assert ids == [i for i in range(1, 301) if i != 123]
+
+
+def test_item_whose_processing_raises_is_an_error_and_the_batch_goes_on(tmp_path, db_url, clock):
+    shop_url = f"sqlite:///{tmp_path / 'demo-shop.db'}"
+    create_demo_shop(shop_url, products=30)
+    engine = sa.create_engine(shop_url)
+    with engine.begin() as conn:  # a corrupt field, as an external tool might leave behind
+        conn.execute(sa.text("UPDATE ps_product_shop SET price = 'abc' WHERE id_product = 7"))
+    engine.dispose()
+    beat = make_heartbeat(make_config(tmp_path, db_url, shop_url, batch_size=100), clock)
+    task = beat.store.create(beat.config.profile("export-products"), "manual", clock.now(), clock.now())
+    beat.run_until_idle()
+    done = beat.store.get(task.id)
+    assert done.status == "completed"
+    assert (done.progress.processed, done.progress.error) == (29, 1)
+    [bad] = [i for i in beat.store.items(task.id) if i.status == "error"]
+    assert bad.product_id == 7 and bad.detail
+    assert any("item 7 (product 7): error:" in line.message for line in beat.store.log(task.id))
+
+
+def products_part(path) -> bytes:
+    """The export file without its head line (which names the task): the products and the tail."""
+    return path.read_bytes().split(b"\n", 1)[1]
+
+
+def test_sigkill_at_random_moments_changes_nothing(tmp_path, db_url):
+    rng = random.Random(20261122)
+    clean = make_project(tmp_path / "clean", f"sqlite:///{tmp_path / 'clean' / 'state.db'}")
+    crash = make_project(tmp_path / "crash", db_url)
+    for project in (clean, crash):
+        hb(project, "demo", "init", "--products", "20000")
+    clean_id = int(hb(clean, "profiles", "run", "demo-export").stdout.split()[-1])
+    hb(clean, "tick", "--until-idle")
+    task_id = int(hb(crash, "profiles", "run", "demo-export").stdout.split()[-1])
+    kills = 0
+    while show(crash, task_id)["status"] in ("pending", "running") and kills < 60:
+        daemon = start_daemon(crash)
+        time.sleep(rng.uniform(0.3, 1.5))  # a random moment in the real process's life, not a wait for time
+        if daemon.poll() is None:
+            daemon.send_signal(signal.SIGKILL)
+            kills += 1
+        daemon.communicate(timeout=DEADLINE)
+        if kills >= 20:
+            break
+    daemon = start_daemon(crash)
+    try:
+        wait_for(lambda: show(crash, task_id)["status"] == "completed", "completion after the kills")
+    finally:
+        daemon.send_signal(signal.SIGTERM)
+        daemon.communicate(timeout=DEADLINE)
+    assert kills >= 20
+    task = show(crash, task_id)
+    assert task["progress"]["processed"] == 20000
+    assert_counters_match_items(make_store(db_url), task_id)
+    outs = []
+    for project, tid in ((clean, clean_id), (crash, task_id)):
+        hb(project, "tasks", "export-file", str(tid), "-o", str(project / "out.json"))
+        outs.append(products_part(project / "out.json"))
+    assert outs[0] == outs[1]
+    assert "process restarted" in hb(crash, "tasks", "log", str(task_id)).stdout
+
+
+def test_sigterm_mid_batch_leaves_no_lease(tmp_path, db_url):
+    project = make_project(tmp_path, db_url)
+    hb(project, "demo", "init", "--products", "20000")
+    task_id = int(hb(project, "profiles", "run", "demo-export").stdout.split()[-1])
+    daemon = start_daemon(project)
+    wait_for(lambda: show(project, task_id)["progress"]["processed"] > 0, "a first batch")
+    daemon.send_signal(signal.SIGTERM)
+    daemon.communicate(timeout=DEADLINE)
+    assert daemon.returncode == 0
+    assert make_store(db_url).get(task_id).owner is None
+
+
+def test_shop_outage_mid_task_is_retried_without_loss(tmp_path, mariadb_url, clock):
+    """The shop's MariaDB goes away (a proxy cuts every connection) and comes back."""
+    create_demo_shop(mariadb_url, products=60)
+    port = sa.engine.make_url(mariadb_url).port or 3306
+    proxy = Proxy(port)
+    try:
+        via_proxy = sa.engine.make_url(mariadb_url).set(port=proxy.port).render_as_string(hide_password=False)
+        beat = make_heartbeat(make_config(tmp_path, f"sqlite:///{tmp_path / 's.db'}", via_proxy,
+                                          batch_size=20), clock)
+        task = beat.store.create(beat.config.profile("export-products"), "manual", clock.now(), clock.now())
+        beat.tick(clock.advance(1))
+        proxy.down()
+        beat.tick(clock.advance(60))  # fails: the shop is gone; the task keeps its place
+        t = beat.store.get(task.id)
+        assert (t.status, t.progress.processed) == ("running", 20)
+        proxy.restore()
+        beat.tick(clock.advance(30))  # within the back-off: not tried yet
+        assert beat.store.get(task.id).progress.processed == 20
+        beat.tick(clock.advance(60))
+        beat.run_until_idle()
+    finally:
+        proxy.close()
+    done = beat.store.get(task.id)
+    assert done.status == "completed" and done.progress.processed == 60
+    assert_counters_match_items(beat.store, task.id)
+    log = [line.message for line in beat.store.log(task.id)]
+    assert any("the batch will be retried" in m for m in log)
+    assert any(m.startswith("connection back after") for m in log)
+
+
+@pytest.mark.parametrize("cut_after", [300, 2_000, 6_000, 15_000])
+def test_state_database_outage_mid_batch_loses_and_doubles_nothing(tmp_path, mariadb_url, clock, cut_after):
+    """The state database's connection drops in the middle of a batch's statements; the daemon
+    carries on after it and the export holds every product exactly once."""
+    port = sa.engine.make_url(mariadb_url).port or 3306
+    proxy = Proxy(port)
+    shop_url = f"sqlite:///{tmp_path / 'demo-shop.db'}"
+    create_demo_shop(shop_url, products=100)
+    try:
+        state = sa.engine.make_url(mariadb_url).set(port=proxy.port).render_as_string(hide_password=False)
+        beat = make_heartbeat(make_config(tmp_path, state, shop_url, batch_size=10), clock)
+        task = beat.store.create(beat.config.profile("export-products"), "manual", clock.now(), clock.now())
+        beat.tick(clock.advance(1))
+        proxy.down_after(cut_after)
+        outages = 0
+        for _ in range(40):
+            beat.safe_tick()  # an outage is logged, and the heartbeat goes on
+            if not proxy.up:
+                outages += 1
+                proxy.restore()  # the database is back for the next tick
+            elif beat.store.get(task.id).status == "completed":
+                break
+        done = beat.store.get(task.id)
+        counts = beat.store.item_counts(task.id)
+    finally:
+        proxy.close()
+    assert outages >= 1
+    assert done.status == "completed" and counts == {"processed": 100}
+    ids = [p["id_product"] for p in json.loads(open(done.export_path).read())["products"]]
+    assert ids == list(range(1, 101))
