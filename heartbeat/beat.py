@@ -7,6 +7,7 @@ isolated: the others still get their turn.
 
 from __future__ import annotations
 
+import json
 import threading
 from collections import Counter
 from dataclasses import dataclass, field, replace
@@ -157,7 +158,8 @@ class Heartbeat:
             return
         worker = self._worker(profile)
         started = self.store.start(task_id, now, self.owner, profile.misfire_grace,
-                                   worker.build_queue, worker.export_path, self.lease)
+                                   worker.build_queue, worker.export_path, self.lease,
+                                   worker.duplicate_note())
         if started is None:
             return
         bound = log.bind(task_id=task_id, profile=task.profile)
@@ -204,14 +206,34 @@ class Heartbeat:
         see tasks.attempts) the single-item batches follow each other within this tick."""
         done = None
         while not self.stop.is_set():
-            with self.store.batch(task_id, self.owner, now, self.lease) as batch:
+            attempt = self.store.claim(task_id, self.owner, now, self.lease)
+            if attempt is None:
+                return done
+            plan = None
+            if worker.has_side_effects and not attempt.poisoned:
+                plan = self._plan(task_id, attempt, worker, now)
+            with self.store.locked_batch(task_id, self.owner, attempt) as batch:
                 if batch is None:
                     return done
-                done = self._run_batch(batch, worker, now)
+                done = self._run_batch(batch, worker, now, plan)
             if done.status.finished or done.handled_upto >= done.suspect_until:
                 return done
             now = self.clock.now()
         return done
+
+    def _plan(self, task_id: int, attempt, worker: Worker, now: datetime) -> tuple[Processed, str]:
+        """The batch's plan: the one saved by an earlier attempt (a redo after a crash must repeat
+        exactly what was planned), else a new one, saved before any effect is applied."""
+        saved = self.store.saved_plan(task_id, attempt.position)
+        if saved is not None:
+            data = json.loads(saved)
+            return Processed.from_json(data["processed"]), data["at"]
+        task = self.store.get(task_id)
+        processed = worker.process(task, self.store.pending_items(task, attempt), {})
+        at = now.isoformat()
+        self.store.save_plan(task_id, attempt.position,
+                             json.dumps({"at": at, "processed": processed.to_json()}))
+        return processed, at
 
     def _back_off(self, task: Task, failures: int, exc: Exception, now: datetime) -> None:
         """Retry after interval x 2^failures, at most every MAX_BACKOFF; the first failure of an
@@ -224,13 +246,19 @@ class Heartbeat:
         if failures == 1:
             self.store.note(task.id, now, f"{exc}; the batch will be retried", level="warning")
 
-    def _run_batch(self, batch, worker: Worker, now: datetime) -> Task:
+    def _run_batch(self, batch, worker: Worker, now: datetime, plan=None) -> Task:
         task, started = batch.task, self.clock.monotonic()
+        previous = {}
         if batch.poisoned:
             [item] = batch.items
             result = Processed([Outcome(item.position, ItemStatus.ERROR, "none", UNEXPECTED_RESTART)])
+        elif plan is not None:
+            result, at = plan
+            worker.apply(result.effects, at)  # idempotent: a redo writes the same values again
         else:
-            result = worker.process(task, batch.items)
+            if worker.tracks_changes:
+                previous = batch.sync_state(task.profile, [i.product_id for i in batch.items])
+            result = worker.process(task, batch.items, previous)
         offset = None
         if worker.has_export_file:
             data = b"" if task.export_bytes else export_file.header(task, worker.source_name)
@@ -246,7 +274,8 @@ class Heartbeat:
         if batch.last:
             summary = _summary_after(task, result.outcomes, task.work_seconds + seconds)
             lines.append(summary)
-        return batch.commit(result.outcomes, now, seconds, lines, offset, summary)
+        sync = (task.profile, result.sync, set(previous)) if worker.tracks_changes else None
+        return batch.commit(result.outcomes, now, seconds, lines, offset, summary, sync)
 
     def _worker(self, profile: Profile) -> Worker:
         if profile.name not in self._workers:

@@ -7,6 +7,7 @@ or log line ever contains a password: URLs are shown through `redact_url`. Forma
 
 from __future__ import annotations
 
+import codecs
 import difflib
 import math
 import os
@@ -22,6 +23,8 @@ from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
+from connectors.feeds.base import FIELDS as FEED_FIELDS
+from connectors.prestashop.writer import UPDATABLE as IMPORT_FIELDS
 from heartbeat.errors import ConfigError
 
 
@@ -94,6 +97,7 @@ class Kind:
     source: tuple[str, ...]
     target: tuple[str, ...]
     options: dict[str, Opt]
+    target_required: bool = False
 
 
 def _check(ok: Callable[[Any], Any], why: str) -> Check:
@@ -110,6 +114,13 @@ POSITIVE = _check(lambda v: math.isfinite(v) and v > 0, "must be a finite number
 NON_EMPTY = _check(lambda v: v.strip(), "must not be empty")
 NAME = _check(lambda v: re.fullmatch(r"[A-Za-z0-9_.-]+", v), "must match [A-Za-z0-9_.-]+, got {v!r}")
 PREFIX = _check(lambda v: re.fullmatch(r"[A-Za-z0-9_]*", v), "must be letters, digits and '_'; got {v!r}")
+HTTP_URL = _check(lambda v: re.match(r"https?://[^/\s]+", v), "must be an http:// or https:// URL")
+ONE_CHAR = _check(lambda v: len(v) == 1, "must be a single character, got {v!r}")
+ENCODING = _check(lambda v: _known_encoding(v), "unknown encoding {v!r}")
+MAPPING = _check(lambda v: all(isinstance(f, str) and f in FEED_FIELDS + ("",) for f in v.values()),
+                 "maps headers to fields; each value must be one of: " + ", ".join(FEED_FIELDS))
+UPDATE_FIELDS = _check(lambda v: v and all(f in IMPORT_FIELDS for f in v),
+                       "must list fields among: " + ", ".join(IMPORT_FIELDS))
 HEARTBEAT_KEYS = {  # the Config field of the same name
     "interval": Opt(float, 60.0, POSITIVE),
     "data_dir": Opt(str, "data", NON_EMPTY, resolve="path"),
@@ -126,7 +137,21 @@ CONNECTION_TYPES: dict[str, dict[str, Opt]] = {
         "id_lang": Opt(int, 1, AT_LEAST_1),
     },
     "directory": {"path": Opt(str, check=NON_EMPTY, resolve="path")},
+    # feeds: exactly one of url (http/https) or path (checked in _Loader.connections)
+    "csv": {
+        "url": Opt(str, None, HTTP_URL),
+        "path": Opt(str, None, NON_EMPTY, resolve="path"),
+        "delimiter": Opt(str, None, ONE_CHAR),
+        "quotechar": Opt(str, '"', ONE_CHAR),
+        "encoding": Opt(str, None, ENCODING),
+        "mapping": Opt(dict, None, MAPPING),
+    },
+    "json": {
+        "url": Opt(str, None, HTTP_URL),
+        "path": Opt(str, None, NON_EMPTY, resolve="path"),
+    },
 }
+FEED_TYPES = ("csv", "json")
 PROFILE_KEYS = {  # the Profile field of the same name; the kind's options go to Profile.options
     "name": Opt(str, check=NAME),
     "kind": Opt(str),
@@ -143,15 +168,26 @@ KINDS: dict[str, Kind] = {
         source=("prestashop",),
         target=("directory",),
         options={
-            "entity": Opt(str, "products", _one_of("products")),
+            "entity": Opt(str, "products", _one_of("products", "orders")),
             "full": Opt(bool, False),
+            "allow_empty": Opt(bool, False),
+        },
+    ),
+    "import": Kind(
+        source=FEED_TYPES,
+        target=("prestashop",),
+        target_required=True,
+        options={
+            "match_by": Opt(str, "reference", _one_of("reference", "ean13", "id")),
+            "fields": Opt(list, ["price", "quantity", "active"], UPDATE_FIELDS),
             "allow_empty": Opt(bool, False),
         },
     ),
 }
 TOP_LEVEL = ("heartbeat", "database", "connections", "profiles")
 DB_BACKENDS = ("sqlite", "mysql", "mariadb")
-_TYPE_NAMES = {str: "a string", int: "an integer", float: "a number", bool: "a boolean (true or false)"}
+_TYPE_NAMES = {str: "a string", int: "an integer", float: "a number", bool: "a boolean (true or false)",
+               list: "an array", dict: "a table"}
 _KIND_NAMES = {bool: "boolean", int: "integer", float: "float", str: "string"}  # bool first: it is an int
 _SENSITIVE = ("url", "password", "passwd", "secret", "token")
 _VAR = re.compile(r"\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$\{")
@@ -311,6 +347,8 @@ class _Loader:
                 known = ", ".join(CONNECTION_TYPES)
                 raise self.err(f"{where}.type", f"unknown connection type {ctype!r}; known: {known}")
             options = self.table(body, {"type": Opt(str), **CONNECTION_TYPES[ctype]}, where)
+            if ctype in FEED_TYPES and (options["url"] is None) == (options["path"] is None):
+                raise self.err(where, f"a {ctype} feed needs exactly one of url or path")
             out[name] = Connection(name, ctype, {k: v for k, v in options.items() if k != "type"})
         return out
 
@@ -340,6 +378,10 @@ class _Loader:
             raise self.err(f"{where}.kind", f"unknown kind {kind_name!r}; known: {', '.join(KINDS)}")
         values = self.table(body, {**PROFILE_KEYS, **kind.options}, where)
         self.reference(connections, values["source"], kind.source, f"{where}.source", kind_name)
+        if values["target"] is None and kind.target_required:
+            wanted = " or ".join(kind.target)
+            raise self.err(f"{where}.target", f"required key is missing: {kind_name} profiles write to a "
+                                              f"connection of type {wanted}")
         if values["target"] is not None:
             self.reference(connections, values["target"], kind.target, f"{where}.target", kind_name)
         self.check_schedule(values["schedule"], values["timezone"], where)
@@ -370,6 +412,14 @@ class _Loader:
                 CronTrigger.from_crontab(schedule, timezone=tz)
         except (ValueError, TypeError) as exc:
             raise self.err(f"{where}.schedule", f"invalid cron expression {schedule!r}: {exc}") from None
+
+
+def _known_encoding(name: str) -> bool:
+    try:
+        codecs.lookup(name)
+    except LookupError:
+        return False
+    return True
 
 
 def _describe(value: Any, key: str) -> str:

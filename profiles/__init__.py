@@ -5,8 +5,9 @@ from __future__ import annotations
 from heartbeat.config import Config, Profile
 from profiles.base import Worker
 from profiles.export import ExportWorker
+from profiles.importer import ImportWorker
 
-KINDS: dict[str, type[Worker]] = {"export": ExportWorker}
+KINDS: dict[str, type[Worker]] = {"export": ExportWorker, "import": ImportWorker}
 
 
 def worker_for(profile: Profile, config: Config) -> Worker:

@@ -7,9 +7,10 @@ a batch; it never touches the state database itself.
 
 from __future__ import annotations
 
+import json
 import os
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,18 +18,36 @@ from heartbeat.config import Config, Profile
 from heartbeat.errors import FatalTaskError
 from reports.action_log import EMPTY_SOURCE
 from tasks.models import Item, Outcome, QueueEntry, Task
+from tasks.states import ItemStatus
 
 
 @dataclass
 class Processed:
-    """A batch's results: one outcome per item, in order, and the export records it produced."""
+    """A batch's results: one outcome per item, in order; the export records it produced; the
+    effects to apply outside the state database (shop writes, JSON-able); the hashes of what was
+    sent, for change tracking."""
 
     outcomes: list[Outcome]
     records: list[str] = field(default_factory=list)
+    effects: list = field(default_factory=list)
+    sync: dict[int, str] = field(default_factory=dict)
+
+    def to_json(self) -> str:
+        """A plan to save before applying effects (records and sync are not part of plans)."""
+        return json.dumps({"outcomes": [[o.position, o.status.value, o.action, o.detail]
+                                        for o in self.outcomes], "effects": self.effects})
+
+    @classmethod
+    def from_json(cls, text: str) -> Processed:
+        data = json.loads(text)
+        outcomes = [Outcome(p, ItemStatus(s), a, d) for p, s, a, d in data["outcomes"]]
+        return cls(outcomes=outcomes, effects=data["effects"])
 
 
 class Worker(ABC):
-    has_export_file = False
+    has_export_file = False  # the heartbeat appends Processed.records to the task's export file
+    has_side_effects = False  # process() plans effects that apply() carries out (see heartbeat.beat)
+    tracks_changes = False  # process() gets what was last sent, and reports what it sends
 
     def __init__(self, profile: Profile, config: Config):
         self.profile, self.config = profile, config
@@ -38,9 +57,20 @@ class Worker(ABC):
         """The items of a new task, streamed. Raises FatalTaskError when the task cannot start."""
 
     @abstractmethod
-    def process(self, task: Task, items: list[Item]) -> Processed:
-        """Handle a batch. A failing item becomes an `error` outcome; only a failure of the whole
-        batch (e.g. a lost connection) raises."""
+    def process(self, task: Task, items: list[Item], previous: Mapping[int, tuple[str, int]]) -> Processed:
+        """Handle a batch: one outcome per item. A failing item becomes an `error` outcome; only a
+        failure of the whole batch (e.g. a lost connection) raises. `previous` maps product ids to
+        (hash, task id) of what was last sent, for workers that track changes (else empty). A
+        worker with side effects must not cause them here, only describe them in `effects`."""
+
+    def apply(self, effects: list, at: str) -> None:
+        """Carry out planned effects; must be idempotent (a redo after a crash applies them again).
+        `at` is the ISO time the plan was made."""
+        return None
+
+    def duplicate_note(self) -> Callable[[str | None], str] | None:
+        """How to word an item whose reference an earlier item has, or None to allow repeats."""
+        return None
 
     def export_path(self, task: Task) -> str | None:
         return None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 
 from connectors.platform.export_format import dumps_product
@@ -16,6 +17,7 @@ NOT_FOUND = "not found in shop (deleted after the task started)"
 
 class ExportWorker(Worker):
     has_export_file = True
+    tracks_changes = True
 
     def __init__(self, profile, config):
         super().__init__(profile, config)
@@ -32,13 +34,14 @@ class ExportWorker(Worker):
         entries = (QueueEntry(*row) for row in self.shop.iter_queue())
         return non_empty(entries, self.profile.options.get("allow_empty", False))
 
-    def process(self, task: Task, items: list[Item]) -> Processed:
+    def process(self, task: Task, items: list[Item], previous) -> Processed:
         try:
             products = self.shop.read_products([i.product_id for i in items])
         except ConnectorError:
             raise  # the shop is unreachable: the whole batch waits
         except Exception:  # some row cannot be read: find it by reading one product at a time
             products = None
+        full = self.profile.options.get("full") or task.options.get("full")
         result = Processed(outcomes=[])
         for item in items:
             crash_hook(item.product_id)
@@ -48,9 +51,16 @@ class ExportWorker(Worker):
                 raise
             except Exception as exc:  # this product only; the batch goes on
                 outcome, record = Outcome(item.position, ItemStatus.ERROR, "none", _reason(exc)), None
-            result.outcomes.append(outcome)
             if record is not None:
-                result.records.append(record)
+                digest = hashlib.sha256(record.encode()).hexdigest()
+                last = previous.get(item.product_id)
+                if last and last[0] == digest and not full:
+                    outcome, record = Outcome(item.position, ItemStatus.SKIPPED, "none",
+                                              f"unchanged since task #{last[1]}"), None
+                else:
+                    result.sync[item.product_id] = digest
+                    result.records.append(record)
+            result.outcomes.append(outcome)
         return result
 
     def _export(self, item: Item, products: dict | None) -> tuple[Outcome, str | None]:

@@ -4,7 +4,8 @@ Before any work on a batch the owner records it (position, end) in a committed t
 process dies, the next owner finds that record with a dead owner on it: the batch was interrupted.
 Its items are then retried one per batch ("suspect" mode), each starting with that one death
 counted, so the one that kills the process shows up by itself; an item during whose handling the
-process died POISON_RESTARTS times is given up as an error, and the task goes on. A clean stop releases the task, so it never counts as a restart.
+process died POISON_RESTARTS times is given up as an error, and the task goes on. A clean stop
+releases the task, so it never counts as a restart.
 """
 
 from __future__ import annotations

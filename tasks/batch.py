@@ -42,19 +42,42 @@ class Batch:
         """True when this batch handles every item still pending."""
         return len(self.items) >= self.task.progress.pending
 
+    def sync_state(self, profile: str, product_ids: list[int]) -> dict[int, tuple[str, int]]:
+        """What `profile` last sent of these products: {product_id: (hash, task_id)}."""
+        c = t.sync_state.c
+        rows = self._conn.execute(sa.select(c.product_id, c.hash, c.task_id).where(
+            c.profile == profile, c.product_id.in_(product_ids)))
+        return {pid: (h, task_id) for pid, h, task_id in rows}
+
+    def _record_sync(self, profile: str, sent: dict[int, str], known: set[int], now: datetime) -> None:
+        c, at = t.sync_state.c, now.replace(tzinfo=None)
+        rows = [{"p": pid, "h": h, "t": self.task.id, "a": at} for pid, h in sent.items()]
+        updates = [r for r in rows if r["p"] in known]
+        inserts = [{"profile": profile, "product_id": r["p"], "hash": r["h"], "task_id": r["t"],
+                    "sent_at": r["a"]} for r in rows if r["p"] not in known]
+        if updates:
+            self._conn.execute(t.sync_state.update().where(
+                c.profile == profile, c.product_id == sa.bindparam("p"),
+            ).values(hash=sa.bindparam("h"), task_id=sa.bindparam("t"), sent_at=sa.bindparam("a")), updates)
+        if inserts:
+            self._conn.execute(t.sync_state.insert(), inserts)
+
     def commit(self, outcomes: list[Outcome], now: datetime, seconds: float,
                log_lines: list[str], export_bytes: int | None = None,
-               summary: str | None = None) -> Task:
+               summary: str | None = None, sync: tuple[str, dict[int, str], set[int]] | None = None) -> Task:
         """Record the outcome of every item of the batch; on the last batch complete the task
-        with `summary` as its message. Returns the task as it now stands."""
+        with `summary` as its message. `sync` is (profile, {product_id: hash} sent, product ids
+        already known) for change tracking. Returns the task as it now stands."""
         self._check(outcomes)
+        if sync is not None:
+            self._record_sync(*sync, now)
         counts = Counter(o.status.value for o in outcomes)
         self._write_outcomes(outcomes)
         values = {s: getattr(TASK, s) + n for s, n in counts.items()}
         values.update(
             pending=TASK.pending - len(outcomes), handled_upto=outcomes[-1].position if outcomes
             else self.task.handled_upto, batches=TASK.batches + (1 if outcomes else 0),
-            work_seconds=TASK.work_seconds + seconds,
+            work_seconds=TASK.work_seconds + seconds, plan=None, plan_position=0,
         )
         if export_bytes is not None:
             values["export_bytes"] = export_bytes

@@ -16,7 +16,7 @@ from sqlalchemy.engine import Engine, make_url
 from heartbeat.errors import HeartbeatError
 
 MIGRATIONS = Path(__file__).with_name("migrations")
-HEAD_REVISION = "0002"  # keep equal to the newest file in migrations/versions (a test checks)
+HEAD_REVISION = "0003"  # keep equal to the newest file in migrations/versions (a test checks)
 SQLITE_BUSY_MS = 60_000
 
 

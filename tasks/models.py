@@ -104,6 +104,7 @@ class Item(NamedTuple):
     reference: str | None
     name: str | None
     payload: str | None = None  # the source row (JSON) for imports
+    detail: str | None = None  # set before processing only for items known to be skipped
 
 
 class ItemRecord(NamedTuple):

@@ -205,17 +205,20 @@ class TaskStore:
 
     def start(self, task_id: int, now: datetime, owner: str, misfire_grace: int | None,
               build_queue: Callable[[], Iterable[QueueEntry]], export_path: Callable[[Task], str | None],
-              lease: timedelta) -> Task | None:
+              lease: timedelta, duplicate_note: Callable[[str | None], str] | None = None) -> Task | None:
         """Start a due pending task: missed, error, or running with its queue built.
 
-        Returns None when the task is no longer pending or another process is starting it. A
-        FatalTaskError from `build_queue` marks the task error with its message."""
+        With `duplicate_note`, items whose reference an earlier item of the queue has are marked
+        with duplicate_note(payload of that first item) in their detail. Returns None when the
+        task is no longer pending or another process is starting it. A FatalTaskError from
+        `build_queue` marks the task error with its message."""
         try:
-            return self._start(task_id, now, owner, misfire_grace, build_queue, export_path, lease)
+            return self._start(task_id, now, owner, misfire_grace, build_queue, export_path, lease,
+                               duplicate_note)
         except FatalTaskError as exc:
             return self._fail_pending(task_id, now, str(exc))
 
-    def _start(self, task_id, now, owner, misfire_grace, build_queue, export_path, lease):
+    def _start(self, task_id, now, owner, misfire_grace, build_queue, export_path, lease, duplicate_note):
         with self.engine.connect() as conn, conn.begin():
             task = self._get(conn, task_id)
             self._ensure_profile_row(conn, task.profile, now)
@@ -232,6 +235,8 @@ class TaskStore:
                 why = f"task {sibling} of profile {task.profile} was still running"
                 return self._transition(conn, task, TaskStatus.MISSED, now, why)
             total = self._insert_queue(conn, task_id, build_queue())
+            if duplicate_note is not None:
+                self._mark_duplicates(conn, task_id, duplicate_note)
             conn.execute(t.tasks.update().where(TASK.id == task_id).values(
                 total=total, pending=total, export_path=export_path(task), owner=owner,
                 lease_until=naive(now + lease)))
@@ -272,6 +277,25 @@ class TaskStore:
             total += len(chunk)
         return total
 
+    @staticmethod
+    def _mark_duplicates(conn: Connection, task_id: int, note: Callable[[str | None], str]) -> None:
+        """The database finds repeated references (a feed of a million rows need not fit in memory)."""
+        firsts = dict(conn.execute(sa.select(ITEM.reference, sa.func.min(ITEM.position)).where(
+            ITEM.task_id == task_id, ITEM.reference.is_not(None),
+        ).group_by(ITEM.reference).having(sa.func.count() > 1)).all())
+        refs = list(firsts)
+        for i in range(0, len(refs), 1000):
+            chunk = refs[i:i + 1000]
+            rows = conn.execute(sa.select(ITEM.position, ITEM.reference, ITEM.payload).where(
+                ITEM.task_id == task_id, ITEM.reference.in_(chunk))).all()
+            first_payload = {r.reference: r.payload for r in rows if r.position == firsts[r.reference]}
+            marks = [{"p": r.position, "d": note(first_payload[r.reference])}
+                     for r in rows if r.position != firsts[r.reference]]
+            if marks:
+                conn.execute(t.items.update().where(
+                    ITEM.task_id == task_id, ITEM.position == sa.bindparam("p"),
+                ).values(detail=sa.bindparam("d")), marks)
+
     def _fail_pending(self, task_id: int, now: datetime, reason: str) -> Task | None:
         with self.engine.connect() as conn, conn.begin():
             task = self._lock(conn, task_id)
@@ -284,25 +308,18 @@ class TaskStore:
 
     @contextmanager
     def batch(self, task_id: int, owner: str, now: datetime, lease: timedelta) -> Iterator[Batch | None]:
-        """Take a running task for one batch and yield it, or None when it is not ours to process
-        (finished, deleted, locked by another process, or owned by a live one).
-
-        The attempt is recorded first, in its own transaction (see tasks.attempts). Then the task
-        row stays locked while the caller works: everything the Batch writes commits when the block
-        exits normally, and rolls back if it raises."""
-        attempt = self._claim(task_id, owner, now, lease)
+        """claim() then locked_batch(): one batch of a task, or None when it is not ours."""
+        attempt = self.claim(task_id, owner, now, lease)
         if attempt is None:
             yield None
             return
-        with self.engine.connect() as conn, conn.begin():
-            task = self._lock(conn, task_id, skip_locked=False)
-            if (task is None or task.status is not TaskStatus.RUNNING or task.owner != owner
-                    or task.handled_upto + 1 != attempt.position):
-                yield None  # killed or deleted between the claim and now
-                return
-            yield Batch(conn, task, self._pending_items(conn, task, attempt.end), self, attempt)
+        with self.locked_batch(task_id, owner, attempt) as batch:
+            yield batch
 
-    def _claim(self, task_id: int, owner: str, now: datetime, lease: timedelta) -> Attempt | None:
+    def claim(self, task_id: int, owner: str, now: datetime, lease: timedelta) -> Attempt | None:
+        """Take a running task for one batch and record the attempt (committed) before any work;
+        None when it is not ours to process (finished, deleted, locked by another process, or
+        owned by a live one). See tasks.attempts for what the record is for."""
         with self.engine.connect() as conn, conn.begin():
             task = self._lock(conn, task_id)
             if task is None or task.status is not TaskStatus.RUNNING:
@@ -320,13 +337,43 @@ class TaskStore:
                 attempt_end=attempt.end, restarts=attempt.restarts, suspect_until=attempt.suspect_until))
             return attempt
 
+    @contextmanager
+    def locked_batch(self, task_id: int, owner: str, attempt: Attempt) -> Iterator[Batch | None]:
+        """The claimed batch with the task row locked while the caller works: everything the Batch
+        writes commits when the block exits normally and rolls back if it raises. None when the
+        task was killed or deleted since the claim."""
+        with self.engine.connect() as conn, conn.begin():
+            task = self._lock(conn, task_id, skip_locked=False)
+            if (task is None or task.status is not TaskStatus.RUNNING or task.owner != owner
+                    or task.handled_upto + 1 != attempt.position):
+                yield None
+                return
+            yield Batch(conn, task, self._pending_items(conn, task, attempt.end), self, attempt)
+
+    def pending_items(self, task: Task, attempt: Attempt) -> list[Item]:
+        """The items of a claimed batch, read without locking (to plan it)."""
+        with self._read() as conn:
+            return self._pending_items(conn, task, attempt.end)
+
     @staticmethod
     def _pending_items(conn: Connection, task: Task, end: int) -> list[Item]:
         query = (sa.select(ITEM.position, ITEM.product_id, ITEM.combination_id, ITEM.reference,
-                           ITEM.name, ITEM.payload)
+                           ITEM.name, ITEM.payload, ITEM.detail)
                  .where(ITEM.task_id == task.id, ITEM.position > task.handled_upto, ITEM.position <= end)
                  .order_by(ITEM.position))
         return [Item(*row) for row in conn.execute(query)]
+
+    def saved_plan(self, task_id: int, position: int) -> str | None:
+        """The plan saved for the batch starting at `position`, if any."""
+        query = sa.select(TASK.plan).where(TASK.id == task_id, TASK.plan_position == position)
+        with self._read() as conn:
+            return conn.execute(query).scalar()
+
+    def save_plan(self, task_id: int, position: int, plan: str) -> None:
+        """Keep a batch's plan until the batch commits (Batch.commit clears it)."""
+        with self.engine.begin() as conn:
+            conn.execute(t.tasks.update().where(TASK.id == task_id).values(plan_position=position,
+                                                                          plan=plan))
 
     def note(self, task_id: int, now: datetime, message: str, level: str = "info") -> None:
         """Add a line to a task's action log on its own."""

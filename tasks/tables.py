@@ -5,6 +5,7 @@ Layout, chosen for the queries the heartbeat makes:
   batch is a primary-key range scan and a resume starts at `handled_upto + 1`.
 - hb_items: the queue, primary key (task_id, position); positions start at 1.
 - hb_log: the action log, read back in id order per task.
+- hb_sync_state: per export profile and product, the hash of what was last sent.
 - hb_profiles: per-profile bookkeeping (next cron slot) and the row locked while a task of the
   profile starts, so two daemons cannot start two tasks of one profile.
 """
@@ -19,6 +20,7 @@ metadata = sa.MetaData()
 # MySQL's DATETIME drops fractions unless asked; durations and ordering need them.
 Timestamp = sa.DateTime().with_variant(mysql.DATETIME(fsp=6), "mysql", "mariadb")
 LongText = sa.Text().with_variant(mysql.MEDIUMTEXT(), "mysql", "mariadb")
+HugeText = sa.Text().with_variant(mysql.LONGTEXT(), "mysql", "mariadb")
 
 tasks = sa.Table(
     "hb_tasks",
@@ -54,6 +56,10 @@ tasks = sa.Table(
     sa.Column("attempt_end", sa.Integer, nullable=False, server_default="0"),
     sa.Column("restarts", sa.Integer, nullable=False, server_default="0"),
     sa.Column("suspect_until", sa.Integer, nullable=False, server_default="0"),
+    # a batch with effects outside this database (shop writes) is planned and saved first, so a
+    # redo after a crash applies the same plan and reports the same outcomes (see heartbeat.beat)
+    sa.Column("plan_position", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("plan", HugeText),
     sa.Index("ix_hb_tasks_status_scheduled", "status", "scheduled_at"),
     sa.Index("ix_hb_tasks_profile_status", "profile", "status"),
     sa.Index("ix_hb_tasks_finished", "finished_at"),
@@ -83,6 +89,16 @@ log = sa.Table(
     sa.Column("level", sa.String(8), nullable=False),
     sa.Column("message", LongText, nullable=False),
     sa.Index("ix_hb_log_task", "task_id", "id"),
+)
+
+sync_state = sa.Table(  # what an export profile last sent of each product: skip it while unchanged
+    "hb_sync_state",
+    metadata,
+    sa.Column("profile", sa.String(100), primary_key=True),
+    sa.Column("product_id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("hash", sa.String(64), nullable=False),
+    sa.Column("task_id", sa.Integer, nullable=False),
+    sa.Column("sent_at", Timestamp, nullable=False),
 )
 
 profiles = sa.Table(

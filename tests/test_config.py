@@ -368,9 +368,9 @@ MISTAKES = [
     ),
     (
         "unknown-entity",
-        BASE + PROFILE + "entity = 'orders'\n",
+        BASE + PROFILE + "entity = 'customers'\n",
         f"{P}.entity",
-        "expected one of products, got 'orders'",
+        "expected one of products, orders, got 'customers'",
     ),
     ("import-option-on-export", BASE + PROFILE + "feed = 'x'\n", f"{P}.feed", "unknown key; allowed:"),
     (

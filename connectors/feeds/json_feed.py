@@ -1,0 +1,126 @@
+"""JSON feeds in our export format (connectors/platform/export_format.py), so exports round-trip.
+
+Export files are streamed product by product: they hold one product per line between the head
+(`{"format":...,"task":{...},"products":[`) and the tail (`]}`). A file in another layout (e.g.
+pretty-printed) is parsed whole if it is at most `WHOLE_FILE_LIMIT` bytes, else refused. A file
+that ends before its `]}` is an error, never a short feed.
+
+Each product gives a row of product fields, then one row per combination: `reference` (its
+product's), `combination_reference`, `combination_ean13`, `price` (the price impact) and `quantity`;
+no `id_product`, so a match by id can never mistake a combination row for its product.
+"""
+
+from __future__ import annotations
+
+import codecs
+import json
+from collections.abc import Iterator, Mapping
+from typing import Any, BinaryIO
+
+from connectors.feeds.base import Feed, FeedRow
+from connectors.feeds.source import Source
+from connectors.platform.export_format import FORMAT
+
+WHOLE_FILE_LIMIT = 64 * 1024 * 1024
+_HEAD_END = b'"products":['
+_TAIL = b"]}"
+
+
+class JsonFeed(Feed):
+    kind = "json"
+
+    def __init__(self, name: str, source: Source):
+        super().__init__(name, source.display)
+        self.source = source
+
+    def check(self) -> None:
+        with self.source.open() as binary:
+            first = binary.readline().removeprefix(codecs.BOM_UTF8)
+            if first.rstrip().endswith(_HEAD_END):
+                self._head(first)
+
+    def rows(self) -> Iterator[FeedRow]:
+        with self.source.open() as binary:
+            first = binary.readline().removeprefix(codecs.BOM_UTF8)
+            products = (self._streamed(first, binary) if first.rstrip().endswith(_HEAD_END)
+                        else self._whole(first, binary))
+            for index, product in enumerate(products, 1):
+                if not isinstance(product, dict):
+                    raise self.fail(f"{self.location}: product {index} is not a JSON object")
+                yield from product_rows(index, product)
+
+    def _head(self, first: bytes) -> dict[str, Any]:
+        """The head line parsed as an object (without its products), format checked."""
+        head = self._loads(first.rstrip()[:-len(_HEAD_END)].rstrip(b",") + b"}", "the first line")
+        self._check_format(head)
+        return head
+
+    def _streamed(self, first: bytes, binary: BinaryIO) -> Iterator[Any]:
+        """The products of a file in the one-product-per-line layout."""
+        self._head(first)
+        for number, raw in enumerate(binary, 2):
+            line = raw.strip()
+            if line == _TAIL:
+                if binary.read(1024).strip():
+                    raise self.fail(f"{self.location}: unexpected data after the closing ]}}")
+                return
+            if line:
+                yield self._loads(line.rstrip(b","), f"line {number}")
+        raise self.fail(f"{self.location} ends before the closing ]}} of its products (truncated?)")
+
+    def _whole(self, first: bytes, binary: BinaryIO) -> list[Any]:
+        """The products of a small file in any other layout: an export object or a bare list."""
+        data = first + binary.read(WHOLE_FILE_LIMIT + 1 - len(first))
+        if len(data) > WHOLE_FILE_LIMIT:
+            raise self.fail(f"{self.location} is not in the one-product-per-line layout of {FORMAT} "
+                            f"and larger than {WHOLE_FILE_LIMIT // 2**20} MiB")
+        if not data.strip():
+            raise self.fail(f"{self.location} is empty")
+        document = self._loads(data, "the document")
+        if isinstance(document, list):
+            return document
+        if isinstance(document, dict) and isinstance(document.get("products"), list):
+            self._check_format(document)
+            return document["products"]
+        raise self.fail(f"{self.location}: expected an object with a \"products\" list")
+
+    def _loads(self, data: bytes, where: str) -> Any:
+        try:
+            return json.loads(data)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise self.fail(f"{self.location}: {where} is not valid JSON: {exc}") from None
+
+    def _check_format(self, head: Any) -> None:
+        found = head.get("format") if isinstance(head, dict) else None
+        if found is not None and found != FORMAT:
+            raise self.fail(f"{self.location}: format {found!r} is not {FORMAT}")
+
+
+def product_rows(index: int, product: Mapping[str, Any]) -> Iterator[FeedRow]:
+    """The rows of one export-format product: itself, then each of its combinations."""
+    get = product.get
+    yield FeedRow(index, _strings({
+        "id_product": get("id_product"), "reference": get("reference"), "ean13": get("ean13"),
+        "upc": get("upc"), "mpn": get("mpn"), "name": get("name"), "price": get("price"),
+        "wholesale_price": get("wholesale_price"), "quantity": get("quantity"),
+        "active": get("active"), "weight": get("weight"),
+    }))
+    for combination in get("combinations") or []:
+        if isinstance(combination, dict):
+            yield FeedRow(index, _strings({
+                "reference": get("reference"),
+                "combination_reference": combination.get("reference"),
+                "combination_ean13": combination.get("ean13"),
+                "price": combination.get("price_impact"), "quantity": combination.get("quantity"),
+            }))
+
+
+def _strings(values: dict[str, Any]) -> dict[str, str]:
+    """Values as strings (booleans as "1"/"0"); None and "" left out."""
+    out = {}
+    for field, value in values.items():
+        if isinstance(value, bool):
+            out[field] = "1" if value else "0"
+        elif value is not None and (text := str(value).strip()):
+            out[field] = text
+    return out

@@ -1,0 +1,315 @@
+"""Writing imports into a PrestaShop shop: find products and combinations, set their values.
+
+`ShopWriter(shop).lookup(keys, by)` finds what feed keys match in one shop (`shop.id_shop`,
+`shop.id_lang`) with their current values; `apply(updates, now)` sets new values in one
+transaction. Writes set values, never add to them, so applying the same updates again changes
+nothing. Tables and columns are PrestaShop's own (schema.py), through SQLAlchemy Core.
+
+What a field means where (P = product, C = combination):
+- price: P ps_product.price + ps_product_shop.price (tax excluded); C the price impact,
+  ps_product_attribute.price + ps_product_attribute_shop.price.
+- wholesale_price, weight: P ps_product (+ ps_product_shop for wholesale_price); C both
+  ps_product_attribute and ps_product_attribute_shop (weight is an impact).
+- quantity: ps_stock_available of id_shop (physical_quantity = quantity + reserved_quantity);
+  after a combination's quantity changes its product's row is set to the sum of its combinations'.
+- active: ps_product.active + ps_product_shop.active; name: ps_product_lang (id_shop, id_lang);
+  ean13: ps_product.ean13 or ps_product_attribute.ean13. A combination's active and name are its
+  product's: read them there, update them on the product.
+As PrestaShop does when saving a product, ps_product (the default values) is written along with
+the shop's row. Any other shop's rows are left alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any, NamedTuple
+
+import sqlalchemy as sa
+
+from connectors.prestashop.shop import IDS_PER_QUERY, PrestaShop, first_line, safe_url
+
+LOOKUP_BY = ("reference", "ean13", "id")
+UPDATABLE = ("price", "wholesale_price", "quantity", "active", "name", "ean13", "weight")
+COMBINATION_UPDATABLE = ("price", "wholesale_price", "quantity", "ean13", "weight")
+_MICRO = Decimal("0.000001")
+
+
+class Target(NamedTuple):
+    """A product (id_product_attribute 0) or combination of the shop, with the current value of
+    every field in UPDATABLE: Decimals for price, wholesale_price and weight, int quantity (0 without
+    a stock row), bool active, str name and ean13 ("" when NULL)."""
+
+    id_product: int
+    id_product_attribute: int
+    current: dict[str, Any]
+
+
+class Update(NamedTuple):
+    """New values for one target; keys from UPDATABLE (COMBINATION_UPDATABLE for a combination)."""
+
+    id_product: int
+    id_product_attribute: int
+    values: dict[str, Any]
+
+
+class ShopWriter:
+    """Lookups and writes on one shop, through the shop's own engine and tables."""
+
+    def __init__(self, shop: PrestaShop):
+        self.shop, self.t = shop, shop.tables
+
+    # -- lookup -------------------------------------------------------------------------------
+
+    def lookup(self, keys: Iterable[str], by: str = "reference") -> dict[str, list[Target]]:
+        """key -> every product and combination it matches, ascending (id_product, id_pa).
+
+        `by` "reference" or "ean13" matches products and combinations by their own value, exactly
+        (case and spaces count, on every backend); "id" matches products by id_product. Keys
+        matching nothing, and empty keys, are absent. Two queries per IDS_PER_QUERY keys.
+        """
+        if by not in LOOKUP_BY:
+            raise ValueError(f"lookup by {by!r}: expected one of {', '.join(LOOKUP_BY)}")
+        wanted = _wanted(keys, by)
+        found: dict[str, list[Target]] = {}
+        values = sorted(wanted)
+        with self.shop._connect() as conn:
+            for start in range(0, len(values), IDS_PER_QUERY):
+                chunk = values[start:start + IDS_PER_QUERY]
+                rows = list(conn.execute(self._products_query(by, chunk)))
+                if by != "id":
+                    rows += conn.execute(self._combinations_query(by, chunk))
+                for row in rows:
+                    for key in wanted.get(row.key, ()):
+                        found.setdefault(key, []).append(_target(row))
+        return {k: sorted(v, key=lambda t: t[:2]) for k, v in found.items()}
+
+    def _products_query(self, by: str, values: list) -> sa.Select:
+        t, shop = self.t, self.shop
+        p, ps, pl, st = t.product, t.product_shop, t.product_lang, t.stock_available
+        key = p.c.id_product if by == "id" else p.c[by]
+        return (
+            sa.select(key.label("key"), p.c.id_product, sa.literal(0).label("id_product_attribute"),
+                      ps.c.price, ps.c.wholesale_price, st.c.quantity, ps.c.active, pl.c.name,
+                      p.c.ean13, p.c.weight)
+            .join(ps, sa.and_(ps.c.id_product == p.c.id_product, ps.c.id_shop == shop.id_shop))
+            .outerjoin(pl, sa.and_(pl.c.id_product == p.c.id_product, pl.c.id_shop == shop.id_shop,
+                                   pl.c.id_lang == shop.id_lang))
+            .outerjoin(st, sa.and_(st.c.id_product == p.c.id_product, st.c.id_product_attribute == 0,
+                                   st.c.id_shop == shop.id_shop))
+            .where(key.in_(values))
+        )
+
+    def _combinations_query(self, by: str, values: list) -> sa.Select:
+        t, shop = self.t, self.shop
+        pa, pas, ps, pl, st = (t.product_attribute, t.product_attribute_shop, t.product_shop,
+                               t.product_lang, t.stock_available)
+        return (
+            sa.select(pa.c[by].label("key"), pa.c.id_product, pa.c.id_product_attribute,
+                      pas.c.price, pas.c.wholesale_price, st.c.quantity, ps.c.active, pl.c.name,
+                      pa.c.ean13, pas.c.weight)
+            .join(pas, sa.and_(pas.c.id_product_attribute == pa.c.id_product_attribute,
+                               pas.c.id_shop == shop.id_shop))
+            .join(ps, sa.and_(ps.c.id_product == pa.c.id_product, ps.c.id_shop == shop.id_shop))
+            .outerjoin(pl, sa.and_(pl.c.id_product == pa.c.id_product, pl.c.id_shop == shop.id_shop,
+                                   pl.c.id_lang == shop.id_lang))
+            .outerjoin(st, sa.and_(st.c.id_product == pa.c.id_product,
+                                   st.c.id_product_attribute == pa.c.id_product_attribute,
+                                   st.c.id_shop == shop.id_shop))
+            .where(pa.c[by].in_(values))
+        )
+
+    # -- apply --------------------------------------------------------------------------------
+
+    def apply(self, updates: Sequence[Update], now: datetime) -> None:
+        """Set every update's values, and date_upd = `now` (a naive shop-local time, stored to the
+        second) on each product touched, in one transaction: all or nothing.
+
+        Raises ValueError for a field not in UPDATABLE (or active/name on a combination), or a value
+        that is not a number where one is needed; ConnectorError if the database fails.
+        """
+        plan = _Plan(updates)
+        if not plan.touched:
+            return
+        stamp = now.replace(microsecond=0).strftime("%Y-%m-%d %H:%M:%S")
+        with self.shop._connect() as conn:
+            try:
+                with conn.begin():
+                    _Writes(conn, self.shop).run(plan, stamp)
+            except sa.exc.DBAPIError as exc:
+                raise self.shop._fail(f"writing to {safe_url(self.shop.url)} failed: "
+                                      f"{first_line(exc)}") from None
+
+
+class _Plan:
+    """Updates grouped for executemany: per field, the parameter rows {pid, pa, v}."""
+
+    def __init__(self, updates: Sequence[Update]):
+        self.product: dict[str, list[dict]] = {}
+        self.combination: dict[str, list[dict]] = {}
+        self.quantities: list[dict] = []
+        self.touched: set[int] = set()
+        for update in updates:
+            pid, pa = int(update.id_product), int(update.id_product_attribute)
+            allowed = COMBINATION_UPDATABLE if pa else UPDATABLE
+            for field, value in update.values.items():
+                if field not in allowed:
+                    what = "a combination" if pa else "a product"
+                    raise ValueError(f"{field!r} cannot be set on {what} (expected {', '.join(allowed)})")
+                params = {"pid": pid, "pa": pa, "v": _convert(field, value)}
+                group = self.product if not pa else self.combination
+                (self.quantities if field == "quantity" else group.setdefault(field, [])).append(params)
+                self.touched.add(pid)
+
+
+# field -> (table name in ShopTables, whether its rows are per shop); name rows are per shop and language
+_PRODUCT_COLUMNS = {
+    "price": (("product", False), ("product_shop", True)),
+    "wholesale_price": (("product", False), ("product_shop", True)),
+    "active": (("product", False), ("product_shop", True)),
+    "weight": (("product", False),),
+    "ean13": (("product", False),),
+    "name": (("product_lang", True),),
+}
+_COMBINATION_COLUMNS = {
+    "price": (("product_attribute", False), ("product_attribute_shop", True)),
+    "wholesale_price": (("product_attribute", False), ("product_attribute_shop", True)),
+    "weight": (("product_attribute", False), ("product_attribute_shop", True)),
+    "ean13": (("product_attribute", False),),
+}
+
+
+class _Writes:
+    """The statements of one `apply`, on a connection inside its transaction."""
+
+    def __init__(self, conn: sa.Connection, shop: PrestaShop):
+        self.conn, self.shop, self.t = conn, shop, shop.tables
+
+    def run(self, plan: _Plan, stamp: str) -> None:
+        for field, params in plan.product.items():
+            for table, per_shop in _PRODUCT_COLUMNS[field]:
+                self._set(table, field, "id_product", "pid", per_shop, params)
+        for field, params in plan.combination.items():
+            for table, per_shop in _COMBINATION_COLUMNS[field]:
+                self._set(table, field, "id_product_attribute", "pa", per_shop, params)
+        if plan.quantities:
+            self._quantities(plan.quantities)
+        self._stamp(sorted(plan.touched), stamp)
+
+    def _set(self, table_name: str, column: str, key: str, param: str, per_shop: bool,
+             params: list[dict]) -> None:
+        """UPDATE table SET column = :v WHERE key = :param [AND id_shop (AND id_lang)], executemany."""
+        table = getattr(self.t, table_name)
+        where = [table.c[key] == sa.bindparam(param)]
+        if per_shop:
+            where.append(table.c.id_shop == self.shop.id_shop)
+        if table_name == "product_lang":
+            where.append(table.c.id_lang == self.shop.id_lang)
+        self.conn.execute(table.update().where(*where).values({column: sa.bindparam("v")}), params)
+
+    def _stamp(self, pids: list[int], stamp: str) -> None:
+        """date_upd = `stamp` on ps_product and the shop's ps_product_shop rows of `pids`: one
+        statement per table and IDS_PER_QUERY products. Bound as text, so SQLite stores
+        PrestaShop's "Y-m-d H:i:s" like the rest of the shop's dates."""
+        p, ps = self.t.product, self.t.product_shop
+        value = sa.bindparam("stamp", stamp, type_=sa.String())
+        for start in range(0, len(pids), IDS_PER_QUERY):
+            chunk = pids[start:start + IDS_PER_QUERY]
+            self.conn.execute(p.update().where(p.c.id_product.in_(chunk)).values(date_upd=value))
+            self.conn.execute(ps.update().where(ps.c.id_product.in_(chunk), ps.c.id_shop == self.shop.id_shop)
+                              .values(date_upd=value))
+
+    def _quantities(self, params: list[dict]) -> None:
+        """Set quantities (creating missing stock rows), then each product whose combinations
+        changed gets their sum, as PrestaShop's StockAvailable does."""
+        parents = sorted({p["pid"] for p in params if p["pa"]})
+        self._ensure_stock_rows({(p["pid"], p["pa"]) for p in params} | {(pid, 0) for pid in parents})
+        self._set_quantity(params)
+        if parents:
+            sums = self._combination_sums(parents)
+            self._set_quantity([{"pid": pid, "pa": 0, "v": sums.get(pid, 0)} for pid in parents])
+
+    def _set_quantity(self, params: list[dict]) -> None:
+        st = self.t.stock_available
+        stmt = (st.update()
+                .where(st.c.id_product == sa.bindparam("pid"),
+                       st.c.id_product_attribute == sa.bindparam("pa"), st.c.id_shop == self.shop.id_shop)
+                .values(quantity=sa.bindparam("v"),
+                        physical_quantity=sa.bindparam("v") + st.c.reserved_quantity))
+        self.conn.execute(stmt, params)
+
+    def _ensure_stock_rows(self, wanted: set[tuple[int, int]]) -> None:
+        """Insert the stock rows (quantity 0, id_shop_group 0) of `wanted` that do not exist."""
+        st, existing = self.t.stock_available, set()
+        pids = sorted({pid for pid, _ in wanted})
+        for start in range(0, len(pids), IDS_PER_QUERY):
+            query = sa.select(st.c.id_product, st.c.id_product_attribute).where(
+                st.c.id_shop == self.shop.id_shop, st.c.id_product.in_(pids[start:start + IDS_PER_QUERY]))
+            existing.update((int(p), int(a)) for p, a in self.conn.execute(query))
+        missing = sorted(wanted - existing)
+        if missing:
+            self.conn.execute(st.insert(), [
+                {"id_product": p, "id_product_attribute": a, "id_shop": self.shop.id_shop,
+                 "id_shop_group": 0, "quantity": 0, "physical_quantity": 0, "reserved_quantity": 0}
+                for p, a in missing])
+
+    def _combination_sums(self, pids: list[int]) -> dict[int, int]:
+        st, sums = self.t.stock_available, {}
+        for start in range(0, len(pids), IDS_PER_QUERY):
+            query = (sa.select(st.c.id_product, sa.func.sum(st.c.quantity))
+                     .where(st.c.id_shop == self.shop.id_shop, st.c.id_product_attribute != 0,
+                            st.c.id_product.in_(pids[start:start + IDS_PER_QUERY]))
+                     .group_by(st.c.id_product))
+            sums.update((int(p), int(q or 0)) for p, q in self.conn.execute(query))
+        return sums
+
+
+def _wanted(keys: Iterable[str], by: str) -> dict[Any, list[str]]:
+    """Database value -> the keys asking for it (for "id", "7" and "007" both ask for 7)."""
+    wanted: dict[Any, list[str]] = {}
+    for key in dict.fromkeys(keys):
+        if not key:
+            continue
+        if by == "id":
+            if not key.strip().isdigit():
+                continue
+            wanted.setdefault(int(key), []).append(key)
+        else:
+            wanted.setdefault(key, [key])
+    return wanted
+
+
+def _target(row: sa.Row) -> Target:
+    return Target(row.id_product, row.id_product_attribute, {
+        "price": row.price, "wholesale_price": row.wholesale_price,
+        "quantity": int(row.quantity or 0), "active": bool(row.active), "name": row.name or "",
+        "ean13": row.ean13 or "", "weight": row.weight,
+    })
+
+
+def _convert(field: str, value: Any) -> Any:
+    """A value as its column takes it."""
+    if field in ("price", "wholesale_price", "weight"):
+        return to_decimal(value)
+    if field == "quantity":
+        text = str(value).strip()
+        if isinstance(value, bool) or not text.lstrip("-").isdigit():
+            raise ValueError(f"quantity {value!r} is not a whole number")
+        return int(text)
+    if field == "active":
+        if value not in (True, False, 0, 1, "0", "1"):
+            raise ValueError(f"active {value!r} is not a boolean")
+        return 1 if value in (True, 1, "1") else 0
+    return "" if value is None else str(value)
+
+
+def to_decimal(value: Any) -> Decimal:
+    """A price or weight as PrestaShop stores it: 6 decimals, rounded half-up."""
+    try:
+        d = value if isinstance(value, Decimal) else Decimal(str(value).strip())
+        if not d.is_finite():
+            raise ValueError
+        return d.quantize(_MICRO, rounding=ROUND_HALF_UP)
+    except (ArithmeticError, ValueError):
+        raise ValueError(f"{value!r} is not a number") from None

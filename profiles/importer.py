@@ -1,0 +1,192 @@
+"""Import profile: read a feed, update the shop's products and combinations, account for every row.
+
+Each feed row is a queued item carrying its row (payload). A batch is planned first, reading the
+shop: each row becomes processed (with the changes, `price: 10.00 -> 12.50`), skipped (unchanged,
+not found in shop, duplicate, ambiguous) or error (a value that does not parse, with its line).
+The heartbeat saves the plan, then `apply` writes it in one shop transaction. Writes set values and
+never add to them, so applying a plan twice (a redo after a crash) changes nothing the second time.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from connectors.feeds import open_feed
+from connectors.platform.export_format import format_decimal
+from connectors.prestashop import PrestaShop
+from connectors.prestashop.writer import COMBINATION_UPDATABLE, ShopWriter, Target, Update, to_decimal
+from heartbeat.errors import ConnectorError
+from profiles.base import Processed, Worker, crash_hook, non_empty
+from tasks.models import Item, Outcome, QueueEntry, Task
+from tasks.states import ItemStatus
+
+NOT_FOUND = "not found in shop"
+UNCHANGED = "unchanged"
+KEY_FIELDS = {  # match_by -> (the field keying a product row, the one keying a combination row)
+    "reference": ("reference", "combination_reference"),
+    "ean13": ("ean13", "combination_ean13"),
+    "id": ("id_product", None),
+}
+
+
+class ImportWorker(Worker):
+    has_side_effects = True
+
+    def __init__(self, profile, config):
+        super().__init__(profile, config)
+        self.match_by = profile.options.get("match_by", "reference")
+        self.fields = tuple(profile.options.get("fields", ("price", "quantity", "active")))
+        self._shop: PrestaShop | None = None
+
+    @property
+    def shop(self) -> PrestaShop:
+        if self._shop is None:
+            self._shop = PrestaShop.from_connection(self.config.connections[self.profile.target])
+        return self._shop
+
+    def _feed(self):
+        conn = self.config.connections[self.profile.source]
+        return open_feed({**conn.options, "type": conn.type}, conn.name, base_dir=self.config.path.parent)
+
+    def build_queue(self):
+        self.shop.check()  # the shop must answer before anything is queued
+        feed = self._feed()
+        feed.check()
+        entries = (self._entry(row.line, row.fields) for row in feed.rows())
+        return non_empty(entries, self.profile.options.get("allow_empty", False))
+
+    def _entry(self, line: int, fields: dict[str, str]) -> QueueEntry:
+        product_field, combination_field = KEY_FIELDS[self.match_by]
+        is_combination = bool(fields.get("combination_reference") or fields.get("combination_ean13"))
+        if is_combination:  # a combination is matched by its own key; it has no id in a feed
+            key = fields.get(combination_field) if combination_field else None
+        else:
+            key = fields.get(product_field)
+        pid = fields.get("id_product", "")
+        return QueueEntry(int(pid) if pid.isdigit() else 0, 0, key, fields.get("name"),
+                          json.dumps({"line": line, "fields": fields}, ensure_ascii=False))
+
+    def duplicate_note(self):
+        return lambda payload: (f"duplicate {self.match_by} in feed (first at line "
+                                f"{json.loads(payload)['line']})")
+
+    # -- planning a batch ---------------------------------------------------------------------------
+
+    def process(self, task: Task, items: list[Item], previous) -> Processed:
+        keys = [i.reference for i in items if i.reference and not i.detail]
+        found = self.shop_writer.lookup(keys, by=self.match_by) if keys else {}
+        result = Processed(outcomes=[])
+        for item in items:
+            row = json.loads(item.payload)
+            crash_hook(item.product_id)
+            try:
+                outcome, update = self._plan_item(item, row, found.get(item.reference or "", []))
+            except ConnectorError:
+                raise
+            except Exception as exc:  # this row only; the batch goes on
+                outcome, update = Outcome(item.position, ItemStatus.ERROR, "none",
+                                          f"{type(exc).__name__}: {exc} (line {row['line']})"), None
+            result.outcomes.append(outcome)
+            if update is not None:
+                result.effects.append(update)
+        return result
+
+    def _plan_item(self, item: Item, row: dict, targets: list[Target]) -> tuple[Outcome, list | None]:
+        line, fields = row["line"], row["fields"]
+        skip = self._why_skip(item, line, targets)
+        if skip:
+            return Outcome(item.position, ItemStatus.SKIPPED, "none", skip), None
+        target = targets[0]
+        try:
+            wanted = self._values(fields, target)
+        except ValueError as exc:
+            return Outcome(item.position, ItemStatus.ERROR, "none", f"{exc} (line {line})"), None
+        changes = {f: v for f, v in wanted.items() if not _same(f, v, target.current[f])}
+        if not changes:
+            return Outcome(item.position, ItemStatus.SKIPPED, "none", UNCHANGED), None
+        detail = "; ".join(f"{f}: {_show(target.current[f])} -> {_show(v)}" for f, v in changes.items())
+        update = [target.id_product, target.id_product_attribute,
+                  {f: _plain(v) for f, v in changes.items()}]
+        return Outcome(item.position, ItemStatus.PROCESSED, "updated", detail), update
+
+    def _why_skip(self, item: Item, line: int, targets: list[Target]) -> str | None:
+        if item.detail:
+            return item.detail  # marked when the queue was built (a duplicate)
+        if not item.reference:
+            return f"no {self.match_by} to match in the feed (line {line})"
+        if not targets:
+            return NOT_FOUND
+        if len(targets) > 1:
+            return (f"ambiguous: {len(targets)} products or combinations have {self.match_by} "
+                    f"{item.reference!r}")
+        return None
+
+    def _values(self, fields: dict[str, str], target: Target) -> dict[str, Any]:
+        """The profile's fields the row gives, parsed; raises ValueError naming the field."""
+        allowed = COMBINATION_UPDATABLE if target.id_product_attribute else self.fields
+        out = {}
+        for field in self.fields:
+            if field not in fields or field not in allowed:
+                continue
+            out[field] = _parse(field, fields[field])
+        return out
+
+    @property
+    def shop_writer(self) -> ShopWriter:
+        return ShopWriter(self.shop)  # a thin view on the shop's engine: cheap to make
+
+    # -- applying -----------------------------------------------------------------------------------
+
+    def apply(self, effects: list, at: str) -> None:
+        updates = [Update(pid, pa, values) for pid, pa, values in effects]
+        local = datetime.fromisoformat(at).astimezone().replace(tzinfo=None)  # PrestaShop: local time
+        self.shop_writer.apply(updates, local)
+
+    def close(self) -> None:
+        if self._shop is not None:
+            self._shop.close()
+            self._shop = None
+
+
+def _parse(field: str, text: str) -> Any:
+    value = text.strip()
+    if field in ("price", "wholesale_price", "weight"):
+        try:
+            return to_decimal(value)
+        except ValueError:
+            raise ValueError(f"{field} {text!r} is not a number") from None
+    if field == "quantity":
+        if not value.lstrip("-").isdigit():
+            raise ValueError(f"quantity {text!r} is not a whole number")
+        return int(value)
+    if field == "active":
+        if value not in ("0", "1"):
+            raise ValueError(f"active {text!r} is not 0 or 1")
+        return value == "1"
+    return text
+
+
+def _same(field: str, new: Any, current: Any) -> bool:
+    if isinstance(new, Decimal):
+        return current is not None and new == to_decimal(current)
+    if field == "active":
+        return bool(new) == bool(current)
+    return new == current
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, Decimal):
+        return format_decimal(value)
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    return str(value)
+
+
+def _plain(value: Any) -> Any:
+    """A value as JSON carries it in a saved plan (decimals as exact strings)."""
+    if isinstance(value, Decimal):
+        return str(value)
+    return int(value) if isinstance(value, bool) else value
