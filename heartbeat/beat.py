@@ -209,31 +209,36 @@ class Heartbeat:
             attempt = self.store.claim(task_id, self.owner, now, self.lease)
             if attempt is None:
                 return done
-            plan = None
+            plan, started = None, self.clock.monotonic()
             if worker.has_side_effects and not attempt.poisoned:
                 plan = self._plan(task_id, attempt, worker, now)
             with self.store.locked_batch(task_id, self.owner, attempt) as batch:
                 if batch is None:
                     return done
-                done = self._run_batch(batch, worker, now, plan)
+                done = self._run_batch(batch, worker, now, plan, started)
             if done.status.finished or done.handled_upto >= done.suspect_until:
                 return done
             now = self.clock.now()
         return done
 
-    def _plan(self, task_id: int, attempt, worker: Worker, now: datetime) -> tuple[Processed, str]:
-        """The batch's plan: the one saved by an earlier attempt (a redo after a crash must repeat
-        exactly what was planned), else a new one, saved before any effect is applied."""
+    def _plan(self, task_id: int, attempt, worker: Worker, now: datetime) -> tuple[Processed, str, bool]:
+        """(plan, when it was made, whether it goes on past this batch): the plan saved by an earlier
+        attempt when it covers this batch (a redo after a crash must repeat exactly what was planned,
+        though suspect mode may take its items one at a time), else a new one, saved before any
+        effect is applied."""
         saved = self.store.saved_plan(task_id, attempt.position)
         if saved is not None:
             data = json.loads(saved)
-            return Processed.from_json(data["processed"]), data["at"]
+            plan = Processed.from_json(data["processed"])
+            last = plan.outcomes[-1].position if plan.outcomes else 0
+            if last >= attempt.position:
+                return plan.only(attempt.position, attempt.end), data["at"], last > attempt.end
         task = self.store.get(task_id)
         processed = worker.process(task, self.store.pending_items(task, attempt), {})
         at = now.isoformat()
         self.store.save_plan(task_id, attempt.position,
                              json.dumps({"at": at, "processed": processed.to_json()}))
-        return processed, at
+        return processed, at, False
 
     def _back_off(self, task: Task, failures: int, exc: Exception, now: datetime) -> None:
         """Retry after interval x 2^failures, at most every MAX_BACKOFF; the first failure of an
@@ -246,14 +251,14 @@ class Heartbeat:
         if failures == 1:
             self.store.note(task.id, now, f"{exc}; the batch will be retried", level="warning")
 
-    def _run_batch(self, batch, worker: Worker, now: datetime, plan=None) -> Task:
-        task, started = batch.task, self.clock.monotonic()
+    def _run_batch(self, batch, worker: Worker, now: datetime, plan, started: float) -> Task:
+        task, keep_plan = batch.task, False
         previous = {}
         if batch.poisoned:
             [item] = batch.items
             result = Processed([Outcome(item.position, ItemStatus.ERROR, "none", UNEXPECTED_RESTART)])
         elif plan is not None:
-            result, at = plan
+            result, at, keep_plan = plan
             worker.apply(result.effects, at)  # idempotent: a redo writes the same values again
         else:
             if worker.tracks_changes:
@@ -268,14 +273,15 @@ class Heartbeat:
             offset = export_file.append(task.export_path, task.export_bytes, data)
         seconds = self.clock.monotonic() - started
         lines = [action_log.batch(task.batches + 1, result.outcomes, seconds)]
-        lines += [action_log.item_error(o.position, i.product_id, o.detail or "")
+        lines += [("error", action_log.item_error(o.position, o.product_id or i.product_id, i.reference,
+                                                  o.detail or ""))
                   for o, i in zip(result.outcomes, batch.items, strict=True) if o.status == "error"]
         summary = None
         if batch.last:
             summary = _summary_after(task, result.outcomes, task.work_seconds + seconds)
             lines.append(summary)
         sync = (task.profile, result.sync, set(previous)) if worker.tracks_changes else None
-        return batch.commit(result.outcomes, now, seconds, lines, offset, summary, sync)
+        return batch.commit(result.outcomes, now, seconds, lines, offset, summary, sync, keep_plan)
 
     def _worker(self, profile: Profile) -> Worker:
         if profile.name not in self._workers:

@@ -195,14 +195,18 @@ def profiles_check(app):
 
 @profiles.command("run")
 @click.argument("name")
+@click.option("--full", is_flag=True, help="Export every product, even those unchanged since last time.")
 @click.pass_obj
-def profiles_run(app, name):
+def profiles_run(app, name, full):
     """Queue a task of profile NAME now; prints its id."""
     from heartbeat.clock import utcnow
+    from heartbeat.errors import Refused
 
     profile = app.config.profile(name)
+    if full and profile.kind != "export":
+        raise Refused(f"--full is for export profiles; {name} is an {profile.kind} profile")
     now = utcnow()
-    task = app.store.create(profile, "manual", now, now)
+    task = app.store.create(profile, "manual", now, now, options={"full": True} if full else None)
     click.echo(f"{profile.kind} profile {profile.name}: queued task {task.id}")  # the id comes last
 
 

@@ -29,18 +29,23 @@ class Processed:
 
     outcomes: list[Outcome]
     records: list[str] = field(default_factory=list)
-    effects: list = field(default_factory=list)
+    effects: list = field(default_factory=list)  # each [position, ...what the worker needs]
     sync: dict[int, str] = field(default_factory=dict)
+
+    def only(self, first: int, last: int) -> Processed:
+        """The part of a plan about positions first..last (a redo may take fewer items than planned)."""
+        return Processed(outcomes=[o for o in self.outcomes if first <= o.position <= last],
+                         effects=[e for e in self.effects if first <= e[0] <= last])
 
     def to_json(self) -> str:
         """A plan to save before applying effects (records and sync are not part of plans)."""
-        return json.dumps({"outcomes": [[o.position, o.status.value, o.action, o.detail]
-                                        for o in self.outcomes], "effects": self.effects})
+        return json.dumps({"outcomes": [[o.position, o.status.value, *o[2:]] for o in self.outcomes],
+                           "effects": self.effects})
 
     @classmethod
     def from_json(cls, text: str) -> Processed:
         data = json.loads(text)
-        outcomes = [Outcome(p, ItemStatus(s), a, d) for p, s, a, d in data["outcomes"]]
+        outcomes = [Outcome(p, ItemStatus(s), *rest) for p, s, *rest in data["outcomes"]]
         return cls(outcomes=outcomes, effects=data["effects"])
 
 
@@ -92,6 +97,13 @@ def crash_hook(product_id: int) -> None:
     the process dies the hard way when it reaches that product, like a segfault in a driver would."""
     if _CRASH_ON and int(_CRASH_ON) == product_id:
         os._exit(70)
+
+
+def crash_hook_after_apply() -> None:
+    """Test hook: with HEARTBEAT_TEST_CRASH_AFTER_APPLY=1 the process dies right after a batch's shop
+    writes, before the batch commits in the state database."""
+    if os.environ.get("HEARTBEAT_TEST_CRASH_AFTER_APPLY") == "1":
+        os._exit(71)
 
 
 def non_empty(entries: Iterable[QueueEntry], allow_empty: bool) -> Iterator[QueueEntry]:

@@ -19,7 +19,7 @@ from connectors.platform.export_format import format_decimal
 from connectors.prestashop import PrestaShop
 from connectors.prestashop.writer import COMBINATION_UPDATABLE, ShopWriter, Target, Update, to_decimal
 from heartbeat.errors import ConnectorError
-from profiles.base import Processed, Worker, crash_hook, non_empty
+from profiles.base import Processed, Worker, crash_hook, crash_hook_after_apply, non_empty
 from tasks.models import Item, Outcome, QueueEntry, Task
 from tasks.states import ItemStatus
 
@@ -100,17 +100,17 @@ class ImportWorker(Worker):
         if skip:
             return Outcome(item.position, ItemStatus.SKIPPED, "none", skip), None
         target = targets[0]
+        ids = (target.id_product, target.id_product_attribute)
         try:
             wanted = self._values(fields, target)
         except ValueError as exc:
-            return Outcome(item.position, ItemStatus.ERROR, "none", f"{exc} (line {line})"), None
+            return Outcome(item.position, ItemStatus.ERROR, "none", f"{exc} (line {line})", *ids), None
         changes = {f: v for f, v in wanted.items() if not _same(f, v, target.current[f])}
         if not changes:
-            return Outcome(item.position, ItemStatus.SKIPPED, "none", UNCHANGED), None
+            return Outcome(item.position, ItemStatus.SKIPPED, "none", UNCHANGED, *ids), None
         detail = "; ".join(f"{f}: {_show(target.current[f])} -> {_show(v)}" for f, v in changes.items())
-        update = [target.id_product, target.id_product_attribute,
-                  {f: _plain(v) for f, v in changes.items()}]
-        return Outcome(item.position, ItemStatus.PROCESSED, "updated", detail), update
+        update = [item.position, *ids, {f: _plain(v) for f, v in changes.items()}]
+        return Outcome(item.position, ItemStatus.PROCESSED, "updated", detail, *ids), update
 
     def _why_skip(self, item: Item, line: int, targets: list[Target]) -> str | None:
         if item.detail:
@@ -141,9 +141,10 @@ class ImportWorker(Worker):
     # -- applying -----------------------------------------------------------------------------------
 
     def apply(self, effects: list, at: str) -> None:
-        updates = [Update(pid, pa, values) for pid, pa, values in effects]
+        updates = [Update(pid, pa, values) for _position, pid, pa, values in effects]
         local = datetime.fromisoformat(at).astimezone().replace(tzinfo=None)  # PrestaShop: local time
         self.shop_writer.apply(updates, local)
+        crash_hook_after_apply()
 
     def close(self) -> None:
         if self._shop is not None:

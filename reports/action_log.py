@@ -44,8 +44,9 @@ def batch(number: int, outcomes: Iterable[Outcome], seconds: float) -> str:
             f"{_counts(counts)}")
 
 
-def item_error(position: int, product_id: int, reason: str) -> str:
-    return f"item {position} (product {product_id}): error: {reason}"
+def item_error(position: int, product_id: int, reference: str | None, reason: str) -> str:
+    what = f"product {product_id}" if product_id else (reference or "no reference")
+    return f"item {position} ({what}): error: {reason}"
 
 
 def summary(task: Task, work_seconds: float) -> str:

@@ -63,11 +63,13 @@ class Batch:
             self._conn.execute(t.sync_state.insert(), inserts)
 
     def commit(self, outcomes: list[Outcome], now: datetime, seconds: float,
-               log_lines: list[str], export_bytes: int | None = None,
-               summary: str | None = None, sync: tuple[str, dict[int, str], set[int]] | None = None) -> Task:
+               log_lines: list[str | tuple[str, str]], export_bytes: int | None = None,
+               summary: str | None = None, sync: tuple[str, dict[int, str], set[int]] | None = None,
+               keep_plan: bool = False) -> Task:
         """Record the outcome of every item of the batch; on the last batch complete the task
         with `summary` as its message. `sync` is (profile, {product_id: hash} sent, product ids
-        already known) for change tracking. Returns the task as it now stands."""
+        already known) for change tracking. The saved plan is dropped unless `keep_plan` (it still
+        covers items after this batch). Returns the task as it now stands."""
         self._check(outcomes)
         if sync is not None:
             self._record_sync(*sync, now)
@@ -77,13 +79,16 @@ class Batch:
         values.update(
             pending=TASK.pending - len(outcomes), handled_upto=outcomes[-1].position if outcomes
             else self.task.handled_upto, batches=TASK.batches + (1 if outcomes else 0),
-            work_seconds=TASK.work_seconds + seconds, plan=None, plan_position=0,
+            work_seconds=TASK.work_seconds + seconds,
         )
+        if not keep_plan:
+            values.update(plan=None, plan_position=0)
         if export_bytes is not None:
             values["export_bytes"] = export_bytes
         self._conn.execute(t.tasks.update().where(TASK.id == self.task.id).values(**values))
-        for line in log_lines:
-            self._store._log(self._conn, self.task.id, now, line)
+        for line in log_lines:  # a line, or (level, line)
+            level, text = line if isinstance(line, tuple) else ("info", line)
+            self._store._log(self._conn, self.task.id, now, text, level)
         task = self._store._get(self._conn, self.task.id)
         if task.progress.pending == 0:
             task = self._store._transition(self._conn, task, TaskStatus.COMPLETED, now, summary)
@@ -100,14 +105,17 @@ class Batch:
 
     def _write_outcomes(self, outcomes: list[Outcome]) -> None:
         """Outcomes sharing status, action and detail (the common case: "exported") go in one
-        UPDATE per group, the rest one row each."""
+        UPDATE per group; the rest, and those naming a matched product, one row each."""
         groups: dict[tuple, list[int]] = defaultdict(list)
-        for o in outcomes:
-            groups[(ItemStatus(o.status).value, o.action, o.detail)].append(o.position)
         singles = []
+        for o in outcomes:
+            if o.product_id is None:
+                groups[(ItemStatus(o.status).value, o.action, o.detail)].append(o.position)
+            else:
+                singles.append(o)
         for (status, action, detail), positions in groups.items():
             if len(positions) == 1:
-                singles.append({"p": positions[0], "s": status, "a": action, "d": detail})
+                singles.append(Outcome(positions[0], ItemStatus(status), action, detail))
                 continue
             self._conn.execute(t.items.update().where(
                 ITEM.task_id == self.task.id, ITEM.position.in_(positions),
@@ -115,5 +123,8 @@ class Batch:
         if singles:
             self._conn.execute(t.items.update().where(
                 ITEM.task_id == self.task.id, ITEM.position == sa.bindparam("p"),
-            ).values(status=sa.bindparam("s"), action=sa.bindparam("a"), detail=sa.bindparam("d")),
-                singles)
+            ).values(status=sa.bindparam("s"), action=sa.bindparam("a"), detail=sa.bindparam("d"),
+                     product_id=sa.func.coalesce(sa.bindparam("pid"), ITEM.product_id),
+                     combination_id=sa.func.coalesce(sa.bindparam("cid"), ITEM.combination_id)),
+                [{"p": o.position, "s": ItemStatus(o.status).value, "a": o.action, "d": o.detail,
+                  "pid": o.product_id, "cid": o.combination_id} for o in singles])

@@ -121,12 +121,15 @@ class ItemRecord(NamedTuple):
 
 
 class Outcome(NamedTuple):
-    """What processing did with one item: status is processed, skipped or error."""
+    """What processing did with one item: status is processed, skipped or error. An import sets
+    product_id/combination_id to the shop product the row matched (None: keep the queued ids)."""
 
     position: int
     status: ItemStatus
     action: str | None = None
     detail: str | None = None
+    product_id: int | None = None
+    combination_id: int | None = None
 
 
 class LogLine(NamedTuple):

@@ -364,8 +364,10 @@ class TaskStore:
         return [Item(*row) for row in conn.execute(query)]
 
     def saved_plan(self, task_id: int, position: int) -> str | None:
-        """The plan saved for the batch starting at `position`, if any."""
-        query = sa.select(TASK.plan).where(TASK.id == task_id, TASK.plan_position == position)
+        """The plan saved by an attempt that started at or before `position`, if any (the caller
+        checks it covers `position`)."""
+        query = sa.select(TASK.plan).where(TASK.id == task_id, TASK.plan_position <= position,
+                                           TASK.plan.is_not(None))
         with self._read() as conn:
             return conn.execute(query).scalar()
 

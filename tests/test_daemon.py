@@ -22,6 +22,7 @@ def make_project(tmp_path: Path, db_url: str) -> Path:
     text = (ROOT / "config.example.toml").read_text()
     text = text.replace("interval = 5 ", "interval = 1 ").replace('schedule = "* * * * *"', "")
     text = text.replace('url = "sqlite:///data/state.db"', f'url = "{db_url}"')
+    text = text.replace('path = "connectors/', f'path = "{ROOT}/connectors/')  # the shipped sample feed
     assert "interval = 1 " in text
     (tmp_path / "heartbeat.toml").write_text(text)
     return tmp_path
