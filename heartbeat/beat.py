@@ -165,7 +165,7 @@ class Heartbeat:
         bound = log.bind(task_id=task_id, profile=task.profile)
         if started.status.value == "running":
             report.started.append(task_id)
-            bound.info("task.started", total=started.progress.total)
+            bound.info("task.started", total=started.progress.total, owner=self.owner)
         else:
             bound.warning(f"task.{started.status.value}", message=started.message)
 
@@ -196,7 +196,7 @@ class Heartbeat:
             self.store.note(task_id, self.clock.now(), f"connection back after {failures} failed attempts")
         report.batches += 1
         log.info("batch.committed", task_id=task_id, profile=task.profile, batch=done.batches,
-                 pending=done.progress.pending)
+                 pending=done.progress.pending, owner=self.owner)
         if done.status.finished:
             log.info(f"task.{done.status.value}", task_id=task_id, profile=task.profile,
                      **done.progress.as_dict())

@@ -33,11 +33,12 @@ class Attempt:
         return self.restarts >= POISON_RESTARTS
 
 
-def plan(task: Task, owner: str) -> Attempt:
-    """The attempt `owner` makes on `task` now (the caller has checked the old owner is gone)."""
+def plan(task: Task, owner: str, previous_gone: bool) -> Attempt:
+    """The attempt `owner` makes on `task` now. `previous_gone`: the task's last processor, another
+    process, no longer exists (a restart); it died in this batch when it still held the lease."""
     position = task.handled_upto + 1
-    restarted = task.owner not in (None, owner)
-    died_here = restarted and task.attempt_position == position
+    restarted = previous_gone and task.owner not in (None, owner)
+    died_here = restarted and task.lease_until is not None and task.attempt_position == position
     if died_here:
         restarts = task.restarts + 1
         suspect_until = max(task.suspect_until, task.attempt_end)

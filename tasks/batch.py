@@ -80,6 +80,7 @@ class Batch:
             pending=TASK.pending - len(outcomes), handled_upto=outcomes[-1].position if outcomes
             else self.task.handled_upto, batches=TASK.batches + (1 if outcomes else 0),
             work_seconds=TASK.work_seconds + seconds,
+            lease_until=None,  # not busy: the next batch goes to whichever daemon claims it first
         )
         if not keep_plan:
             values.update(plan=None, plan_position=0)

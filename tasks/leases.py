@@ -1,8 +1,9 @@
-"""Who owns a running task, and whether that owner still exists.
+"""Who processes a running task, and whether that processor still exists.
 
-An owner id is "host:pid:start", where start is the process's start time as the kernel counts it, so
-a recycled pid is not mistaken for the process that died. An owner on this host is gone when that
-process is; an owner elsewhere is gone when its lease has expired (it renews the lease every batch).
+A task's `owner` is the process that handled its last batch (it stays set between batches, so a
+processor that dies, busy or idle, is noticed); its `lease_until` is set only while a batch is in
+progress. An owner id is "host:pid:start", where start is the process's start time as the kernel
+counts it, so a recycled pid is not mistaken for the process that died.
 """
 
 from __future__ import annotations
@@ -29,21 +30,32 @@ def current_owner() -> str:
     return f"{socket.gethostname()}:{pid}:{_process_start(pid) or 0}"
 
 
-def owner_alive(owner: str, lease_until: datetime | None, now: datetime) -> bool:
-    """True while `owner` may still be working on its task."""
+def owner_gone(owner: str, lease_until: datetime | None, now: datetime) -> bool:
+    """True when `owner` is known to no longer exist: on this host, its process is gone; on another
+    host, it held a batch (a lease) that expired without being committed. An idle owner on another
+    host cannot be told from a dead one, and is not called gone."""
     try:
         host, pid_text, start = owner.rsplit(":", 2)
         pid = int(pid_text)
     except ValueError:
-        return bool(lease_until and lease_until > now)
+        return _lease_expired(lease_until, now)
     if host != socket.gethostname():
-        return bool(lease_until and lease_until > now)
+        return _lease_expired(lease_until, now)
     if pid == os.getpid():
-        return owner == current_owner()
+        return owner != current_owner()
     actual = _process_start(pid)
     if actual is None:
-        return _pid_exists(pid) and bool(lease_until and lease_until > now)
-    return actual == start
+        return not _pid_exists(pid) or _lease_expired(lease_until, now)
+    return actual != start
+
+
+def busy(lease_until: datetime | None, now: datetime) -> bool:
+    """A lease is held only while a batch is in progress (claim to commit)."""
+    return lease_until is not None and lease_until > now
+
+
+def _lease_expired(lease_until: datetime | None, now: datetime) -> bool:
+    return lease_until is not None and lease_until <= now
 
 
 def _pid_exists(pid: int) -> bool:

@@ -26,7 +26,7 @@ from tasks import attempts
 from tasks import tables as t
 from tasks.attempts import Attempt
 from tasks.batch import Batch
-from tasks.leases import owner_alive
+from tasks.leases import busy, owner_gone
 from tasks.models import Item, ItemRecord, LogLine, QueueEntry, Task
 from tasks.states import ItemStatus, TaskStatus, check_task_transition
 
@@ -324,9 +324,11 @@ class TaskStore:
             task = self._lock(conn, task_id)
             if task is None or task.status is not TaskStatus.RUNNING:
                 return None
-            if task.owner not in (None, owner) and owner_alive(task.owner, task.lease_until, now):
-                return None
-            attempt = attempts.plan(task, owner)
+            other = task.owner not in (None, owner)
+            gone = other and owner_gone(task.owner, task.lease_until, now)
+            if other and busy(task.lease_until, now) and not gone:
+                return None  # another process is in the middle of a batch
+            attempt = attempts.plan(task, owner, gone)
             if attempt.restarted:
                 line = action_log.restarted(attempt.position, task.progress.total)
                 if attempt.died_here:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
 
 import pytest
 
@@ -149,27 +148,28 @@ def test_export_file_holds_each_processed_product_once(tmp_path, db_url, shop, c
     assert doc["task"]["id"] == task.id
 
 
-def test_a_new_owner_takes_over_a_dead_owners_task_and_logs_the_restart(tmp_path, db_url, shop, clock):
-    config = make_config(tmp_path, db_url, shop, batch_size=10)
-    first = make_heartbeat(config, clock, owner="test-host:999999:1")  # a pid that does not exist
-    task = queue(first, clock)
-    first.tick(clock.advance(1))
-    second = make_heartbeat(config, clock, owner="test-host:2:2")
-    second.lease = timedelta(0)
-    clock.advance(10_000)  # the first owner's lease has long expired
-    second.run_until_idle()
-    done = second.store.get(task.id)
-    assert done.status == "completed" and done.progress.processed == PRODUCTS
-    log = [line.message for line in second.store.log(task.id)]
-    assert "process restarted: processor no longer exists; resuming at item 11 of 25" in log
-
-
-def test_live_owners_task_is_left_alone(tmp_path, db_url, shop, clock):
+def test_a_new_owner_takes_over_a_dead_owners_batch_and_logs_the_restart(tmp_path, db_url, shop, clock):
     config = make_config(tmp_path, db_url, shop, batch_size=10)
     first = make_heartbeat(config, clock, owner="other-host:1:1")
     task = queue(first, clock)
     first.tick(clock.advance(1))
+    assert first.store.get(task.id).lease_until is None  # between batches nobody holds a lease
+    first.store.claim(task.id, first.owner, clock.now(), first.lease)  # then dies mid-batch
     second = make_heartbeat(config, clock, owner="test-host:2:2")
-    report = second.tick(clock.advance(1))  # other host, lease still valid
-    assert report.batches == 0
-    assert second.store.get(task.id).progress.pending == 15
+    assert second.tick(clock.advance(60)).batches == 0  # its lease still runs: it may be alive
+    clock.advance(first.lease.total_seconds())
+    second.run_until_idle()
+    done = second.store.get(task.id)
+    assert done.status == "completed" and done.progress.processed == PRODUCTS
+    log = [line.message for line in second.store.log(task.id)]
+    assert any(m.startswith("process restarted: processor no longer exists; resuming at item 11 of 25; "
+                            "it died while handling items 11 to 20") for m in log), log
+
+
+def test_daemons_share_the_batches_of_a_task(tmp_path, db_url, shop, clock):
+    config = make_config(tmp_path, db_url, shop, batch_size=10)
+    first, second = (make_heartbeat(config, clock, owner=o) for o in ("host-a:1:1", "host-b:2:2"))
+    task = queue(first, clock)
+    first.tick(clock.advance(1))
+    assert second.tick(clock.advance(1)).batches == 1  # the next batch is anyone's
+    assert first.store.get(task.id).progress.processed == 20

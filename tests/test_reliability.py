@@ -8,6 +8,7 @@ import random
 import signal
 import subprocess
 import time
+from datetime import datetime
 
 import pytest
 import sqlalchemy as sa
@@ -27,41 +28,50 @@ def task_at(**kw) -> Task:
     return Task(**{**base, **kw})
 
 
+BUSY = datetime(2026, 1, 1)  # a lease_until: the owner held a batch when it was last seen
+
+
 def test_attempt_after_a_clean_release_is_no_restart():
-    a = attempts.plan(task_at(owner=None, attempt_position=201, attempt_end=300), "me")
+    a = attempts.plan(task_at(owner=None, attempt_position=201, attempt_end=300), "me", False)
     assert (a.position, a.end, a.restarted, a.died_here, a.restarts) == (201, 300, False, False, 0)
 
 
 def test_owner_that_died_mid_batch_puts_its_items_under_suspicion():
-    a = attempts.plan(task_at(owner="dead", attempt_position=201, attempt_end=300), "me")
+    t = task_at(owner="dead", lease_until=BUSY, attempt_position=201, attempt_end=300)
+    a = attempts.plan(t, "me", True)
     assert a.restarted and a.died_here and a.restarts == 1
     assert (a.suspect_until, a.end) == (300, 201)  # one item at a time up to 300
 
 
 def test_owner_that_died_between_batches_is_a_plain_restart():
-    a = attempts.plan(task_at(owner="dead", attempt_position=101, attempt_end=200), "me")
+    a = attempts.plan(task_at(owner="dead", attempt_position=101, attempt_end=200), "me", True)
     assert a.restarted and not a.died_here and a.end == 300 and a.restarts == 0
+
+
+def test_live_idle_owner_hands_over_silently():
+    a = attempts.plan(task_at(owner="alive", attempt_position=101, attempt_end=200), "me", False)
+    assert not a.restarted and a.end == 300
 
 
 def test_suspect_item_starts_with_the_batch_death_counted():
     t = task_at(owner="me", attempt_position=201, attempt_end=201, restarts=1, suspect_until=300,
                 handled_upto=201)
-    a = attempts.plan(t, "me")
+    a = attempts.plan(t, "me", False)
     assert (a.position, a.end, a.restarts) == (202, 202, 1)
     past = task_at(handled_upto=300, suspect_until=300, attempt_position=300)
-    assert attempts.plan(past, "me").restarts == 0
+    assert attempts.plan(past, "me", False).restarts == 0
 
 
 def test_third_death_at_one_item_poisons_it():
-    t = task_at(owner="dead", attempt_position=250, attempt_end=250, restarts=2, suspect_until=300,
-                handled_upto=249)
-    a = attempts.plan(t, "me")
+    t = task_at(owner="dead", lease_until=BUSY, attempt_position=250, attempt_end=250, restarts=2,
+                suspect_until=300, handled_upto=249)
+    a = attempts.plan(t, "me", True)
     assert a.restarts == 3 and a.poisoned and a.end == 250
 
 
 def test_own_retry_after_an_error_is_not_counted():
-    t = task_at(owner="me", attempt_position=201, attempt_end=300, restarts=1, suspect_until=0)
-    a = attempts.plan(t, "me")
+    t = task_at(owner="me", lease_until=BUSY, attempt_position=201, attempt_end=300, restarts=1)
+    a = attempts.plan(t, "me", False)
     assert not a.restarted and a.restarts == 1 and a.end == 300
 
 
@@ -231,3 +241,37 @@ def test_state_database_outage_mid_batch_loses_and_doubles_nothing(tmp_path, mar
     assert done.status == "completed" and counts == {"processed": 100}
     ids = [p["id_product"] for p in json.loads(open(done.export_path).read())["products"]]
     assert ids == list(range(1, 101))
+
+
+def test_three_daemons_on_mariadb_share_30_tasks_each_item_once(tmp_path, mariadb_url):
+    project = make_project(tmp_path, mariadb_url)
+    config = project / "heartbeat.toml"
+    text = config.read_text()
+    head, _, _ = text.partition("[[profiles]]")
+    profiles = "".join(f'\n[[profiles]]\nname = "export-{i}"\nkind = "export"\nsource = "demo_shop"\n'
+                       f'target = "exports"\nbatch_size = 250\n' for i in range(30))
+    config.write_text(head + profiles)
+    hb(project, "demo", "init", "--products", "2000")
+    ids = [int(hb(project, "profiles", "run", f"export-{i}").stdout.split()[-1]) for i in range(30)]
+    daemons = [start_daemon(project) for _ in range(3)]
+    try:
+        wait_for(lambda: all(t["status"] == "completed" for t in
+                             json.loads(hb(project, "tasks", "list", "--json").stdout)), "30 completed tasks")
+    finally:
+        for d in daemons:
+            d.send_signal(signal.SIGTERM)
+        logs = [d.communicate(timeout=DEADLINE)[1] for d in daemons]
+    assert [d.returncode for d in daemons] == [0, 0, 0]
+    committed = [json.loads(line) for err in logs for line in err.splitlines()
+                 if line.startswith("{") and '"batch.committed"' in line]
+    batches = [(e["task_id"], e["batch"]) for e in committed]
+    assert sorted(batches) == sorted((t, b) for t in ids for b in range(1, 9))  # each batch once
+    assert len({e["owner"] for e in committed}) == 3  # the work was shared
+    for task_id in ids:
+        task = show(project, task_id)
+        assert task["progress"]["processed"] == 2000
+        assert_counters_match_items(make_store(mariadb_url), task_id)
+        out = project / f"x{task_id}.json"
+        hb(project, "tasks", "export-file", str(task_id), "-o", str(out))
+        products = [p["id_product"] for p in json.loads(out.read_text())["products"]]
+        assert products == list(range(1, 2001))
