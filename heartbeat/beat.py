@@ -18,7 +18,7 @@ import structlog
 from heartbeat import schedule
 from heartbeat.clock import Clock
 from heartbeat.config import Config, Profile
-from heartbeat.errors import ConnectorError, FatalTaskError, ProfileNotFound, TaskNotFound
+from heartbeat.errors import ConnectorUnavailable, FatalTaskError, ProfileNotFound, TaskNotFound
 from profiles import worker_for
 from profiles.base import Processed, Worker
 from reports import action_log, export_file
@@ -125,10 +125,14 @@ class Heartbeat:
             log.info("history.pruned", tasks=len(deleted), keep_days=self.config.keep_history)
 
     def _schedule(self, profile: Profile, now: datetime, report: TickReport) -> None:
-        if not profile.schedule or not profile.enabled:
+        if not profile.schedule:
             return
         cron, key = schedule.of_profile(profile), schedule.key(profile)
         recorded, next_slot = self.store.schedule_state(profile.name)
+        if not profile.enabled:  # forget the slot: enabling it again starts from its next slot
+            if next_slot is not None:
+                self.store.set_schedule(profile.name, key, None, now)
+            return
         if recorded != key or next_slot is None:
             first = schedule.first_slot(cron, now)
             self.store.set_schedule(profile.name, key, first, now)
@@ -157,8 +161,9 @@ class Heartbeat:
                              lambda _t: None, self.lease)
             return
         worker = self._worker(profile)
+        previous = self.store.last_completed(profile.name)
         started = self.store.start(task_id, now, self.owner, profile.misfire_grace,
-                                   worker.build_queue, worker.export_path, self.lease,
+                                   lambda: worker.build_queue(previous), worker.export_path, self.lease,
                                    worker.duplicate_note())
         if started is None:
             return
@@ -184,11 +189,11 @@ class Heartbeat:
             done = self._batches(task_id, self._worker(profile), now)
             if done is None:
                 return
-        except ConnectorError as exc:  # the shop went away: keep our place and try again later
+        except ConnectorUnavailable as exc:  # the shop went away: keep our place, try again later
             self._back_off(task, failures, exc, now)
             return
-        except FatalTaskError as exc:
-            self.store.fail_running(task_id, self.clock.now(), str(exc))
+        except (FatalTaskError, OSError) as exc:  # e.g. a shop without a column we need, a full disk
+            self.store.fail_running(task_id, self.clock.now(), _reason(exc))
             log.error("task.error", task_id=task_id, profile=task.profile, reason=str(exc))
             return
         if failures:
@@ -266,7 +271,7 @@ class Heartbeat:
             result = worker.process(task, batch.items, previous)
         offset = None
         if worker.has_export_file:
-            data = b"" if task.export_bytes else export_file.header(task, worker.source_name)
+            data = b"" if task.export_bytes else export_file.header(task, worker.source_name, worker.entity)
             data += export_file.body(result.records, first=task.progress.processed == 0)
             if batch.last:
                 data += export_file.FOOTER

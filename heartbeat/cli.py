@@ -65,8 +65,12 @@ def output(path: str | None, binary: bool = False):
         stream.flush()
         return
     target = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=target.parent if str(target.parent) else ".",
-                               prefix=f".{target.name}.")
+    if not target.parent.is_dir():
+        raise Refused(f"cannot write {target}: directory {target.parent} does not exist")
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)  # like any file we create, not mkstemp's private 0600
     try:
         mode = "wb" if binary else "w"
         with os.fdopen(fd, mode, **({} if binary else {"encoding": "utf-8", "newline": ""})) as f:
@@ -350,4 +354,17 @@ def tasks_prune(app, age, statuses):
 
 
 def main() -> None:
-    cli(prog_name="heartbeat")
+    """The console script: click's usage errors become one line too (exit 2)."""
+    try:
+        code = cli.main(prog_name="heartbeat", standalone_mode=False)
+    except click.exceptions.NoArgsIsHelpError as exc:  # bare `heartbeat`: the help, as usual
+        click.echo(exc.ctx.get_help())
+        sys.exit(0)
+    except click.UsageError as exc:
+        where = f"heartbeat {exc.ctx.command_path.partition(' ')[2]}".strip() if exc.ctx else "heartbeat"
+        click.echo(f"heartbeat: {exc.format_message()} (see `{where} --help`)", err=True)
+        sys.exit(2)
+    except click.Abort:
+        click.echo("heartbeat: aborted", err=True)
+        sys.exit(1)
+    sys.exit(code if isinstance(code, int) else 0)

@@ -54,5 +54,11 @@ class ConnectorError(FatalTaskError):
     """A connection could not be opened or read; the message never contains a password."""
 
 
+class ConnectorUnavailable(ConnectorError):
+    """The other side is unreachable for now (connection lost, server restarting, lock timeout):
+    a running task keeps its place and the batch is retried later, unlike other ConnectorErrors
+    (a missing column, a refused grant), which would fail again and so end the task."""
+
+
 class AlreadyRunning(HeartbeatError):
     """Another daemon already holds this SQLite state database."""

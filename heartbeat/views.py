@@ -28,8 +28,9 @@ def shorten(text: str, width: int) -> str:
 
 
 def progress(task: Task) -> str:
+    """Handled (processed + skipped + error) of total, and that as a percentage."""
     p = task.progress
-    pct = f"{100 * (p.handled + p.cancelled) // p.total}%" if p.total else "-"
+    pct = f"{100 * p.handled // p.total}%" if p.total else "-"
     return f"{p.handled}/{p.total} {pct}"
 
 

@@ -58,8 +58,9 @@ class Worker(ABC):
         self.profile, self.config = profile, config
 
     @abstractmethod
-    def build_queue(self) -> Iterable[QueueEntry]:
-        """The items of a new task, streamed. Raises FatalTaskError when the task cannot start."""
+    def build_queue(self, previous: Task | None = None) -> Iterable[QueueEntry]:
+        """The items of a new task, streamed; `previous` is the profile's last completed task.
+        Raises FatalTaskError when the task cannot start."""
 
     @abstractmethod
     def process(self, task: Task, items: list[Item], previous: Mapping[int, tuple[str, int]]) -> Processed:
@@ -83,6 +84,8 @@ class Worker(ABC):
     @property
     def source_name(self) -> str:
         return self.profile.source
+
+    entity = "products"  # what the export file's array holds
 
     def close(self) -> None:
         """Release connections; the worker is not used afterwards."""

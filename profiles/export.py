@@ -1,26 +1,36 @@
-"""Export profile: queue the shop's products, write each as the sync platform's JSON."""
+"""Export profile: queue the shop's products (or sales orders), write each as the platform's JSON.
+
+Products are exported when they changed since this profile last sent them (a hash per product in
+the sync state) unless the profile or the run says `full`. Orders are queued when they changed
+since the previous completed export of the profile started, so an incremental run may well find
+none: that completes with 0 items rather than failing as an empty source.
+"""
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator
+from datetime import timedelta
 
-from connectors.platform.export_format import dumps_product
+from connectors.platform.export_format import dumps_order, dumps_product
 from connectors.prestashop import PrestaShop
+from connectors.prestashop.orders import OrderReader
 from heartbeat.errors import ConnectorError
 from profiles.base import Processed, Worker, crash_hook, exports_dir, non_empty
 from tasks.models import Item, Outcome, QueueEntry, Task
 from tasks.states import ItemStatus
 
 NOT_FOUND = "not found in shop (deleted after the task started)"
+ORDERS_OVERLAP = timedelta(seconds=1)  # orders updated in the very second a run started: again
 
 
 class ExportWorker(Worker):
     has_export_file = True
-    tracks_changes = True
 
     def __init__(self, profile, config):
         super().__init__(profile, config)
+        self.entity = profile.options.get("entity", "products")
+        self.tracks_changes = self.entity == "products"
         self._shop: PrestaShop | None = None
 
     @property
@@ -29,27 +39,45 @@ class ExportWorker(Worker):
             self._shop = PrestaShop.from_connection(self.config.connections[self.profile.source])
         return self._shop
 
-    def build_queue(self) -> Iterator[QueueEntry]:
-        self.shop.check()
-        entries = (QueueEntry(*row) for row in self.shop.iter_queue())
-        return non_empty(entries, self.profile.options.get("allow_empty", False))
+    def build_queue(self, previous: Task | None = None) -> Iterator[QueueEntry]:
+        allow_empty = self.profile.options.get("allow_empty", False)
+        if self.entity == "orders":
+            orders = OrderReader(self.shop)
+            orders.check()
+            since = None
+            if previous is not None and previous.started_at is not None:  # shop dates are local time
+                since = (previous.started_at - ORDERS_OVERLAP).astimezone().replace(tzinfo=None)
+            rows = orders.iter_queue(since)
+            allow_empty = allow_empty or since is not None
+        else:
+            self.shop.check()
+            rows = self.shop.iter_queue()
+        return non_empty((QueueEntry(*row) for row in rows), allow_empty)
+
+    def _read(self, ids: list[int]) -> dict[int, dict]:
+        if self.entity == "orders":
+            return OrderReader(self.shop).read_orders(ids)
+        return self.shop.read_products(ids)
+
+    def _dumps(self, record: dict) -> str:
+        return dumps_order(record) if self.entity == "orders" else dumps_product(record)
 
     def process(self, task: Task, items: list[Item], previous) -> Processed:
         try:
-            products = self.shop.read_products([i.product_id for i in items])
+            records = self._read([i.product_id for i in items])
         except ConnectorError:
             raise  # the shop is unreachable: the whole batch waits
-        except Exception:  # some row cannot be read: find it by reading one product at a time
-            products = None
+        except Exception:  # some row cannot be read: find it by reading one at a time
+            records = None
         full = self.profile.options.get("full") or task.options.get("full")
         result = Processed(outcomes=[])
         for item in items:
             crash_hook(item.product_id)
             try:
-                outcome, record = self._export(item, products)
+                outcome, record = self._export(item, records)
             except ConnectorError:
                 raise
-            except Exception as exc:  # this product only; the batch goes on
+            except Exception as exc:  # this one only; the batch goes on
                 outcome, record = Outcome(item.position, ItemStatus.ERROR, "none", _reason(exc)), None
             if record is not None:
                 digest = hashlib.sha256(record.encode()).hexdigest()
@@ -63,13 +91,13 @@ class ExportWorker(Worker):
             result.outcomes.append(outcome)
         return result
 
-    def _export(self, item: Item, products: dict | None) -> tuple[Outcome, str | None]:
-        if products is None:
-            products = self.shop.read_products([item.product_id])
-        product = products.get(item.product_id)
-        if product is None:
+    def _export(self, item: Item, records: dict | None) -> tuple[Outcome, str | None]:
+        if records is None:
+            records = self._read([item.product_id])
+        record = records.get(item.product_id)
+        if record is None:
             return Outcome(item.position, ItemStatus.SKIPPED, "none", NOT_FOUND), None
-        return Outcome(item.position, ItemStatus.PROCESSED, "exported"), dumps_product(product)
+        return Outcome(item.position, ItemStatus.PROCESSED, "exported"), self._dumps(record)
 
     def export_path(self, task: Task) -> str:
         return str(exports_dir(self.profile, self.config) / f"{self.profile.name}-task-{task.id}.json")

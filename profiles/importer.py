@@ -51,7 +51,7 @@ class ImportWorker(Worker):
         conn = self.config.connections[self.profile.source]
         return open_feed({**conn.options, "type": conn.type}, conn.name, base_dir=self.config.path.parent)
 
-    def build_queue(self):
+    def build_queue(self, previous: Task | None = None):
         self.shop.check()  # the shop must answer before anything is queued
         feed = self._feed()
         feed.check()

@@ -11,7 +11,7 @@ EMPTY_SOURCE = "could not grab data, No available items to grab"
 
 
 def started(total: int, batch_size: int) -> str:
-    return f"task started: {total} items queued, batch size {batch_size}"
+    return f"task started: {plural(total, 'item')} queued, batch size {batch_size}"
 
 
 def restarted(resume_at: int, total: int) -> str:
@@ -28,20 +28,24 @@ def died_in_batch(attempt, attempt_end: int) -> str:
     return text
 
 
+def plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}{'es' if word.endswith('ch') else 's'}"
+
+
 def _rate(items: int, seconds: float) -> str:
-    return f"{items / seconds:.0f} items/s" if seconds > 0 else "- items/s"
+    return f"{items / seconds:.0f} items/s" if seconds > 0 and items else "no items/s to speak of"
 
 
 def _counts(counts: Counter) -> str:
     return (f"{counts['processed']} processed, {counts['skipped']} skipped, "
-            f"{counts['error']} errors")
+            f"{plural(counts['error'], 'error')}")
 
 
 def batch(number: int, outcomes: Iterable[Outcome], seconds: float) -> str:
     outcomes = list(outcomes)
     counts = Counter(o.status.value for o in outcomes)
-    return (f"batch {number}: {len(outcomes)} items in {seconds:.2f} s ({_rate(len(outcomes), seconds)}): "
-            f"{_counts(counts)}")
+    return (f"batch {number}: {plural(len(outcomes), 'item')} in {seconds:.2f} s "
+            f"({_rate(len(outcomes), seconds)}): {_counts(counts)}")
 
 
 def item_error(position: int, product_id: int, reference: str | None, reason: str) -> str:
@@ -53,5 +57,6 @@ def summary(task: Task, work_seconds: float) -> str:
     """The closing line of a completed task; `task` is as it stands after its last batch."""
     p = task.progress
     counts = Counter(processed=p.processed, skipped=p.skipped, error=p.error)
-    return (f"completed: {p.total} items ({_counts(counts)}) in {task.batches} batches, "
-            f"{work_seconds:.2f} s of work, {_rate(p.handled, work_seconds)} on average")
+    return (f"completed: {plural(p.total, 'item')} ({_counts(counts)}) in "
+            f"{plural(task.batches, 'batch')}, {work_seconds:.2f} s of work, "
+            f"{_rate(p.handled, work_seconds)} on average")

@@ -19,9 +19,9 @@ from tasks.models import Task
 FOOTER = FILE_TAIL.encode()
 
 
-def header(task: Task, connection: str) -> bytes:
+def header(task: Task, connection: str, entity: str = "products") -> bytes:
     return file_head(task_id=task.id, profile=task.profile, connection=connection,
-                     created_at=task.created_at).encode()
+                     created_at=task.created_at, entity=entity).encode()
 
 
 def body(records: list[str], first: bool) -> bytes:

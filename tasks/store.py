@@ -76,6 +76,10 @@ class TaskStore:
         with self._read() as conn:
             return [Task.from_row(r) for r in conn.execute(query)]
 
+    def last_completed(self, profile: str) -> Task | None:
+        tasks = self.list(status=TaskStatus.COMPLETED.value, profile=profile, limit=1)
+        return tasks[0] if tasks else None
+
     def last_task(self, profile: str) -> Task | None:
         tasks = self.list(profile=profile, limit=1)
         return tasks[0] if tasks else None
@@ -219,10 +223,11 @@ class TaskStore:
             return self._fail_pending(task_id, now, str(exc))
 
     def _start(self, task_id, now, owner, misfire_grace, build_queue, export_path, lease, duplicate_note):
+        profile = self.get(task_id).profile
+        with self.engine.begin() as conn:  # its own transaction: racing inserts must not deadlock
+            self._ensure_profile_row(conn, profile, now)
         with self.engine.connect() as conn, conn.begin():
-            task = self._get(conn, task_id)
-            self._ensure_profile_row(conn, task.profile, now)
-            conn.execute(sa.select(t.profiles.c.name).where(t.profiles.c.name == task.profile)
+            conn.execute(sa.select(t.profiles.c.name).where(t.profiles.c.name == profile)
                          .with_for_update())  # serialises starts of one profile across daemons
             task = self._lock(conn, task_id)
             if task is None or task.status is not TaskStatus.PENDING:
@@ -238,8 +243,7 @@ class TaskStore:
             if duplicate_note is not None:
                 self._mark_duplicates(conn, task_id, duplicate_note)
             conn.execute(t.tasks.update().where(TASK.id == task_id).values(
-                total=total, pending=total, export_path=export_path(task), owner=owner,
-                lease_until=naive(now + lease)))
+                total=total, pending=total, export_path=export_path(task), owner=owner))
             self._log(conn, task_id, now, action_log.started(total, task.batch_size))
             return self._transition(conn, self._get(conn, task_id), TaskStatus.RUNNING, now, None)
 
@@ -251,7 +255,10 @@ class TaskStore:
 
     @staticmethod
     def _too_late(task: Task, now: datetime, grace: int | None) -> str | None:
-        if grace is None or now - task.scheduled_at <= timedelta(seconds=grace):
+        """Why a scheduled task is too late to start (a task queued by hand has no slot to miss)."""
+        if grace is None or task.trigger != "schedule":
+            return None
+        if now - task.scheduled_at <= timedelta(seconds=grace):
             return None
         late = int((now - task.scheduled_at).total_seconds())
         return f"too late for the schedule: {late} s after its slot, misfire_grace is {grace} s"
@@ -380,9 +387,13 @@ class TaskStore:
                                                                           plan=plan))
 
     def note(self, task_id: int, now: datetime, message: str, level: str = "info") -> None:
-        """Add a line to a task's action log on its own."""
+        """Add a line to a task's action log on its own, unless it would repeat the last line
+        (a failure seen by every tick of a cron-driven `heartbeat tick` is noted once)."""
         with self.engine.begin() as conn:
-            self._log(conn, task_id, now, message, level)
+            last = conn.execute(sa.select(t.log.c.message).where(t.log.c.task_id == task_id)
+                                .order_by(t.log.c.id.desc()).limit(1)).scalar()
+            if last != message:
+                self._log(conn, task_id, now, message, level)
 
     def release(self, owner: str) -> int:
         """Give up every task `owner` holds (a clean stop), so the next process resumes quietly."""

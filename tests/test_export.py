@@ -65,3 +65,31 @@ def test_uncommitted_bytes_are_dropped_on_the_next_append(tmp_path):
     export_file.append(path, offset, b"a batch that never committed")  # then a crash
     offset = export_file.append(path, offset, b"the batch again")
     assert path.read_bytes() == b"head\nthe batch again" and offset == len(path.read_bytes())
+
+
+def test_orders_export_sends_changed_orders_only(tmp_path, db_url, shop_url, clock):
+    create_demo_shop(shop_url, products=PRODUCTS * 5)  # one order per ten products
+    options = {"entity": "orders", "full": False, "allow_empty": False}
+    beat = make_heartbeat(make_config(tmp_path, db_url, shop_url, batch_size=7, options=options), clock)
+    profile = beat.config.profile("export-products")
+
+    def run():
+        task = beat.store.create(profile, "manual", clock.now(), clock.now())
+        beat.run_until_idle()
+        done = beat.store.get(task.id)
+        return done, json.loads(b"".join(export_file.read(done)) or b"{}")
+
+    first, doc = run()
+    jsonschema.Draft202012Validator(load_schema()).validate(doc)
+    assert first.status == "completed" and len(doc["orders"]) == first.progress.processed == 20
+    clock.advance(60)
+    again, _ = run()
+    assert (again.status, again.progress.total) == ("completed", 0)  # nothing changed since
+    engine = sa.create_engine(shop_url)
+    with engine.begin() as conn:  # an order changes in the shop (PrestaShop keeps local time)
+        local_now = clock.advance(60).astimezone().replace(tzinfo=None, microsecond=0)
+        conn.execute(sa.text("UPDATE ps_orders SET date_upd = :t WHERE id_order = 3"), {"t": local_now})
+    engine.dispose()
+    clock.advance(1)
+    third, doc = run()
+    assert [o["id_order"] for o in doc["orders"]] == [3]

@@ -1,4 +1,4 @@
-"""The sync platform's export format: product dicts, their JSON encoding, the file's envelope.
+"""The sync platform's export format: product and order dicts, their JSON encoding, the file's envelope.
 
 An export file is one JSON document (schema: `SCHEMA_PATH`, draft 2020-12):
 
@@ -6,9 +6,12 @@ An export file is one JSON document (schema: `SCHEMA_PATH`, draft 2020-12):
      "task": {"id": 7, "profile": "nightly", "connection": "shop", "created_at": "2026-...Z"},
      "products": [product, ...]}
 
-Writers stream it: `file_head(...)`, then products joined by `SEPARATOR` (each `dumps_product(p)`),
-then `FILE_TAIL`: one product per line, so the file reads and diffs well, and every byte is
-determined by the task and its products, so a resumed file is byte-identical to an uninterrupted one.
+or, for a sales orders export, the same with `"orders": [order, ...]` instead of "products".
+
+Writers stream it: `file_head(..., entity=...)`, then records joined by `SEPARATOR` (each
+`dumps_product(p)` or `dumps_order(o)`), then `FILE_TAIL`: one record per line, so the file reads and
+diffs well, and every byte is determined by the task and its records, so a resumed file is
+byte-identical to an uninterrupted one.
 
 Decimal fields (prices, weights, impacts) are strings, never JSON numbers, so no consumer rounds
 them through a float: see `format_decimal`.
@@ -27,6 +30,7 @@ FORMAT = "heartbeat-export/1"
 SCHEMA_PATH = Path(__file__).with_name("export-file.schema.json")
 SEPARATOR = ",\n"
 FILE_TAIL = "\n]}\n"
+ENTITIES = ("products", "orders")  # what a file lists: its array's key
 
 _MICRO = Decimal("0.000001")
 _CENT = Decimal("0.01")
@@ -133,16 +137,109 @@ def product(
     }
 
 
+ORDER_TOTALS = (  # ps_orders' amounts an exported order carries, in this order
+    "total_products", "total_products_wt", "total_shipping_tax_excl", "total_shipping_tax_incl",
+    "total_discounts_tax_excl", "total_discounts_tax_incl", "total_paid_tax_excl", "total_paid_tax_incl",
+)
+
+
+def order_line(
+    *,
+    id_order_detail: int,
+    product_id: int,
+    product_attribute_id: int | None,
+    reference: str | None,
+    ean13: str | None,
+    name: str | None,
+    quantity: int,
+    unit_price_tax_excl: Decimal | float | int,
+    unit_price_tax_incl: Decimal | float | int,
+    total_price_tax_excl: Decimal | float | int,
+    total_price_tax_incl: Decimal | float | int,
+) -> dict[str, Any]:
+    """One line of an order (ps_order_detail): the product as it was sold, not as it is now."""
+    return {
+        "id_order_detail": int(id_order_detail),
+        "product_id": int(product_id),
+        "product_attribute_id": int(product_attribute_id or 0),
+        "reference": _code(reference),
+        "ean13": _code(ean13),
+        "name": name or "",
+        "quantity": int(quantity),
+        "unit_price_tax_excl": format_decimal(unit_price_tax_excl),
+        "unit_price_tax_incl": format_decimal(unit_price_tax_incl),
+        "total_price_tax_excl": format_decimal(total_price_tax_excl),
+        "total_price_tax_incl": format_decimal(total_price_tax_incl),
+    }
+
+
+def _iso_currency(code: str | None) -> str | None:
+    """A three-letter ISO 4217 code in capitals; None for anything else (PrestaShop's default is '0')."""
+    code = (code or "").strip().upper()
+    return code if len(code) == 3 and code.isascii() and code.isalpha() else None
+
+
+def order(
+    *,
+    id_order: int,
+    reference: str | None,
+    state_id: int,
+    state_name: str | None,
+    valid: int | bool,
+    payment: str | None,
+    currency: str | None,
+    conversion_rate: Decimal | float | int,
+    totals: Mapping[str, Decimal | float | int],
+    customer_id: int,
+    firstname: str | None,
+    lastname: str | None,
+    email: str | None,
+    date_add: datetime | None,
+    date_upd: datetime | None,
+    lines: list[dict[str, Any]],
+) -> dict[str, Any]:
+    """One sales order in the export format; keys in the schema's (and the file's) order.
+
+    `totals` holds ORDER_TOTALS (ps_orders' column names), each an amount in the order's currency;
+    a customer whose row is gone has empty names and a null email; `lines` are `order_line(...)`
+    dicts ordered by id_order_detail.
+    """
+    return {
+        "id_order": int(id_order),
+        "reference": _code(reference),
+        "state": {"id": int(state_id or 0), "name": state_name or ""},
+        "valid": bool(valid),
+        "payment": payment or "",
+        "currency": _iso_currency(currency),
+        "conversion_rate": format_decimal(conversion_rate),
+        **{key: format_decimal(totals[key]) for key in ORDER_TOTALS},
+        "customer": {"id": int(customer_id), "firstname": firstname or "", "lastname": lastname or "",
+                     "email": _code(email)},
+        "date_add": iso_local(date_add),
+        "date_upd": iso_local(date_upd),
+        "lines": lines,
+    }
+
+
 def dumps_product(p: Mapping[str, Any]) -> str:
     """A product as compact JSON: keys in insertion order, UTF-8 text kept as is (no \\u escapes)."""
     return json.dumps(p, sort_keys=False, ensure_ascii=False, separators=(",", ":"))
 
 
-def file_head(*, task_id: int, profile: str, connection: str, created_at: datetime) -> str:
-    """Everything before the first product: `{"format":...,"task":{...},"products":[` and a newline."""
+dumps_order = dumps_product  # an order is encoded exactly like a product
+
+
+def file_head(*, task_id: int, profile: str, connection: str, created_at: datetime,
+              entity: str = "products") -> str:
+    """Everything before the first record: `{"format":...,"task":{...},"<entity>":[` and a newline.
+
+    `entity` (one of ENTITIES) names the array: "products", or "orders" for a sales orders export.
+    """
+    if entity not in ENTITIES:
+        raise ValueError(f"unknown export entity {entity!r} (expected one of {', '.join(ENTITIES)})")
     task = {"id": task_id, "profile": profile, "connection": connection, "created_at": iso_utc(created_at)}
     head = json.dumps({"format": FORMAT, "task": task}, ensure_ascii=False, separators=(",", ":"))
-    return head[:-1] + ',"products":[\n'
+    return head[:-1] + f',"{entity}":[\n'
 
 
 def load_schema() -> dict[str, Any]:

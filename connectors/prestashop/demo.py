@@ -1,4 +1,5 @@
-"""The demo shop: PrestaShop's catalogue tables filled with generated, deterministic products.
+"""The demo shop: PrestaShop's catalogue and order tables filled with generated, deterministic
+products, customers and sales orders.
 
 `create_demo_shop` builds it in SQLite (what `heartbeat demo init` does) or in an empty MySQL/MariaDB
 database (tests). For SQLite the build is atomic: it happens in a temporary file next to the target,
@@ -6,7 +7,7 @@ which replaces the target only once complete, so a failure or a kill leaves noth
 
 Speed: rows are generated as plain tuples and written with the driver's executemany in chunks,
 the per-shop tables are copied in SQL, and secondary indexes are created after the load:
-1,000,000 products take about 22 s on 2 cores.
+1,000,000 products (and their 100,000 orders) take about 30 s on 2 cores.
 """
 
 from __future__ import annotations
@@ -14,13 +15,19 @@ from __future__ import annotations
 import os
 import random
 import tempfile
+import unicodedata
+from bisect import bisect
 from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta
+from itertools import accumulate
 from itertools import product as cartesian
 from pathlib import Path
+from string import ascii_uppercase
 
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
+from connectors.prestashop.orders import OrderTables, order_tables
 from connectors.prestashop.schema import ShopTables, shop_tables
 from connectors.prestashop.shop import safe_url
 from heartbeat.errors import Refused
@@ -51,6 +58,27 @@ DATES = [f"20{y:02d}-{mo:02d}-{d:02d} {h:02d}:{mi:02d}:00"  # sorted: date_add <
          for y in (23, 24, 25) for mo in range(1, 13) for d in (3, 11, 19, 27)
          for h, mi in ((9, 5), (16, 40))]
 
+# Orders: about one per PRODUCTS_PER_ORDER products, placed in the ORDER_DAYS before ORDERS_UNTIL.
+PRODUCTS_PER_ORDER, ORDER_DAYS, ORDERS_UNTIL = 10, 90, datetime(2026, 1, 1)
+CUSTOMERS_SINCE = "2025-09-01 10:00:00"
+ID_CURRENCY, ID_CARRIER, ID_GENDERS = 1, 1, 2
+CURRENCIES = [(1, "Euro", "EUR", 1.0), (2, "US Dollar", "USD", 1.08), (3, "Pound Sterling", "GBP", 0.86)]
+ORDER_STATES = [  # PrestaShop's default states: id, name, template, valid; and a demo order's odds
+    (1, "Awaiting check payment", "cheque", 0, 3), (2, "Payment accepted", "payment", 1, 12),
+    (3, "Processing in progress", "preparation", 1, 8), (4, "Shipped", "shipped", 1, 20),
+    (5, "Delivered", "", 1, 45), (6, "Canceled", "order_canceled", 0, 5),
+    (8, "Payment error", "payment_error", 0, 2), (10, "Awaiting bank wire payment", "bankwire", 0, 5),
+]
+STATE_ODDS = list(accumulate(state[4] for state in ORDER_STATES))
+TRIGRAMS = ["".join(letters) for letters in cartesian(ascii_uppercase, repeat=3)]  # order references
+PAYMENTS = {1: "Payments by check", 10: "Bank transfer"}  # by state; else one of OTHER_PAYMENTS
+OTHER_PAYMENTS = ["Bank transfer", "Payments by check", "Credit card", "PayPal"]
+FIRST_NAMES = ["Emma", "Lucas", "Chloé", "Noah", "Léa", "Hugo", "Sofia", "Mateo", "Anouk", "Jan",
+               "Zoë", "Rafael", "Ingrid", "Tomás", "Amira", "Oskar"]
+LAST_NAMES = ["Martin", "Dubois", "Müller", "García", "Rossi", "Nowak", "Jansen", "Lefèvre", "Silva",
+              "Andersson", "O'Brien", "Novák", "Bernard", "Fernández", "Kowalski", "Moreau"]
+ATTRIBUTE_LABELS = [f"Size : {size}" for size, _ in SIZES] + [f"Color : {name}" for name, _, _ in COLORS]
+
 
 def ean13(first12: str) -> str:
     """`first12` digits followed by their EAN-13 check digit."""
@@ -64,15 +92,16 @@ def create_demo_shop(url: str, products: int = 1000, seed: int = 42, prefix: str
 
     The same (products, seed) gives the same shop on every backend. Raises `Refused` if the
     SQLite file, or the MySQL database's product table, already exists and `overwrite` is false.
-    With `overwrite` in MySQL, the tables of schema.py are dropped first: never point it at a
-    real shop's database.
+    With `overwrite` in MySQL, the tables of schema.py and orders.py are dropped first: never point
+    it at a real shop's database. Orders: about one per 10 products (at least one if there are
+    products), with 1-4 lines each.
     """
     if products < 0:
         raise Refused(f"a demo shop needs 0 or more products, not {products}")
-    tables = shop_tables(prefix)
+    tables, orders = shop_tables(prefix), order_tables(prefix)
 
     def build(engine: sa.Engine) -> None:
-        _build(engine, tables, products, seed)
+        _build(engine, tables, orders, products, seed)
 
     u = make_url(url)
     if u.get_backend_name() == "sqlite":
@@ -80,7 +109,7 @@ def create_demo_shop(url: str, products: int = 1000, seed: int = 42, prefix: str
             raise Refused(f"the demo shop needs a SQLite file, not {url}")
         _atomic_sqlite(Path(u.database).expanduser().resolve(), overwrite, build)
     else:
-        _in_database(url, tables, overwrite, build)
+        _in_database(url, tables, orders, overwrite, build)
     return products
 
 
@@ -108,7 +137,8 @@ def _atomic_sqlite(path: Path, overwrite: bool, build: Callable[[sa.Engine], Non
         tmp.unlink(missing_ok=True)
 
 
-def _in_database(url: str, tables: ShopTables, overwrite: bool, build: Callable[[sa.Engine], None]) -> None:
+def _in_database(url: str, tables: ShopTables, orders: OrderTables, overwrite: bool,
+                 build: Callable[[sa.Engine], None]) -> None:
     """Build in an existing (MySQL/MariaDB) database; with `overwrite`, drop our tables first."""
     engine = sa.create_engine(url)
     try:
@@ -118,32 +148,41 @@ def _in_database(url: str, tables: ShopTables, overwrite: bool, build: Callable[
                     raise Refused(f"{safe_url(url)} already has a table {tables.product.name}; "
                                   "refusing to overwrite it")
                 tables.metadata.drop_all(conn)
+                orders.metadata.drop_all(conn)
         build(engine)
     finally:
         engine.dispose()
 
 
-def _build(engine: sa.Engine, tables: ShopTables, products: int, seed: int) -> None:
-    """Tables, reference data, products (in chunks), then secondary indexes."""
+def _build(engine: sa.Engine, tables: ShopTables, orders: OrderTables, products: int, seed: int) -> None:
+    """Tables, reference data, customers, products and their orders (in chunks), then secondary
+    indexes."""
+    all_tables = tables.metadata.sorted_tables + orders.metadata.sorted_tables
     with engine.connect() as conn:
         if engine.dialect.name == "sqlite":
             for pragma in ("journal_mode=OFF", "synchronous=OFF", "locking_mode=EXCLUSIVE",
                            "temp_store=MEMORY", "cache_size=-65536"):
                 conn.exec_driver_sql(f"PRAGMA {pragma}")
-        for table in tables.metadata.sorted_tables:
+        for table in all_tables:
             conn.execute(sa.schema.CreateTable(table))
-        writer = _Writer(conn, tables)
+        writer = _Writer(conn, tables, orders)
         for name, rows in _reference_rows():
             writer.insert(name, rows)
         rng = random.Random(seed)
+        # Orders draw from a generator of their own, so the products are those of a shop without orders.
+        plan = _OrderPlan(random.Random(f"orders/{seed}"), products)
+        for first in range(1, plan.customers + 1, CHUNK):
+            writer.insert("customer", plan.customer_rows(first, min(first + CHUNK - 1, plan.customers)))
         next_pa = 1
         for first in range(1, products + 1, CHUNK):
             last = min(first + CHUNK - 1, products)
             chunk, next_pa = _product_rows(rng, first, last, next_pa)
             for name, rows in chunk.items():
                 writer.insert(name, rows)
+            for name, rows in plan.order_rows(chunk, first, last).items():
+                writer.insert(name, rows)
         _copy_shop_rows(conn, tables)
-        for table in tables.metadata.sorted_tables:
+        for table in all_tables:
             for index in table.indexes:
                 index.create(conn)
         conn.commit()
@@ -168,6 +207,20 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "product_attribute": ("id_product_attribute", "id_product", "reference", "ean13", "wholesale_price",
                           "price", "weight", "default_on"),
     "product_attribute_combination": ("id_attribute", "id_product_attribute"),
+    "currency": ("id_currency", "name", "iso_code", "conversion_rate"),
+    "order_state_lang": ("id_order_state", "id_lang", "name", "template"),
+    "customer": ("id_customer", "id_gender", "firstname", "lastname", "email", "passwd", "date_add",
+                 "date_upd"),
+    "orders": ("id_order", "reference", "id_shop", "id_carrier", "id_lang", "id_customer", "id_cart",
+               "id_currency", "id_address_delivery", "id_address_invoice", "current_state", "payment",
+               "conversion_rate", "total_products", "total_products_wt", "total_shipping_tax_excl",
+               "total_shipping_tax_incl", "total_discounts_tax_excl", "total_discounts_tax_incl",
+               "total_paid_tax_excl", "total_paid_tax_incl", "invoice_date", "delivery_date", "valid",
+               "date_add", "date_upd"),
+    "order_detail": ("id_order_detail", "id_order", "id_shop", "product_id", "product_attribute_id",
+                     "product_name", "product_quantity", "product_ean13", "product_reference",
+                     "product_weight", "tax_name", "total_price_tax_incl", "total_price_tax_excl",
+                     "unit_price_tax_incl", "unit_price_tax_excl"),
 }
 GENERATED = ("product", "product_lang", "stock_available", "product_attribute",
              "product_attribute_combination")
@@ -177,12 +230,14 @@ LONG_DESCRIPTION = "<p>Designed to last and easy to care for. Ships within 48 ho
 class _Writer:
     """executemany of plain tuples in the driver's own placeholder style (fast: no per-row objects)."""
 
-    def __init__(self, conn: sa.Connection, tables: ShopTables):
+    def __init__(self, conn: sa.Connection, tables: ShopTables, orders: OrderTables):
         self.conn = conn
         quote = conn.dialect.identifier_preparer.quote
         mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+        table = {name: getattr(tables, name) if hasattr(tables, name) else getattr(orders, name)
+                 for name in COLUMNS}
         self.sql = {
-            name: f"INSERT INTO {quote(getattr(tables, name).name)} ({', '.join(map(quote, cols))}) "
+            name: f"INSERT INTO {quote(table[name].name)} ({', '.join(map(quote, cols))}) "
                   f"VALUES ({', '.join([mark] * len(cols))})"
             for name, cols in COLUMNS.items()
         }
@@ -213,6 +268,8 @@ def _reference_rows() -> Iterator[tuple[str, list[tuple]]]:
     values += [(COLOR_GROUP, hex_, name) for name, hex_, _ in COLORS]
     yield "attribute", [(i, group, hex_, i) for i, (group, hex_, _) in enumerate(values, 1)]
     yield "attribute_lang", [(i, ID_LANG, name) for i, (_, _, name) in enumerate(values, 1)]
+    yield "currency", CURRENCIES
+    yield "order_state_lang", [(i, ID_LANG, name, template) for i, name, template, _, _ in ORDER_STATES]
 
 
 def _slug(text: str) -> str:
@@ -295,3 +352,110 @@ def _copy_shop_rows(conn: sa.Connection, tables: ShopTables) -> None:
     cols = ["id_product", "id_product_attribute", "wholesale_price", "price", "weight", "default_on"]
     select = sa.select(*(pa.c[c] for c in cols[:2]), sa.literal(ID_SHOP), *(pa.c[c] for c in cols[2:]))
     conn.execute(pas.insert().from_select([*cols[:2], "id_shop", *cols[2:]], select))
+
+
+class _OrderPlan:
+    """The demo's customers and orders, generated chunk by chunk alongside the products.
+
+    About one order per PRODUCTS_PER_ORDER products and one customer per two orders. Order k is
+    placed in the k-th slice of the ORDER_DAYS before ORDERS_UNTIL, so ids follow dates as in a real
+    shop, and updated (state changes) up to 14 days later, but before ORDERS_UNTIL. Its 1-4 lines
+    are distinct products of the chunk it falls in, a random combination for those that have some.
+    Amounts: the product's price plus the combination's impact, 20% VAT, free shipping from 50.00,
+    a 5.00 voucher on some orders from 30.00 (tax included); all in micro-units, so totals add up.
+    """
+
+    def __init__(self, rng: random.Random, products: int):
+        self.rng, self.products = rng, products
+        self.orders = max(1, products // PRODUCTS_PER_ORDER) if products else 0
+        self.customers = max(1, self.orders // 2) if self.orders else 0
+        self.next_detail = 1
+        self.start = ORDERS_UNTIL - timedelta(days=ORDER_DAYS)
+
+    def customer_rows(self, first: int, last: int) -> list[tuple]:
+        rows = []
+        for id_customer in range(first, last + 1):
+            firstname, lastname = self.rng.choice(FIRST_NAMES), self.rng.choice(LAST_NAMES)
+            email = f"{_ascii(firstname)}.{_ascii(lastname)}.{id_customer}@example.com"
+            rows.append((id_customer, 1 + int(self.rng.random() * ID_GENDERS), firstname, lastname, email,
+                         "", CUSTOMERS_SINCE, CUSTOMERS_SINCE))  # no password: demo customers cannot log in
+        return rows
+
+    def order_rows(self, chunk: dict[str, list[tuple]], first: int, last: int) -> dict[str, list[tuple]]:
+        """The orders (and their lines) that fall in products first..last, whose rows are `chunk`."""
+        out: dict[str, list[tuple]] = {"orders": [], "order_detail": []}
+        first_order = self.orders * (first - 1) // self.products + 1
+        last_order = self.orders * last // self.products
+        combinations: dict[int, list[tuple]] = {}
+        for pa, pid, code, ean, _, impact, _, _ in chunk["product_attribute"]:
+            combinations.setdefault(pid, []).append((pa, code, ean, impact))
+        attributes: dict[int, list[int]] = {}
+        for id_attribute, pa in chunk["product_attribute_combination"]:
+            attributes.setdefault(pa, []).append(id_attribute)
+        for id_order in range(first_order, last_order + 1):
+            lines, excl, incl = self._lines(chunk, combinations, attributes, id_order)
+            out["order_detail"] += lines
+            out["orders"].append(self._order(id_order, excl, incl))
+        return out
+
+    def _lines(self, chunk: dict[str, list[tuple]], combinations: dict[int, list[tuple]],
+               attributes: dict[int, list[int]], id_order: int) -> tuple[list[tuple], int, int]:
+        """An order's lines, and their totals tax excluded and included, in micro-units."""
+        products, names, random_ = chunk["product"], chunk["product_lang"], self.rng.random
+        lines, total_excl, total_incl = [], 0, 0
+        for pos in self.rng.sample(range(len(products)), min(1 + int(random_() * 4), len(products))):
+            row = products[pos]
+            pid, ean, reference, weight = row[0], row[5], row[8], row[11]
+            name, pa, unit = names[pos][6], 0, round(row[9] * 1e6)
+            if pid in combinations:
+                options = combinations[pid]
+                pa, reference, ean, impact = options[int(random_() * len(options))]
+                unit += round(impact * 1e6)
+                name += " - " + ", ".join(ATTRIBUTE_LABELS[a - 1] for a in attributes[pa])
+            quantity = 1 if random_() < 0.7 else 2 + int(random_() * 2)
+            unit_incl = (unit * 12 + 5) // 10  # 20% VAT, half-up at 6 decimals
+            lines.append((self.next_detail, id_order, ID_SHOP, pid, pa, name, quantity, ean, reference,
+                          weight, "VAT 20%", unit_incl * quantity / 1e6, unit * quantity / 1e6,
+                          unit_incl / 1e6, unit / 1e6))
+            self.next_detail += 1
+            total_excl += unit * quantity
+            total_incl += unit_incl * quantity
+        return lines, total_excl, total_incl
+
+    def _order(self, id_order: int, products_excl: int, products_incl: int) -> tuple:
+        random_ = self.rng.random
+        shipping = 0 if products_incl >= 50_000_000 else 4_900_000
+        discount = 5_000_000 if products_incl >= 30_000_000 and random_() < 0.1 else 0
+        shipping_excl, discount_excl = _tax_excluded(shipping), _tax_excluded(discount)
+        totals = (products_excl / 1e6, products_incl / 1e6, shipping_excl / 1e6, shipping / 1e6,
+                  discount_excl / 1e6, discount / 1e6, (products_excl + shipping_excl - discount_excl) / 1e6,
+                  (products_incl + shipping - discount) / 1e6)
+        id_state, _, _, valid, _ = ORDER_STATES[bisect(STATE_ODDS, random_() * STATE_ODDS[-1])]
+        payment = PAYMENTS.get(id_state) or OTHER_PAYMENTS[int(random_() * len(OTHER_PAYMENTS))]
+        window = ORDER_DAYS * 86_400
+        added = int((id_order - 1 + random_()) * window / self.orders)
+        lag = 0 if random_() < 0.3 else int(random_() * min(14 * 86_400, window - 1 - added))
+        date_add, date_upd = self._date(added), self._date(added + lag)
+        customer = 1 + int(random_() * self.customers)
+        n = len(TRIGRAMS)
+        reference = (TRIGRAMS[int(random_() * n)] + TRIGRAMS[int(random_() * n)]
+                     + TRIGRAMS[int(random_() * n)])  # 9 capital letters, as PrestaShop's
+        # invoice and delivery dates: PrestaShop writes a zero date for "none", which MySQL 8's
+        # NO_ZERO_DATE refuses, so the demo uses date_add and date_upd.
+        return (id_order, reference, ID_SHOP, ID_CARRIER, ID_LANG, customer, id_order, ID_CURRENCY,
+                customer, customer, id_state, payment, 1.0, *totals, date_add, date_upd, valid,
+                date_add, date_upd)
+
+    def _date(self, seconds: int) -> str:
+        return (self.start + timedelta(seconds=seconds)).isoformat(" ")
+
+
+def _tax_excluded(micro: int) -> int:
+    """A price including 20% VAT without it, half-up at 6 decimals (4.90 -> 4.083333)."""
+    return (micro * 10 + 6) // 12
+
+
+def _ascii(name: str) -> str:
+    """A name as the local part of an email address: "Lefèvre" -> "lefevre", "O'Brien" -> "obrien"."""
+    text = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    return "".join(c for c in text.lower() if c.isalnum())
