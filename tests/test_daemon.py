@@ -16,14 +16,14 @@ HEARTBEAT = [sys.executable, "-m", "heartbeat"]
 DEADLINE = 60  # seconds a real process gets before the test gives up on it
 
 
-def make_project(tmp_path: Path, db_url: str) -> Path:
-    """A copy of config.example.toml in tmp_path, with a 1 s interval and the state DB at db_url."""
+def make_project(tmp_path: Path, db_url: str, interval: float = 1) -> Path:
+    """A copy of config.example.toml in tmp_path, with a short interval and the state DB at db_url."""
     tmp_path.mkdir(parents=True, exist_ok=True)
     text = (ROOT / "config.example.toml").read_text()
-    text = text.replace("interval = 5 ", "interval = 1 ").replace('schedule = "* * * * *"', "")
+    text = text.replace("interval = 5 ", f"interval = {interval} ").replace('schedule = "* * * * *"', "")
     text = text.replace('url = "sqlite:///data/state.db"', f'url = "{db_url}"')
     text = text.replace('path = "connectors/', f'path = "{ROOT}/connectors/')  # the shipped sample feed
-    assert "interval = 1 " in text
+    assert f"interval = {interval} " in text
     (tmp_path / "heartbeat.toml").write_text(text)
     return tmp_path
 

@@ -19,7 +19,7 @@ from sqlalchemy.engine import URL, make_url
 
 from connectors.platform import export_format as fmt
 from connectors.prestashop.schema import ShopTables, shop_tables
-from heartbeat.errors import ConnectorError
+from heartbeat.errors import ConnectorError, ConnectorUnavailable
 
 CONNECT_TIMEOUT = 5  # seconds: an unreachable MySQL server fails a task fast, not after minutes
 IO_TIMEOUT = 120  # seconds per socket read/write: a server that accepts but never answers
@@ -29,6 +29,23 @@ IDS_PER_QUERY = 5000  # read_products splits longer id lists (SQLite allows 3276
 def safe_url(url: str | URL) -> str:
     """The URL as text with any password hidden."""
     return make_url(url).render_as_string(hide_password=True)
+
+
+# MySQL/MariaDB errors that mean "away for now": can't connect, gone away, lost connection, too
+# many connections, lock wait timeout, deadlock, connection killed, server shutting down
+TRANSIENT_MYSQL = {1040, 1053, 1205, 1213, 1927, 2002, 2003, 2006, 2013, 2055}
+TRANSIENT_SQLITE = ("database is locked", "unable to open database file", "disk i/o error")
+
+
+def is_transient(exc: BaseException) -> bool:
+    """True for database errors that retrying later can cure (not a missing column, say)."""
+    if getattr(exc, "connection_invalidated", False):
+        return True
+    orig = getattr(exc, "orig", None) or exc
+    code = orig.args[0] if getattr(orig, "args", None) else None
+    if isinstance(code, int):
+        return code in TRANSIENT_MYSQL
+    return any(text in str(orig).lower() for text in TRANSIENT_SQLITE)
 
 
 def first_line(exc: BaseException) -> str:
@@ -79,8 +96,10 @@ class PrestaShop:
 
     # -- connecting ---------------------------------------------------------------------------
 
-    def _fail(self, reason: str) -> ConnectorError:
-        return ConnectorError(f"connection {self.name}: {reason}")
+    def _fail(self, reason: str, exc: BaseException | None = None) -> ConnectorError:
+        """The error to raise; ConnectorUnavailable when `exc` says the database is only away."""
+        cls = ConnectorUnavailable if exc is not None and is_transient(exc) else ConnectorError
+        return cls(f"connection {self.name}: {reason}")
 
     @contextmanager
     def _connect(self) -> Iterator[sa.Connection]:
@@ -91,12 +110,12 @@ class PrestaShop:
         try:
             conn = self._engine.connect()
         except sa.exc.DBAPIError as exc:
-            raise self._fail(f"cannot connect to {safe_url(self.url)}: {first_line(exc)}") from None
+            raise self._fail(f"cannot connect to {safe_url(self.url)}: {first_line(exc)}", exc) from None
         try:
             with conn:
                 yield conn
         except sa.exc.DBAPIError as exc:
-            raise self._fail(f"reading {safe_url(self.url)} failed: {first_line(exc)}") from None
+            raise self._fail(f"reading {safe_url(self.url)} failed: {first_line(exc)}", exc) from None
 
     def check(self) -> None:
         """Connect and check the product table exists; raises ConnectorError saying why not."""

@@ -139,7 +139,7 @@ class ShopWriter:
                     _Writes(conn, self.shop).run(plan, stamp)
             except sa.exc.DBAPIError as exc:
                 raise self.shop._fail(f"writing to {safe_url(self.shop.url)} failed: "
-                                      f"{first_line(exc)}") from None
+                                      f"{first_line(exc)}", exc) from None
 
 
 class _Plan:
