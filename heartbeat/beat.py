@@ -311,5 +311,7 @@ def _summary_after(task: Task, outcomes, work_seconds: float) -> str:
 
 def _reason(exc: Exception) -> str:
     """The first line of an error, of the driver's own error where there is one."""
+    if isinstance(exc, OSError) and exc.filename:
+        return f"cannot write {exc.filename}: {exc.strerror}"
     text = str(getattr(exc, "orig", None) or exc)
     return text.splitlines()[0] if text else type(exc).__name__

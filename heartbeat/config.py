@@ -180,6 +180,7 @@ KINDS: dict[str, Kind] = {
         options={
             "match_by": Opt(str, "reference", _one_of("reference", "ean13", "id")),
             "fields": Opt(list, ["price", "quantity", "active"], UPDATE_FIELDS),
+            "mapping": Opt(dict, None, MAPPING),  # header -> field, over the feed connection's own
             "allow_empty": Opt(bool, False),
         },
     ),

@@ -48,8 +48,12 @@ class ImportWorker(Worker):
         return self._shop
 
     def _feed(self):
+        """The feed, with the profile's header mapping (if any) over the connection's."""
         conn = self.config.connections[self.profile.source]
-        return open_feed({**conn.options, "type": conn.type}, conn.name, base_dir=self.config.path.parent)
+        options = {**conn.options, "type": conn.type}
+        if self.profile.options.get("mapping"):
+            options["mapping"] = {**(conn.options.get("mapping") or {}), **self.profile.options["mapping"]}
+        return open_feed(options, conn.name, base_dir=self.config.path.parent)
 
     def build_queue(self, previous: Task | None = None):
         self.shop.check()  # the shop must answer before anything is queued

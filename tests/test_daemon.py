@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -134,3 +135,25 @@ def test_kill_from_another_process_while_the_daemon_runs_the_task(project):
     assert p["processed"] % 500 == 0  # whole batches only: never half a batch
     assert p["cancelled"] == 30000 - p["processed"] and p["pending"] == 0
     assert "Traceback" not in err
+
+
+def test_usage_errors_are_one_line_from_the_real_command(tmp_path):
+    project = make_project(tmp_path, f"sqlite:///{tmp_path / 'state.db'}")
+    result = hb(project, "tasks", "list", "--status", "done", check=False)
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1
+    assert result.stderr.startswith("heartbeat: Invalid value for '--status'")
+
+
+def test_output_file_has_ordinary_permissions(tmp_path):
+    project = make_project(tmp_path, f"sqlite:///{tmp_path / 'state.db'}")
+    hb(project, "demo", "init", "--products", "5")
+    task_id = hb(project, "profiles", "run", "demo-export").stdout.split()[-1]
+    hb(project, "tick")
+    out = tmp_path / "log.txt"
+    hb(project, "tasks", "log", task_id, "-o", str(out))
+    umask = os.umask(0)
+    os.umask(umask)
+    assert out.stat().st_mode & 0o777 == 0o666 & ~umask
+    missing = hb(project, "tasks", "log", task_id, "-o", str(tmp_path / "nope" / "x.txt"), check=False)
+    assert missing.returncode == 1 and "directory" in missing.stderr and ".x.txt." not in missing.stderr

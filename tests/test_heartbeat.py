@@ -173,3 +173,46 @@ def test_daemons_share_the_batches_of_a_task(tmp_path, db_url, shop, clock):
     first.tick(clock.advance(1))
     assert second.tick(clock.advance(1)).batches == 1  # the next batch is anyone's
     assert first.store.get(task.id).progress.processed == 20
+
+
+def test_unwritable_export_directory_ends_the_task_with_the_reason(tmp_path, db_url, shop, clock):
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "exports").write_text("a file where the directory should be")
+    beat = beat_for(tmp_path, db_url, shop, clock)
+    task = queue(beat, clock)
+    beat.tick(clock.advance(1))
+    failed = beat.store.get(task.id)
+    assert failed.status == "error"
+    assert failed.message.startswith(f"cannot write {tmp_path / 'data' / 'exports'}")
+
+
+def test_manual_task_is_not_missed_for_being_late(tmp_path, db_url, shop, clock):
+    beat = beat_for(tmp_path, db_url, shop, clock, misfire_grace=5, batch_size=100)
+    task = queue(beat, clock)
+    beat.tick(clock.advance(600))
+    assert beat.store.get(task.id).status == "completed"
+
+
+def test_reenabled_profile_waits_for_its_next_slot(tmp_path, db_url, shop, clock):
+    from dataclasses import replace
+
+    beat = beat_for(tmp_path, db_url, shop, clock, schedule="*/5 * * * *", batch_size=100)
+    beat.tick(clock.now())  # next slot 09:05
+    off = make_heartbeat(replace(beat.config, profiles=(replace(beat.config.profiles[0], enabled=False),)),
+                         clock)
+    off.tick(clock.advance(3600))  # disabled for an hour: no tasks
+    assert off.store.list() == []
+    beat.tick(clock.advance(60))  # enabled again at 10:01:30: nothing until 10:05
+    assert beat.store.list() == []
+    beat.tick(clock.advance(240))
+    [task] = beat.store.list()
+    assert task.scheduled_at.strftime("%H:%M") == "10:05"
+
+
+def test_a_failure_seen_by_every_tick_is_noted_once(tmp_path, db_url, clock):
+    beat = beat_for(tmp_path, db_url, "sqlite:///unused.db", clock)
+    task = queue(beat, clock)
+    for _ in range(3):
+        beat.store.note(task.id, clock.advance(60), "connection shop: lost; the batch will be retried")
+    assert [line.message for line in beat.store.log(task.id)].count(
+        "connection shop: lost; the batch will be retried") == 1

@@ -191,3 +191,25 @@ def test_crash_after_the_shop_write_redoes_the_same_plan(tmp_path, db_url):
     assert reports[0] == reports[1]
     assert shops[0] == shops[1]
     assert ",processed,updated," in reports[1]
+
+
+def test_profile_mapping_names_a_suppliers_own_headers(tmp_path, db_url, shop, clock):
+    feed = write_csv(tmp_path / "own.csv", [["SKU", "Stock"], ["DEMO-000011", "42"]])
+    config = import_config(tmp_path, db_url, shop, {"path": str(feed)},
+                           mapping={"SKU": "reference", "Stock": "quantity"})
+    _, task = run_import(config, clock)
+    assert task.progress.processed == 1 and shop_rows(shop)["DEMO-000011"][1] == 42
+
+
+def test_a_shop_missing_a_column_ends_the_task_instead_of_retrying(tmp_path, db_url, shop, clock):
+    engine = sa.create_engine(shop)
+    with engine.begin() as conn:  # as on a PrestaShop older than 1.7.7
+        conn.execute(sa.text("ALTER TABLE ps_product DROP COLUMN mpn"))
+    engine.dispose()
+    from tests.helpers import make_config
+
+    beat = make_heartbeat(make_config(tmp_path, db_url, shop, batch_size=10), clock)
+    task = beat.store.create(beat.config.profile("export-products"), "manual", clock.now(), clock.now())
+    beat.tick(clock.advance(1))
+    failed = beat.store.get(task.id)
+    assert failed.status == "error" and "mpn" in failed.message
