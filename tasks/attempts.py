@@ -2,10 +2,11 @@
 
 Before any work on a batch the owner records it (position, end) in a committed transaction. If the
 process dies, the next owner finds that record with a dead owner on it: the batch was interrupted.
-Its items are then retried one per batch ("suspect" mode), each starting with that one death
-counted, so the one that kills the process shows up by itself; an item during whose handling the
-process died POISON_RESTARTS times is given up as an error, and the task goes on. A clean stop
-releases the task, so it never counts as a restart.
+Its items are then retried one per batch ("suspect" mode), so the one that kills the process shows
+up by itself; an item handled alone during which the process died POISON_RESTARTS times is given
+up as an error, and the task goes on. Only deaths while the item was handled alone count: three
+external kills landing on one item by chance are that much less likely. A clean stop releases the
+task, so it never counts as a restart.
 """
 
 from __future__ import annotations
@@ -44,8 +45,6 @@ def plan(task: Task, owner: str, previous_gone: bool) -> Attempt:
         suspect_until = max(task.suspect_until, task.attempt_end)
     else:
         suspect_until = task.suspect_until
-        # a suspect item was in the batch during which a processor died: that death counts for it
-        restarts = (task.restarts if task.attempt_position == position
-                    else int(position <= suspect_until))
+        restarts = task.restarts if task.attempt_position == position else 0
     end = position if position <= suspect_until else position + task.batch_size - 1
     return Attempt(position, end, restarts, suspect_until, restarted, died_here)
