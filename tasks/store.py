@@ -304,9 +304,14 @@ class TaskStore:
                 ).values(detail=sa.bindparam("d")), marks)
 
     def _fail_pending(self, task_id: int, now: datetime, reason: str) -> Task | None:
+        return self._fail(task_id, now, reason, TaskStatus.PENDING)
+
+    def _fail(self, task_id: int, now: datetime, reason: str, expected: TaskStatus) -> Task | None:
+        """expected -> error with `reason` (logged); the task as it stands if it is no longer
+        `expected` (or None if it is gone)."""
         with self.engine.connect() as conn, conn.begin():
             task = self._lock(conn, task_id)
-            if task is None or task.status is not TaskStatus.PENDING:
+            if task is None or task.status is not expected:
                 return task
             self._log(conn, task_id, now, f"error: {reason}", level="error")
             return self._transition(conn, task, TaskStatus.ERROR, now, reason)
@@ -403,12 +408,7 @@ class TaskStore:
 
     def fail_running(self, task_id: int, now: datetime, reason: str) -> Task | None:
         """A running task that cannot continue becomes error; its pending items stay pending."""
-        with self.engine.connect() as conn, conn.begin():
-            task = self._lock(conn, task_id)
-            if task is None or task.status is not TaskStatus.RUNNING:
-                return task
-            self._log(conn, task_id, now, f"error: {reason}", level="error")
-            return self._transition(conn, task, TaskStatus.ERROR, now, reason)
+        return self._fail(task_id, now, reason, TaskStatus.RUNNING)
 
     # -- user actions --------------------------------------------------------------------------------
 

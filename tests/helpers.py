@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import sqlalchemy as sa
+
 from heartbeat.beat import Heartbeat
 from heartbeat.config import Config, Connection, Profile
 from tasks.database import create_state_engine, ensure_schema
@@ -39,3 +41,24 @@ def assert_counters_match_items(store: TaskStore, task_id: int) -> None:
     total = p.pop("total")
     assert {k: v for k, v in p.items() if v} == counts, (p, counts)
     assert total == sum(counts.values())
+
+
+def raw(url: str, sql: str, **params) -> list[sa.Row]:
+    """Rows of a plain SQL query, on a connection of its own (to check what our code wrote)."""
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return conn.execute(sa.text(sql), params).all()
+    finally:
+        engine.dispose()
+
+
+def execute(url: str, *statements: str) -> None:
+    """Run plain SQL statements in one transaction (to set a database up as a test needs)."""
+    engine = sa.create_engine(url)
+    try:
+        with engine.begin() as conn:
+            for statement in statements:
+                conn.execute(sa.text(statement))
+    finally:
+        engine.dispose()

@@ -19,30 +19,11 @@ from connectors.platform import export_format as fmt
 from connectors.prestashop import PrestaShop, create_demo_shop
 from connectors.prestashop.orders import OrderReader
 from heartbeat.errors import ConnectorError
+from tests.helpers import execute, raw
 
 N = 200  # products: 20 orders
 ORDERS = N // 10
 SINCE = datetime(2025, 12, 1)
-
-
-def raw(url: str, sql: str, **params) -> list[sa.Row]:
-    """Rows of a plain SQL query, on a connection of its own."""
-    engine = sa.create_engine(url)
-    try:
-        with engine.connect() as conn:
-            return conn.execute(sa.text(sql), params).all()
-    finally:
-        engine.dispose()
-
-
-def execute(url: str, *statements: str) -> None:
-    engine = sa.create_engine(url)
-    try:
-        with engine.begin() as conn:
-            for statement in statements:
-                conn.execute(sa.text(statement))
-    finally:
-        engine.dispose()
 
 
 def as_datetime(value) -> datetime:

@@ -18,28 +18,9 @@ from connectors.platform import export_format as fmt
 from connectors.prestashop import PrestaShop, create_demo_shop
 from heartbeat.config import Connection
 from heartbeat.errors import ConnectorError, Refused
+from tests.helpers import execute, raw
 
 N = 200
-
-
-def raw(url: str, sql: str, **params) -> list[sa.Row]:
-    """Rows of a plain SQL query, on a connection of its own."""
-    engine = sa.create_engine(url)
-    try:
-        with engine.connect() as conn:
-            return conn.execute(sa.text(sql), params).all()
-    finally:
-        engine.dispose()
-
-
-def execute(url: str, *statements: str) -> None:
-    engine = sa.create_engine(url)
-    try:
-        with engine.begin() as conn:
-            for statement in statements:
-                conn.execute(sa.text(statement))
-    finally:
-        engine.dispose()
 
 
 def ean13_is_valid(code: str) -> bool:

@@ -15,6 +15,8 @@ from connectors.feeds.json_feed import product_rows
 from connectors.prestashop import PrestaShop, create_demo_shop
 from connectors.prestashop.writer import UPDATABLE, ShopWriter, Target, Update
 from heartbeat.errors import ConnectorError
+from tests import helpers
+from tests.helpers import execute
 
 N = 30
 NOW = datetime(2026, 11, 2, 10, 15, 30, 123456)  # naive shop-local time; stored to the second
@@ -23,22 +25,7 @@ PARENT, SMALL, XL = 7, 1, 2
 
 
 def raw(url: str, sql: str, **params) -> list[tuple]:
-    engine = sa.create_engine(url)
-    try:
-        with engine.connect() as conn:
-            return [tuple(r) for r in conn.execute(sa.text(sql), params)]
-    finally:
-        engine.dispose()
-
-
-def execute(url: str, *statements: str) -> None:
-    engine = sa.create_engine(url)
-    try:
-        with engine.begin() as conn:
-            for statement in statements:
-                conn.execute(sa.text(statement))
-    finally:
-        engine.dispose()
+    return [tuple(r) for r in helpers.raw(url, sql, **params)]
 
 
 def dec(value) -> Decimal:
