@@ -281,10 +281,11 @@ def tasks_delete(app, task_id):
 @click.pass_obj
 def tasks_log(app, task_id, output_file):
     """The task's action log as text."""
+    from reports import action_log
+
     lines = app.store.log(task_id)
     with output(output_file) as out:
-        for line in lines:
-            out.write(f"{line.at:%Y-%m-%d %H:%M:%S} UTC  {line.level.upper():<7} {line.message}\n")
+        out.writelines(action_log.render(line) for line in lines)
 
 
 @tasks.command("report")

@@ -53,6 +53,11 @@ def item_error(position: int, product_id: int, reference: str | None, reason: st
     return f"item {position} ({what}): error: {reason}"
 
 
+def render(line) -> str:
+    """One stored log line as `heartbeat tasks log` prints it."""
+    return f"{line.at:%Y-%m-%d %H:%M:%S} UTC  {line.level.upper():<7} {line.message}\n"
+
+
 def summary(task: Task, work_seconds: float) -> str:
     """The closing line of a completed task; `task` is as it stands after its last batch."""
     p = task.progress
