@@ -21,6 +21,11 @@ test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/pytest -q
 
+# The benchmark (docs/performance.md): make bench ARGS="--products 1000000 --db sqlite"
+bench: $(STAMP)
+	$(BIN)/python -c 'import rq' 2>/dev/null || $(BIN)/pip install --quiet -e '.[bench]'
+	$(BIN)/python -m bench $(ARGS)
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
