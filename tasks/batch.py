@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from tasks import bulk
 from tasks import tables as t
 from tasks.attempts import Attempt
 from tasks.models import Item, Outcome, Task
@@ -50,17 +51,11 @@ class Batch:
         return {pid: (h, task_id) for pid, h, task_id in rows}
 
     def _record_sync(self, profile: str, sent: dict[int, str], known: set[int], now: datetime) -> None:
-        c, at = t.sync_state.c, now.replace(tzinfo=None)
-        rows = [{"p": pid, "h": h, "t": self.task.id, "a": at} for pid, h in sent.items()]
-        updates = [r for r in rows if r["p"] in known]
-        inserts = [{"profile": profile, "product_id": r["p"], "hash": r["h"], "task_id": r["t"],
-                    "sent_at": r["a"]} for r in rows if r["p"] not in known]
-        if updates:
-            self._conn.execute(t.sync_state.update().where(
-                c.profile == profile, c.product_id == sa.bindparam("p"),
-            ).values(hash=sa.bindparam("h"), task_id=sa.bindparam("t"), sent_at=sa.bindparam("a")), updates)
-        if inserts:
-            self._conn.execute(t.sync_state.insert(), inserts)
+        at, task_id = now.replace(tzinfo=None), self.task.id
+        bulk.update_rows(self._conn, t.sync_state, ("hash", "task_id", "sent_at"), ("profile", "product_id"),
+                         [(h, task_id, at, profile, pid) for pid, h in sent.items() if pid in known])
+        bulk.insert_rows(self._conn, t.sync_state, ("profile", "product_id", "hash", "task_id", "sent_at"),
+                         [(profile, pid, h, task_id, at) for pid, h in sent.items() if pid not in known])
 
     def commit(self, outcomes: list[Outcome], now: datetime, seconds: float,
                log_lines: list[str | tuple[str, str]], export_bytes: int | None = None,
@@ -121,11 +116,11 @@ class Batch:
             self._conn.execute(t.items.update().where(
                 ITEM.task_id == self.task.id, ITEM.position.in_(positions),
             ).values(status=status, action=action, detail=detail))
-        if singles:
-            self._conn.execute(t.items.update().where(
-                ITEM.task_id == self.task.id, ITEM.position == sa.bindparam("p"),
-            ).values(status=sa.bindparam("s"), action=sa.bindparam("a"), detail=sa.bindparam("d"),
-                     product_id=sa.func.coalesce(sa.bindparam("pid"), ITEM.product_id),
-                     combination_id=sa.func.coalesce(sa.bindparam("cid"), ITEM.combination_id)),
-                [{"p": o.position, "s": ItemStatus(o.status).value, "a": o.action, "d": o.detail,
-                  "pid": o.product_id, "cid": o.combination_id} for o in singles])
+        plain = [(o.status.value, o.action, o.detail, self.task.id, o.position)
+                 for o in singles if o.product_id is None]
+        matched = [(o.status.value, o.action, o.detail, o.product_id, o.combination_id or 0, self.task.id,
+                    o.position) for o in singles if o.product_id is not None]
+        keys = ("task_id", "position")
+        bulk.update_rows(self._conn, t.items, ("status", "action", "detail"), keys, plain)
+        bulk.update_rows(self._conn, t.items, ("status", "action", "detail", "product_id", "combination_id"),
+                         keys, matched)

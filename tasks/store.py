@@ -22,7 +22,7 @@ from sqlalchemy.engine import Connection, Engine
 from heartbeat.clock import as_utc
 from heartbeat.errors import FatalTaskError, Refused, TaskNotFound
 from reports import action_log
-from tasks import attempts
+from tasks import attempts, bulk
 from tasks import tables as t
 from tasks.attempts import Attempt
 from tasks.batch import Batch
@@ -274,11 +274,11 @@ class TaskStore:
         """Bulk-insert the queue in chunks; returns its length. Positions start at 1."""
         total, it = 0, iter(entries)
         pending = ItemStatus.PENDING.value
+        columns = ("task_id", "position", "product_id", "combination_id", "reference", "name", "status",
+                   "payload")
         while chunk := list(islice(it, QUEUE_CHUNK)):
-            conn.execute(t.items.insert(), [
-                {"task_id": task_id, "position": total + i, "product_id": e.product_id,
-                 "combination_id": e.combination_id, "reference": e.reference, "name": e.name,
-                 "status": pending, "payload": e.payload}
+            bulk.insert_rows(conn, t.items, columns, [
+                (task_id, total + i, e.product_id, e.combination_id, e.reference, e.name, pending, e.payload)
                 for i, e in enumerate(chunk, start=1)
             ])
             total += len(chunk)
