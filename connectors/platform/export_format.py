@@ -44,13 +44,11 @@ def format_decimal(value: Decimal | int | float | str) -> str:
     their shortest repr, so 0.1 gives "0.10", not a binary expansion.
     """
     d = value if isinstance(value, Decimal) else Decimal(repr(value) if isinstance(value, float) else value)
-    d = d.quantize(_MICRO, rounding=ROUND_HALF_UP)
-    if d == 0:
-        return "0.00"
-    d = d.normalize()
-    if d.as_tuple().exponent > -2:  # type: ignore[operator]  # finite, so an int
-        d = d.quantize(_CENT)
-    return format(d, "f")
+    whole, _, frac = format(d.quantize(_MICRO, rounding=ROUND_HALF_UP), "f").partition(".")
+    frac = frac.rstrip("0").ljust(2, "0")  # string work: this runs for every price of every export
+    if whole == "-0" and frac == "00":
+        whole = "0"
+    return f"{whole}.{frac}"
 
 
 def iso_utc(moment: datetime) -> str:

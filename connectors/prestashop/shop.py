@@ -172,7 +172,7 @@ class PrestaShop:
             for start in range(0, len(wanted), IDS_PER_QUERY):
                 chunk = wanted[start:start + IDS_PER_QUERY]
                 combinations = self._read_combinations(conn, chunk)
-                for row in conn.execute(self._products_query(chunk)):
+                for row in conn.execute(self._products_query(chunk)).all():
                     out[row.id_product] = _product(row, combinations.get(row.id_product, []))
         return out
 
@@ -201,7 +201,7 @@ class PrestaShop:
 
     def _read_combinations(self, conn: sa.Connection, ids: list[int]) -> dict[int, list[dict]]:
         """id_product -> its combinations (export dicts), ascending id_product_attribute."""
-        rows = conn.execute(self._combinations_query(ids))
+        rows = conn.execute(self._combinations_query(ids)).all()
         by_product: dict[int, list[dict]] = {}
         current: dict[str, Any] | None = None
         for row in rows:
