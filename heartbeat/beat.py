@@ -30,6 +30,7 @@ from tasks.store import TaskStore
 
 log = structlog.get_logger("heartbeat")
 MAX_BACKOFF = 300.0  # seconds between retries of a task whose shop is unreachable, at most
+MAX_UNEXPECTED = 5  # unexpected failures of a task's batch in a row before it becomes error
 
 
 @dataclass
@@ -55,6 +56,8 @@ class Heartbeat:
         self._workers: dict[str, Worker] = {}
         self._pruned_at: datetime | None = None
         self._retry: dict[int, tuple[int, datetime]] = {}  # task id -> (failures, next try)
+        self._unexpected_failures: dict[int, int] = {}  # task id -> unexpected failures in a row
+        self._ticking = threading.Lock()  # close() waits for a tick in progress
 
     def tick(self, now: datetime | None = None) -> TickReport:
         now = now or self.clock.now()
@@ -76,7 +79,10 @@ class Heartbeat:
         """tick(), for the daemon: a failure outside any one task (the state database is down) is
         logged in one line and the next tick tries again; the daemon keeps running."""
         try:
-            return self.tick(self.clock.now())
+            with self._ticking:
+                if self.stop.is_set():
+                    return None
+                return self.tick(self.clock.now())
         except Exception as exc:
             log.error("heartbeat.failed", error=type(exc).__name__, reason=_reason(exc))
             return None
@@ -91,7 +97,12 @@ class Heartbeat:
         return ticks
 
     def close(self) -> None:
-        """Give up our leases and close workers' connections (a clean stop)."""
+        """Give up our leases and close workers' connections (a clean stop), once the tick in
+        progress, if any, has finished."""
+        with self._ticking:
+            self._close()
+
+    def _close(self) -> None:
         self.store.release(self.owner)
         for worker in self._workers.values():
             worker.close()
@@ -117,10 +128,10 @@ class Heartbeat:
             return
         if self._pruned_at is not None and now - self._pruned_at < timedelta(days=1):
             return
-        self._pruned_at = now
         deleted = self.store.prune(now - timedelta(days=self.config.keep_history))
-        for task in deleted:
-            export_file.remove(task)
+        self._pruned_at = now
+        for problem in export_file.remove_all(deleted):
+            log.warning("history.file_left", problem=problem)
         if deleted:
             log.info("history.pruned", tasks=len(deleted), keep_days=self.config.keep_history)
 
@@ -190,12 +201,20 @@ class Heartbeat:
             if done is None:
                 return
         except ConnectorUnavailable as exc:  # the shop went away: keep our place, try again later
+            self.store.unclaim(task_id, self.owner)
             self._back_off(task, failures, exc, now)
             return
         except (FatalTaskError, OSError) as exc:  # e.g. a shop without a column we need, a full disk
             self.store.fail_running(task_id, self.clock.now(), _reason(exc))
             log.error("task.error", task_id=task_id, profile=task.profile, reason=str(exc))
             return
+        except Exception as exc:
+            if hasattr(exc, "orig"):
+                raise  # the state database itself: _isolated logs it, the next tick tries again
+            self.store.unclaim(task_id, self.owner)
+            self._unexpected(task, exc)
+            return
+        self._unexpected_failures.pop(task_id, None)
         if failures:
             del self._retry[task_id]
             self.store.note(task_id, self.clock.now(), f"connection back after {failures} failed attempts")
@@ -215,8 +234,8 @@ class Heartbeat:
             if attempt is None:
                 return done
             plan, started = None, self.clock.monotonic()
-            if worker.has_side_effects and not attempt.poisoned:
-                plan = self._plan(task_id, attempt, worker, now)
+            if worker.has_side_effects:  # a poisoned item is never planned again, only skipped
+                plan = self._plan(task_id, attempt, worker, now, plan_new=not attempt.poisoned)
             with self.store.locked_batch(task_id, self.owner, attempt) as batch:
                 if batch is None:
                     return done
@@ -226,7 +245,8 @@ class Heartbeat:
             now = self.clock.now()
         return done
 
-    def _plan(self, task_id: int, attempt, worker: Worker, now: datetime) -> tuple[Processed, str, bool]:
+    def _plan(self, task_id: int, attempt, worker: Worker, now: datetime,
+              plan_new: bool = True) -> tuple[Processed, str, bool] | None:
         """(plan, when it was made, whether it goes on past this batch): the plan saved by an earlier
         attempt when it covers this batch (a redo after a crash must repeat exactly what was planned,
         though suspect mode may take its items one at a time), else a new one, saved before any
@@ -238,12 +258,26 @@ class Heartbeat:
             last = plan.outcomes[-1].position if plan.outcomes else 0
             if last >= attempt.position:
                 return plan.only(attempt.position, attempt.end), data["at"], last > attempt.end
+        if not plan_new:
+            return None
         task = self.store.get(task_id)
         processed = worker.process(task, self.store.pending_items(task, attempt), {})
         at = now.isoformat()
         self.store.save_plan(task_id, attempt.position,
                              json.dumps({"at": at, "processed": processed.to_json()}))
         return processed, at, False
+
+    def _unexpected(self, task: Task, exc: Exception) -> None:
+        """A batch failed in a way nobody planned for (a bug, a value no code expected): log it,
+        retry on the next ticks, and end the task after MAX_UNEXPECTED failures in a row rather
+        than retrying forever."""
+        count = self._unexpected_failures.get(task.id, 0) + 1
+        self._unexpected_failures[task.id] = count
+        log.exception("batch.failed", task_id=task.id, profile=task.profile, failures=count)
+        if count >= MAX_UNEXPECTED:
+            del self._unexpected_failures[task.id]
+            reason = f"failed {count} times in a row: {type(exc).__name__}: {_reason(exc)}"
+            self.store.fail_running(task.id, self.clock.now(), reason)
 
     def _back_off(self, task: Task, failures: int, exc: Exception, now: datetime) -> None:
         """Retry after interval x 2^failures, at most every MAX_BACKOFF; the first failure of an
@@ -262,6 +296,7 @@ class Heartbeat:
         if batch.poisoned:
             [item] = batch.items
             result = Processed([Outcome(item.position, ItemStatus.ERROR, "none", UNEXPECTED_RESTART)])
+            keep_plan = bool(plan and plan[2])  # the rest of a saved plan still stands
         elif plan is not None:
             result, at, keep_plan = plan
             worker.apply(result.effects, at)  # idempotent: a redo writes the same values again

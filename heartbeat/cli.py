@@ -349,8 +349,8 @@ def tasks_prune(app, age, statuses):
     from reports import export_file
 
     deleted = app.store.prune(utcnow() - age, statuses or None)
-    for task in deleted:
-        export_file.remove(task)
+    for problem in export_file.remove_all(deleted):
+        click.echo(f"heartbeat: {problem}", err=True)
     click.echo(f"{len(deleted)} finished tasks deleted")
 
 

@@ -71,3 +71,15 @@ def read(task: Task, chunk: int = 1 << 20) -> Iterator[bytes]:
 def remove(task: Task) -> None:
     if task.export_path:
         Path(task.export_path).unlink(missing_ok=True)
+
+
+def remove_all(tasks: list[Task]) -> list[str]:
+    """Remove the export files of deleted tasks; one that cannot be removed does not stop the
+    others. Returns the problems, one line each."""
+    problems = []
+    for task in tasks:
+        try:
+            remove(task)
+        except OSError as exc:
+            problems.append(f"cannot remove {task.export_path}: {exc.strerror}")
+    return problems

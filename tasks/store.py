@@ -400,6 +400,13 @@ class TaskStore:
             if last != message:
                 self._log(conn, task_id, now, message, level)
 
+    def unclaim(self, task_id: int, owner: str) -> None:
+        """A batch we claimed was abandoned (it failed and will be retried): drop the lease, so no
+        other process takes the abandonment for a crash."""
+        with self.engine.begin() as conn:
+            conn.execute(t.tasks.update().where(TASK.id == task_id, TASK.owner == owner).values(
+                lease_until=None))
+
     def release(self, owner: str) -> int:
         """Give up every task `owner` holds (a clean stop), so the next process resumes quietly."""
         with self.engine.begin() as conn:

@@ -188,6 +188,7 @@ def test_shop_outage_mid_task_is_retried_without_loss(tmp_path, mariadb_url, clo
         beat.tick(clock.advance(60))  # fails: the shop is gone; the task keeps its place
         t = beat.store.get(task.id)
         assert (t.status, t.progress.processed) == ("running", 20)
+        assert t.lease_until is None  # abandoned, not crashed: nobody may count it as a death
         proxy.restore()
         beat.tick(clock.advance(30))  # within the back-off: not tried yet
         assert beat.store.get(task.id).progress.processed == 20
@@ -317,3 +318,23 @@ def test_sigkill_during_an_import_leaves_the_shop_as_a_clean_run_does(tmp_path, 
     task = show(crash, task_id)
     assert task["status"] == "completed" and task["progress"]["processed"] > 15000
     assert "process restarted" in hb(crash, "tasks", "log", str(task_id)).stdout
+
+
+def test_a_batch_failing_unexpectedly_ends_the_task_after_five_tries(tmp_path, db_url, shop_url, clock):
+    from tests.test_feeds import write_csv
+    from tests.test_import import import_config
+
+    create_demo_shop(shop_url, products=10)
+    rows = [["Reference #", "Quantity"]] + [[f"DEMO-{i:06d}", "5"] for i in range(1, 11)]
+    feed = write_csv(tmp_path / "feed.csv", rows)
+    beat = make_heartbeat(import_config(tmp_path, db_url, shop_url, {"path": str(feed)}), clock)
+    task = beat.store.create(beat.config.profiles[0], "manual", clock.now(), clock.now())
+    beat.tick(clock.advance(1))  # started; its first batch of 4 is done
+    beat.store.save_plan(task.id, 5, "{not json")  # the next batch's saved plan, damaged by hand
+    for _ in range(4):
+        beat.tick(clock.advance(60))
+        assert beat.store.get(task.id).status == "running"
+    beat.tick(clock.advance(60))
+    failed = beat.store.get(task.id)
+    assert failed.status == "error" and failed.message.startswith("failed 5 times in a row: JSONDecodeError")
+    assert failed.progress.processed == 4
