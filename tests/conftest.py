@@ -81,3 +81,27 @@ def shop_url(backend, tmp_path, request):
 @pytest.fixture
 def clock():
     return FrozenClock(datetime(2026, 11, 2, 9, 0, 30, tzinfo=UTC))
+
+
+@pytest.fixture
+def demo_products():
+    """How many products the demo shop of `demo_url` has (a test module may override this)."""
+    return 200
+
+
+@pytest.fixture
+def demo_url(shop_url, demo_products):
+    """A demo shop (seed 42) on the parametrized backend."""
+    from connectors.prestashop import create_demo_shop
+
+    create_demo_shop(shop_url, products=demo_products, seed=42)
+    return shop_url
+
+
+@pytest.fixture
+def shop(demo_url):
+    """The demo shop, opened (test modules that need only a URL define their own `shop`)."""
+    from connectors.prestashop import PrestaShop
+
+    with PrestaShop(demo_url, name="demo_shop") as s:
+        yield s

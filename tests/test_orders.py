@@ -36,18 +36,6 @@ def dec(value) -> Decimal:
 
 
 @pytest.fixture
-def demo_url(shop_url):
-    create_demo_shop(shop_url, products=N, seed=42)
-    return shop_url
-
-
-@pytest.fixture
-def shop(demo_url):
-    with PrestaShop(demo_url, name="demo_shop") as s:
-        yield s
-
-
-@pytest.fixture
 def reader(shop):
     return OrderReader(shop)
 

@@ -28,18 +28,6 @@ def ean13_is_valid(code: str) -> bool:
     return len(digits) == 13 and (sum(digits[0::2]) + 3 * sum(digits[1::2])) % 10 == 0
 
 
-@pytest.fixture
-def demo_url(shop_url):
-    create_demo_shop(shop_url, products=N, seed=42)
-    return shop_url
-
-
-@pytest.fixture
-def shop(demo_url):
-    with PrestaShop(demo_url, name="demo_shop") as s:
-        yield s
-
-
 # -- the demo shop ------------------------------------------------------------------------------
 
 

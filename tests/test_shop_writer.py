@@ -12,7 +12,6 @@ import pytest
 import sqlalchemy as sa
 
 from connectors.feeds.json_feed import product_rows
-from connectors.prestashop import PrestaShop, create_demo_shop
 from connectors.prestashop.writer import UPDATABLE, ShopWriter, Target, Update
 from heartbeat.errors import ConnectorError
 from tests import helpers
@@ -54,15 +53,8 @@ def snapshot(url: str, where: str = "", tables=TABLES) -> dict[str, list[tuple]]
 
 
 @pytest.fixture
-def demo_url(shop_url):
-    create_demo_shop(shop_url, products=N, seed=42)
-    return shop_url
-
-
-@pytest.fixture
-def shop(demo_url):
-    with PrestaShop(demo_url, name="demo_shop") as s:
-        yield s
+def demo_products():
+    return N
 
 
 @pytest.fixture
