@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections import Counter
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import structlog
@@ -316,12 +315,8 @@ class Heartbeat:
         lines += [("error", action_log.item_error(o.position, o.product_id or i.product_id, i.reference,
                                                   o.detail or ""))
                   for o, i in zip(result.outcomes, batch.items, strict=True) if o.status == "error"]
-        summary = None
-        if batch.last:
-            summary = _summary_after(task, result.outcomes, task.work_seconds + seconds)
-            lines.append(summary)
         sync = (task.profile, result.sync, set(previous)) if worker.tracks_changes else None
-        return batch.commit(result.outcomes, now, seconds, lines, offset, summary, sync, keep_plan)
+        return batch.commit(result.outcomes, now, seconds, lines, offset, sync, keep_plan)
 
     def _worker(self, profile: Profile) -> Worker:
         if profile.name not in self._workers:
@@ -333,15 +328,6 @@ def _missing_profile(name: str):
     def build():
         raise FatalTaskError(f"profile {name!r} is no longer configured")
     return build
-
-
-def _summary_after(task: Task, outcomes, work_seconds: float) -> str:
-    """The closing summary, computed from the task before its last batch plus that batch."""
-    counts = Counter(o.status.value for o in outcomes)
-    p = task.progress
-    after = replace(p, pending=0, processed=p.processed + counts["processed"],
-                    skipped=p.skipped + counts["skipped"], error=p.error + counts["error"])
-    return action_log.summary(replace(task, progress=after, batches=task.batches + 1), work_seconds)
 
 
 def _reason(exc: Exception) -> str:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from reports import action_log
 from tasks import bulk
 from tasks import tables as t
 from tasks.attempts import Attempt
@@ -31,7 +32,6 @@ class Batch:
                  attempt: Attempt):
         self._conn, self._store = conn, store
         self.task, self.items, self.attempt = task, items, attempt
-        self.committed: Task | None = None
 
     @property
     def poisoned(self) -> bool:
@@ -59,12 +59,12 @@ class Batch:
 
     def commit(self, outcomes: list[Outcome], now: datetime, seconds: float,
                log_lines: list[str | tuple[str, str]], export_bytes: int | None = None,
-               summary: str | None = None, sync: tuple[str, dict[int, str], set[int]] | None = None,
-               keep_plan: bool = False) -> Task:
-        """Record the outcome of every item of the batch; on the last batch complete the task
-        with `summary` as its message. `sync` is (profile, {product_id: hash} sent, product ids
-        already known) for change tracking. The saved plan is dropped unless `keep_plan` (it still
-        covers items after this batch). Returns the task as it now stands."""
+               sync: tuple[str, dict[int, str], set[int]] | None = None, keep_plan: bool = False) -> Task:
+        """Record the outcome of every item of the batch; when none is left pending, complete the
+        task with the closing summary (logged, and its message). `sync` is (profile,
+        {product_id: hash} sent, product ids already known) for change tracking. The saved plan is
+        dropped unless `keep_plan` (it still covers items after this batch). Returns the task as it
+        now stands."""
         self._check(outcomes)
         if sync is not None:
             self._record_sync(*sync, now)
@@ -87,8 +87,9 @@ class Batch:
             self._store._log(self._conn, self.task.id, now, text, level)
         task = self._store._get(self._conn, self.task.id)
         if task.progress.pending == 0:
+            summary = action_log.summary(task, task.work_seconds)
+            self._store._log(self._conn, task.id, now, summary)
             task = self._store._transition(self._conn, task, TaskStatus.COMPLETED, now, summary)
-        self.committed = task
         return task
 
     def _check(self, outcomes: list[Outcome]) -> None:
