@@ -32,6 +32,8 @@ from tasks.states import ItemStatus, TaskStatus, check_task_transition
 
 QUEUE_CHUNK = 5000
 TASK = t.tasks.c
+# a task row as Task needs it: without the saved plan, a large text only saved_plan() reads
+TASK_COLUMNS = [c for c in t.tasks.c if c.name != "plan"]
 ITEM = t.items.c
 
 
@@ -58,7 +60,7 @@ class TaskStore:
             return self._get(conn, task_id)
 
     def _get(self, conn: Connection, task_id: int, lock: bool = False, skip_locked: bool = False):
-        query = sa.select(t.tasks).where(TASK.id == task_id)
+        query = sa.select(*TASK_COLUMNS).where(TASK.id == task_id)
         if lock:
             query = query.with_for_update(skip_locked=skip_locked)
         row = conn.execute(query).first()
@@ -68,7 +70,7 @@ class TaskStore:
 
     def list(self, status: str | None = None, profile: str | None = None, limit: int | None = 50):
         """Tasks newest first (highest id first)."""
-        query = sa.select(t.tasks).order_by(TASK.id.desc()).limit(limit)
+        query = sa.select(*TASK_COLUMNS).order_by(TASK.id.desc()).limit(limit)
         if status:
             query = query.where(TASK.status == TaskStatus(status).value)
         if profile:
@@ -458,7 +460,7 @@ class TaskStore:
         deleted: list[Task] = []
         while True:
             with self.engine.begin() as conn:
-                rows = conn.execute(sa.select(t.tasks).where(
+                rows = conn.execute(sa.select(*TASK_COLUMNS).where(
                     TASK.status.in_(wanted), TASK.finished_at < naive(before),
                 ).order_by(TASK.id).limit(chunk).with_for_update(skip_locked=True)).all()
                 ids = [r.id for r in rows]
