@@ -19,13 +19,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
 from connectors.feeds.base import FIELDS as FEED_FIELDS
 from connectors.prestashop.writer import UPDATABLE as IMPORT_FIELDS
 from heartbeat.errors import ConfigError
+from heartbeat.schedule import trigger as schedule_trigger
 
 
 @dataclass(frozen=True)
@@ -410,7 +410,7 @@ class _Loader:
             if len(dow) == 1 and not _DOW.fullmatch(dow[0].lower()):
                 raise ValueError(f"day of week {dow[0]!r} must be * or names like mon-fri or sat,sun")
             if schedule is not None:
-                CronTrigger.from_crontab(schedule, timezone=tz)
+                schedule_trigger(schedule, tz)
         except (ValueError, TypeError) as exc:
             raise self.err(f"{where}.schedule", f"invalid cron expression {schedule!r}: {exc}") from None
 

@@ -18,7 +18,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import structlog
-from apscheduler.schedulers.blocking import BlockingScheduler
 from sqlalchemy.engine import make_url
 
 from heartbeat.errors import AlreadyRunning
@@ -70,6 +69,8 @@ def install_stop_signals(stop: threading.Event, on_first=None) -> None:
 
 def run(app) -> int:
     """Run the daemon until stopped; returns the exit status."""
+    from apscheduler.schedulers.blocking import BlockingScheduler  # only `run` needs it
+
     config = app.config
     logging.getLogger("apscheduler").setLevel(logging.ERROR)  # "skipped: max instances" is by design
     lock = sqlite_lock(config.database_url)

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
-from apscheduler.triggers.cron import CronTrigger
+if TYPE_CHECKING:  # imported when a schedule is first evaluated: most commands never need it
+    from apscheduler.triggers.cron import CronTrigger
 
 MAX_COUNTED_SLOTS = 100_000  # counting missed slots stops here (a minutely cron over ~69 days)
 _TICK = timedelta(microseconds=1)
@@ -26,6 +28,8 @@ class DueSlot:
 
 
 def trigger(expression: str, timezone: str | None = None) -> CronTrigger:
+    from apscheduler.triggers.cron import CronTrigger
+
     return CronTrigger.from_crontab(expression, timezone=timezone or "UTC")
 
 

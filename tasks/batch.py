@@ -10,11 +10,10 @@ from collections import Counter, defaultdict
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from heartbeat import driver
 from reports import action_log
-from tasks import bulk
 from tasks import tables as t
 from tasks.attempts import Attempt
 from tasks.models import Item, Outcome, Task
@@ -45,17 +44,18 @@ class Batch:
 
     def sync_state(self, profile: str, product_ids: list[int]) -> dict[int, tuple[str, int]]:
         """What `profile` last sent of these products: {product_id: (hash, task_id)}."""
-        c = t.sync_state.c
-        rows = self._conn.execute(sa.select(c.product_id, c.hash, c.task_id).where(
-            c.profile == profile, c.product_id.in_(product_ids)))
+        if not product_ids:
+            return {}
+        rows = self._store.sql.sync_state.execute(self._conn, profile=profile, ids=product_ids)
         return {pid: (h, task_id) for pid, h, task_id in rows}
 
     def _record_sync(self, profile: str, sent: dict[int, str], known: set[int], now: datetime) -> None:
         at, task_id = now.replace(tzinfo=None), self.task.id
-        bulk.update_rows(self._conn, t.sync_state, ("hash", "task_id", "sent_at"), ("profile", "product_id"),
-                         [(h, task_id, at, profile, pid) for pid, h in sent.items() if pid in known])
-        bulk.insert_rows(self._conn, t.sync_state, ("profile", "product_id", "hash", "task_id", "sent_at"),
-                         [(profile, pid, h, task_id, at) for pid, h in sent.items() if pid not in known])
+        driver.update_rows(self._conn, t.sync_state, ("hash", "task_id", "sent_at"),
+                           ("profile", "product_id"),
+                           [(h, task_id, at, profile, pid) for pid, h in sent.items() if pid in known])
+        driver.insert_rows(self._conn, t.sync_state, ("profile", "product_id", "hash", "task_id", "sent_at"),
+                           [(profile, pid, h, task_id, at) for pid, h in sent.items() if pid not in known])
 
     def commit(self, outcomes: list[Outcome], now: datetime, seconds: float,
                log_lines: list[str | tuple[str, str]], export_bytes: int | None = None,
@@ -114,14 +114,13 @@ class Batch:
             if len(positions) == 1:
                 singles.append(Outcome(positions[0], ItemStatus(status), action, detail))
                 continue
-            self._conn.execute(t.items.update().where(
-                ITEM.task_id == self.task.id, ITEM.position.in_(positions),
-            ).values(status=status, action=action, detail=detail))
+            self._store.sql.mark_items.execute(self._conn, task_id=self.task.id, positions=positions,
+                                               status=status, action=action, detail=detail)
         plain = [(o.status.value, o.action, o.detail, self.task.id, o.position)
                  for o in singles if o.product_id is None]
         matched = [(o.status.value, o.action, o.detail, o.product_id, o.combination_id or 0, self.task.id,
                     o.position) for o in singles if o.product_id is not None]
         keys = ("task_id", "position")
-        bulk.update_rows(self._conn, t.items, ("status", "action", "detail"), keys, plain)
-        bulk.update_rows(self._conn, t.items, ("status", "action", "detail", "product_id", "combination_id"),
-                         keys, matched)
+        driver.update_rows(self._conn, t.items, ("status", "action", "detail"), keys, plain)
+        driver.update_rows(self._conn, t.items,
+                           ("status", "action", "detail", "product_id", "combination_id"), keys, matched)

@@ -19,10 +19,11 @@ from itertools import islice
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from heartbeat import driver
 from heartbeat.clock import as_utc
 from heartbeat.errors import FatalTaskError, Refused, TaskNotFound
 from reports import action_log
-from tasks import attempts, bulk
+from tasks import attempts
 from tasks import tables as t
 from tasks.attempts import Attempt
 from tasks.batch import Batch
@@ -42,9 +43,30 @@ def naive(value: datetime | None) -> datetime | None:
     return value.replace(tzinfo=None) if value is not None and value.tzinfo else value
 
 
+class Statements:
+    """The statements every batch runs, compiled once per database (heartbeat.driver)."""
+
+    def __init__(self, dialect):
+        p = sa.bindparam
+        self.pending_items = driver.Prepared(
+            sa.select(ITEM.position, ITEM.product_id, ITEM.combination_id, ITEM.reference, ITEM.name,
+                      ITEM.payload, ITEM.detail)
+            .where(ITEM.task_id == p("task_id"), ITEM.position > p("after"), ITEM.position <= p("end"))
+            .order_by(ITEM.position), dialect)
+        sync = t.sync_state.c
+        self.sync_state = driver.Prepared(
+            sa.select(sync.product_id, sync.hash, sync.task_id)
+            .where(sync.profile == p("profile"), sync.product_id.in_(p("ids", expanding=True))), dialect)
+        self.mark_items = driver.Prepared(
+            t.items.update()
+            .where(ITEM.task_id == p("task_id"), ITEM.position.in_(p("positions", expanding=True)))
+            .values(status=p("status"), action=p("action"), detail=p("detail")), dialect)
+
+
 class TaskStore:
     def __init__(self, engine: Engine):
         self.engine = engine
+        self.sql = Statements(engine.dialect)
 
     # -- reading ---------------------------------------------------------------------------------
 
@@ -279,7 +301,7 @@ class TaskStore:
         columns = ("task_id", "position", "product_id", "combination_id", "reference", "name", "status",
                    "payload")
         while chunk := list(islice(it, QUEUE_CHUNK)):
-            bulk.insert_rows(conn, t.items, columns, [
+            driver.insert_rows(conn, t.items, columns, [
                 (task_id, total + i, e.product_id, e.combination_id, e.reference, e.name, pending, e.payload)
                 for i, e in enumerate(chunk, start=1)
             ])
@@ -371,13 +393,9 @@ class TaskStore:
         with self._read() as conn:
             return self._pending_items(conn, task, attempt.end)
 
-    @staticmethod
-    def _pending_items(conn: Connection, task: Task, end: int) -> list[Item]:
-        query = (sa.select(ITEM.position, ITEM.product_id, ITEM.combination_id, ITEM.reference,
-                           ITEM.name, ITEM.payload, ITEM.detail)
-                 .where(ITEM.task_id == task.id, ITEM.position > task.handled_upto, ITEM.position <= end)
-                 .order_by(ITEM.position))
-        return [Item(*row) for row in conn.execute(query)]
+    def _pending_items(self, conn: Connection, task: Task, end: int) -> list[Item]:
+        rows = self.sql.pending_items.execute(conn, task_id=task.id, after=task.handled_upto, end=end)
+        return list(map(Item._make, rows))
 
     def saved_plan(self, task_id: int, position: int) -> str | None:
         """The plan saved by an attempt that started at or before `position`, if any (the caller

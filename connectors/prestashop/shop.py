@@ -8,8 +8,10 @@ rendered without its password and only the first line of the driver's message.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -19,6 +21,7 @@ from sqlalchemy.engine import URL, make_url
 
 from connectors.platform import export_format as fmt
 from connectors.prestashop.schema import ShopTables, shop_tables
+from heartbeat.driver import Prepared
 from heartbeat.errors import ConnectorError, ConnectorUnavailable
 
 CONNECT_TIMEOUT = 5  # seconds: an unreachable MySQL server fails a task fast, not after minutes
@@ -139,25 +142,12 @@ class PrestaShop:
         last = 0
         while True:
             with self._connect() as conn:
-                page = conn.execute(self._queue_query(last)).all()
+                page = self._statements.queue.execute(conn, after=last, page=self.queue_page).fetchall()
             for id_product, reference, name in page:
                 yield id_product, 0, reference or "", name or ""
             if len(page) < self.queue_page:
                 return
             last = page[-1][0]
-
-    def _queue_query(self, after: int) -> sa.Select:
-        t = self.tables
-        p, ps, pl = t.product, t.product_shop, t.product_lang
-        return (
-            sa.select(ps.c.id_product, p.c.reference, pl.c.name)
-            .join(p, p.c.id_product == ps.c.id_product)
-            .outerjoin(pl, sa.and_(pl.c.id_product == ps.c.id_product, pl.c.id_shop == ps.c.id_shop,
-                                   pl.c.id_lang == self.id_lang))
-            .where(ps.c.id_shop == self.id_shop, ps.c.id_product > after)
-            .order_by(ps.c.id_product)
-            .limit(self.queue_page)
-        )
 
     def read_products(self, ids: Sequence[int]) -> dict[int, dict[str, Any]]:
         """Export-format dicts of the products `ids` in this shop, keyed by id_product, ascending.
@@ -168,15 +158,58 @@ class PrestaShop:
         """
         wanted = sorted({int(i) for i in ids})
         out: dict[int, dict[str, Any]] = {}
+        statements = self._statements
         with self._connect() as conn:
             for start in range(0, len(wanted), IDS_PER_QUERY):
                 chunk = wanted[start:start + IDS_PER_QUERY]
                 combinations = self._read_combinations(conn, chunk)
-                for row in conn.execute(self._products_query(chunk)).all():
-                    out[row.id_product] = _product(row, combinations.get(row.id_product, []))
+                for row in statements.products.execute(conn, ids=chunk).fetchall():
+                    out[row[0]] = _product(row, combinations.get(row[0], []))
         return out
 
-    def _products_query(self, ids: list[int]) -> sa.Select:
+    def _read_combinations(self, conn: sa.Connection, ids: list[int]) -> dict[int, list[dict]]:
+        """id_product -> its combinations (export dicts), ascending id_product_attribute."""
+        by_product: dict[int, list[dict]] = {}
+        current: dict[str, Any] | None = None
+        rows = self._statements.combinations.execute(conn, ids=ids).fetchall()
+        for id_product, id_pa, reference, ean13, price, quantity, group, value in rows:
+            if current is None or current["id_product_attribute"] != id_pa:
+                current = fmt.combination(id_product_attribute=id_pa, reference=reference, ean13=ean13,
+                                          price_impact=price, quantity=quantity, attributes={})
+                by_product.setdefault(id_product, []).append(current)
+            if group is not None and value is not None:
+                current["attributes"][group] = value
+        return by_product
+
+    @functools.cached_property
+    def _statements(self) -> _Statements:
+        return _Statements(self.tables, self.id_shop, self.id_lang, self._engine.dialect)
+
+
+class _Statements:
+    """The connector's reads, compiled once per shop (they run for every batch of an export)."""
+
+    def __init__(self, tables: ShopTables, id_shop: int, id_lang: int, dialect: sa.Dialect):
+        self.tables, self.id_shop, self.id_lang = tables, id_shop, id_lang
+        self.queue = Prepared(self._queue(), dialect)
+        self.products = Prepared(self._products(), dialect)
+        self.combinations = Prepared(self._combinations(), dialect)
+
+    def _queue(self) -> sa.Select:
+        t = self.tables
+        p, ps, pl = t.product, t.product_shop, t.product_lang
+        return (
+            sa.select(ps.c.id_product, p.c.reference, pl.c.name)
+            .join(p, p.c.id_product == ps.c.id_product)
+            .outerjoin(pl, sa.and_(pl.c.id_product == ps.c.id_product, pl.c.id_shop == ps.c.id_shop,
+                                   pl.c.id_lang == self.id_lang))
+            .where(ps.c.id_shop == self.id_shop, ps.c.id_product > sa.bindparam("after"))
+            .order_by(ps.c.id_product)
+            .limit(sa.bindparam("page"))
+        )
+
+    def _products(self) -> sa.Select:
+        """One row per product, columns in `_product`'s order."""
         t = self.tables
         p, ps, pl, sa_, cl, m = (t.product, t.product_shop, t.product_lang, t.stock_available,
                                  t.category_lang, t.manufacturer)
@@ -184,8 +217,7 @@ class PrestaShop:
             sa.select(
                 p.c.id_product, p.c.reference, p.c.ean13, p.c.upc, p.c.mpn, pl.c.name,
                 pl.c.description_short, ps.c.active, ps.c.price, ps.c.wholesale_price,
-                sa_.c.quantity, p.c.weight, ps.c.id_category_default,
-                cl.c.name.label("category_name"), m.c.name.label("manufacturer"), ps.c.date_upd,
+                sa_.c.quantity, p.c.weight, ps.c.id_category_default, cl.c.name, m.c.name, ps.c.date_upd,
             )
             .join(ps, sa.and_(ps.c.id_product == p.c.id_product, ps.c.id_shop == self.id_shop))
             .outerjoin(pl, sa.and_(pl.c.id_product == p.c.id_product, pl.c.id_shop == self.id_shop,
@@ -195,27 +227,11 @@ class PrestaShop:
             .outerjoin(cl, sa.and_(cl.c.id_category == ps.c.id_category_default,
                                    cl.c.id_shop == self.id_shop, cl.c.id_lang == self.id_lang))
             .outerjoin(m, m.c.id_manufacturer == p.c.id_manufacturer)
-            .where(p.c.id_product.in_(ids))
+            .where(p.c.id_product.in_(sa.bindparam("ids", expanding=True)))
             .order_by(p.c.id_product)
         )
 
-    def _read_combinations(self, conn: sa.Connection, ids: list[int]) -> dict[int, list[dict]]:
-        """id_product -> its combinations (export dicts), ascending id_product_attribute."""
-        rows = conn.execute(self._combinations_query(ids)).all()
-        by_product: dict[int, list[dict]] = {}
-        current: dict[str, Any] | None = None
-        for row in rows:
-            if current is None or current["id_product_attribute"] != row.id_product_attribute:
-                current = fmt.combination(
-                    id_product_attribute=row.id_product_attribute, reference=row.reference,
-                    ean13=row.ean13, price_impact=row.price, quantity=row.quantity, attributes={},
-                )
-                by_product.setdefault(row.id_product, []).append(current)
-            if row.group_name is not None and row.value is not None:
-                current["attributes"][row.group_name] = row.value
-        return by_product
-
-    def _combinations_query(self, ids: list[int]) -> sa.Select:
+    def _combinations(self) -> sa.Select:
         """One row per (combination, attribute value); a combination without values gives one row
         with NULL names."""
         t = self.tables
@@ -225,7 +241,7 @@ class PrestaShop:
         return (
             sa.select(
                 pa.c.id_product, pa.c.id_product_attribute, pa.c.reference, pa.c.ean13, pas.c.price,
-                sa_.c.quantity, agl.c.name.label("group_name"), al.c.name.label("value"),
+                sa_.c.quantity, agl.c.name, al.c.name,
             )
             .join(pas, sa.and_(pas.c.id_product_attribute == pa.c.id_product_attribute,
                                pas.c.id_shop == self.id_shop))
@@ -237,19 +253,30 @@ class PrestaShop:
             .outerjoin(agl, sa.and_(agl.c.id_attribute_group == a.c.id_attribute_group,
                                     agl.c.id_lang == self.id_lang))
             .outerjoin(al, sa.and_(al.c.id_attribute == a.c.id_attribute, al.c.id_lang == self.id_lang))
-            .where(pa.c.id_product.in_(ids))
+            .where(pa.c.id_product.in_(sa.bindparam("ids", expanding=True)))
             .order_by(pa.c.id_product_attribute, a.c.id_attribute_group, a.c.position)
         )
 
 
-def _product(row: sa.Row, combinations: list[dict[str, Any]]) -> dict[str, Any]:
+def _product(row: Sequence[Any], combinations: list[dict[str, Any]]) -> dict[str, Any]:
+    """A row of `_Statements.products` as the driver gives it (decimals as float on SQLite)."""
     return fmt.product(
-        id_product=row.id_product, reference=row.reference, ean13=row.ean13, upc=row.upc,
-        mpn=row.mpn, name=row.name, description_short=row.description_short, active=row.active,
-        price=row.price, wholesale_price=row.wholesale_price, quantity=row.quantity,
-        weight=row.weight, category_id=row.id_category_default, category_name=row.category_name,
-        manufacturer=row.manufacturer, date_upd=row.date_upd, combinations=combinations,
+        id_product=row[0], reference=row[1], ean13=row[2], upc=row[3], mpn=row[4], name=row[5],
+        description_short=row[6], active=row[7], price=row[8], wholesale_price=row[9],
+        quantity=row[10], weight=row[11], category_id=row[12], category_name=row[13],
+        manufacturer=row[14], date_upd=shop_datetime(row[15]), combinations=combinations,
     )
+
+
+def shop_datetime(value: Any) -> datetime | None:
+    """A DATETIME as a driver returns it without SQLAlchemy's conversion: a datetime (pymysql),
+    text (SQLite), or text pymysql could not convert (MySQL's zero date): None then."""
+    if isinstance(value, str):
+        try:
+            return datetime.fromisoformat(value)
+        except ValueError:
+            return None
+    return value
 
 
 def _sqlite_file(url: str) -> Path | None:

@@ -1,0 +1,105 @@
+"""Statements handed straight to the database driver, for the hot paths of a batch.
+
+SQLAlchemy builds every statement here, so table names, quoting and dialect differences stay its
+job; but a batch of a thousand products that goes through its per-row parameter dicts, its compile
+cache lookups and its per-value result processors spends more time there than in the database
+(the benchmark's profile: docs/performance.md). So:
+
+- `Prepared` compiles a SELECT once and runs it with `exec_driver_sql`: rows come back as the driver
+  gives them (SQLite: floats for decimals, text for datetimes; pymysql: Decimal and datetime), and
+  the caller converts the few values it needs.
+- `insert_rows` / `update_rows` send many rows in one executemany, as tuples. Column types' bind
+  processors still apply, so values are stored exactly as SQLAlchemy would store them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, CursorResult, Dialect
+
+
+class Prepared:
+    """A SELECT compiled once for one dialect. Its bound parameters are named with
+    `sa.bindparam(name)`; at most one of them is a list (`sa.bindparam(name, expanding=True)`),
+    whose SQL is rendered once per list length."""
+
+    def __init__(self, statement: sa.Select, dialect: Dialect):
+        self._compiled = statement.compile(dialect=dialect)
+        self._positional = dialect.positional
+        self._expanding = [name for name, p in self._compiled.binds.items() if p.expanding]
+        if len(self._expanding) > 1:
+            raise ValueError("Prepared supports one list parameter")
+        self._sql: dict[int, str] = {}  # list length -> the statement's text
+
+    def execute(self, conn: Connection, **values: Any) -> CursorResult:
+        params = {**self._compiled.params, **values}
+        if not self._expanding:
+            sql = self._compiled.string
+            if self._positional:
+                return conn.exec_driver_sql(sql, tuple(params[n] for n in self._compiled.positiontup))
+            return conn.exec_driver_sql(sql, params)
+        name = self._expanding[0]
+        items = list(params.pop(name))
+        sql = self._sql.get(len(items))
+        if sql is None:
+            sql = self._compiled.construct_expanded_state({**params, name: items}).statement
+            self._sql[len(items)] = sql
+        if self._positional:
+            ordered: list[Any] = []
+            for n in self._compiled.positiontup:
+                if n == name:
+                    ordered += items
+                else:
+                    ordered.append(params[n])
+            return conn.exec_driver_sql(sql, tuple(ordered))
+        params.update((f"{name}_{i}", v) for i, v in enumerate(items, start=1))
+        return conn.exec_driver_sql(sql, params)
+
+
+def _marks(conn: Connection, n: int) -> str:
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    return ", ".join([mark] * n)
+
+
+def _prepare(conn: Connection, table: sa.Table, columns: Sequence[str], rows: Sequence[tuple]):
+    processors = [table.c[c].type.dialect_impl(conn.dialect).bind_processor(conn.dialect) for c in columns]
+    if not any(processors):
+        return rows
+    # A batch's rows mostly share their timestamp: process each distinct value once.
+    memos: list[dict] = [{} for _ in processors]
+
+    def process(p, memo, value):
+        if value not in memo:
+            memo[value] = p(value)
+        return memo[value]
+
+    return [tuple(process(p, m, v) if p else v for p, m, v in zip(processors, memos, row, strict=True))
+            for row in rows]
+
+
+def _quoted(conn: Connection, names: Sequence[str]) -> list[str]:
+    return [conn.dialect.identifier_preparer.quote(n) for n in names]
+
+
+def insert_rows(conn: Connection, table: sa.Table, columns: Sequence[str], rows: Sequence[tuple]) -> None:
+    """INSERT every row (a tuple in `columns` order) in one executemany."""
+    if not rows:
+        return
+    cols = ", ".join(_quoted(conn, columns))
+    sql = f"INSERT INTO {table.name} ({cols}) VALUES ({_marks(conn, len(columns))})"
+    conn.exec_driver_sql(sql, _prepare(conn, table, columns, rows))
+
+
+def update_rows(conn: Connection, table: sa.Table, set_columns: Sequence[str], key_columns: Sequence[str],
+                rows: Sequence[tuple]) -> None:
+    """UPDATE table SET set_columns WHERE key_columns, for every row (set values, then key values)."""
+    if not rows:
+        return
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    sets = ", ".join(f"{c} = {mark}" for c in _quoted(conn, set_columns))
+    keys = " AND ".join(f"{c} = {mark}" for c in _quoted(conn, key_columns))
+    columns = [*set_columns, *key_columns]
+    conn.exec_driver_sql(f"UPDATE {table.name} SET {sets} WHERE {keys}", _prepare(conn, table, columns, rows))
