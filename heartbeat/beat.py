@@ -232,10 +232,14 @@ class Heartbeat:
             attempt = self.store.claim(task_id, self.owner, now, self.lease)
             if attempt is None:
                 return done
-            plan, started = None, self.clock.monotonic()
+            plan, items, started = None, None, self.clock.monotonic()
             if worker.has_side_effects:  # a poisoned item is never planned again, only skipped
-                plan = self._plan(task_id, attempt, worker, now, plan_new=not attempt.poisoned)
-            with self.store.locked_batch(task_id, self.owner, attempt) as batch:
+                with self.store.planning(task_id, self.owner, attempt) as planning:
+                    if planning is None:
+                        return done
+                    plan = self._plan(planning, worker, now, plan_new=not attempt.poisoned)
+                    items = planning.read_items
+            with self.store.locked_batch(task_id, self.owner, attempt, items) as batch:
                 if batch is None:
                     return done
                 done = self._run_batch(batch, worker, now, plan, started)
@@ -244,13 +248,13 @@ class Heartbeat:
             now = self.clock.now()
         return done
 
-    def _plan(self, task_id: int, attempt, worker: Worker, now: datetime,
+    def _plan(self, planning, worker: Worker, now: datetime,
               plan_new: bool = True) -> tuple[Processed, str, bool] | None:
         """(plan, when it was made, whether it goes on past this batch): the plan saved by an earlier
         attempt when it covers this batch (a redo after a crash must repeat exactly what was planned,
         though suspect mode may take its items one at a time), else a new one, saved before any
         effect is applied."""
-        saved = self.store.saved_plan(task_id, attempt.position)
+        attempt, saved = planning.attempt, planning.saved_plan()
         if saved is not None:
             data = json.loads(saved)
             plan = Processed.from_json(data["processed"])
@@ -259,11 +263,9 @@ class Heartbeat:
                 return plan.only(attempt.position, attempt.end), data["at"], last > attempt.end
         if not plan_new:
             return None
-        task = self.store.get(task_id)
-        processed = worker.process(task, self.store.pending_items(task, attempt), {})
+        processed = worker.process(planning.task, planning.items(), {})
         at = now.isoformat()
-        self.store.save_plan(task_id, attempt.position,
-                             json.dumps({"at": at, "processed": processed.to_json()}))
+        planning.save(json.dumps({"at": at, "processed": processed.to_json()}))
         return processed, at, False
 
     def _unexpected(self, task: Task, exc: Exception) -> None:

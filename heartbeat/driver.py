@@ -5,7 +5,7 @@ job; but a batch of a thousand products that goes through its per-row parameter 
 cache lookups and its per-value result processors spends more time there than in the database
 (the benchmark's profile: docs/performance.md). So:
 
-- `Prepared` compiles a SELECT once and runs it with `exec_driver_sql`: rows come back as the driver
+- `Prepared` compiles a statement once and runs it with `exec_driver_sql`: rows come back as the driver
   gives them (SQLite: floats for decimals, text for datetimes; pymysql: Decimal and datetime), and
   the caller converts the few values it needs.
 - `insert_rows` / `update_rows` send many rows in one executemany, as tuples. Column types' bind
@@ -15,6 +15,7 @@ cache lookups and its per-value result processors spends more time there than in
 from __future__ import annotations
 
 from collections.abc import Sequence
+from operator import itemgetter
 from typing import Any
 
 import sqlalchemy as sa
@@ -22,27 +23,37 @@ from sqlalchemy.engine import Connection, CursorResult, Dialect
 
 
 class Prepared:
-    """A SELECT compiled once for one dialect. Its bound parameters are named with
+    """A statement compiled once for one dialect. Its parameters are named with
     `sa.bindparam(name)`; at most one of them is a list (`sa.bindparam(name, expanding=True)`),
-    whose SQL is rendered once per list length."""
+    whose SQL is rendered once per list length. Values go through the column types' bind
+    processors (a Decimal becomes what SQLite can store), as SQLAlchemy would send them."""
 
-    def __init__(self, statement: sa.Select, dialect: Dialect):
-        self._compiled = statement.compile(dialect=dialect)
+    def __init__(self, statement: sa.Executable, dialect: Dialect):
+        self._compiled = compiled = statement.compile(dialect=dialect)
         self._positional = dialect.positional
-        self._expanding = [name for name, p in self._compiled.binds.items() if p.expanding]
+        self._dbapi_error = dialect.loaded_dbapi.Error
+        self._processors = {name: p.type.dialect_impl(dialect).bind_processor(dialect)
+                            for name, p in compiled.binds.items()}
+        self._defaults = {name: self._process(name, v) for name, v in compiled.params.items()
+                          if not compiled.binds[name].expanding}
+        self._expanding = [name for name, p in compiled.binds.items() if p.expanding]
         if len(self._expanding) > 1:
             raise ValueError("Prepared supports one list parameter")
         self._sql: dict[int, str] = {}  # list length -> the statement's text
 
+    def _process(self, name: str, value: Any) -> Any:
+        processor = self._processors.get(name)
+        return processor(value) if processor is not None and value is not None else value
+
     def execute(self, conn: Connection, **values: Any) -> CursorResult:
-        params = {**self._compiled.params, **values}
+        params = {**self._defaults, **{n: self._process(n, v) for n, v in values.items()}}
         if not self._expanding:
             sql = self._compiled.string
             if self._positional:
                 return conn.exec_driver_sql(sql, tuple(params[n] for n in self._compiled.positiontup))
             return conn.exec_driver_sql(sql, params)
         name = self._expanding[0]
-        items = list(params.pop(name))
+        items = list(values[name])
         sql = self._sql.get(len(items))
         if sql is None:
             sql = self._compiled.construct_expanded_state({**params, name: items}).statement
@@ -55,8 +66,47 @@ class Prepared:
                 else:
                     ordered.append(params[n])
             return conn.exec_driver_sql(sql, tuple(ordered))
+        del params[name]
         params.update((f"{name}_{i}", v) for i, v in enumerate(items, start=1))
         return conn.exec_driver_sql(sql, params)
+
+    def rows(self, conn: Connection, **values: Any) -> list[tuple]:
+        """execute(), then every row as the driver's own tuple (no Row objects). A driver error
+        while fetching is wrapped as SQLAlchemy wraps it during execute."""
+        result = self.execute(conn, **values)
+        try:
+            return result.cursor.fetchall()
+        except self._dbapi_error as exc:
+            raise sa.exc.DBAPIError.instance(self._compiled.string, None, exc, self._dbapi_error,
+                                             dialect=conn.dialect) from exc
+        finally:
+            result.close()
+
+    def many(self, conn: Connection, names: Sequence[str], rows: Sequence[tuple]) -> int:
+        """One executemany: each row gives the values of `names`, in that order; the other
+        parameters keep the values the statement was built with. Returns the rows matched."""
+        if not rows:
+            return 0
+        if self._expanding:
+            raise ValueError("many() takes statements without a list parameter")
+        processors = [self._processors.get(n) for n in names]
+        if any(processors):
+            rows = [tuple(p(v) if p is not None and v is not None else v
+                          for p, v in zip(processors, row, strict=True)) for row in rows]
+        if self._positional:
+            # each row followed by the statement's own values; pick the driver's order out of that
+            columns, order = list(names), []
+            for n in self._compiled.positiontup:
+                if n not in columns:
+                    columns.append(n)
+                order.append(columns.index(n))
+            consts = tuple(self._defaults[n] for n in columns[len(names):])
+            pick = itemgetter(*order)
+            params: list = ([pick(r + consts) for r in rows] if len(order) > 1
+                            else [(pick(r + consts),) for r in rows])
+        else:
+            params = [{**self._defaults, **dict(zip(names, row, strict=True))} for row in rows]
+        return conn.exec_driver_sql(self._compiled.string, params).rowcount
 
 
 def _marks(conn: Connection, n: int) -> str:

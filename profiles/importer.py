@@ -40,6 +40,7 @@ class ImportWorker(Worker):
         self.match_by = profile.options.get("match_by", "reference")
         self.fields = tuple(profile.options.get("fields", ("price", "quantity", "active")))
         self._shop: PrestaShop | None = None
+        self._writer: ShopWriter | None = None
 
     @property
     def shop(self) -> PrestaShop:
@@ -81,7 +82,7 @@ class ImportWorker(Worker):
 
     def process(self, task: Task, items: list[Item], previous) -> Processed:
         keys = [i.reference for i in items if i.reference and not i.detail]
-        found = self.shop_writer.lookup(keys, by=self.match_by) if keys else {}
+        found = self.shop_writer.lookup(keys, by=self.match_by, fields=self.fields) if keys else {}
         result = Processed(outcomes=[])
         for item in items:
             row = json.loads(item.payload)
@@ -140,7 +141,9 @@ class ImportWorker(Worker):
 
     @property
     def shop_writer(self) -> ShopWriter:
-        return ShopWriter(self.shop)  # a thin view on the shop's engine: cheap to make
+        if self._writer is None:
+            self._writer = ShopWriter(self.shop)  # keeps its compiled statements
+        return self._writer
 
     # -- applying -----------------------------------------------------------------------------------
 
@@ -153,7 +156,7 @@ class ImportWorker(Worker):
     def close(self) -> None:
         if self._shop is not None:
             self._shop.close()
-            self._shop = None
+            self._shop, self._writer = None, None
 
 
 def _parse(field: str, text: str) -> Any:

@@ -46,7 +46,7 @@ class Batch:
         """What `profile` last sent of these products: {product_id: (hash, task_id)}."""
         if not product_ids:
             return {}
-        rows = self._store.sql.sync_state.execute(self._conn, profile=profile, ids=product_ids)
+        rows = self._store.sql.sync_state.rows(self._conn, profile=profile, ids=product_ids)
         return {pid: (h, task_id) for pid, h, task_id in rows}
 
     def _record_sync(self, profile: str, sent: dict[int, str], known: set[int], now: datetime) -> None:

@@ -33,7 +33,7 @@ from tasks.states import ItemStatus, TaskStatus, check_task_transition
 
 QUEUE_CHUNK = 5000
 TASK = t.tasks.c
-# a task row as Task needs it: without the saved plan, a large text only saved_plan() reads
+# a task row as Task needs it: without the saved plan, a large text only Planning.saved_plan() reads
 TASK_COLUMNS = [c for c in t.tasks.c if c.name != "plan"]
 ITEM = t.items.c
 
@@ -41,6 +41,35 @@ ITEM = t.items.c
 def naive(value: datetime | None) -> datetime | None:
     """UTC datetimes are stored naive (portable across SQLite and MySQL)."""
     return value.replace(tzinfo=None) if value is not None and value.tzinfo else value
+
+
+class Planning:
+    """A claimed batch being planned, inside the transaction of TaskStore.planning."""
+
+    def __init__(self, store: TaskStore, conn: Connection, task: Task, attempt: Attempt):
+        self._store, self._conn = store, conn
+        self.task, self.attempt = task, attempt
+        self.read_items: list[Item] | None = None  # once items() has read them
+
+    def saved_plan(self) -> str | None:
+        """The plan saved by an attempt that started at or before this one, if any (the caller
+        checks it covers this batch)."""
+        return self._conn.execute(sa.select(TASK.plan).where(
+            TASK.id == self.task.id, TASK.plan_position <= self.attempt.position, TASK.plan.is_not(None),
+        )).scalar()
+
+    def items(self) -> list[Item]:
+        if self.read_items is None:
+            self.read_items = self._store._pending_items(self._conn, self.task, self.attempt.end)
+        return self.read_items
+
+    def save(self, plan: str) -> None:
+        """Keep the plan until the batch commits (Batch.commit clears it)."""
+        self.save_on(self._conn, self.task.id, self.attempt.position, plan)
+
+    @staticmethod
+    def save_on(conn: Connection, task_id: int, position: int, plan: str) -> None:
+        conn.execute(t.tasks.update().where(TASK.id == task_id).values(plan_position=position, plan=plan))
 
 
 class Statements:
@@ -376,40 +405,43 @@ class TaskStore:
             return attempt
 
     @contextmanager
-    def locked_batch(self, task_id: int, owner: str, attempt: Attempt) -> Iterator[Batch | None]:
+    def locked_batch(self, task_id: int, owner: str, attempt: Attempt,
+                     items: list[Item] | None = None) -> Iterator[Batch | None]:
         """The claimed batch with the task row locked while the caller works: everything the Batch
         writes commits when the block exits normally and rolls back if it raises. None when the
-        task was killed or deleted since the claim."""
+        task was killed or deleted since the claim. `items`: the batch's items as planning read
+        them (still the same: only a batch of their owner, or a kill, changes pending items)."""
         with self.engine.connect() as conn, conn.begin():
             task = self._lock(conn, task_id, skip_locked=False)
             if (task is None or task.status is not TaskStatus.RUNNING or task.owner != owner
                     or task.handled_upto + 1 != attempt.position):
                 yield None
                 return
-            yield Batch(conn, task, self._pending_items(conn, task, attempt.end), self, attempt)
+            if items is None:
+                items = self._pending_items(conn, task, attempt.end)
+            yield Batch(conn, task, items, self, attempt)
 
-    def pending_items(self, task: Task, attempt: Attempt) -> list[Item]:
-        """The items of a claimed batch, read without locking (to plan it)."""
-        with self._read() as conn:
-            return self._pending_items(conn, task, attempt.end)
+    @contextmanager
+    def planning(self, task_id: int, owner: str, attempt: Attempt) -> Iterator[Planning | None]:
+        """The claimed batch, to plan before its effects are applied (heartbeat.beat): the task row
+        is locked while the caller reads the saved plan or makes and saves a new one, and what it
+        saved commits when the block exits normally. None when the task is no longer ours."""
+        with self.engine.connect() as conn, conn.begin():
+            task = self._lock(conn, task_id, skip_locked=False)
+            if (task is None or task.status is not TaskStatus.RUNNING or task.owner != owner
+                    or task.handled_upto + 1 != attempt.position):
+                yield None
+                return
+            yield Planning(self, conn, task, attempt)
 
     def _pending_items(self, conn: Connection, task: Task, end: int) -> list[Item]:
-        rows = self.sql.pending_items.execute(conn, task_id=task.id, after=task.handled_upto, end=end)
+        rows = self.sql.pending_items.rows(conn, task_id=task.id, after=task.handled_upto, end=end)
         return list(map(Item._make, rows))
-
-    def saved_plan(self, task_id: int, position: int) -> str | None:
-        """The plan saved by an attempt that started at or before `position`, if any (the caller
-        checks it covers `position`)."""
-        query = sa.select(TASK.plan).where(TASK.id == task_id, TASK.plan_position <= position,
-                                           TASK.plan.is_not(None))
-        with self._read() as conn:
-            return conn.execute(query).scalar()
 
     def save_plan(self, task_id: int, position: int, plan: str) -> None:
         """Keep a batch's plan until the batch commits (Batch.commit clears it)."""
         with self.engine.begin() as conn:
-            conn.execute(t.tasks.update().where(TASK.id == task_id).values(plan_position=position,
-                                                                          plan=plan))
+            Planning.save_on(conn, task_id, position, plan)
 
     def note(self, task_id: int, now: datetime, message: str, level: str = "info") -> None:
         """Add a line to a task's action log on its own, unless it would repeat the last line

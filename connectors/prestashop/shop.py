@@ -142,7 +142,7 @@ class PrestaShop:
         last = 0
         while True:
             with self._connect() as conn:
-                page = self._statements.queue.execute(conn, after=last, page=self.queue_page).fetchall()
+                page = self._statements.queue.rows(conn, after=last, page=self.queue_page)
             for id_product, reference, name in page:
                 yield id_product, 0, reference or "", name or ""
             if len(page) < self.queue_page:
@@ -163,7 +163,7 @@ class PrestaShop:
             for start in range(0, len(wanted), IDS_PER_QUERY):
                 chunk = wanted[start:start + IDS_PER_QUERY]
                 combinations = self._read_combinations(conn, chunk)
-                for row in statements.products.execute(conn, ids=chunk).fetchall():
+                for row in statements.products.rows(conn, ids=chunk):
                     out[row[0]] = _product(row, combinations.get(row[0], []))
         return out
 
@@ -171,7 +171,7 @@ class PrestaShop:
         """id_product -> its combinations (export dicts), ascending id_product_attribute."""
         by_product: dict[int, list[dict]] = {}
         current: dict[str, Any] | None = None
-        rows = self._statements.combinations.execute(conn, ids=ids).fetchall()
+        rows = self._statements.combinations.rows(conn, ids=ids)
         for id_product, id_pa, reference, ean13, price, quantity, group, value in rows:
             if current is None or current["id_product_attribute"] != id_pa:
                 current = fmt.combination(id_product_attribute=id_pa, reference=reference, ean13=ean13,
@@ -181,9 +181,13 @@ class PrestaShop:
                 current["attributes"][group] = value
         return by_product
 
+    @property
+    def dialect(self) -> sa.Dialect:
+        return self._engine.dialect
+
     @functools.cached_property
     def _statements(self) -> _Statements:
-        return _Statements(self.tables, self.id_shop, self.id_lang, self._engine.dialect)
+        return _Statements(self.tables, self.id_shop, self.id_lang, self.dialect)
 
 
 class _Statements:

@@ -21,7 +21,7 @@ the shop's row. Any other shop's rows are left alone.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, NamedTuple
@@ -29,6 +29,7 @@ from typing import Any, NamedTuple
 import sqlalchemy as sa
 
 from connectors.prestashop.shop import IDS_PER_QUERY, PrestaShop, first_line, safe_url
+from heartbeat.driver import Prepared
 
 LOOKUP_BY = ("reference", "ean13", "id")
 UPDATABLE = ("price", "wholesale_price", "quantity", "active", "name", "ean13", "weight")
@@ -55,60 +56,77 @@ class Update(NamedTuple):
 
 
 class ShopWriter:
-    """Lookups and writes on one shop, through the shop's own engine and tables."""
+    """Lookups and writes on one shop, through the shop's own engine and tables. Statements are
+    compiled on first use and kept (heartbeat.driver.Prepared): keep one writer per shop."""
 
     def __init__(self, shop: PrestaShop):
         self.shop, self.t = shop, shop.tables
+        self._prepared: dict[tuple, Prepared] = {}
+
+    def _statement(self, key: tuple, build: Callable[[], sa.Executable]) -> Prepared:
+        if key not in self._prepared:
+            self._prepared[key] = Prepared(build(), self.shop.dialect)
+        return self._prepared[key]
 
     # -- lookup -------------------------------------------------------------------------------
 
-    def lookup(self, keys: Iterable[str], by: str = "reference") -> dict[str, list[Target]]:
-        """key -> every product and combination it matches, ascending (id_product, id_pa).
+    def lookup(self, keys: Iterable[str], by: str = "reference",
+               fields: Sequence[str] = UPDATABLE) -> dict[str, list[Target]]:
+        """key -> every product and combination it matches, ascending (id_product, id_pa), with
+        the current values of `fields`.
 
         `by` "reference" or "ean13" matches products and combinations by their own value, exactly
         (case and spaces count, on every backend); "id" matches products by id_product. Keys
         matching nothing, and empty keys, are absent. Two queries per IDS_PER_QUERY keys.
         """
+        unknown = set(fields) - set(UPDATABLE)
+        if unknown:
+            raise ValueError(f"cannot look up {', '.join(sorted(unknown))}: expected fields of {UPDATABLE}")
+        readers = [(f, *_READERS[f]) for f in fields]
         if by not in LOOKUP_BY:
             raise ValueError(f"lookup by {by!r}: expected one of {', '.join(LOOKUP_BY)}")
         wanted = _wanted(keys, by)
         found: dict[str, list[Target]] = {}
         values = sorted(wanted)
+        products = self._statement(("lookup", by), lambda: self._products_query(by))
+        combinations = None if by == "id" else self._statement(
+            ("lookup combinations", by), lambda: self._combinations_query(by))
         with self.shop._connect() as conn:
             for start in range(0, len(values), IDS_PER_QUERY):
                 chunk = values[start:start + IDS_PER_QUERY]
-                rows = list(conn.execute(self._products_query(by, chunk)))
-                if by != "id":
-                    rows += conn.execute(self._combinations_query(by, chunk))
+                rows = products.rows(conn, keys=chunk)
+                if combinations is not None:
+                    rows += combinations.rows(conn, keys=chunk)
                 for row in rows:
-                    for key in wanted.get(row.key, ()):
-                        found.setdefault(key, []).append(_target(row))
+                    target = Target(row[1], row[2], {f: read(row[i]) for f, i, read in readers})
+                    for key in wanted.get(row[0], ()):
+                        found.setdefault(key, []).append(target)
         return {k: sorted(v, key=lambda t: t[:2]) for k, v in found.items()}
 
-    def _products_query(self, by: str, values: list) -> sa.Select:
+    def _products_query(self, by: str) -> sa.Select:
+        """Rows of key, id_product, id_product_attribute, then the fields (_READERS)."""
         t, shop = self.t, self.shop
         p, ps, pl, st = t.product, t.product_shop, t.product_lang, t.stock_available
         key = p.c.id_product if by == "id" else p.c[by]
         return (
-            sa.select(key.label("key"), p.c.id_product, sa.literal(0).label("id_product_attribute"),
-                      ps.c.price, ps.c.wholesale_price, st.c.quantity, ps.c.active, pl.c.name,
-                      p.c.ean13, p.c.weight)
+            sa.select(key, p.c.id_product, sa.literal(0), ps.c.price, ps.c.wholesale_price, st.c.quantity,
+                      ps.c.active, pl.c.name, p.c.ean13, p.c.weight)
             .join(ps, sa.and_(ps.c.id_product == p.c.id_product, ps.c.id_shop == shop.id_shop))
             .outerjoin(pl, sa.and_(pl.c.id_product == p.c.id_product, pl.c.id_shop == shop.id_shop,
                                    pl.c.id_lang == shop.id_lang))
             .outerjoin(st, sa.and_(st.c.id_product == p.c.id_product, st.c.id_product_attribute == 0,
                                    st.c.id_shop == shop.id_shop))
-            .where(key.in_(values))
+            .where(key.in_(sa.bindparam("keys", expanding=True)))
         )
 
-    def _combinations_query(self, by: str, values: list) -> sa.Select:
+    def _combinations_query(self, by: str) -> sa.Select:
+        """Rows as `_products_query`'s."""
         t, shop = self.t, self.shop
         pa, pas, ps, pl, st = (t.product_attribute, t.product_attribute_shop, t.product_shop,
                                t.product_lang, t.stock_available)
         return (
-            sa.select(pa.c[by].label("key"), pa.c.id_product, pa.c.id_product_attribute,
-                      pas.c.price, pas.c.wholesale_price, st.c.quantity, ps.c.active, pl.c.name,
-                      pa.c.ean13, pas.c.weight)
+            sa.select(pa.c[by], pa.c.id_product, pa.c.id_product_attribute, pas.c.price,
+                      pas.c.wholesale_price, st.c.quantity, ps.c.active, pl.c.name, pa.c.ean13, pas.c.weight)
             .join(pas, sa.and_(pas.c.id_product_attribute == pa.c.id_product_attribute,
                                pas.c.id_shop == shop.id_shop))
             .join(ps, sa.and_(ps.c.id_product == pa.c.id_product, ps.c.id_shop == shop.id_shop))
@@ -117,7 +135,7 @@ class ShopWriter:
             .outerjoin(st, sa.and_(st.c.id_product == pa.c.id_product,
                                    st.c.id_product_attribute == pa.c.id_product_attribute,
                                    st.c.id_shop == shop.id_shop))
-            .where(pa.c[by].in_(values))
+            .where(pa.c[by].in_(sa.bindparam("keys", expanding=True)))
         )
 
     # -- apply --------------------------------------------------------------------------------
@@ -136,19 +154,20 @@ class ShopWriter:
         with self.shop._connect() as conn:
             try:
                 with conn.begin():
-                    _Writes(conn, self.shop).run(plan, stamp)
+                    _Writes(conn, self).run(plan, stamp)
             except sa.exc.DBAPIError as exc:
                 raise self.shop._fail(f"writing to {safe_url(self.shop.url)} failed: "
                                       f"{first_line(exc)}", exc) from None
 
 
 class _Plan:
-    """Updates grouped for executemany: per field, the parameter rows {pid, pa, v}."""
+    """Updates grouped for executemany: per field, the rows (value, id) where id is id_product
+    for products and id_product_attribute for combinations; quantities as (value, pid, pa)."""
 
     def __init__(self, updates: Sequence[Update]):
-        self.product: dict[str, list[dict]] = {}
-        self.combination: dict[str, list[dict]] = {}
-        self.quantities: list[dict] = []
+        self.product: dict[str, list[tuple]] = {}
+        self.combination: dict[str, list[tuple]] = {}
+        self.quantities: list[tuple[int, int, int]] = []
         self.touched: set[int] = set()
         for update in updates:
             pid, pa = int(update.id_product), int(update.id_product_attribute)
@@ -157,9 +176,11 @@ class _Plan:
                 if field not in allowed:
                     what = "a combination" if pa else "a product"
                     raise ValueError(f"{field!r} cannot be set on {what} (expected {', '.join(allowed)})")
-                params = {"pid": pid, "pa": pa, "v": _convert(field, value)}
-                group = self.product if not pa else self.combination
-                (self.quantities if field == "quantity" else group.setdefault(field, [])).append(params)
+                if field == "quantity":
+                    self.quantities.append((_convert(field, value), pid, pa))
+                else:
+                    group = self.combination if pa else self.product
+                    group.setdefault(field, []).append((_convert(field, value), pa or pid))
                 self.touched.add(pid)
 
 
@@ -183,61 +204,73 @@ _COMBINATION_COLUMNS = {
 class _Writes:
     """The statements of one `apply`, on a connection inside its transaction."""
 
-    def __init__(self, conn: sa.Connection, shop: PrestaShop):
-        self.conn, self.shop, self.t = conn, shop, shop.tables
+    def __init__(self, conn: sa.Connection, writer: ShopWriter):
+        self.conn, self.writer, self.t, self.shop = conn, writer, writer.t, writer.shop
 
     def run(self, plan: _Plan, stamp: str) -> None:
-        for field, params in plan.product.items():
+        for field, rows in plan.product.items():
             for table, per_shop in _PRODUCT_COLUMNS[field]:
-                self._set(table, field, "id_product", "pid", per_shop, params)
-        for field, params in plan.combination.items():
+                self._set(table, field, "id_product", per_shop, rows)
+        for field, rows in plan.combination.items():
             for table, per_shop in _COMBINATION_COLUMNS[field]:
-                self._set(table, field, "id_product_attribute", "pa", per_shop, params)
+                self._set(table, field, "id_product_attribute", per_shop, rows)
         if plan.quantities:
             self._quantities(plan.quantities)
         self._stamp(sorted(plan.touched), stamp)
 
-    def _set(self, table_name: str, column: str, key: str, param: str, per_shop: bool,
-             params: list[dict]) -> None:
-        """UPDATE table SET column = :v WHERE key = :param [AND id_shop (AND id_lang)], executemany."""
-        table = getattr(self.t, table_name)
-        where = [table.c[key] == sa.bindparam(param)]
-        if per_shop:
-            where.append(table.c.id_shop == self.shop.id_shop)
-        if table_name == "product_lang":
-            where.append(table.c.id_lang == self.shop.id_lang)
-        self.conn.execute(table.update().where(*where).values({column: sa.bindparam("v")}), params)
+    def _set(self, table_name: str, column: str, key: str, per_shop: bool, rows: list[tuple]) -> None:
+        """UPDATE table SET column = :v WHERE key = :k [AND id_shop (AND id_lang)], executemany."""
+        def build() -> sa.Update:
+            table = getattr(self.t, table_name)
+            where = [table.c[key] == sa.bindparam("k")]
+            if per_shop:
+                where.append(table.c.id_shop == self.shop.id_shop)
+            if table_name == "product_lang":
+                where.append(table.c.id_lang == self.shop.id_lang)
+            value = sa.bindparam("v", type_=table.c[column].type)
+            return table.update().where(*where).values({column: value})
+
+        self.writer._statement(("set", table_name, column, key), build).many(self.conn, ("v", "k"), rows)
 
     def _stamp(self, pids: list[int], stamp: str) -> None:
         """date_upd = `stamp` on ps_product and the shop's ps_product_shop rows of `pids`: one
         statement per table and IDS_PER_QUERY products. Bound as text, so SQLite stores
         PrestaShop's "Y-m-d H:i:s" like the rest of the shop's dates."""
         p, ps = self.t.product, self.t.product_shop
-        value = sa.bindparam("stamp", stamp, type_=sa.String())
+        value, ids = sa.bindparam("stamp", type_=sa.String()), sa.bindparam("ids", expanding=True)
+        statements = (
+            self.writer._statement(("stamp", "product"), lambda: p.update().where(
+                p.c.id_product.in_(ids)).values(date_upd=value)),
+            self.writer._statement(("stamp", "product_shop"), lambda: ps.update().where(
+                ps.c.id_product.in_(ids), ps.c.id_shop == self.shop.id_shop).values(date_upd=value)),
+        )
         for start in range(0, len(pids), IDS_PER_QUERY):
-            chunk = pids[start:start + IDS_PER_QUERY]
-            self.conn.execute(p.update().where(p.c.id_product.in_(chunk)).values(date_upd=value))
-            self.conn.execute(ps.update().where(ps.c.id_product.in_(chunk), ps.c.id_shop == self.shop.id_shop)
-                              .values(date_upd=value))
+            for statement in statements:
+                statement.execute(self.conn, stamp=stamp, ids=pids[start:start + IDS_PER_QUERY])
 
-    def _quantities(self, params: list[dict]) -> None:
+    def _quantities(self, rows: list[tuple[int, int, int]]) -> None:
         """Set quantities (creating missing stock rows), then each product whose combinations
         changed gets their sum, as PrestaShop's StockAvailable does."""
-        parents = sorted({p["pid"] for p in params if p["pa"]})
-        self._ensure_stock_rows({(p["pid"], p["pa"]) for p in params} | {(pid, 0) for pid in parents})
-        self._set_quantity(params)
+        self._set_quantity(rows)
+        parents = sorted({pid for _, pid, pa in rows if pa})
         if parents:
             sums = self._combination_sums(parents)
-            self._set_quantity([{"pid": pid, "pa": 0, "v": sums.get(pid, 0)} for pid in parents])
+            self._set_quantity([(sums.get(pid, 0), pid, 0) for pid in parents])
 
-    def _set_quantity(self, params: list[dict]) -> None:
-        st = self.t.stock_available
-        stmt = (st.update()
-                .where(st.c.id_product == sa.bindparam("pid"),
-                       st.c.id_product_attribute == sa.bindparam("pa"), st.c.id_shop == self.shop.id_shop)
-                .values(quantity=sa.bindparam("v"),
-                        physical_quantity=sa.bindparam("v") + st.c.reserved_quantity))
-        self.conn.execute(stmt, params)
+    def _set_quantity(self, rows: list[tuple[int, int, int]]) -> None:
+        """(quantity, pid, pa) rows; a stock row that does not exist yet is created first (the
+        UPDATE's match count tells: the rare case costs a lookup, the common one nothing)."""
+        def build() -> sa.Update:
+            st, v = self.t.stock_available, sa.bindparam("v")
+            return (st.update()
+                    .where(st.c.id_product == sa.bindparam("pid"),
+                           st.c.id_product_attribute == sa.bindparam("pa"), st.c.id_shop == self.shop.id_shop)
+                    .values(quantity=v, physical_quantity=v + st.c.reserved_quantity))
+
+        statement = self.writer._statement(("set quantity",), build)
+        if statement.many(self.conn, ("v", "pid", "pa"), rows) < len(rows):
+            self._ensure_stock_rows({(pid, pa) for _, pid, pa in rows})
+            statement.many(self.conn, ("v", "pid", "pa"), rows)
 
     def _ensure_stock_rows(self, wanted: set[tuple[int, int]]) -> None:
         """Insert the stock rows (quantity 0, id_shop_group 0) of `wanted` that do not exist."""
@@ -280,12 +313,24 @@ def _wanted(keys: Iterable[str], by: str) -> dict[Any, list[str]]:
     return wanted
 
 
-def _target(row: sa.Row) -> Target:
-    return Target(row.id_product, row.id_product_attribute, {
-        "price": row.price, "wholesale_price": row.wholesale_price,
-        "quantity": int(row.quantity or 0), "active": bool(row.active), "name": row.name or "",
-        "ean13": row.ean13 or "", "weight": row.weight,
-    })
+def _decimal(value: Any) -> Decimal | None:
+    """A decimal column as the driver gives it (float on SQLite, exact on MySQL); the shortest
+    repr of a float is exact for PrestaShop's 6-decimal values."""
+    if value is None or isinstance(value, Decimal):
+        return value
+    return Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
+
+
+# field -> (its column in a lookup row, how the driver's value becomes Target.current's)
+_READERS: dict[str, tuple[int, Callable[[Any], Any]]] = {
+    "price": (3, _decimal),
+    "wholesale_price": (4, _decimal),
+    "quantity": (5, lambda v: int(v or 0)),
+    "active": (6, bool),
+    "name": (7, lambda v: v or ""),
+    "ean13": (8, lambda v: v or ""),
+    "weight": (9, _decimal),
+}
 
 
 def _convert(field: str, value: Any) -> Any:
