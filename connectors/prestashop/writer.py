@@ -79,18 +79,20 @@ class ShopWriter:
         (case and spaces count, on every backend); "id" matches products by id_product. Keys
         matching nothing, and empty keys, are absent. Two queries per IDS_PER_QUERY keys.
         """
-        unknown = set(fields) - set(UPDATABLE)
-        if unknown:
-            raise ValueError(f"cannot look up {', '.join(sorted(unknown))}: expected fields of {UPDATABLE}")
-        readers = [(f, *_READERS[f]) for f in fields]
         if by not in LOOKUP_BY:
             raise ValueError(f"lookup by {by!r}: expected one of {', '.join(LOOKUP_BY)}")
+        fields = tuple(dict.fromkeys(fields))
+        unknown = set(fields) - set(UPDATABLE)
+        if unknown:
+            known = ", ".join(UPDATABLE)
+            raise ValueError(f"cannot look up {', '.join(sorted(unknown))}: expected fields among {known}")
+        readers = [_READERS[f] for f in fields]
         wanted = _wanted(keys, by)
         found: dict[str, list[Target]] = {}
         values = sorted(wanted)
-        products = self._statement(("lookup", by), lambda: self._products_query(by))
+        products = self._statement(("lookup", by, fields), lambda: self._products_query(by, fields))
         combinations = None if by == "id" else self._statement(
-            ("lookup combinations", by), lambda: self._combinations_query(by))
+            ("lookup combinations", by, fields), lambda: self._combinations_query(by, fields))
         with self.shop._connect() as conn:
             for start in range(0, len(values), IDS_PER_QUERY):
                 chunk = values[start:start + IDS_PER_QUERY]
@@ -98,45 +100,56 @@ class ShopWriter:
                 if combinations is not None:
                     rows += combinations.rows(conn, keys=chunk)
                 for row in rows:
-                    target = Target(row[1], row[2], {f: read(row[i]) for f, i, read in readers})
-                    for key in wanted.get(row[0], ()):
-                        found.setdefault(key, []).append(target)
-        return {k: sorted(v, key=lambda t: t[:2]) for k, v in found.items()}
+                    current = {f: read(v) for f, read, v in zip(fields, readers, row[3:], strict=True)}
+                    target = Target(row[1], row[2], current)
+                    for asked in wanted.get(row[0], ()):
+                        found.setdefault(asked, []).append(target)
+        return {k: v if len(v) == 1 else sorted(v, key=lambda t: t[:2]) for k, v in found.items()}
 
-    def _products_query(self, by: str) -> sa.Select:
-        """Rows of key, id_product, id_product_attribute, then the fields (_READERS)."""
+    def _products_query(self, by: str, fields: Sequence[str]) -> sa.Select:
+        """Rows of key, id_product, 0, then the current value of each of `fields`; a table is
+        joined only when a field needs it."""
         t, shop = self.t, self.shop
         p, ps, pl, st = t.product, t.product_shop, t.product_lang, t.stock_available
+        columns = {"price": ps.c.price, "wholesale_price": ps.c.wholesale_price, "quantity": st.c.quantity,
+                   "active": ps.c.active, "name": pl.c.name, "ean13": p.c.ean13, "weight": p.c.weight}
         key = p.c.id_product if by == "id" else p.c[by]
-        return (
-            sa.select(key, p.c.id_product, sa.literal(0), ps.c.price, ps.c.wholesale_price, st.c.quantity,
-                      ps.c.active, pl.c.name, p.c.ean13, p.c.weight)
+        query = (
+            sa.select(key, p.c.id_product, sa.literal(0), *(columns[f] for f in fields))
             .join(ps, sa.and_(ps.c.id_product == p.c.id_product, ps.c.id_shop == shop.id_shop))
-            .outerjoin(pl, sa.and_(pl.c.id_product == p.c.id_product, pl.c.id_shop == shop.id_shop,
-                                   pl.c.id_lang == shop.id_lang))
-            .outerjoin(st, sa.and_(st.c.id_product == p.c.id_product, st.c.id_product_attribute == 0,
-                                   st.c.id_shop == shop.id_shop))
             .where(key.in_(sa.bindparam("keys", expanding=True)))
         )
+        if "name" in fields:
+            query = query.outerjoin(pl, sa.and_(pl.c.id_product == p.c.id_product,
+                                                pl.c.id_shop == shop.id_shop, pl.c.id_lang == shop.id_lang))
+        if "quantity" in fields:
+            query = query.outerjoin(st, sa.and_(st.c.id_product == p.c.id_product,
+                                                st.c.id_product_attribute == 0, st.c.id_shop == shop.id_shop))
+        return query
 
-    def _combinations_query(self, by: str) -> sa.Select:
-        """Rows as `_products_query`'s."""
+    def _combinations_query(self, by: str, fields: Sequence[str]) -> sa.Select:
+        """As `_products_query`, for combinations: a combination's active and name are its
+        product's."""
         t, shop = self.t, self.shop
         pa, pas, ps, pl, st = (t.product_attribute, t.product_attribute_shop, t.product_shop,
                                t.product_lang, t.stock_available)
-        return (
-            sa.select(pa.c[by], pa.c.id_product, pa.c.id_product_attribute, pas.c.price,
-                      pas.c.wholesale_price, st.c.quantity, ps.c.active, pl.c.name, pa.c.ean13, pas.c.weight)
+        columns = {"price": pas.c.price, "wholesale_price": pas.c.wholesale_price, "quantity": st.c.quantity,
+                   "active": ps.c.active, "name": pl.c.name, "ean13": pa.c.ean13, "weight": pas.c.weight}
+        query = (
+            sa.select(pa.c[by], pa.c.id_product, pa.c.id_product_attribute, *(columns[f] for f in fields))
             .join(pas, sa.and_(pas.c.id_product_attribute == pa.c.id_product_attribute,
                                pas.c.id_shop == shop.id_shop))
             .join(ps, sa.and_(ps.c.id_product == pa.c.id_product, ps.c.id_shop == shop.id_shop))
-            .outerjoin(pl, sa.and_(pl.c.id_product == pa.c.id_product, pl.c.id_shop == shop.id_shop,
-                                   pl.c.id_lang == shop.id_lang))
-            .outerjoin(st, sa.and_(st.c.id_product == pa.c.id_product,
-                                   st.c.id_product_attribute == pa.c.id_product_attribute,
-                                   st.c.id_shop == shop.id_shop))
             .where(pa.c[by].in_(sa.bindparam("keys", expanding=True)))
         )
+        if "name" in fields:
+            query = query.outerjoin(pl, sa.and_(pl.c.id_product == pa.c.id_product,
+                                                pl.c.id_shop == shop.id_shop, pl.c.id_lang == shop.id_lang))
+        if "quantity" in fields:
+            query = query.outerjoin(st, sa.and_(st.c.id_product == pa.c.id_product,
+                                                st.c.id_product_attribute == pa.c.id_product_attribute,
+                                                st.c.id_shop == shop.id_shop))
+        return query
 
     # -- apply --------------------------------------------------------------------------------
 
@@ -321,15 +334,15 @@ def _decimal(value: Any) -> Decimal | None:
     return Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
 
 
-# field -> (its column in a lookup row, how the driver's value becomes Target.current's)
-_READERS: dict[str, tuple[int, Callable[[Any], Any]]] = {
-    "price": (3, _decimal),
-    "wholesale_price": (4, _decimal),
-    "quantity": (5, lambda v: int(v or 0)),
-    "active": (6, bool),
-    "name": (7, lambda v: v or ""),
-    "ean13": (8, lambda v: v or ""),
-    "weight": (9, _decimal),
+# field -> how the driver's value becomes Target.current's
+_READERS: dict[str, Callable[[Any], Any]] = {
+    "price": _decimal,
+    "wholesale_price": _decimal,
+    "quantity": lambda v: int(v or 0),
+    "active": bool,
+    "name": lambda v: v or "",
+    "ean13": lambda v: v or "",
+    "weight": _decimal,
 }
 
 
