@@ -37,6 +37,7 @@ class TickReport:
     created: list[int] = field(default_factory=list)
     started: list[int] = field(default_factory=list)
     batches: int = 0
+    running: dict[int, str] = field(default_factory=dict)  # task id -> profile: a batch each, this tick
 
     @property
     def busy(self) -> bool:
@@ -64,14 +65,15 @@ class Heartbeat:
         self._isolated(self._prune_history, now, what=("keep_history", self.config.keep_history))
         for profile in self.config.profiles:
             self._isolated(self._schedule, profile, now, report, what=("profile", profile.name))
-        for task_id in self.store.due(now):
+        due, report.running = self.store.active(now)
+        for task_id in due:
             if self.stop.is_set():
                 break
             self._isolated(self._start, task_id, now, report, what=("task_id", task_id))
-        for task_id in self.store.running():
+        for task_id, profile in sorted(report.running.items()):
             if self.stop.is_set():
                 break
-            self._isolated(self._batch, task_id, report, what=("task_id", task_id))
+            self._isolated(self._batch, task_id, profile, report, what=("task_id", task_id))
         return report
 
     def safe_tick(self) -> TickReport | None:
@@ -180,20 +182,20 @@ class Heartbeat:
         bound = log.bind(task_id=task_id, profile=task.profile)
         if started.status.value == "running":
             report.started.append(task_id)
+            report.running[task_id] = started.profile
             bound.info("task.started", total=started.progress.total, owner=self.owner)
         else:
             bound.warning(f"task.{started.status.value}", message=started.message)
 
-    def _batch(self, task_id: int, report: TickReport) -> None:
+    def _batch(self, task_id: int, profile_name: str, report: TickReport) -> None:
         now = self.clock.now()
         failures, retry_at = self._retry.get(task_id, (0, now))
         if retry_at > now:
             return
-        task = self.store.get(task_id)
         try:
-            profile = self.config.profile(task.profile)
+            profile = self.config.profile(profile_name)
         except ProfileNotFound:
-            self.store.fail_running(task_id, now, f"profile {task.profile!r} is no longer configured")
+            self.store.fail_running(task_id, now, f"profile {profile_name!r} is no longer configured")
             return
         try:
             done = self._batches(task_id, self._worker(profile), now)
@@ -201,27 +203,27 @@ class Heartbeat:
                 return
         except ConnectorUnavailable as exc:  # the shop went away: keep our place, try again later
             self.store.unclaim(task_id, self.owner)
-            self._back_off(task, failures, exc, now)
+            self._back_off(task_id, profile_name, failures, exc, now)
             return
         except (FatalTaskError, OSError) as exc:  # e.g. a shop without a column we need, a full disk
             self.store.fail_running(task_id, self.clock.now(), _reason(exc))
-            log.error("task.error", task_id=task_id, profile=task.profile, reason=str(exc))
+            log.error("task.error", task_id=task_id, profile=profile_name, reason=str(exc))
             return
         except Exception as exc:
             if hasattr(exc, "orig"):
                 raise  # the state database itself: _isolated logs it, the next tick tries again
             self.store.unclaim(task_id, self.owner)
-            self._unexpected(task, exc)
+            self._unexpected(task_id, profile_name, exc)
             return
         self._unexpected_failures.pop(task_id, None)
         if failures:
             del self._retry[task_id]
             self.store.note(task_id, self.clock.now(), f"connection back after {failures} failed attempts")
         report.batches += 1
-        log.info("batch.committed", task_id=task_id, profile=task.profile, batch=done.batches,
+        log.info("batch.committed", task_id=task_id, profile=profile_name, batch=done.batches,
                  pending=done.progress.pending, owner=self.owner)
         if done.status.finished:
-            log.info(f"task.{done.status.value}", task_id=task_id, profile=task.profile,
+            log.info(f"task.{done.status.value}", task_id=task_id, profile=profile_name,
                      **done.progress.as_dict())
 
     def _batches(self, task_id: int, worker: Worker, now: datetime) -> Task | None:
@@ -268,28 +270,28 @@ class Heartbeat:
         planning.save(json.dumps({"at": at, "processed": processed.to_json()}))
         return processed, at, False
 
-    def _unexpected(self, task: Task, exc: Exception) -> None:
+    def _unexpected(self, task_id: int, profile: str, exc: Exception) -> None:
         """A batch failed in a way nobody planned for (a bug, a value no code expected): log it,
         retry on the next ticks, and end the task after MAX_UNEXPECTED failures in a row rather
         than retrying forever."""
-        count = self._unexpected_failures.get(task.id, 0) + 1
-        self._unexpected_failures[task.id] = count
-        log.exception("batch.failed", task_id=task.id, profile=task.profile, failures=count)
+        count = self._unexpected_failures.get(task_id, 0) + 1
+        self._unexpected_failures[task_id] = count
+        log.exception("batch.failed", task_id=task_id, profile=profile, failures=count)
         if count >= MAX_UNEXPECTED:
-            del self._unexpected_failures[task.id]
+            del self._unexpected_failures[task_id]
             reason = f"failed {count} times in a row: {type(exc).__name__}: {_reason(exc)}"
-            self.store.fail_running(task.id, self.clock.now(), reason)
+            self.store.fail_running(task_id, self.clock.now(), reason)
 
-    def _back_off(self, task: Task, failures: int, exc: Exception, now: datetime) -> None:
+    def _back_off(self, task_id: int, profile: str, failures: int, exc: Exception, now: datetime) -> None:
         """Retry after interval x 2^failures, at most every MAX_BACKOFF; the first failure of an
         outage goes to the action log, every one to the daemon log."""
         failures += 1
         delay = min(self.config.interval * 2 ** (failures - 1), MAX_BACKOFF)
-        self._retry[task.id] = (failures, now + timedelta(seconds=delay))
-        log.warning("batch.retry", task_id=task.id, profile=task.profile, reason=str(exc),
+        self._retry[task_id] = (failures, now + timedelta(seconds=delay))
+        log.warning("batch.retry", task_id=task_id, profile=profile, reason=str(exc),
                     failures=failures, retry_in=delay)
         if failures == 1:
-            self.store.note(task.id, now, f"{exc}; the batch will be retried", level="warning")
+            self.store.note(task_id, now, f"{exc}; the batch will be retried", level="warning")
 
     def _run_batch(self, batch, worker: Worker, now: datetime, plan, started: float) -> Task:
         task, keep_plan = batch.task, False

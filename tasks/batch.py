@@ -2,6 +2,8 @@
 
 The caller reads `task` and `items`, does the work, then calls `commit` once: item outcomes,
 counters, log lines and the export-file offset land in that one transaction, or none of them do.
+A batch with effects outside the state database is planned first (`Planning`), in a transaction
+of its own that commits before any effect is applied.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from collections import Counter, defaultdict
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from heartbeat import driver
@@ -124,3 +127,32 @@ class Batch:
         driver.update_rows(self._conn, t.items, ("status", "action", "detail"), keys, plain)
         driver.update_rows(self._conn, t.items,
                            ("status", "action", "detail", "product_id", "combination_id"), keys, matched)
+
+
+class Planning:
+    """A claimed batch being planned, inside the transaction of TaskStore.planning."""
+
+    def __init__(self, store: TaskStore, conn: Connection, task: Task, attempt: Attempt):
+        self._store, self._conn = store, conn
+        self.task, self.attempt = task, attempt
+        self.read_items: list[Item] | None = None  # once items() has read them
+
+    def saved_plan(self) -> str | None:
+        """The plan saved by an attempt that started at or before this one, if any (the caller
+        checks it covers this batch)."""
+        return self._conn.execute(sa.select(TASK.plan).where(
+            TASK.id == self.task.id, TASK.plan_position <= self.attempt.position, TASK.plan.is_not(None),
+        )).scalar()
+
+    def items(self) -> list[Item]:
+        if self.read_items is None:
+            self.read_items = self._store._pending_items(self._conn, self.task, self.attempt.end)
+        return self.read_items
+
+    def save(self, plan: str) -> None:
+        """Keep the plan until the batch commits (Batch.commit clears it)."""
+        self.save_on(self._conn, self.task.id, self.attempt.position, plan)
+
+    @staticmethod
+    def save_on(conn: Connection, task_id: int, position: int, plan: str) -> None:
+        conn.execute(t.tasks.update().where(TASK.id == task_id).values(plan_position=position, plan=plan))

@@ -26,7 +26,7 @@ from reports import action_log
 from tasks import attempts
 from tasks import tables as t
 from tasks.attempts import Attempt
-from tasks.batch import Batch
+from tasks.batch import Batch, Planning
 from tasks.leases import busy, owner_gone
 from tasks.models import Item, ItemRecord, LogLine, QueueEntry, Task
 from tasks.states import ItemStatus, TaskStatus, check_task_transition
@@ -41,35 +41,6 @@ ITEM = t.items.c
 def naive(value: datetime | None) -> datetime | None:
     """UTC datetimes are stored naive (portable across SQLite and MySQL)."""
     return value.replace(tzinfo=None) if value is not None and value.tzinfo else value
-
-
-class Planning:
-    """A claimed batch being planned, inside the transaction of TaskStore.planning."""
-
-    def __init__(self, store: TaskStore, conn: Connection, task: Task, attempt: Attempt):
-        self._store, self._conn = store, conn
-        self.task, self.attempt = task, attempt
-        self.read_items: list[Item] | None = None  # once items() has read them
-
-    def saved_plan(self) -> str | None:
-        """The plan saved by an attempt that started at or before this one, if any (the caller
-        checks it covers this batch)."""
-        return self._conn.execute(sa.select(TASK.plan).where(
-            TASK.id == self.task.id, TASK.plan_position <= self.attempt.position, TASK.plan.is_not(None),
-        )).scalar()
-
-    def items(self) -> list[Item]:
-        if self.read_items is None:
-            self.read_items = self._store._pending_items(self._conn, self.task, self.attempt.end)
-        return self.read_items
-
-    def save(self, plan: str) -> None:
-        """Keep the plan until the batch commits (Batch.commit clears it)."""
-        self.save_on(self._conn, self.task.id, self.attempt.position, plan)
-
-    @staticmethod
-    def save_on(conn: Connection, task_id: int, position: int, plan: str) -> None:
-        conn.execute(t.tasks.update().where(TASK.id == task_id).values(plan_position=position, plan=plan))
 
 
 class Statements:
@@ -137,20 +108,20 @@ class TaskStore:
         tasks = self.list(profile=profile, limit=1)
         return tasks[0] if tasks else None
 
-    def due(self, now: datetime) -> list[int]:
-        """Ids of pending tasks whose time has come, oldest scheduled_at first."""
+    def active(self, now: datetime) -> tuple[list[int], dict[int, str]]:
+        """What a heartbeat has to do, in one read: the ids of pending tasks whose time has come
+        (oldest scheduled_at first), and the running tasks (id -> profile)."""
+        pending, running = TaskStatus.PENDING.value, TaskStatus.RUNNING.value
         query = (
-            sa.select(TASK.id)
-            .where(TASK.status == TaskStatus.PENDING.value, TASK.scheduled_at <= naive(now))
+            sa.select(TASK.id, TASK.status, TASK.profile)
+            .where(sa.or_(sa.and_(TASK.status == pending, TASK.scheduled_at <= naive(now)),
+                          TASK.status == running))
             .order_by(TASK.scheduled_at, TASK.id)
         )
         with self._read() as conn:
-            return list(conn.execute(query).scalars())
-
-    def running(self) -> list[int]:
-        query = sa.select(TASK.id).where(TASK.status == TaskStatus.RUNNING.value).order_by(TASK.id)
-        with self._read() as conn:
-            return list(conn.execute(query).scalars())
+            rows = conn.execute(query).all()
+        return ([i for i, status, _ in rows if status == pending],
+                {i: profile for i, status, profile in rows if status == running})
 
     def items(self, task_id: int, chunk: int = 2000) -> Iterator[ItemRecord]:
         """Every queued item in position order, read in primary-key chunks (constant memory).

@@ -78,23 +78,26 @@ class CsvFeed(Feed):
     def _records(self, reader, encoding: str) -> Iterator[tuple[int, list[str]]]:
         """Non-blank records with the physical line each starts on."""
         end = 0
-        while True:
-            cells = self._decode(lambda: next(reader, None), encoding, end + 1)
-            if cells is None:
-                return
-            start, end = end + 1, reader.line_num
-            if any(c.strip() for c in cells):
-                yield start, cells
+        try:
+            for cells in reader:
+                start, end = end + 1, reader.line_num
+                if (cells and cells[0].strip()) or any(c.strip() for c in cells):
+                    yield start, cells
+        except (UnicodeDecodeError, csv.Error) as exc:
+            raise self._unreadable(exc, encoding, end + 1) from None
 
     def _decode(self, read, encoding: str, line: int):
         """`read()`, with decoding and CSV syntax errors turned into ConnectorErrors."""
         try:
             return read()
-        except UnicodeDecodeError:
-            raise self.fail(f"{self.location} is not valid {encoding} (line {line}); "
-                            "set the feed's `encoding`") from None
-        except csv.Error as exc:
-            raise self.fail(f"{self.location} line {line}: {exc}") from None
+        except (UnicodeDecodeError, csv.Error) as exc:
+            raise self._unreadable(exc, encoding, line) from None
+
+    def _unreadable(self, exc: UnicodeDecodeError | csv.Error, encoding: str, line: int):
+        if isinstance(exc, UnicodeDecodeError):
+            return self.fail(f"{self.location} is not valid {encoding} (line {line}); "
+                             "set the feed's `encoding`")
+        return self.fail(f"{self.location} line {line}: {exc}")
 
 
 def detect_delimiter(header_line: str, quotechar: str = '"') -> str:
