@@ -89,10 +89,7 @@ class Prepared:
             return 0
         if self._expanding:
             raise ValueError("many() takes statements without a list parameter")
-        processors = [self._processors.get(n) for n in names]
-        if any(processors):
-            rows = [tuple(p(v) if p is not None and v is not None else v
-                          for p, v in zip(processors, row, strict=True)) for row in rows]
+        rows = _processed(rows, [self._processors.get(n) for n in names])
         if self._positional:
             # each row followed by the statement's own values; pick the driver's order out of that
             columns, order = list(names), []
@@ -114,20 +111,29 @@ def _marks(conn: Connection, n: int) -> str:
     return ", ".join([mark] * n)
 
 
-def _prepare(conn: Connection, table: sa.Table, columns: Sequence[str], rows: Sequence[tuple]):
-    processors = [table.c[c].type.dialect_impl(conn.dialect).bind_processor(conn.dialect) for c in columns]
-    if not any(processors):
+def _processed(rows: Sequence[tuple], processors: Sequence[Any]) -> Sequence[tuple]:
+    """`rows` with each column's bind processor (or None) applied, column by column."""
+    if not rows or not any(processors):
         return rows
-    # A batch's rows mostly share their timestamp: process each distinct value once.
-    memos: list[dict] = [{} for _ in processors]
+    columns = list(zip(*rows, strict=True))
+    for i, process in enumerate(processors):
+        if process is not None:
+            columns[i] = _apply(process, columns[i])
+    return list(zip(*columns, strict=True))
 
-    def process(p, memo, value):
-        if value not in memo:
-            memo[value] = p(value)
-        return memo[value]
 
-    return [tuple(process(p, m, v) if p else v for p, m, v in zip(processors, memos, row, strict=True))
-            for row in rows]
+def _apply(process, values: Sequence[Any]) -> list[Any]:
+    out, last, done = [], object(), None
+    for v in values:
+        if v is not last:  # a batch's rows often share one value object (a timestamp): once
+            last, done = v, (None if v is None else process(v))
+        out.append(done)
+    return out
+
+
+def _prepare(conn: Connection, table: sa.Table, columns: Sequence[str], rows: Sequence[tuple]):
+    dialect = conn.dialect
+    return _processed(rows, [table.c[c].type.dialect_impl(dialect).bind_processor(dialect) for c in columns])
 
 
 def _quoted(conn: Connection, names: Sequence[str]) -> list[str]:
