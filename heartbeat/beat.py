@@ -7,7 +7,6 @@ isolated: the others still get their turn.
 
 from __future__ import annotations
 
-import json
 import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -258,16 +257,15 @@ class Heartbeat:
         effect is applied."""
         attempt, saved = planning.attempt, planning.saved_plan()
         if saved is not None:
-            data = json.loads(saved)
-            plan = Processed.from_json(data["processed"])
+            plan, at = Processed.from_plan_json(saved)
             last = plan.outcomes[-1].position if plan.outcomes else 0
             if last >= attempt.position:
-                return plan.only(attempt.position, attempt.end), data["at"], last > attempt.end
+                return plan.only(attempt.position, attempt.end), at, last > attempt.end
         if not plan_new:
             return None
         processed = worker.process(planning.task, planning.items(), {})
         at = now.isoformat()
-        planning.save(json.dumps({"at": at, "processed": processed.to_json()}))
+        planning.save(processed.plan_json(at))
         return processed, at, False
 
     def _unexpected(self, task_id: int, profile: str, exc: Exception) -> None:

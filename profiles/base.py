@@ -12,6 +12,7 @@ import os
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 
 from heartbeat.config import Config, Profile
@@ -37,16 +38,28 @@ class Processed:
         return Processed(outcomes=[o for o in self.outcomes if first <= o.position <= last],
                          effects=[e for e in self.effects if first <= e[0] <= last])
 
-    def to_json(self) -> str:
-        """A plan to save before applying effects (records and sync are not part of plans)."""
-        return json.dumps({"outcomes": [[o.position, o.status.value, *o[2:]] for o in self.outcomes],
-                           "effects": self.effects})
+    def plan_json(self, at: str) -> str:
+        """This batch's plan, made at `at` (ISO time), to save before applying its effects
+        (records and sync are not part of plans). Decimals in effects are kept as exact text."""
+        plan = {"outcomes": [[o.position, o.status.value, *o[2:]] for o in self.outcomes],
+                "effects": self.effects}
+        return json.dumps({"at": at, "processed": plan}, default=_exact)
 
     @classmethod
-    def from_json(cls, text: str) -> Processed:
+    def from_plan_json(cls, text: str) -> tuple[Processed, str]:
+        """(plan, when it was made) from `plan_json`'s text."""
         data = json.loads(text)
-        outcomes = [Outcome(p, ItemStatus(s), *rest) for p, s, *rest in data["outcomes"]]
-        return cls(outcomes=outcomes, effects=data["effects"])
+        plan = data["processed"]
+        if isinstance(plan, str):  # saved by a version that encoded the plan twice
+            plan = json.loads(plan)
+        outcomes = [Outcome(p, ItemStatus(s), *rest) for p, s, *rest in plan["outcomes"]]
+        return cls(outcomes=outcomes, effects=plan["effects"]), data["at"]
+
+
+def _exact(value: object) -> str:
+    if isinstance(value, Decimal):
+        return str(value)
+    raise TypeError(f"{type(value).__name__} in a plan")
 
 
 class Worker(ABC):

@@ -17,7 +17,7 @@ from typing import Any
 from connectors.feeds import open_feed
 from connectors.platform.export_format import format_decimal
 from connectors.prestashop import PrestaShop
-from connectors.prestashop.writer import COMBINATION_UPDATABLE, ShopWriter, Target, Update, to_decimal
+from connectors.prestashop.writer import COMBINATION_UPDATABLE, ShopWriter, Target, to_decimal
 from heartbeat.errors import ConnectorError
 from profiles.base import Processed, Worker, crash_hook, crash_hook_after_apply, non_empty
 from tasks.models import Item, Outcome, QueueEntry, Task
@@ -114,7 +114,7 @@ class ImportWorker(Worker):
         if not changes:
             return Outcome(item.position, ItemStatus.SKIPPED, "none", UNCHANGED, *ids), None
         detail = "; ".join(f"{f}: {_show(target.current[f])} -> {_show(v)}" for f, v in changes.items())
-        update = [item.position, *ids, {f: _plain(v) for f, v in changes.items()}]
+        update = [item.position, *ids, changes]  # Decimals are saved as exact text (Processed.plan_json)
         return Outcome(item.position, ItemStatus.PROCESSED, "updated", detail, *ids), update
 
     def _why_skip(self, item: Item, line: int, targets: list[Target]) -> str | None:
@@ -131,13 +131,10 @@ class ImportWorker(Worker):
 
     def _values(self, fields: dict[str, str], target: Target) -> dict[str, Any]:
         """The profile's fields the row gives, parsed; raises ValueError naming the field."""
-        allowed = COMBINATION_UPDATABLE if target.id_product_attribute else self.fields
-        out = {}
-        for field in self.fields:
-            if field not in fields or field not in allowed:
-                continue
-            out[field] = _parse(field, fields[field])
-        return out
+        wanted = self.fields
+        if target.id_product_attribute:
+            wanted = [f for f in wanted if f in COMBINATION_UPDATABLE]
+        return {f: _PARSERS[f](f, fields[f]) for f in wanted if f in fields}
 
     @property
     def shop_writer(self) -> ShopWriter:
@@ -148,7 +145,7 @@ class ImportWorker(Worker):
     # -- applying -----------------------------------------------------------------------------------
 
     def apply(self, effects: list, at: str) -> None:
-        updates = [Update(pid, pa, values) for _position, pid, pa, values in effects]
+        updates = (effect[1:] for effect in effects)  # [position, id_product, id_product_attribute, values]
         local = datetime.fromisoformat(at).astimezone().replace(tzinfo=None)  # PrestaShop: local time
         self.shop_writer.apply(updates, local)
         crash_hook_after_apply()
@@ -159,26 +156,36 @@ class ImportWorker(Worker):
             self._shop, self._writer = None, None
 
 
-def _parse(field: str, text: str) -> Any:
+def _parse_number(field: str, text: str) -> Decimal:
+    try:
+        return to_decimal(text)
+    except ValueError:
+        raise ValueError(f"{field} {text!r} is not a number") from None
+
+
+def _parse_quantity(field: str, text: str) -> int:
     value = text.strip()
-    if field in ("price", "wholesale_price", "weight"):
-        try:
-            return to_decimal(value)
-        except ValueError:
-            raise ValueError(f"{field} {text!r} is not a number") from None
-    if field == "quantity":
-        if not value.lstrip("-").isdigit():
-            raise ValueError(f"quantity {text!r} is not a whole number")
-        return int(value)
-    if field == "active":
-        if value not in ("0", "1"):
-            raise ValueError(f"active {text!r} is not 0 or 1")
-        return value == "1"
-    return text
+    if not value.lstrip("-").isdigit():
+        raise ValueError(f"quantity {text!r} is not a whole number")
+    return int(value)
+
+
+def _parse_active(field: str, text: str) -> bool:
+    value = text.strip()
+    if value not in ("0", "1"):
+        raise ValueError(f"active {text!r} is not 0 or 1")
+    return value == "1"
+
+
+_PARSERS = {"price": _parse_number, "wholesale_price": _parse_number, "weight": _parse_number,
+            "quantity": _parse_quantity, "active": _parse_active,
+            "name": lambda _field, text: text, "ean13": lambda _field, text: text}
 
 
 def _same(field: str, new: Any, current: Any) -> bool:
     if isinstance(new, Decimal):
+        if isinstance(current, Decimal):
+            return new == current
         return current is not None and new == to_decimal(current)
     if field == "active":
         return bool(new) == bool(current)
@@ -192,9 +199,3 @@ def _show(value: Any) -> str:
         return "1" if value else "0"
     return str(value)
 
-
-def _plain(value: Any) -> Any:
-    """A value as JSON carries it in a saved plan (decimals as exact strings)."""
-    if isinstance(value, Decimal):
-        return str(value)
-    return int(value) if isinstance(value, bool) else value

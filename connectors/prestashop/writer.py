@@ -99,11 +99,17 @@ class ShopWriter:
                 rows = products.rows(conn, keys=chunk)
                 if combinations is not None:
                     rows += combinations.rows(conn, keys=chunk)
-                for row in rows:
-                    current = {f: read(v) for f, read, v in zip(fields, readers, row[3:], strict=True)}
-                    target = Target(row[1], row[2], current)
-                    for asked in wanted.get(row[0], ()):
-                        found.setdefault(asked, []).append(target)
+                if not rows:
+                    continue
+                key_column, pids, pas, *columns = zip(*rows, strict=True)  # converted column by column
+                currents = zip(*(read(c) for read, c in zip(readers, columns, strict=True)), strict=True)
+                for key, pid, pa, current in zip(key_column, pids, pas, currents, strict=True):
+                    target = tuple.__new__(Target, (pid, pa, dict(zip(fields, current, strict=True))))
+                    for asked in wanted.get(key, ()):
+                        if asked in found:
+                            found[asked].append(target)
+                        else:
+                            found[asked] = [target]
         return {k: v if len(v) == 1 else sorted(v, key=lambda t: t[:2]) for k, v in found.items()}
 
     def _products_query(self, by: str, fields: Sequence[str]) -> sa.Select:
@@ -153,7 +159,7 @@ class ShopWriter:
 
     # -- apply --------------------------------------------------------------------------------
 
-    def apply(self, updates: Sequence[Update], now: datetime) -> None:
+    def apply(self, updates: Iterable[Update], now: datetime) -> None:
         """Set every update's values, and date_upd = `now` (a naive shop-local time, stored to the
         second) on each product touched, in one transaction: all or nothing.
 
@@ -177,23 +183,24 @@ class _Plan:
     """Updates grouped for executemany: per field, the rows (value, id) where id is id_product
     for products and id_product_attribute for combinations; quantities as (value, pid, pa)."""
 
-    def __init__(self, updates: Sequence[Update]):
+    def __init__(self, updates: Iterable[Update]):
         self.product: dict[str, list[tuple]] = {}
         self.combination: dict[str, list[tuple]] = {}
         self.quantities: list[tuple[int, int, int]] = []
         self.touched: set[int] = set()
-        for update in updates:
-            pid, pa = int(update.id_product), int(update.id_product_attribute)
+        for pid, pa, values in updates:  # Update, or any (id_product, id_product_attribute, values)
+            pid, pa = int(pid), int(pa)
             allowed = COMBINATION_UPDATABLE if pa else UPDATABLE
-            for field, value in update.values.items():
+            for field, value in values.items():
                 if field not in allowed:
                     what = "a combination" if pa else "a product"
                     raise ValueError(f"{field!r} cannot be set on {what} (expected {', '.join(allowed)})")
+                converted = _CONVERT[field](value)
                 if field == "quantity":
-                    self.quantities.append((_convert(field, value), pid, pa))
+                    self.quantities.append((converted, pid, pa))
                 else:
                     group = self.combination if pa else self.product
-                    group.setdefault(field, []).append((_convert(field, value), pa or pid))
+                    group.setdefault(field, []).append((converted, pa or pid))
                 self.touched.add(pid)
 
 
@@ -326,40 +333,44 @@ def _wanted(keys: Iterable[str], by: str) -> dict[Any, list[str]]:
     return wanted
 
 
-def _decimal(value: Any) -> Decimal | None:
+def _decimals(values: Sequence[Any]) -> list[Decimal | None]:
     """A decimal column as the driver gives it (float on SQLite, exact on MySQL); the shortest
     repr of a float is exact for PrestaShop's 6-decimal values."""
-    if value is None or isinstance(value, Decimal):
-        return value
-    return Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
+    return [v if v is None or v.__class__ is Decimal else Decimal(repr(v)) if v.__class__ is float
+            else Decimal(v) for v in values]
 
 
-# field -> how the driver's value becomes Target.current's
-_READERS: dict[str, Callable[[Any], Any]] = {
-    "price": _decimal,
-    "wholesale_price": _decimal,
-    "quantity": lambda v: int(v or 0),
-    "active": bool,
-    "name": lambda v: v or "",
-    "ean13": lambda v: v or "",
-    "weight": _decimal,
+# field -> how a column of the driver's values becomes Target.current's
+_READERS: dict[str, Callable[[Sequence[Any]], list[Any]]] = {
+    "price": _decimals,
+    "wholesale_price": _decimals,
+    "quantity": lambda values: [int(v or 0) for v in values],
+    "active": lambda values: [bool(v) for v in values],
+    "name": lambda values: [v or "" for v in values],
+    "ean13": lambda values: [v or "" for v in values],
+    "weight": _decimals,
 }
 
 
-def _convert(field: str, value: Any) -> Any:
-    """A value as its column takes it."""
-    if field in ("price", "wholesale_price", "weight"):
-        return to_decimal(value)
-    if field == "quantity":
-        text = str(value).strip()
-        if isinstance(value, bool) or not text.lstrip("-").isdigit():
-            raise ValueError(f"quantity {value!r} is not a whole number")
-        return int(text)
-    if field == "active":
-        if value not in (True, False, 0, 1, "0", "1"):
-            raise ValueError(f"active {value!r} is not a boolean")
-        return 1 if value in (True, 1, "1") else 0
+def _quantity(value: Any) -> int:
+    if value.__class__ is int:
+        return value
+    text = str(value).strip()
+    if isinstance(value, bool) or not text.lstrip("-").isdigit():
+        raise ValueError(f"quantity {value!r} is not a whole number")
+    return int(text)
+
+
+def _active(value: Any) -> int:
+    if value not in (True, False, 0, 1, "0", "1"):
+        raise ValueError(f"active {value!r} is not a boolean")
+    return 1 if value in (True, 1, "1") else 0
+
+
+def _text(value: Any) -> str:
     return "" if value is None else str(value)
+
+
 
 
 def to_decimal(value: Any) -> Decimal:
@@ -371,3 +382,10 @@ def to_decimal(value: Any) -> Decimal:
         return d.quantize(_MICRO, rounding=ROUND_HALF_UP)
     except (ArithmeticError, ValueError):
         raise ValueError(f"{value!r} is not a number") from None
+
+
+# field -> a value as its column takes it
+_CONVERT: dict[str, Callable[[Any], Any]] = {
+    "price": to_decimal, "wholesale_price": to_decimal, "weight": to_decimal,
+    "quantity": _quantity, "active": _active, "name": _text, "ean13": _text,
+}
