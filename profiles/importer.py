@@ -23,6 +23,7 @@ from profiles.base import Processed, Worker, crash_hook, crash_hook_after_apply,
 from tasks.models import Item, Outcome, QueueEntry, Task
 from tasks.states import ItemStatus
 
+_payload = json.JSONEncoder(ensure_ascii=False).encode  # a queued row, as json.dumps would write it
 NOT_FOUND = "not found in shop"
 UNCHANGED = "unchanged"
 KEY_FIELDS = {  # match_by -> (the field keying a product row, the one keying a combination row)
@@ -65,14 +66,14 @@ class ImportWorker(Worker):
 
     def _entry(self, line: int, fields: dict[str, str]) -> QueueEntry:
         product_field, combination_field = KEY_FIELDS[self.match_by]
-        is_combination = bool(fields.get("combination_reference") or fields.get("combination_ean13"))
+        is_combination = "combination_reference" in fields or "combination_ean13" in fields  # never ""
         if is_combination:  # a combination is matched by its own key; it has no id in a feed
             key = fields.get(combination_field) if combination_field else None
         else:
             key = fields.get(product_field)
         pid = fields.get("id_product", "")
         return QueueEntry(int(pid) if pid.isdigit() else 0, 0, key, fields.get("name"),
-                          json.dumps({"line": line, "fields": fields}, ensure_ascii=False))
+                          _payload({"line": line, "fields": fields}))
 
     def duplicate_note(self):
         return lambda payload: (f"duplicate {self.match_by} in feed (first at line "

@@ -36,6 +36,11 @@ TASK = t.tasks.c
 # a task row as Task needs it: without the saved plan, a large text only Planning.saved_plan() reads
 TASK_COLUMNS = [c for c in t.tasks.c if c.name != "plan"]
 ITEM = t.items.c
+# statements every batch runs, built once (building a select of 30 columns costs more than running it)
+_TASK = sa.select(*TASK_COLUMNS).where(TASK.id == sa.bindparam("id"))
+_TASK_LOCKED = _TASK.with_for_update()
+_TASK_LOCKED_SKIP = _TASK.with_for_update(skip_locked=True)
+_LOG_LINE = t.log.insert()
 
 
 def naive(value: datetime | None) -> datetime | None:
@@ -82,10 +87,8 @@ class TaskStore:
             return self._get(conn, task_id)
 
     def _get(self, conn: Connection, task_id: int, lock: bool = False, skip_locked: bool = False):
-        query = sa.select(*TASK_COLUMNS).where(TASK.id == task_id)
-        if lock:
-            query = query.with_for_update(skip_locked=skip_locked)
-        row = conn.execute(query).first()
+        query = _TASK_LOCKED_SKIP if lock and skip_locked else _TASK_LOCKED if lock else _TASK
+        row = conn.execute(query, {"id": task_id}).first()
         if row is None:
             raise TaskNotFound(task_id)
         return Task.from_row(row)
@@ -512,5 +515,5 @@ class TaskStore:
 
     @staticmethod
     def _log(conn: Connection, task_id: int, now: datetime, message: str, level: str = "info") -> None:
-        conn.execute(t.log.insert().values(task_id=task_id, logged_at=naive(now), level=level,
-                                           message=message))
+        conn.execute(_LOG_LINE, {"task_id": task_id, "logged_at": naive(now), "level": level,
+                                 "message": message})
