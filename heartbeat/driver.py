@@ -22,6 +22,13 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, CursorResult, Dialect
 
 
+def positional_parameters(url: sa.URL) -> dict[str, str]:
+    """create_engine options that send parameters as tuples where the driver takes either style:
+    pymysql escapes a dict of parameters at a higher cost than a tuple, and executemany runs that
+    once per row."""
+    return {"paramstyle": "format"} if url.get_driver_name() == "pymysql" else {}
+
+
 class Prepared:
     """A statement compiled once for one dialect. Its parameters are named with
     `sa.bindparam(name)`; at most one of them is a list (`sa.bindparam(name, expanding=True)`),

@@ -13,6 +13,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine, make_url
 
+from heartbeat.driver import positional_parameters
 from heartbeat.errors import HeartbeatError
 
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -32,7 +33,7 @@ def create_state_engine(url: str) -> Engine:
         return _sqlite_engine(url)
     return sa.create_engine(
         url, pool_pre_ping=True, pool_recycle=3600, isolation_level="READ COMMITTED",
-        connect_args={"connect_timeout": 10},
+        connect_args={"connect_timeout": 10}, **positional_parameters(parsed),
     )
 
 

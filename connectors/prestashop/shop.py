@@ -21,7 +21,7 @@ from sqlalchemy.engine import URL, make_url
 
 from connectors.platform import export_format as fmt
 from connectors.prestashop.schema import ShopTables, shop_tables
-from heartbeat.driver import Prepared
+from heartbeat.driver import Prepared, positional_parameters
 from heartbeat.errors import ConnectorError, ConnectorUnavailable
 
 CONNECT_TIMEOUT = 5  # seconds: an unreachable MySQL server fails a task fast, not after minutes
@@ -305,4 +305,4 @@ def _create_engine(url: str, sqlite_path: Path | None) -> sa.Engine:
         defaults = {"connect_timeout": CONNECT_TIMEOUT, "read_timeout": IO_TIMEOUT,
                     "write_timeout": IO_TIMEOUT}
         connect_args = {k: v for k, v in defaults.items() if k not in u.query}  # the URL's win
-    return sa.create_engine(u, pool_pre_ping=True, connect_args=connect_args)
+    return sa.create_engine(u, pool_pre_ping=True, connect_args=connect_args, **positional_parameters(u))
