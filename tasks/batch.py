@@ -27,6 +27,8 @@ if TYPE_CHECKING:
 
 TASK = t.tasks.c
 ITEM = t.items.c
+# an item status (a member or its text) -> its text, as stored: much cheaper than member.value
+_TEXT = {s: s.value for s in ItemStatus}
 
 
 class Batch:
@@ -71,7 +73,7 @@ class Batch:
         self._check(outcomes)
         if sync is not None:
             self._record_sync(*sync, now)
-        counts = Counter(o.status.value for o in outcomes)
+        counts = Counter(_TEXT[o.status] for o in outcomes)
         self._write_outcomes(outcomes)
         values = {s: getattr(TASK, s) + n for s, n in counts.items()}
         values.update(
@@ -110,18 +112,18 @@ class Batch:
         singles = []
         for o in outcomes:
             if o.product_id is None:
-                groups[(ItemStatus(o.status).value, o.action, o.detail)].append(o.position)
+                groups[(_TEXT[o.status], o.action, o.detail)].append(o.position)
             else:
                 singles.append(o)
         for (status, action, detail), positions in groups.items():
             if len(positions) == 1:
-                singles.append(Outcome(positions[0], ItemStatus(status), action, detail))
+                singles.append(Outcome(positions[0], status, action, detail))
                 continue
             self._store.sql.mark_items.execute(self._conn, task_id=self.task.id, positions=positions,
                                                status=status, action=action, detail=detail)
-        plain = [(o.status.value, o.action, o.detail, self.task.id, o.position)
+        plain = [(_TEXT[o.status], o.action, o.detail, self.task.id, o.position)
                  for o in singles if o.product_id is None]
-        matched = [(o.status.value, o.action, o.detail, o.product_id, o.combination_id or 0, self.task.id,
+        matched = [(_TEXT[o.status], o.action, o.detail, o.product_id, o.combination_id or 0, self.task.id,
                     o.position) for o in singles if o.product_id is not None]
         keys = ("task_id", "position")
         driver.update_rows(self._conn, t.items, ("status", "action", "detail"), keys, plain)
