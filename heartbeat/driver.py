@@ -82,7 +82,7 @@ class Prepared:
         while fetching is wrapped as SQLAlchemy wraps it during execute."""
         result = self.execute(conn, **values)
         try:
-            return result.cursor.fetchall()
+            return list(result.cursor.fetchall())
         except self._dbapi_error as exc:
             raise sa.exc.DBAPIError.instance(self._compiled.string, None, exc, self._dbapi_error,
                                              dialect=conn.dialect) from exc
@@ -113,9 +113,13 @@ class Prepared:
         return conn.exec_driver_sql(self._compiled.string, params).rowcount
 
 
+def _mark(conn: Connection) -> str:
+    """The driver's own positional placeholder (whatever style SQLAlchemy was told to compile)."""
+    return "?" if conn.dialect.name == "sqlite" else "%s"
+
+
 def _marks(conn: Connection, n: int) -> str:
-    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-    return ", ".join([mark] * n)
+    return ", ".join([_mark(conn)] * n)
 
 
 def _processed(rows: Sequence[tuple], processors: Sequence[Any]) -> Sequence[tuple]:
@@ -161,7 +165,7 @@ def update_rows(conn: Connection, table: sa.Table, set_columns: Sequence[str], k
     """UPDATE table SET set_columns WHERE key_columns, for every row (set values, then key values)."""
     if not rows:
         return
-    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    mark = _mark(conn)
     sets = ", ".join(f"{c} = {mark}" for c in _quoted(conn, set_columns))
     keys = " AND ".join(f"{c} = {mark}" for c in _quoted(conn, key_columns))
     columns = [*set_columns, *key_columns]

@@ -213,3 +213,22 @@ def test_a_shop_missing_a_column_ends_the_task_instead_of_retrying(tmp_path, db_
     beat.tick(clock.advance(1))
     failed = beat.store.get(task.id)
     assert failed.status == "error" and "mpn" in failed.message
+
+
+def test_a_saved_plan_reads_back_as_planned_in_either_format():
+    """Plans keep Decimals as exact text; a plan saved by an earlier version (its plan encoded as a
+    JSON string inside the JSON) still reads back, so a redo after an upgrade applies it."""
+
+    from profiles.base import Processed
+    from tasks.models import Outcome
+    from tasks.states import ItemStatus
+
+    plan = Processed(outcomes=[Outcome(1, ItemStatus.PROCESSED, "updated", "price: 1.00 -> 1.10", 4, 0),
+                               Outcome(2, ItemStatus.SKIPPED, "none", "unchanged", 5, 0)],
+                     effects=[[1, 4, 0, {"price": Decimal("1.100000"), "quantity": 3, "active": True}]])
+    text = plan.plan_json("2026-11-02T10:00:00+00:00")
+    back, at = Processed.from_plan_json(text)
+    assert at == "2026-11-02T10:00:00+00:00" and back.outcomes == plan.outcomes
+    assert back.effects == [[1, 4, 0, {"price": "1.100000", "quantity": 3, "active": True}]]
+    old = json.dumps({"at": at, "processed": json.dumps(json.loads(text)["processed"])})
+    assert Processed.from_plan_json(old) == (back, at)

@@ -135,6 +135,20 @@ def test_lookup_by_an_unknown_kind_is_refused(writer):
         writer.lookup(["x"], by="sku")
 
 
+def test_lookup_of_some_fields_reads_only_those(writer, shop):
+    statements = []
+    sa.event.listen(shop._engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
+    found = writer.lookup(["DEMO-000003", "DEMO-000007-XL"], by="reference", fields=("price", "quantity"))
+    full = writer.lookup(["DEMO-000003", "DEMO-000007-XL"], by="reference")
+    for key in ("DEMO-000003", "DEMO-000007-XL"):
+        (some,), (every,) = found[key], full[key]
+        assert some[:2] == every[:2]
+        assert some.current == {"price": every.current["price"], "quantity": every.current["quantity"]}
+    assert "product_lang" not in statements[0]  # no name asked: its table is not joined
+    with pytest.raises(ValueError, match="cannot look up sku"):
+        writer.lookup(["x"], fields=("price", "sku"))
+
+
 # -- apply ----------------------------------------------------------------------------------------
 
 
