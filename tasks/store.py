@@ -385,12 +385,11 @@ class TaskStore:
         writes commits when the block exits normally and rolls back if it raises. None when the
         task was killed or deleted since the claim. `items`: the batch's items as planning read
         them (still the same: only a batch of their owner, or a kill, changes pending items)."""
-        with self.engine.connect() as conn, conn.begin():
-            task = self._lock(conn, task_id, skip_locked=False)
-            if (task is None or task.status is not TaskStatus.RUNNING or task.owner != owner
-                    or task.handled_upto + 1 != attempt.position):
+        with self._claimed(task_id, owner, attempt) as claimed:
+            if claimed is None:
                 yield None
                 return
+            conn, task = claimed
             if items is None:
                 items = self._pending_items(conn, task, attempt.end)
             yield Batch(conn, task, items, self, attempt)
@@ -400,13 +399,21 @@ class TaskStore:
         """The claimed batch, to plan before its effects are applied (heartbeat.beat): the task row
         is locked while the caller reads the saved plan or makes and saves a new one, and what it
         saved commits when the block exits normally. None when the task is no longer ours."""
+        with self._claimed(task_id, owner, attempt) as claimed:
+            yield None if claimed is None else Planning(self, *claimed, attempt)
+
+    @contextmanager
+    def _claimed(self, task_id: int, owner: str,
+                 attempt: Attempt) -> Iterator[tuple[Connection, Task] | None]:
+        """A transaction holding the claimed task's row lock: (connection, task), or None when the
+        task is no longer ours to work on (killed, deleted, or taken over since the claim)."""
         with self.engine.connect() as conn, conn.begin():
             task = self._lock(conn, task_id, skip_locked=False)
             if (task is None or task.status is not TaskStatus.RUNNING or task.owner != owner
                     or task.handled_upto + 1 != attempt.position):
                 yield None
-                return
-            yield Planning(self, conn, task, attempt)
+            else:
+                yield conn, task
 
     def _pending_items(self, conn: Connection, task: Task, end: int) -> list[Item]:
         rows = self.sql.pending_items.rows(conn, task_id=task.id, after=task.handled_upto, end=end)
