@@ -40,6 +40,7 @@ class ImportWorker(Worker):
         super().__init__(profile, config)
         self.match_by = profile.options.get("match_by", "reference")
         self.fields = tuple(profile.options.get("fields", ("price", "quantity", "active")))
+        self._combination_fields = tuple(f for f in self.fields if f in COMBINATION_UPDATABLE)
         self._shop: PrestaShop | None = None
         self._writer: ShopWriter | None = None
 
@@ -105,18 +106,21 @@ class ImportWorker(Worker):
         skip = self._why_skip(item, line, targets)
         if skip:
             return Outcome(item.position, ItemStatus.SKIPPED, "none", skip), None
-        target = targets[0]
-        ids = (target.id_product, target.id_product_attribute)
+        pid, pa, current = targets[0]
+        changes, shown = {}, []
         try:
-            wanted = self._values(fields, target)
-        except ValueError as exc:
-            return Outcome(item.position, ItemStatus.ERROR, "none", f"{exc} (line {line})", *ids), None
-        changes = {f: v for f, v in wanted.items() if not _same(f, v, target.current[f])}
+            for field in self._combination_fields if pa else self.fields:
+                if field in fields:
+                    value, old = _PARSERS[field](field, fields[field]), current[field]
+                    if not _same(field, value, old):
+                        changes[field] = value
+                        shown.append(f"{field}: {_show(old)} -> {_show(value)}")
+        except ValueError as exc:  # names the field
+            return Outcome(item.position, ItemStatus.ERROR, "none", f"{exc} (line {line})", pid, pa), None
         if not changes:
-            return Outcome(item.position, ItemStatus.SKIPPED, "none", UNCHANGED, *ids), None
-        detail = "; ".join(f"{f}: {_show(target.current[f])} -> {_show(v)}" for f, v in changes.items())
-        update = [item.position, *ids, changes]  # Decimals are saved as exact text (Processed.plan_json)
-        return Outcome(item.position, ItemStatus.PROCESSED, "updated", detail, *ids), update
+            return Outcome(item.position, ItemStatus.SKIPPED, "none", UNCHANGED, pid, pa), None
+        update = [item.position, pid, pa, changes]  # Decimals are saved as exact text (Processed.plan_json)
+        return Outcome(item.position, ItemStatus.PROCESSED, "updated", "; ".join(shown), pid, pa), update
 
     def _why_skip(self, item: Item, line: int, targets: list[Target]) -> str | None:
         if item.detail:
@@ -129,13 +133,6 @@ class ImportWorker(Worker):
             return (f"ambiguous: {len(targets)} products or combinations have {self.match_by} "
                     f"{item.reference!r}")
         return None
-
-    def _values(self, fields: dict[str, str], target: Target) -> dict[str, Any]:
-        """The profile's fields the row gives, parsed; raises ValueError naming the field."""
-        wanted = self.fields
-        if target.id_product_attribute:
-            wanted = [f for f in wanted if f in COMBINATION_UPDATABLE]
-        return {f: _PARSERS[f](f, fields[f]) for f in wanted if f in fields}
 
     @property
     def shop_writer(self) -> ShopWriter:
