@@ -41,8 +41,7 @@ class Processed:
     def plan_json(self, at: str) -> str:
         """This batch's plan, made at `at` (ISO time), to save before applying its effects
         (records and sync are not part of plans). Decimals in effects are kept as exact text."""
-        plan = {"outcomes": [[o.position, o.status.value, *o[2:]] for o in self.outcomes],
-                "effects": self.effects}
+        plan = {"outcomes": self.outcomes, "effects": self.effects}  # an Outcome is an array, its status text
         return json.dumps({"at": at, "processed": plan}, default=_exact)
 
     @classmethod
