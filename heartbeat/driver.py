@@ -53,14 +53,14 @@ class Prepared:
         return processor(value) if processor is not None and value is not None else value
 
     def execute(self, conn: Connection, **values: Any) -> CursorResult:
-        params = {**self._defaults, **{n: self._process(n, v) for n, v in values.items()}}
-        if not self._expanding:
+        name = self._expanding[0] if self._expanding else None
+        params = {**self._defaults, **{n: self._process(n, v) for n, v in values.items() if n != name}}
+        if name is None:
             sql = self._compiled.string
             if self._positional:
                 return conn.exec_driver_sql(sql, tuple(params[n] for n in self._compiled.positiontup))
             return conn.exec_driver_sql(sql, params)
-        name = self._expanding[0]
-        items = list(values[name])
+        items = [self._process(name, v) for v in values[name]]
         sql = self._sql.get(len(items))
         if sql is None:
             sql = self._compiled.construct_expanded_state({**params, name: items}).statement
@@ -73,7 +73,6 @@ class Prepared:
                 else:
                     ordered.append(params[n])
             return conn.exec_driver_sql(sql, tuple(ordered))
-        del params[name]
         params.update((f"{name}_{i}", v) for i, v in enumerate(items, start=1))
         return conn.exec_driver_sql(sql, params)
 

@@ -80,3 +80,11 @@ def test_update_rows_sets_each_row(engine):
     with engine.connect() as conn:
         kinds = conn.execute(sa.select(things.c.kind).order_by(things.c.id)).scalars().all()
     assert kinds == ["first", "even", "third", "even"]
+
+
+def test_list_values_go_through_the_column_type(engine):
+    fill(engine, 3)
+    query = Prepared(sa.select(things.c.id).where(things.c.seen_at.in_(sa.bindparam("at", expanding=True)))
+                     .order_by(things.c.id), engine.dialect)
+    with engine.connect() as conn:  # SQLite stores SQLAlchemy's text form of a datetime, not sqlite3's
+        assert query.rows(conn, at=[SEEN, datetime(2026, 1, 1)]) == [(1,), (2,), (3,)]
