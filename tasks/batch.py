@@ -153,8 +153,5 @@ class Planning:
 
     def save(self, plan: str) -> None:
         """Keep the plan until the batch commits (Batch.commit clears it)."""
-        self.save_on(self._conn, self.task.id, self.attempt.position, plan)
-
-    @staticmethod
-    def save_on(conn: Connection, task_id: int, position: int, plan: str) -> None:
-        conn.execute(t.tasks.update().where(TASK.id == task_id).values(plan_position=position, plan=plan))
+        self._conn.execute(t.tasks.update().where(TASK.id == self.task.id).values(
+            plan_position=self.attempt.position, plan=plan))

@@ -345,16 +345,6 @@ class TaskStore:
 
     # -- processing --------------------------------------------------------------------------------
 
-    @contextmanager
-    def batch(self, task_id: int, owner: str, now: datetime, lease: timedelta) -> Iterator[Batch | None]:
-        """claim() then locked_batch(): one batch of a task, or None when it is not ours."""
-        attempt = self.claim(task_id, owner, now, lease)
-        if attempt is None:
-            yield None
-            return
-        with self.locked_batch(task_id, owner, attempt) as batch:
-            yield batch
-
     def claim(self, task_id: int, owner: str, now: datetime, lease: timedelta) -> Attempt | None:
         """Take a running task for one batch and record the attempt (committed) before any work;
         None when it is not ours to process (finished, deleted, locked by another process, or
@@ -418,11 +408,6 @@ class TaskStore:
     def _pending_items(self, conn: Connection, task: Task, end: int) -> list[Item]:
         rows = self.sql.pending_items.rows(conn, task_id=task.id, after=task.handled_upto, end=end)
         return list(map(Item._make, rows))
-
-    def save_plan(self, task_id: int, position: int, plan: str) -> None:
-        """Keep a batch's plan until the batch commits (Batch.commit clears it)."""
-        with self.engine.begin() as conn:
-            Planning.save_on(conn, task_id, position, plan)
 
     def note(self, task_id: int, now: datetime, message: str, level: str = "info") -> None:
         """Add a line to a task's action log on its own, unless it would repeat the last line

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from connectors.prestashop import create_demo_shop
 from tasks import attempts
 from tasks.models import Progress, Task
-from tests.helpers import assert_counters_match_items, make_config, make_heartbeat, make_store
+from tests.helpers import assert_counters_match_items, execute, make_config, make_heartbeat, make_store
 from tests.proxy import Proxy
 from tests.test_daemon import DEADLINE, HEARTBEAT, ROOT, hb, make_project, show, start_daemon, wait_for
 from tests.test_import import shop_rows
@@ -330,7 +330,8 @@ def test_a_batch_failing_unexpectedly_ends_the_task_after_five_tries(tmp_path, d
     beat = make_heartbeat(import_config(tmp_path, db_url, shop_url, {"path": str(feed)}), clock)
     task = beat.store.create(beat.config.profiles[0], "manual", clock.now(), clock.now())
     beat.tick(clock.advance(1))  # started; its first batch of 4 is done
-    beat.store.save_plan(task.id, 5, "{not json")  # the next batch's saved plan, damaged by hand
+    execute(db_url, f"UPDATE hb_tasks SET plan_position = 5, plan = '{{not json' WHERE id = {task.id}")
+    # the next batch's saved plan, damaged by hand
     for _ in range(4):
         beat.tick(clock.advance(60))
         assert beat.store.get(task.id).status == "running"

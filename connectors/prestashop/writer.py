@@ -104,6 +104,7 @@ class ShopWriter:
                 key_column, pids, pas, *columns = zip(*rows, strict=True)  # converted column by column
                 currents = zip(*(read(c) for read, c in zip(readers, columns, strict=True)), strict=True)
                 for key, pid, pa, current in zip(key_column, pids, pas, currents, strict=True):
+                    # Target's own __new__ (keyword defaults) costs more per row than the tuple's
                     target = tuple.__new__(Target, (pid, pa, dict(zip(fields, current, strict=True))))
                     for asked in wanted.get(key, ()):
                         if asked in found:
