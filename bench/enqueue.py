@@ -38,6 +38,7 @@ def _product(backend: Backend, ctx: Context, r: int) -> float:
 
     from heartbeat.config import load
     from profiles import worker_for
+    from reports import action_log
     from tasks.database import create_state_engine, ensure_schema
     from tasks.store import TaskStore
 
@@ -47,7 +48,7 @@ def _product(backend: Backend, ctx: Context, r: int) -> float:
     engine = create_state_engine(state)
     try:
         ensure_schema(engine)
-        store = TaskStore(engine)
+        store = TaskStore(engine, action_log)
         profile = config.profile(product.EXPORT_PROFILE)
         now = utcnow().replace(tzinfo=UTC)
         task = store.create(profile, "manual", now, now)

@@ -18,17 +18,20 @@ from bench.backends import Backend
 from bench.report import sig
 from bench.sql import Db, connect
 from bench.throughput import Context
+from tasks.states import TaskStatus
 
 T0 = datetime(2026, 6, 15, 12, 0, 0, tzinfo=UTC)  # the schedule below is next due at 03:00
 SCHEDULE = "0 3 * * *"
-STATUSES = ["completed"] * 90 + ["error"] * 4 + ["missed"] * 3 + ["killed"] * 3
+STATUSES = ([TaskStatus.COMPLETED.value] * 90 + [TaskStatus.ERROR.value] * 4 + [TaskStatus.MISSED.value] * 3
+            + [TaskStatus.KILLED.value] * 3)
 PROFILES = [product.EXPORT_PROFILE, "nightly-export", "supplier-import"]
 
 
 def measure(backend: Backend, ctx: Context, tasks: int, ticks: int) -> dict:
+    from core.clock import FrozenClock
     from heartbeat.beat import Heartbeat
-    from heartbeat.clock import FrozenClock
     from heartbeat.config import load
+    from reports import action_log
     from tasks.database import create_state_engine, ensure_schema
     from tasks.store import TaskStore
 
@@ -41,7 +44,7 @@ def measure(backend: Backend, ctx: Context, tasks: int, ticks: int) -> dict:
         db = connect(state, state=True)
         insert_history(db, tasks)
         clock = FrozenClock(T0)
-        beat = Heartbeat(config, TaskStore(engine), clock=clock, owner="bench:1:1")
+        beat = Heartbeat(config, TaskStore(engine, action_log), clock=clock, owner="bench:1:1")
         beat.tick(clock.now())  # records the profile's schedule: the only write
         samples = []
         for _ in range(ticks):
@@ -77,11 +80,11 @@ def insert_history(db: Db, tasks: int) -> None:
     for i in range(tasks):
         at = (T0 - timedelta(days=100) + i * span).replace(tzinfo=None)
         status, profile = STATUSES[i % len(STATUSES)], PROFILES[i % len(PROFILES)]
-        done = status == "completed"
+        done = status == TaskStatus.COMPLETED
         total = 1000 + i % 5000 if done else 0
         rows.append((profile, "import" if "import" in profile else "export", status, "schedule",
                      db.ts(at), db.ts(at),
-                     db.ts(at) if status != "missed" else None, db.ts(at + timedelta(seconds=30)),
+                     db.ts(at) if status != TaskStatus.MISSED else None, db.ts(at + timedelta(seconds=30)),
                      None if done else f"{status} (bench history)", 1000, total, total, total,
                      -(-total // 1000), 25.0 if done else 0.0))
         if len(rows) == 10_000:

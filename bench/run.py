@@ -143,8 +143,8 @@ def _run_db(backend, ctx: throughput.Context, args) -> tuple[dict, bool]:
 def _import_product() -> None:
     """Import every product module the in-process sections use, now: a run takes minutes, and
     modules imported later could come from a newer working tree than the ones imported first."""
+    import core.clock  # noqa: F401
     import heartbeat.beat  # noqa: F401
-    import heartbeat.clock  # noqa: F401
     import heartbeat.config  # noqa: F401
     import profiles  # noqa: F401
     import tasks.database  # noqa: F401

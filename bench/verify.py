@@ -11,6 +11,7 @@ import hashlib
 
 from bench.sql import connect
 from connectors.platform.export_format import format_decimal
+from tasks.states import TaskStatus
 
 
 class Incomplete(RuntimeError):
@@ -39,7 +40,7 @@ def check_complete(state: dict, total: int, what: str) -> None:
     """Raise Incomplete unless the task completed with `total` items, none pending, and its
     counters equal to its items' counts."""
     counters = {k: state[k] for k in ("processed", "skipped", "error") if state[k]}
-    if state["status"] != "completed" or state["total"] != total or state["pending"] != 0 \
+    if state["status"] != TaskStatus.COMPLETED or state["total"] != total or state["pending"] != 0 \
             or counters != state["items"]:
         raise Incomplete(f"{what} did not complete its task: {state}")
 

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import threading
 from functools import cached_property
 from pathlib import Path
 
+from core.config import Config, Connection
+from core.errors import Refused
 from heartbeat import config as config_module
-from heartbeat.config import Config
+from heartbeat.beat import Heartbeat
+from heartbeat.service import TaskManager
+from reports import action_log
+from tasks.database import create_state_engine, ensure_schema
+from tasks.store import TaskStore
 
 
 class App:
@@ -20,24 +27,22 @@ class App:
         return config_module.load(config_module.find_config_path(self.config_path))
 
     @cached_property
-    def store(self):
-        from tasks.database import create_state_engine, ensure_schema
-        from tasks.store import TaskStore
-
+    def store(self) -> TaskStore:
         engine = create_state_engine(self.config.database_url)
         ensure_schema(engine)
-        return TaskStore(engine)
+        return TaskStore(engine, action_log)
 
-    def heartbeat(self, stop=None):
-        from heartbeat.beat import Heartbeat
+    @cached_property
+    def tasks(self) -> TaskManager:
+        """The task verbs (heartbeat.service), as every front door calls them."""
+        return TaskManager(self.config, self.store)
 
+    def heartbeat(self, stop: threading.Event | None = None) -> Heartbeat:
         return Heartbeat(self.config, self.store, stop=stop)
 
-    def demo_shop(self, name: str | None):
+    def demo_shop(self, name: str | None) -> Connection:
         """The connection `demo init` fills: the named one, else the only prestashop connection
         on a SQLite file whose name contains 'demo'."""
-        from heartbeat.errors import Refused
-
         shops = {n: c for n, c in self.config.connections.items() if c.type == "prestashop"}
         if name:
             if name not in shops:

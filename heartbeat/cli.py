@@ -11,14 +11,22 @@ import os
 import sys
 import tempfile
 from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 
 import click
+from sqlalchemy.engine import make_url
 
+from connectors.prestashop import create_demo_shop
+from core.errors import HeartbeatError, Refused
+from heartbeat import daemon, logs
 from heartbeat.app import App
-from heartbeat.errors import HeartbeatError, Refused
+from heartbeat.views import profiles_table, task_details, tasks_table
+from tasks.database import current_revision
+from tasks.states import TaskStatus
 
-TASK_STATUSES = ["pending", "missed", "running", "completed", "killed", "error"]
+TASK_STATUSES = [s.value for s in TaskStatus]
+FINISHED_STATUSES = [s.value for s in TaskStatus if s.finished]
 
 
 class HeartbeatGroup(click.Group):
@@ -35,14 +43,6 @@ class HeartbeatGroup(click.Group):
             ctx.exit(0)
         except OSError as exc:
             click.echo(f"heartbeat: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), err=True)
-            ctx.exit(1)
-        except Exception as exc:
-            from sqlalchemy.exc import SQLAlchemyError
-
-            if not isinstance(exc, SQLAlchemyError):
-                raise
-            reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
-            click.echo(f"heartbeat: state database error: {reason}", err=True)
             ctx.exit(1)
 
 
@@ -92,8 +92,6 @@ def cli(ctx, config_path):
 
 
 def _configure_logs(app: App) -> None:
-    from heartbeat import logs
-
     logs.configure(app.config.log_format, app.config.log_level)
 
 
@@ -101,8 +99,6 @@ def _configure_logs(app: App) -> None:
 @click.pass_obj
 def run(app):
     """Run the daemon: a heartbeat every `interval` seconds until SIGTERM/SIGINT."""
-    from heartbeat import daemon
-
     _configure_logs(app)
     sys.exit(daemon.run(app))
 
@@ -112,18 +108,8 @@ def run(app):
 @click.pass_obj
 def tick(app, until_idle):
     """Do one heartbeat now (for system cron), or several with --until-idle."""
-    import threading
-
-    from heartbeat.daemon import install_stop_signals
-
     _configure_logs(app)
-    stop = threading.Event()
-    install_stop_signals(stop)
-    beat = app.heartbeat(stop=stop)
-    try:
-        beat.run_until_idle() if until_idle else beat.tick()
-    finally:
-        beat.close()
+    sys.exit(daemon.tick(app, until_idle))
 
 
 @cli.group()
@@ -135,8 +121,6 @@ def db():
 @click.pass_obj
 def db_upgrade(app):
     """Create or upgrade the state database schema (run and tick also do this)."""
-    from tasks.database import current_revision
-
     engine = app.store.engine  # opening the store upgrades the schema
     click.echo(f"state database at revision {current_revision(engine)}")
 
@@ -155,10 +139,6 @@ def demo():
 @click.pass_obj
 def demo_init(app, products, connection_name, if_missing, force):
     """Create the demo shop with generated products, in PrestaShop's own tables."""
-    from sqlalchemy.engine import make_url
-
-    from connectors.prestashop import create_demo_shop
-
     conn = app.demo_shop(connection_name)
     url = conn.options["url"]
     database = make_url(url).database
@@ -180,9 +160,7 @@ def profiles():
 @click.pass_obj
 def profiles_list(app, as_json):
     """List profiles with their schedule, next run and last task."""
-    from heartbeat.views import profile_rows, profiles_table
-
-    rows = profile_rows(app)
+    rows = app.tasks.profiles()
     if as_json:
         print_json(rows)
     else:
@@ -203,15 +181,8 @@ def profiles_check(app):
 @click.pass_obj
 def profiles_run(app, name, full):
     """Queue a task of profile NAME now; prints its id."""
-    from heartbeat.clock import utcnow
-    from heartbeat.errors import Refused
-
-    profile = app.config.profile(name)
-    if full and profile.kind != "export":
-        raise Refused(f"--full is for export profiles; {name} is an {profile.kind} profile")
-    now = utcnow()
-    task = app.store.create(profile, "manual", now, now, options={"full": True} if full else None)
-    click.echo(f"{profile.kind} profile {profile.name}: queued task {task.id}")  # the id comes last
+    task = app.tasks.queue(name, full=full)
+    click.echo(f"{task.kind} profile {task.profile}: queued task {task.id}")  # the id comes last
 
 
 @cli.group()
@@ -227,9 +198,7 @@ def tasks():
 @click.pass_obj
 def tasks_list(app, status, profile, limit, as_json):
     """List tasks, newest first."""
-    from heartbeat.views import tasks_table
-
-    found = app.store.list(status=status, profile=profile, limit=limit)
+    found = app.tasks.list(status=status, profile=profile, limit=limit)
     if as_json:
         print_json([t.to_json() for t in found])
     else:
@@ -242,9 +211,7 @@ def tasks_list(app, status, profile, limit, as_json):
 @click.pass_obj
 def tasks_show(app, task_id, as_json):
     """Show one task: every field, its message and its progress breakdown."""
-    from heartbeat.views import task_details
-
-    task = app.store.get(task_id)
+    task = app.tasks.show(task_id)
     if as_json:
         print_json(task.to_json())
     else:
@@ -256,9 +223,7 @@ def tasks_show(app, task_id, as_json):
 @click.pass_obj
 def tasks_kill(app, task_id):
     """Kill a pending or running task; its pending items become cancelled."""
-    from heartbeat.clock import utcnow
-
-    task = app.store.kill(task_id, utcnow())
+    task = app.tasks.kill(task_id)
     click.echo(f"task {task.id} killed: {task.progress.cancelled} pending items cancelled")
 
 
@@ -267,12 +232,9 @@ def tasks_kill(app, task_id):
 @click.pass_obj
 def tasks_delete(app, task_id):
     """Delete a task with its items, action log and export file (killing it first if needed)."""
-    from heartbeat.clock import utcnow
-    from reports import export_file
-
-    task = app.store.delete(task_id, utcnow())
-    export_file.remove(task)
-    click.echo(f"task {task.id} deleted")
+    removed = app.tasks.delete(task_id)
+    click.echo(f"task {task_id} deleted")
+    _problems(removed.problems)
 
 
 @tasks.command("log")
@@ -281,11 +243,9 @@ def tasks_delete(app, task_id):
 @click.pass_obj
 def tasks_log(app, task_id, output_file):
     """The task's action log as text."""
-    from reports import action_log
-
-    lines = app.store.log(task_id)
+    lines = app.tasks.log(task_id)
     with output(output_file) as out:
-        out.writelines(action_log.render(line) for line in lines)
+        out.writelines(lines)
 
 
 @tasks.command("report")
@@ -294,11 +254,9 @@ def tasks_log(app, task_id, output_file):
 @click.pass_obj
 def tasks_report(app, task_id, output_file):
     """The task's CSV report: every queued product, its outcome and why."""
-    from reports import csv_report
-
-    items = app.store.items(task_id)
+    lines = app.tasks.report(task_id)
     with output(output_file) as out:
-        csv_report.write(items, out)
+        out.writelines(lines)
 
 
 @tasks.command("export-file")
@@ -307,15 +265,9 @@ def tasks_report(app, task_id, output_file):
 @click.pass_obj
 def tasks_export_file(app, task_id, output_file):
     """The JSON file an export task produced for the sync platform."""
-    from reports import export_file
-
-    task = app.store.get(task_id)
-    if task.kind != "export":
-        raise Refused(f"task {task.id} is an {task.kind} task; only export tasks have an export file")
-    if not task.export_bytes:
-        raise Refused(f"task {task.id} has no export file yet (status {task.status.value})")
+    chunks = app.tasks.export_file(task_id)
     with output(output_file, binary=True) as out:
-        for chunk in export_file.read(task):
+        for chunk in chunks:
             out.write(chunk)
 
 
@@ -326,8 +278,6 @@ class Age(click.ParamType):
     UNITS = {"m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 
     def convert(self, value, param, ctx):
-        from datetime import timedelta
-
         if isinstance(value, timedelta):
             return value
         text = str(value).strip().lower()
@@ -340,18 +290,22 @@ class Age(click.ParamType):
 @click.option("--older-than", "age", type=Age(), required=True,
               help="Delete tasks that finished longer ago than this (30d, 12h, 90m, 2w).")
 @click.option("--status", "statuses", multiple=True,
-              type=click.Choice([s for s in TASK_STATUSES if s not in ("pending", "running")]),
+              type=click.Choice(FINISHED_STATUSES),
               help="Only tasks with this status (repeatable). Default: every finished status.")
 @click.pass_obj
 def tasks_prune(app, age, statuses):
     """Delete finished tasks with their items, logs and export files."""
-    from heartbeat.clock import utcnow
-    from reports import export_file
+    removed = app.tasks.prune(age, statuses or None)
+    click.echo(f"{len(removed.tasks)} finished tasks deleted")
+    _problems(removed.problems)
 
-    deleted = app.store.prune(utcnow() - age, statuses or None)
-    for problem in export_file.remove_all(deleted):
+
+def _problems(problems: list[str]) -> None:
+    """Files that could not be removed: one line each on stderr, and exit 1."""
+    for problem in problems:
         click.echo(f"heartbeat: {problem}", err=True)
-    click.echo(f"{len(deleted)} finished tasks deleted")
+    if problems:
+        sys.exit(1)
 
 
 def main() -> None:

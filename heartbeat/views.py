@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from heartbeat.clock import as_utc, iso
+from core.clock import as_utc, iso
 from tasks.models import Task
 
 
@@ -74,25 +74,6 @@ def both(value: datetime | None) -> str:
     if value is None:
         return "-"
     return f"{iso(value)}  ({local(value, '%Y-%m-%d %H:%M:%S %Z')})"
-
-
-def profile_rows(app) -> list[dict]:
-    """Profiles with their next run and the status of their last task, for list and --json."""
-    from heartbeat import schedule
-    from heartbeat.clock import utcnow
-
-    rows, recorded = [], app.store.next_slots()
-    for p in app.config.profiles:
-        next_run = None
-        if p.schedule and p.enabled:
-            # the slot the daemon recorded (due at the next tick if past), else the schedule's next
-            next_run = iso(recorded.get(p.name) or schedule.first_slot(schedule.of_profile(p), utcnow()))
-        last = app.store.last_task(p.name)
-        rows.append({"name": p.name, "kind": p.kind, "source": p.source, "target": p.target,
-                     "schedule": p.schedule, "enabled": p.enabled, "next_run": next_run,
-                     "batch_size": p.batch_size, "last_task": last.id if last else None,
-                     "last_status": last.status.value if last else None})
-    return rows
 
 
 def profiles_table(rows: list[dict]) -> str:

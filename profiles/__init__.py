@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from heartbeat.config import Config, Profile
+from core.config import Config, Profile
 from profiles.base import Worker
 from profiles.export import ExportWorker
 from profiles.importer import ImportWorker

@@ -8,15 +8,14 @@ a batch; it never touches the state database itself.
 from __future__ import annotations
 
 import json
-import os
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
-from heartbeat.config import Config, Profile
-from heartbeat.errors import FatalTaskError
+from core.config import Config, Profile
+from core.errors import FatalTaskError
 from reports.action_log import EMPTY_SOURCE
 from tasks.models import Item, Outcome, QueueEntry, Task
 from tasks.states import ItemStatus
@@ -102,23 +101,6 @@ class Worker(ABC):
     def close(self) -> None:
         """Release connections; the worker is not used afterwards."""
         return None
-
-
-_CRASH_ON = os.environ.get("HEARTBEAT_TEST_CRASH_ON_PRODUCT", "")
-
-
-def crash_hook(product_id: int) -> None:
-    """Test hook (docs/reliability.md): with HEARTBEAT_TEST_CRASH_ON_PRODUCT=ID in the environment,
-    the process dies the hard way when it reaches that product, like a segfault in a driver would."""
-    if _CRASH_ON and int(_CRASH_ON) == product_id:
-        os._exit(70)
-
-
-def crash_hook_after_apply() -> None:
-    """Test hook: with HEARTBEAT_TEST_CRASH_AFTER_APPLY=1 the process dies right after a batch's shop
-    writes, before the batch commits in the state database."""
-    if os.environ.get("HEARTBEAT_TEST_CRASH_AFTER_APPLY") == "1":
-        os._exit(71)
 
 
 def non_empty(entries: Iterable[QueueEntry], allow_empty: bool) -> Iterator[QueueEntry]:

@@ -15,8 +15,8 @@ from datetime import timedelta
 from connectors.platform.export_format import dumps_order, dumps_product
 from connectors.prestashop import PrestaShop
 from connectors.prestashop.orders import OrderReader
-from heartbeat.errors import ConnectorError
-from profiles.base import Processed, Worker, crash_hook, exports_dir, non_empty
+from core.errors import ConnectorError
+from profiles.base import Processed, Worker, exports_dir, non_empty
 from tasks.models import Item, Outcome, QueueEntry, Task
 from tasks.states import ItemStatus
 
@@ -72,7 +72,6 @@ class ExportWorker(Worker):
         full = self.profile.options.get("full") or task.options.get("full")
         result = Processed(outcomes=[])
         for item in items:
-            crash_hook(item.product_id)
             try:
                 outcome, record = self._export(item, records)
             except ConnectorError:

@@ -18,8 +18,8 @@ from connectors.feeds import open_feed
 from connectors.platform.export_format import format_decimal
 from connectors.prestashop import PrestaShop
 from connectors.prestashop.writer import COMBINATION_UPDATABLE, ShopWriter, Target, to_decimal
-from heartbeat.errors import ConnectorError
-from profiles.base import Processed, Worker, crash_hook, crash_hook_after_apply, non_empty
+from core.errors import ConnectorError
+from profiles.base import Processed, Worker, non_empty
 from tasks.models import Item, Outcome, QueueEntry, Task
 from tasks.states import ItemStatus
 
@@ -88,7 +88,6 @@ class ImportWorker(Worker):
         result = Processed(outcomes=[])
         for item in items:
             row = json.loads(item.payload)
-            crash_hook(item.product_id)
             try:
                 outcome, update = self._plan_item(item, row, found.get(item.reference or "", []))
             except ConnectorError:
@@ -146,7 +145,6 @@ class ImportWorker(Worker):
         updates = (effect[1:] for effect in effects)  # [position, id_product, id_product_attribute, values]
         local = datetime.fromisoformat(at).astimezone().replace(tzinfo=None)  # PrestaShop: local time
         self.shop_writer.apply(updates, local)
-        crash_hook_after_apply()
 
     def close(self) -> None:
         if self._shop is not None:

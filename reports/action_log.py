@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 
-from tasks.models import Outcome, Task
+from tasks.models import Item, Outcome, Task
+from tasks.recovery import POISON_RESTARTS, Attempt
 
 EMPTY_SOURCE = "could not grab data, No available items to grab"
 
@@ -14,18 +15,25 @@ def started(total: int, batch_size: int) -> str:
     return f"task started: {plural(total, 'item')} queued, batch size {batch_size}"
 
 
-def restarted(resume_at: int, total: int) -> str:
-    return f"process restarted: processor no longer exists; resuming at item {resume_at} of {total}"
-
-
-def died_in_batch(attempt, attempt_end: int) -> str:
-    """Appended to the restart line when the old processor died in the middle of a batch."""
-    text = f"; it died while handling items {attempt.position} to {attempt_end}"
-    if attempt.restarts > 1:
-        text += f" ({attempt.restarts} times at item {attempt.position})"
-    if attempt.suspect_until >= attempt.position:
-        text += f"; handling items up to {attempt.suspect_until} one at a time"
+def restarted(attempt: Attempt, task: Task) -> str:
+    """The previous processor of `task` is gone without releasing it (tasks.recovery)."""
+    text = (f"process restarted: processor no longer exists; resuming at item {attempt.position} "
+            f"of {task.progress.total}")
+    if attempt.died_here:
+        text += f"; it died while handling items {attempt.position} to {task.attempt_end}"
+    if attempt.suspect:
+        text += (f"; handling items up to {attempt.suspect_until} one at a time, each in a process "
+                 "of its own")
     return text
+
+
+def crashed(attempt: Attempt, item: Item | None, how: str) -> str:
+    """The sacrificial process handling a suspect item alone died; `attempt.restarts` counts it."""
+    what = f"item {attempt.position}"
+    if item is not None:
+        what += f" ({_product(item.product_id, item.reference)})"
+    text = f"{what}: its process died ({how}), {attempt.restarts} of {POISON_RESTARTS} times"
+    return text + ("; giving it up" if attempt.poisoned else "; trying it again alone")
 
 
 def plural(n: int, word: str) -> str:
@@ -49,8 +57,11 @@ def batch(number: int, outcomes: Iterable[Outcome], seconds: float) -> str:
 
 
 def item_error(position: int, product_id: int, reference: str | None, reason: str) -> str:
-    what = f"product {product_id}" if product_id else (reference or "no reference")
-    return f"item {position} ({what}): error: {reason}"
+    return f"item {position} ({_product(product_id, reference)}): error: {reason}"
+
+
+def _product(product_id: int, reference: str | None) -> str:
+    return f"product {product_id}" if product_id else (reference or "no reference")
 
 
 def render(line) -> str:
@@ -58,8 +69,9 @@ def render(line) -> str:
     return f"{line.at:%Y-%m-%d %H:%M:%S} UTC  {line.level.upper():<7} {line.message}\n"
 
 
-def summary(task: Task, work_seconds: float) -> str:
+def summary(task: Task) -> str:
     """The closing line of a completed task; `task` is as it stands after its last batch."""
+    work_seconds = task.work_seconds
     p = task.progress
     counts = Counter(processed=p.processed, skipped=p.skipped, error=p.error)
     return (f"completed: {plural(p.total, 'item')} ({_counts(counts)}) in "

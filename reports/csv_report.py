@@ -7,7 +7,7 @@ carriage return) get a leading apostrophe: inert in Excel/LibreOffice, still rea
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import TextIO
 
 from tasks.models import ItemRecord
@@ -23,10 +23,28 @@ def neutralise(cell: object) -> str:
 
 def write(items: Iterable[ItemRecord], out: TextIO) -> int:
     """Write the header and one row per item to `out`; returns the number of rows."""
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(HEADER)
-    rows = 0
-    for item in items:
-        writer.writerow([neutralise(cell) for cell in item])
+    rows = -1
+    for text in lines(items):
+        out.write(text)
         rows += 1
     return rows
+
+
+class _Line:
+    """A file-like that keeps the last line a csv.writer wrote."""
+
+    text = ""
+
+    def write(self, text: str) -> None:
+        self.text = text
+
+
+def lines(items: Iterable[ItemRecord]) -> Iterator[str]:
+    """The report as a stream of CSV lines (header first), for a response or a file."""
+    line = _Line()
+    writer = csv.writer(line, lineterminator="\r\n")
+    writer.writerow(HEADER)
+    yield line.text
+    for item in items:
+        writer.writerow([neutralise(cell) for cell in item])
+        yield line.text

@@ -13,18 +13,12 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine, make_url
 
-from heartbeat.driver import positional_parameters
-from heartbeat.errors import HeartbeatError
+from core.driver import positional_parameters
+from core.errors import StateDatabaseError
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 HEAD_REVISION = "0003"  # keep equal to the newest file in migrations/versions (a test checks)
 SQLITE_BUSY_MS = 60_000
-
-
-class StateDatabaseError(HeartbeatError):
-    def __init__(self, url: str, reason: str):
-        shown = make_url(url).render_as_string(hide_password=True)
-        super().__init__(f"state database {shown}: {reason}")
 
 
 def create_state_engine(url: str) -> Engine:
@@ -75,7 +69,8 @@ def ensure_schema(engine: Engine) -> bool:
             return False
         return upgrade(engine)
     except sa.exc.OperationalError as exc:
-        raise StateDatabaseError(str(engine.url), str(exc.orig).splitlines()[0]) from exc
+        shown = engine.url.render_as_string(hide_password=True)
+        raise StateDatabaseError(str(exc.orig).splitlines()[0], shown) from exc
 
 
 def upgrade(engine: Engine) -> bool:

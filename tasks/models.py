@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from heartbeat.clock import as_utc, iso
+from core.clock import as_utc, iso
 from tasks.states import ItemStatus, TaskStatus
 
 COUNTERS = ("pending", "processed", "skipped", "cancelled", "error")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from heartbeat.errors import IllegalTransition
+from core.errors import IllegalTransition
 
 
 class TaskStatus(StrEnum):
@@ -57,8 +57,9 @@ ITEM_TRANSITIONS: dict[ItemStatus, frozenset[ItemStatus]] = {
     ItemStatus.ERROR: frozenset(),
 }
 
-# Outcomes a profile may give an item while processing it (cancelled is only for kills).
-ITEM_OUTCOMES = frozenset({ItemStatus.PROCESSED, ItemStatus.SKIPPED, ItemStatus.ERROR})
+# Outcomes a profile may give an item while processing it (cancelled is only for kills and errors
+# of the task). The store writes outcomes only over pending items (tasks.batch), as this table says.
+ITEM_OUTCOMES = ITEM_TRANSITIONS[ItemStatus.PENDING] - {ItemStatus.CANCELLED}
 
 
 def can_transition(current: TaskStatus, wanted: TaskStatus) -> bool:
@@ -73,9 +74,3 @@ def check_task_transition(task_id: int, current: TaskStatus | str, wanted: TaskS
         if wanted is TaskStatus.KILLED:
             hint = "only pending or running tasks can be killed"
         raise IllegalTransition(f"task {task_id}", current.value, wanted.value, hint)
-
-
-def check_item_transition(current: ItemStatus | str, wanted: ItemStatus) -> None:
-    current = ItemStatus(current)
-    if wanted not in ITEM_TRANSITIONS[current]:
-        raise IllegalTransition("item", current.value, wanted.value)

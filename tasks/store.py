@@ -1,8 +1,14 @@
 """The task store: the one boundary between Heartbeat and its state database.
 
-The heartbeat and the CLI speak the verbs below; none of them sees SQL. Every status change goes
-through `_transition`, which asks the state machine (tasks.states) first. Counters on a task row are
-changed only in the transaction that changes its items, so they always equal the items' counts.
+The heartbeat and the CLI speak the verbs below; none of them sees SQL, and none of them sees a
+database error either: every public verb turns the driver's errors into StateDatabaseError. Every
+status change goes through tasks.rows.transition, which asks the state machine (tasks.states) first.
+Counters on a task row are changed only in the transaction that changes its items, so they always
+equal the items' counts.
+
+A batch is three verbs: `claim` (committed before any work: crash detection, tasks.recovery),
+`plan` (for work with effects outside this database: the plan is saved before any effect) and
+`commit_batch` (the work runs with the task row locked and its result commits at once).
 
 Concurrency: a task row is locked (`FOR UPDATE`, `SKIP LOCKED` where another daemon may hold it) for
 the whole of a start or a batch; SQLite serialises writers with BEGIN IMMEDIATE instead.
@@ -13,64 +19,54 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from itertools import islice
+from typing import Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from heartbeat import driver
-from heartbeat.clock import as_utc
-from heartbeat.errors import FatalTaskError, Refused, TaskNotFound
-from reports import action_log
-from tasks import attempts
+from core.clock import as_utc
+from core.errors import FatalTaskError
+from tasks import queue, recovery
 from tasks import tables as t
-from tasks.attempts import Attempt
-from tasks.batch import Batch, Planning
+from tasks.batch import Batch, BatchResult, Planning
+from tasks.guard import callers, callers_iter, guarded, guarded_iter
 from tasks.leases import busy, owner_gone
 from tasks.models import Item, ItemRecord, LogLine, QueueEntry, Task
+from tasks.recovery import Attempt
+from tasks.rows import TASK_COLUMNS, lock_task, naive, read_task, transition, write_log
+from tasks.statements import Statements
 from tasks.states import ItemStatus, TaskStatus, check_task_transition
 
-QUEUE_CHUNK = 5000
 TASK = t.tasks.c
-# a task row as Task needs it: without the saved plan, a large text only Planning.saved_plan() reads
-TASK_COLUMNS = [c for c in t.tasks.c if c.name != "plan"]
 ITEM = t.items.c
-# statements every batch runs, built once (building a select of 30 columns costs more than running it)
-_TASK = sa.select(*TASK_COLUMNS).where(TASK.id == sa.bindparam("id"))
-_TASK_LOCKED = _TASK.with_for_update()
-_TASK_LOCKED_SKIP = _TASK.with_for_update(skip_locked=True)
-_LOG_LINE = t.log.insert()
 
 
-def naive(value: datetime | None) -> datetime | None:
-    """UTC datetimes are stored naive (portable across SQLite and MySQL)."""
-    return value.replace(tzinfo=None) if value is not None and value.tzinfo else value
+class Wording(Protocol):
+    """The action-log lines the store writes in its own transactions (reports.action_log)."""
+
+    def started(self, total: int, batch_size: int) -> str: ...
+
+    def restarted(self, attempt: Attempt, task: Task) -> str: ...
+
+    def crashed(self, attempt: Attempt, item: Item | None, how: str) -> str: ...
+
+    def summary(self, task: Task) -> str: ...
 
 
-class Statements:
-    """The statements every batch runs, compiled once per database (heartbeat.driver)."""
+@dataclass(frozen=True)
+class Planned:
+    """What TaskStore.plan gives back: the planner's value and the items it read (None if it read
+    none), which commit_batch may reuse."""
 
-    def __init__(self, dialect):
-        p = sa.bindparam
-        self.pending_items = driver.Prepared(
-            sa.select(ITEM.position, ITEM.product_id, ITEM.combination_id, ITEM.reference, ITEM.name,
-                      ITEM.payload, ITEM.detail)
-            .where(ITEM.task_id == p("task_id"), ITEM.position > p("after"), ITEM.position <= p("end"))
-            .order_by(ITEM.position), dialect)
-        sync = t.sync_state.c
-        self.sync_state = driver.Prepared(
-            sa.select(sync.product_id, sync.hash, sync.task_id)
-            .where(sync.profile == p("profile"), sync.product_id.in_(p("ids", expanding=True))), dialect)
-        self.mark_items = driver.Prepared(
-            t.items.update()
-            .where(ITEM.task_id == p("task_id"), ITEM.position.in_(p("positions", expanding=True)))
-            .values(status=p("status"), action=p("action"), detail=p("detail")), dialect)
+    value: object
+    items: list[Item] | None
 
 
 class TaskStore:
-    def __init__(self, engine: Engine):
-        self.engine = engine
+    def __init__(self, engine: Engine, wording: Wording):
+        self.engine, self.wording = engine, wording
         self.sql = Statements(engine.dialect)
 
     # -- reading ---------------------------------------------------------------------------------
@@ -82,17 +78,12 @@ class TaskStore:
             with conn.begin():
                 yield conn
 
+    @guarded
     def get(self, task_id: int) -> Task:
         with self._read() as conn:
-            return self._get(conn, task_id)
+            return read_task(conn, task_id)
 
-    def _get(self, conn: Connection, task_id: int, lock: bool = False, skip_locked: bool = False):
-        query = _TASK_LOCKED_SKIP if lock and skip_locked else _TASK_LOCKED if lock else _TASK
-        row = conn.execute(query, {"id": task_id}).first()
-        if row is None:
-            raise TaskNotFound(task_id)
-        return Task.from_row(row)
-
+    @guarded
     def list(self, status: str | None = None, profile: str | None = None, limit: int | None = 50):
         """Tasks newest first (highest id first)."""
         query = sa.select(*TASK_COLUMNS).order_by(TASK.id.desc()).limit(limit)
@@ -103,14 +94,17 @@ class TaskStore:
         with self._read() as conn:
             return [Task.from_row(r) for r in conn.execute(query)]
 
+    @guarded
     def last_completed(self, profile: str) -> Task | None:
         tasks = self.list(status=TaskStatus.COMPLETED.value, profile=profile, limit=1)
         return tasks[0] if tasks else None
 
+    @guarded
     def last_task(self, profile: str) -> Task | None:
         tasks = self.list(profile=profile, limit=1)
         return tasks[0] if tasks else None
 
+    @guarded
     def active(self, now: datetime) -> tuple[list[int], dict[int, str]]:
         """What a heartbeat has to do, in one read: the ids of pending tasks whose time has come
         (oldest scheduled_at first), and the running tasks (id -> profile)."""
@@ -126,11 +120,12 @@ class TaskStore:
         return ([i for i, status, _ in rows if status == pending],
                 {i: profile for i, status, profile in rows if status == running})
 
+    @guarded
     def items(self, task_id: int, chunk: int = 2000) -> Iterator[ItemRecord]:
         """Every queued item in position order, read in primary-key chunks (constant memory).
         Raises TaskNotFound at once, not at the first iteration."""
         self.get(task_id)
-        return self._iter_items(task_id, chunk)
+        return guarded_iter(self._iter_items(task_id, chunk))
 
     def _iter_items(self, task_id: int, chunk: int) -> Iterator[ItemRecord]:
         cols = [ITEM.position, ITEM.product_id, ITEM.combination_id, ITEM.reference, ITEM.name,
@@ -146,6 +141,7 @@ class TaskStore:
                 return
             after = rows[-1].position
 
+    @guarded
     def item_counts(self, task_id: int) -> dict[str, int]:
         """Items by status, counted from the items themselves (the counters' ground truth)."""
         query = (sa.select(ITEM.status, sa.func.count()).where(ITEM.task_id == task_id)
@@ -153,6 +149,7 @@ class TaskStore:
         with self._read() as conn:
             return {status: n for status, n in conn.execute(query)}
 
+    @guarded
     def log(self, task_id: int) -> list[LogLine]:
         self.get(task_id)
         query = (sa.select(t.log.c.logged_at, t.log.c.level, t.log.c.message)
@@ -162,14 +159,15 @@ class TaskStore:
 
     # -- creating ----------------------------------------------------------------------------------
 
+    @guarded
     def create(self, profile, trigger: str, scheduled_at: datetime, now: datetime,
                options: dict | None = None, note: str | None = None) -> Task:
         """A new pending task of `profile` (an object with name, kind and batch_size)."""
         with self.engine.begin() as conn:
             task_id = self._insert_task(conn, profile, trigger, scheduled_at, now, options)
             if note:
-                self._log(conn, task_id, now, note)
-            return self._get(conn, task_id)
+                write_log(conn, task_id, now, note)
+            return read_task(conn, task_id)
 
     def _insert_task(self, conn, profile, trigger, scheduled_at, now, options) -> int:
         result = conn.execute(t.tasks.insert().values(
@@ -181,6 +179,7 @@ class TaskStore:
         ))
         return result.inserted_primary_key[0]
 
+    @guarded
     def next_slots(self) -> dict[str, datetime]:
         """The next recorded cron slot of every scheduled profile (UTC)."""
         slot = t.profiles.c.next_slot
@@ -188,6 +187,7 @@ class TaskStore:
         with self._read() as conn:
             return {name: as_utc(slot) for name, slot in conn.execute(query)}
 
+    @guarded
     def schedule_state(self, profile: str) -> tuple[str | None, datetime | None]:
         """(schedule expression, next slot) last recorded for a profile."""
         query = sa.select(t.profiles.c.schedule, t.profiles.c.next_slot).where(
@@ -198,6 +198,7 @@ class TaskStore:
             return None, None
         return row.schedule, row.next_slot.replace(tzinfo=None) if row.next_slot else None
 
+    @guarded
     def set_schedule(self, profile: str, schedule: str | None, next_slot: datetime | None,
                      now: datetime) -> None:
         with self.engine.begin() as conn:
@@ -205,6 +206,7 @@ class TaskStore:
             conn.execute(t.profiles.update().where(t.profiles.c.name == profile).values(
                 schedule=schedule, next_slot=naive(next_slot), updated_at=naive(now)))
 
+    @guarded
     def create_scheduled(self, profile, schedule: str, expected_slot: datetime,
                          slot: datetime, next_slot: datetime, now: datetime, note: str | None) -> Task | None:
         """Atomically turn the profile's due slot into a pending task and move to `next_slot`.
@@ -220,8 +222,8 @@ class TaskStore:
                 return None
             task_id = self._insert_task(conn, profile, "schedule", slot, now, None)
             if note:
-                self._log(conn, task_id, now, note)
-            return self._get(conn, task_id)
+                write_log(conn, task_id, now, note)
+            return read_task(conn, task_id)
 
     def _ensure_profile_row(self, conn: Connection, profile: str, now: datetime) -> None:
         exists = conn.execute(sa.select(t.profiles.c.name).where(t.profiles.c.name == profile)).first()
@@ -234,6 +236,7 @@ class TaskStore:
 
     # -- starting ----------------------------------------------------------------------------------
 
+    @guarded
     def start(self, task_id: int, now: datetime, owner: str, misfire_grace: int | None,
               build_queue: Callable[[], Iterable[QueueEntry]], export_path: Callable[[Task], str | None],
               lease: timedelta, duplicate_note: Callable[[str | None], str] | None = None) -> Task | None:
@@ -256,79 +259,23 @@ class TaskStore:
         with self.engine.connect() as conn, conn.begin():
             conn.execute(sa.select(t.profiles.c.name).where(t.profiles.c.name == profile)
                          .with_for_update())  # serialises starts of one profile across daemons
-            task = self._lock(conn, task_id)
+            task = lock_task(conn, task_id)
             if task is None or task.status is not TaskStatus.PENDING:
                 return None
-            late = self._too_late(task, now, misfire_grace)
+            late = queue.too_late(task, now, misfire_grace)
             if late:
-                return self._transition(conn, task, TaskStatus.MISSED, now, late)
-            sibling = self._running_sibling(conn, task)
+                return transition(conn, task, TaskStatus.MISSED, now, late)
+            sibling = queue.running_sibling(conn, task)
             if sibling is not None:
                 why = f"task {sibling} of profile {task.profile} was still running"
-                return self._transition(conn, task, TaskStatus.MISSED, now, why)
-            total = self._insert_queue(conn, task_id, build_queue())
+                return transition(conn, task, TaskStatus.MISSED, now, why)
+            total = queue.insert(conn, task_id, callers_iter(callers(build_queue)))
             if duplicate_note is not None:
-                self._mark_duplicates(conn, task_id, duplicate_note)
+                queue.mark_duplicates(conn, task_id, duplicate_note)
             conn.execute(t.tasks.update().where(TASK.id == task_id).values(
-                total=total, pending=total, export_path=export_path(task), owner=owner))
-            self._log(conn, task_id, now, action_log.started(total, task.batch_size))
-            return self._transition(conn, self._get(conn, task_id), TaskStatus.RUNNING, now, None)
-
-    def _lock(self, conn: Connection, task_id: int, skip_locked: bool = True) -> Task | None:
-        try:
-            return self._get(conn, task_id, lock=True, skip_locked=skip_locked)
-        except TaskNotFound:
-            return None
-
-    @staticmethod
-    def _too_late(task: Task, now: datetime, grace: int | None) -> str | None:
-        """Why a scheduled task is too late to start (a task queued by hand has no slot to miss)."""
-        if grace is None or task.trigger != "schedule":
-            return None
-        if now - task.scheduled_at <= timedelta(seconds=grace):
-            return None
-        late = int((now - task.scheduled_at).total_seconds())
-        return f"too late for the schedule: {late} s after its slot, misfire_grace is {grace} s"
-
-    @staticmethod
-    def _running_sibling(conn: Connection, task: Task) -> int | None:
-        return conn.execute(sa.select(TASK.id).where(
-            TASK.profile == task.profile, TASK.status == TaskStatus.RUNNING.value, TASK.id != task.id,
-        ).order_by(TASK.id).limit(1)).scalar()
-
-    @staticmethod
-    def _insert_queue(conn: Connection, task_id: int, entries: Iterable[QueueEntry]) -> int:
-        """Bulk-insert the queue in chunks; returns its length. Positions start at 1."""
-        total, it = 0, iter(entries)
-        pending = ItemStatus.PENDING.value
-        columns = ("task_id", "position", "product_id", "combination_id", "reference", "name", "status",
-                   "payload")
-        while chunk := list(islice(it, QUEUE_CHUNK)):
-            driver.insert_rows(conn, t.items, columns, [
-                (task_id, total + i, e.product_id, e.combination_id, e.reference, e.name, pending, e.payload)
-                for i, e in enumerate(chunk, start=1)
-            ])
-            total += len(chunk)
-        return total
-
-    @staticmethod
-    def _mark_duplicates(conn: Connection, task_id: int, note: Callable[[str | None], str]) -> None:
-        """The database finds repeated references (a feed of a million rows need not fit in memory)."""
-        firsts = dict(conn.execute(sa.select(ITEM.reference, sa.func.min(ITEM.position)).where(
-            ITEM.task_id == task_id, ITEM.reference.is_not(None),
-        ).group_by(ITEM.reference).having(sa.func.count() > 1)).all())
-        refs = list(firsts)
-        for i in range(0, len(refs), 1000):
-            chunk = refs[i:i + 1000]
-            rows = conn.execute(sa.select(ITEM.position, ITEM.reference, ITEM.payload).where(
-                ITEM.task_id == task_id, ITEM.reference.in_(chunk))).all()
-            first_payload = {r.reference: r.payload for r in rows if r.position == firsts[r.reference]}
-            marks = [{"p": r.position, "d": note(first_payload[r.reference])}
-                     for r in rows if r.position != firsts[r.reference]]
-            if marks:
-                conn.execute(t.items.update().where(
-                    ITEM.task_id == task_id, ITEM.position == sa.bindparam("p"),
-                ).values(detail=sa.bindparam("d")), marks)
+                total=total, pending=total, export_path=callers(export_path, task), owner=owner))
+            write_log(conn, task_id, now, self.wording.started(total, task.batch_size))
+            return transition(conn, read_task(conn, task_id), TaskStatus.RUNNING, now, None)
 
     def _fail_pending(self, task_id: int, now: datetime, reason: str) -> Task | None:
         return self._fail(task_id, now, reason, TaskStatus.PENDING)
@@ -337,78 +284,100 @@ class TaskStore:
         """expected -> error with `reason` (logged); the task as it stands if it is no longer
         `expected` (or None if it is gone)."""
         with self.engine.connect() as conn, conn.begin():
-            task = self._lock(conn, task_id)
+            task = lock_task(conn, task_id)
             if task is None or task.status is not expected:
                 return task
-            self._log(conn, task_id, now, f"error: {reason}", level="error")
-            return self._transition(conn, task, TaskStatus.ERROR, now, reason)
+            write_log(conn, task_id, now, f"error: {reason}", level="error")
+            return transition(conn, task, TaskStatus.ERROR, now, reason)
 
     # -- processing --------------------------------------------------------------------------------
 
+    @guarded
     def claim(self, task_id: int, owner: str, now: datetime, lease: timedelta) -> Attempt | None:
         """Take a running task for one batch and record the attempt (committed) before any work;
         None when it is not ours to process (finished, deleted, locked by another process, or
-        owned by a live one). See tasks.attempts for what the record is for."""
+        owned by a live one). See tasks.recovery for what the record is for."""
         with self.engine.connect() as conn, conn.begin():
-            task = self._lock(conn, task_id)
+            task = lock_task(conn, task_id)
             if task is None or task.status is not TaskStatus.RUNNING:
                 return None
             other = task.owner not in (None, owner)
             gone = other and owner_gone(task.owner, task.lease_until, now)
             if other and busy(task.lease_until, now) and not gone:
                 return None  # another process is in the middle of a batch
-            attempt = attempts.plan(task, owner, gone)
+            attempt = recovery.next_attempt(task, owner, gone)
             if attempt.restarted:
-                line = action_log.restarted(attempt.position, task.progress.total)
-                if attempt.died_here:
-                    line += action_log.died_in_batch(attempt, task.attempt_end)
-                self._log(conn, task_id, now, line, level="warning")
+                write_log(conn, task_id, now, self.wording.restarted(attempt, task), level="warning")
             conn.execute(t.tasks.update().where(TASK.id == task_id).values(
                 owner=owner, lease_until=naive(now + lease), attempt_position=attempt.position,
                 attempt_end=attempt.end, restarts=attempt.restarts, suspect_until=attempt.suspect_until))
             return attempt
 
-    @contextmanager
-    def locked_batch(self, task_id: int, owner: str, attempt: Attempt,
-                     items: list[Item] | None = None) -> Iterator[Batch | None]:
-        """The claimed batch with the task row locked while the caller works: everything the Batch
-        writes commits when the block exits normally and rolls back if it raises. None when the
-        task was killed or deleted since the claim. `items`: the batch's items as planning read
-        them (still the same: only a batch of their owner, or a kill, changes pending items)."""
-        with self._claimed(task_id, owner, attempt) as claimed:
-            if claimed is None:
-                yield None
-                return
-            conn, task = claimed
-            if items is None:
-                items = self._pending_items(conn, task, attempt.end)
-            yield Batch(conn, task, items, self, attempt)
+    @guarded
+    def plan(self, task_id: int, owner: str, attempt: Attempt,
+             planner: Callable[[Planning], object]) -> Planned | None:
+        """Plan the claimed batch before its effects are applied: `planner(planning)` runs with the
+        task row locked, reads the saved plan or makes and saves a new one, and what it saved
+        commits when it returns. None when the task is no longer ours."""
+        with self._claimed(task_id, owner, attempt) as conn_task:
+            if conn_task is None:
+                return None
+            planning = Planning(*conn_task, attempt)
+            value = callers(planner, planning)
+            return Planned(value, planning.read_items)
 
-    @contextmanager
-    def planning(self, task_id: int, owner: str, attempt: Attempt) -> Iterator[Planning | None]:
-        """The claimed batch, to plan before its effects are applied (heartbeat.beat): the task row
-        is locked while the caller reads the saved plan or makes and saves a new one, and what it
-        saved commits when the block exits normally. None when the task is no longer ours."""
-        with self._claimed(task_id, owner, attempt) as claimed:
-            yield None if claimed is None else Planning(self, *claimed, attempt)
+    @guarded
+    def commit_batch(self, task_id: int, owner: str, attempt: Attempt, now: datetime,
+                     work: Callable[[Batch], BatchResult], items: list[Item] | None = None) -> Task | None:
+        """Do the claimed batch: `work(batch)` runs with the task row locked, and the BatchResult it
+        returns commits with it (tasks.batch). Everything rolls back if `work` raises. None when
+        the task was killed, deleted or taken over since the claim. `items`: the batch's items as
+        planning read them (still the same: only a batch of their owner, or a kill, changes
+        pending items)."""
+        with self._claimed(task_id, owner, attempt) as conn_task:
+            if conn_task is None:
+                return None
+            conn, sql, task = conn_task
+            if items is None:
+                items = sql.pending(conn, task, attempt.end)
+            batch = Batch(conn, sql, task, items, attempt)
+            result = callers(work, batch)
+            return batch.commit(result, now, self.wording.summary)
+
+    @guarded
+    def record_crash(self, task_id: int, owner: str, attempt: Attempt, now: datetime,
+                     how: str) -> Task | None:
+        """The sacrificial process handling the suspect item at `attempt.position` alone died (`how`):
+        count it against that item and drop our lease (tasks.recovery). None when the task is no
+        longer ours."""
+        with self._claimed(task_id, owner, attempt) as conn_task:
+            if conn_task is None:
+                return None
+            conn, sql, task = conn_task
+            restarts = recovery.crashed(attempt)
+            items = sql.pending(conn, task, attempt.position)
+            counted = Attempt(attempt.position, attempt.end, restarts, attempt.suspect_until, False, False)
+            write_log(conn, task_id, now, self.wording.crashed(counted, items[0] if items else None, how),
+                      level="warning")
+            conn.execute(t.tasks.update().where(TASK.id == task_id).values(restarts=restarts,
+                                                                           lease_until=None))
+            return read_task(conn, task_id)
 
     @contextmanager
     def _claimed(self, task_id: int, owner: str,
-                 attempt: Attempt) -> Iterator[tuple[Connection, Task] | None]:
-        """A transaction holding the claimed task's row lock: (connection, task), or None when the
-        task is no longer ours to work on (killed, deleted, or taken over since the claim)."""
+                 attempt: Attempt) -> Iterator[tuple[Connection, Statements, Task] | None]:
+        """A transaction holding the claimed task's row lock: (connection, statements, task), or
+        None when the task is no longer ours to work on (killed, deleted, or taken over since the
+        claim)."""
         with self.engine.connect() as conn, conn.begin():
-            task = self._lock(conn, task_id, skip_locked=False)
+            task = lock_task(conn, task_id, skip_locked=False)
             if (task is None or task.status is not TaskStatus.RUNNING or task.owner != owner
                     or task.handled_upto + 1 != attempt.position):
                 yield None
             else:
-                yield conn, task
+                yield conn, self.sql, task
 
-    def _pending_items(self, conn: Connection, task: Task, end: int) -> list[Item]:
-        rows = self.sql.pending_items.rows(conn, task_id=task.id, after=task.handled_upto, end=end)
-        return list(map(Item._make, rows))
-
+    @guarded
     def note(self, task_id: int, now: datetime, message: str, level: str = "info") -> None:
         """Add a line to a task's action log on its own, unless it would repeat the last line
         (a failure seen by every tick of a cron-driven `heartbeat tick` is noted once)."""
@@ -416,8 +385,9 @@ class TaskStore:
             last = conn.execute(sa.select(t.log.c.message).where(t.log.c.task_id == task_id)
                                 .order_by(t.log.c.id.desc()).limit(1)).scalar()
             if last != message:
-                self._log(conn, task_id, now, message, level)
+                write_log(conn, task_id, now, message, level)
 
+    @guarded
     def unclaim(self, task_id: int, owner: str) -> None:
         """A batch we claimed was abandoned (it failed and will be retried): drop the lease, so no
         other process takes the abandonment for a crash."""
@@ -425,22 +395,25 @@ class TaskStore:
             conn.execute(t.tasks.update().where(TASK.id == task_id, TASK.owner == owner).values(
                 lease_until=None))
 
+    @guarded
     def release(self, owner: str) -> int:
         """Give up every task `owner` holds (a clean stop), so the next process resumes quietly."""
         with self.engine.begin() as conn:
             return conn.execute(t.tasks.update().where(TASK.owner == owner).values(
                 owner=None, lease_until=None)).rowcount
 
+    @guarded
     def fail_running(self, task_id: int, now: datetime, reason: str) -> Task | None:
         """A running task that cannot continue becomes error; its pending items stay pending."""
         return self._fail(task_id, now, reason, TaskStatus.RUNNING)
 
     # -- user actions --------------------------------------------------------------------------------
 
+    @guarded
     def kill(self, task_id: int, now: datetime, reason: str = "killed by user") -> Task:
         """pending|running -> killed; pending items become cancelled. Waits for a batch in progress."""
         with self.engine.connect() as conn, conn.begin():
-            task = self._get(conn, task_id, lock=True)
+            task = read_task(conn, task_id, lock=True)
             check_task_transition(task_id, task.status, TaskStatus.KILLED)
             return self._kill(conn, task, now, reason)
 
@@ -452,14 +425,15 @@ class TaskStore:
         conn.execute(t.tasks.update().where(TASK.id == task.id).values(
             cancelled=TASK.cancelled + cancelled, pending=TASK.pending - cancelled,
             handled_upto=task.progress.total, owner=None, lease_until=None))
-        self._log(conn, task.id, now, f"{reason}: {cancelled} pending items cancelled", level="warning")
-        return self._transition(conn, self._get(conn, task.id), TaskStatus.KILLED, now, reason)
+        write_log(conn, task.id, now, f"{reason}: {cancelled} pending items cancelled", level="warning")
+        return transition(conn, read_task(conn, task.id), TaskStatus.KILLED, now, reason)
 
+    @guarded
     def delete(self, task_id: int, now: datetime) -> Task:
         """Remove a task with its items and log (a pending or running one is killed first).
         Returns the task as it was, so the caller can remove its files."""
         with self.engine.connect() as conn, conn.begin():
-            task = self._get(conn, task_id, lock=True)
+            task = read_task(conn, task_id, lock=True)
             if not task.status.finished:
                 task = self._kill(conn, task, now, "killed by user before deletion")
             conn.execute(t.items.delete().where(ITEM.task_id == task_id))
@@ -467,6 +441,7 @@ class TaskStore:
             conn.execute(t.tasks.delete().where(TASK.id == task_id))
             return task
 
+    @guarded
     def prune(self, before: datetime, statuses: Iterable[str] | None = None,
               chunk: int = 200) -> list[Task]:
         """Delete finished tasks that finished before `before` (optionally only some statuses),
@@ -487,25 +462,3 @@ class TaskStore:
             deleted += [Task.from_row(r) for r in rows]
             if len(rows) < chunk:
                 return deleted
-
-    # -- internals shared with Batch -------------------------------------------------------------
-
-    def _transition(self, conn: Connection, task: Task, wanted: TaskStatus, now: datetime,
-                    message: str | None) -> Task:
-        """The only place a task's status changes."""
-        check_task_transition(task.id, task.status, wanted)
-        values = {"status": wanted.value, "message": message}
-        if wanted is TaskStatus.RUNNING:
-            values["started_at"] = naive(now)
-        if wanted.finished:
-            values.update(finished_at=naive(now), owner=None, lease_until=None)
-        updated = conn.execute(t.tasks.update().where(
-            TASK.id == task.id, TASK.status == task.status.value).values(**values))
-        if updated.rowcount != 1:
-            raise Refused(f"task {task.id} changed while it was being updated; try again")
-        return self._get(conn, task.id)
-
-    @staticmethod
-    def _log(conn: Connection, task_id: int, now: datetime, message: str, level: str = "info") -> None:
-        conn.execute(_LOG_LINE, {"task_id": task_id, "logged_at": naive(now), "level": level,
-                                 "message": message})

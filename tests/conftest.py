@@ -8,13 +8,15 @@ with the reason, unless HEARTBEAT_REQUIRE_MARIADB=1 (CI), which turns the skip i
 from __future__ import annotations
 
 import os
+import threading
 import uuid
 from datetime import UTC, datetime
 
 import pytest
 import sqlalchemy as sa
 
-from heartbeat.clock import FrozenClock
+from core.clock import FrozenClock
+from tests.feed_server import FeedServer
 
 MARIADB_SERVER = os.environ.get("HEARTBEAT_TEST_MARIADB", "mysql+pymysql://root@127.0.0.1:3306")
 _mariadb_error: str | None = None
@@ -105,3 +107,15 @@ def shop(demo_url):
 
     with PrestaShop(demo_url, name="demo_shop") as s:
         yield s
+
+
+@pytest.fixture
+def server():
+    """A FeedServer running in a thread of this process."""
+    srv = FeedServer()
+    thread = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
+    thread.start()
+    yield srv
+    srv.shutdown()
+    srv.server_close()
+    thread.join()

@@ -1,13 +1,17 @@
-"""Builders shared by the tests: configs made in code, a heartbeat on a frozen clock."""
+"""Builders shared by the tests: configs made in code, a heartbeat on a frozen clock, plain SQL,
+feed files and import set-ups."""
 
 from __future__ import annotations
 
+import csv
+from decimal import Decimal
 from pathlib import Path
 
 import sqlalchemy as sa
 
+from core.config import Config, Connection, Profile
 from heartbeat.beat import Heartbeat
-from heartbeat.config import Config, Connection, Profile
+from reports import action_log
 from tasks.database import create_state_engine, ensure_schema
 from tasks.store import TaskStore
 
@@ -27,7 +31,7 @@ def make_config(tmp_path: Path, state_url: str, shop_url: str, **profile) -> Con
 def make_store(url: str) -> TaskStore:
     engine = create_state_engine(url)
     ensure_schema(engine)
-    return TaskStore(engine)
+    return TaskStore(engine, action_log)
 
 
 def make_heartbeat(config: Config, clock, owner: str = "test-host:1:1") -> Heartbeat:
@@ -62,3 +66,67 @@ def execute(url: str, *statements: str) -> None:
                 conn.execute(sa.text(statement))
     finally:
         engine.dispose()
+
+
+PRESTASHOP_PRODUCT_HEADERS = [
+    "Product ID", "Active (0/1)", "Name *", "Categories (x,y,z...)", "Price tax excluded",
+    "Tax rules ID", "Wholesale price", "On sale (0/1)", "Discount amount", "Discount percent",
+    "Discount from (yyyy-mm-dd)", "Discount to (yyyy-mm-dd)", "Reference #", "Supplier reference #",
+    "Supplier", "Manufacturer", "EAN13", "UPC", "MPN", "Ecotax", "Width", "Height", "Depth", "Weight",
+    "Delivery time of in-stock products", "Delivery time of out-of-stock products with allowed orders",
+    "Quantity", "Minimal quantity", "Low stock level",
+    "Send me an email when the quantity is under this level", "Visibility",
+    "Additional shipping cost", "Unity", "Unit price", "Summary", "Description", "Tags (x,y,z...)",
+    "Meta title", "Meta keywords", "Meta description", "URL rewritten", "Text when in stock",
+    "Text when backorder allowed", "Available for order (0 = No, 1 = Yes)", "Product available date",
+    "Product creation date", "Show price (0 = No, 1 = Yes)", "Image URLs (x,y,z...)",
+    "Image alt texts (x,y,z...)", "Delete existing images (0 = No, 1 = Yes)",
+    "Feature(Name:Value:Position)", "Available online only (0 = No, 1 = Yes)", "Condition",
+    "Customizable (0 = No, 1 = Yes)", "Uploadable files (0 = No, 1 = Yes)",
+    "Text fields (0 = No, 1 = Yes)", "Out of stock action", "Virtual product", "File URL",
+    "Number of allowed downloads", "Expiration date", "Number of days", "ID / Name of shop",
+    "Advanced stock management", "Depends On Stock", "Warehouse", "Acessories  (x,y,z...)",
+]
+
+
+def prestashop_row(**values: str) -> list[str]:
+    """A row of the product import layout: the given columns set, every other one empty."""
+    return [values.get(h, "") for h in PRESTASHOP_PRODUCT_HEADERS]
+
+
+def write_csv(path: Path, rows: list[list[str]], delimiter: str = ";", encoding: str = "utf-8",
+              newline: str = "\n") -> Path:
+    with open(path, "w", encoding=encoding, newline="") as f:
+        csv.writer(f, delimiter=delimiter, lineterminator=newline).writerows(rows)
+    return path
+
+
+def shop_rows(shop_url: str) -> dict[str, tuple]:
+    """reference -> (price, quantity, active) straight from PrestaShop's tables."""
+    engine = sa.create_engine(shop_url)
+    with engine.connect() as conn:
+        rows = conn.execute(sa.text(
+            "SELECT p.reference, ps.price, sa.quantity, ps.active FROM ps_product p "
+            "JOIN ps_product_shop ps ON ps.id_product = p.id_product AND ps.id_shop = 1 "
+            "JOIN ps_stock_available sa ON sa.id_product = p.id_product "
+            "AND sa.id_product_attribute = 0 AND sa.id_shop = 1")).all()
+    engine.dispose()
+    micro = Decimal("0.000001")
+    return {r.reference: (Decimal(str(r.price)).quantize(micro), int(r.quantity), bool(r.active))
+            for r in rows}
+
+
+def import_config(tmp_path, state_url, shop_url, feed: dict, **options) -> Config:
+    options = {"match_by": "reference", "fields": ["price", "quantity", "active"], "allow_empty": False,
+               **options}
+    feed_type = feed.pop("type", "csv")
+    connections = {
+        "shop": Connection("shop", "prestashop",
+                           {"url": shop_url, "prefix": "ps_", "id_shop": 1, "id_lang": 1}),
+        "feed": Connection("feed", feed_type, {"url": None, "path": None, "delimiter": None, "quotechar": '"',
+                                               "encoding": None, "mapping": None, **feed}),
+    }
+    profile = Profile(name="supplier", kind="import", source="feed", target="shop", batch_size=4,
+                      options=options)
+    return Config(path=tmp_path / "heartbeat.toml", data_dir=tmp_path / "data", database_url=state_url,
+                  connections=connections, profiles=(profile,))

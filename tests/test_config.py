@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from heartbeat.config import Config, find_config_path, load, redact_url
-from heartbeat.errors import ConfigError, ProfileNotFound
+from core.config import Config
+from core.errors import ConfigError, ProfileNotFound
+from heartbeat.config import find_config_path, load, redact_url
 
 FULL = """
 [heartbeat]

@@ -5,28 +5,12 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
-import sys
-import time
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-HEARTBEAT = [sys.executable, "-m", "heartbeat"]
-DEADLINE = 60  # seconds a real process gets before the test gives up on it
+from tests.processes import DEADLINE, hb, make_project, show, start_daemon, wait_for
 
-
-def make_project(tmp_path: Path, db_url: str, interval: float = 1) -> Path:
-    """A copy of config.example.toml in tmp_path, with a short interval and the state DB at db_url."""
-    tmp_path.mkdir(parents=True, exist_ok=True)
-    text = (ROOT / "config.example.toml").read_text()
-    text = text.replace("interval = 5 ", f"interval = {interval} ").replace('schedule = "* * * * *"', "")
-    text = text.replace('url = "sqlite:///data/state.db"', f'url = "{db_url}"')
-    text = text.replace('path = "connectors/', f'path = "{ROOT}/connectors/')  # the shipped sample feed
-    assert f"interval = {interval} " in text
-    (tmp_path / "heartbeat.toml").write_text(text)
-    return tmp_path
+pytestmark = pytest.mark.slow  # every test here runs the real daemon
 
 
 @pytest.fixture
@@ -34,29 +18,12 @@ def project(tmp_path, db_url):
     return make_project(tmp_path, db_url)
 
 
-def hb(project: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    return subprocess.run([*HEARTBEAT, "--config", str(project / "heartbeat.toml"), *args],
-                          capture_output=True, text=True, cwd=project, check=check, timeout=DEADLINE)
 
 
-def show(project: Path, task_id: int) -> dict:
-    return json.loads(hb(project, "tasks", "show", str(task_id), "--json").stdout)
 
 
-def wait_for(predicate, what: str):
-    """Poll the real process's visible state until `predicate` holds (not a timed assertion)."""
-    end = time.monotonic() + DEADLINE
-    while time.monotonic() < end:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.2)
-    pytest.fail(f"gave up waiting for {what}")
 
 
-def start_daemon(project: Path) -> subprocess.Popen:
-    return subprocess.Popen([*HEARTBEAT, "--config", str(project / "heartbeat.toml"), "run"],
-                            cwd=project, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
 def test_sigterm_lets_the_batch_finish_and_exits_0(project):

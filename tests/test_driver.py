@@ -1,4 +1,4 @@
-"""heartbeat.driver: statements compiled once and run on the driver, on SQLite and MariaDB, and
+"""core.driver: statements compiled once and run on the driver, on SQLite and MariaDB, and
 with a named parameter style (the dict branch a driver taking only names would use)."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 
-from heartbeat.driver import Prepared, insert_rows, positional_parameters, update_rows
+from core.driver import Prepared, insert_rows, positional_parameters, update_rows
 
 metadata = sa.MetaData()
 things = sa.Table(

@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import base64
-import csv
-import http.server
 import json
 import socket
-import threading
 import tracemalloc
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,42 +14,16 @@ import pytest
 from connectors.feeds import FIELDS, FeedRow, open_feed
 from connectors.feeds.csv_feed import detect_delimiter
 from connectors.platform import export_format as fmt
-from heartbeat.errors import ConnectorError
+from core.errors import ConnectorError
+from tests.helpers import PRESTASHOP_PRODUCT_HEADERS, prestashop_row, write_csv
 
 # The columns of PrestaShop's product import, as in its documented sample
 # (docs/csv_import/products_import.csv, PrestaShop 1.7 to 8.x).
-PRESTASHOP_PRODUCT_HEADERS = [
-    "Product ID", "Active (0/1)", "Name *", "Categories (x,y,z...)", "Price tax excluded",
-    "Tax rules ID", "Wholesale price", "On sale (0/1)", "Discount amount", "Discount percent",
-    "Discount from (yyyy-mm-dd)", "Discount to (yyyy-mm-dd)", "Reference #", "Supplier reference #",
-    "Supplier", "Manufacturer", "EAN13", "UPC", "MPN", "Ecotax", "Width", "Height", "Depth", "Weight",
-    "Delivery time of in-stock products", "Delivery time of out-of-stock products with allowed orders",
-    "Quantity", "Minimal quantity", "Low stock level",
-    "Send me an email when the quantity is under this level", "Visibility",
-    "Additional shipping cost", "Unity", "Unit price", "Summary", "Description", "Tags (x,y,z...)",
-    "Meta title", "Meta keywords", "Meta description", "URL rewritten", "Text when in stock",
-    "Text when backorder allowed", "Available for order (0 = No, 1 = Yes)", "Product available date",
-    "Product creation date", "Show price (0 = No, 1 = Yes)", "Image URLs (x,y,z...)",
-    "Image alt texts (x,y,z...)", "Delete existing images (0 = No, 1 = Yes)",
-    "Feature(Name:Value:Position)", "Available online only (0 = No, 1 = Yes)", "Condition",
-    "Customizable (0 = No, 1 = Yes)", "Uploadable files (0 = No, 1 = Yes)",
-    "Text fields (0 = No, 1 = Yes)", "Out of stock action", "Virtual product", "File URL",
-    "Number of allowed downloads", "Expiration date", "Number of days", "ID / Name of shop",
-    "Advanced stock management", "Depends On Stock", "Warehouse", "Acessories  (x,y,z...)",
-]
 SAMPLE = Path(__file__).parent.parent / "connectors" / "feeds" / "samples" / "supplier-products.csv"
 
 
-def prestashop_row(**values: str) -> list[str]:
-    """A row of the product import layout: the given columns set, every other one empty."""
-    return [values.get(h, "") for h in PRESTASHOP_PRODUCT_HEADERS]
 
 
-def write_csv(path: Path, rows: list[list[str]], delimiter: str = ";", encoding: str = "utf-8",
-              newline: str = "\n") -> Path:
-    with open(path, "w", encoding=encoding, newline="") as f:
-        csv.writer(f, delimiter=delimiter, lineterminator=newline).writerows(rows)
-    return path
 
 
 def rows_of(options: dict, name: str = "supplier") -> list[FeedRow]:
@@ -282,42 +253,10 @@ def test_shipped_sample_feed(tmp_path):
 # -- HTTP -------------------------------------------------------------------------------------------
 
 
-class FeedServer(http.server.ThreadingHTTPServer):
-    """Serves `routes`: path -> (status, body, extra headers); records Authorization headers."""
-
-    def __init__(self):
-        super().__init__(("127.0.0.1", 0), _Handler)
-        self.routes: dict[str, tuple[int, bytes, dict[str, str]]] = {}
-        self.authorizations: list[str | None] = []
-
-    def url(self, path: str, userinfo: str = "") -> str:
-        return f"http://{userinfo}127.0.0.1:{self.server_port}{path}"
 
 
-class _Handler(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):  # noqa: N802 (the stdlib's name)
-        self.server.authorizations.append(self.headers.get("Authorization"))
-        status, body, headers = self.server.routes.get(self.path, (404, b"no such feed", {}))
-        self.send_response(status)
-        headers = {"Content-Length": str(len(body)), **headers}
-        for name, value in headers.items():
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
 
 
-@pytest.fixture
-def server():
-    srv = FeedServer()
-    thread = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
-    thread.start()
-    yield srv
-    srv.shutdown()
-    srv.server_close()
-    thread.join()
 
 
 CSV_BODY = b"Reference #;Price tax excluded;Quantity\nA-1;9.90;4\nA-2;19.90;0\n"
@@ -422,6 +361,7 @@ def test_json_in_another_layout_is_parsed_whole(tmp_path):
 # -- streaming ------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_million_line_csv_is_streamed_in_bounded_memory(tmp_path):
     path = tmp_path / "big.csv"
     with open(path, "w", encoding="utf-8", newline="") as f:

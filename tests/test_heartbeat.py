@@ -8,7 +8,7 @@ import pytest
 
 from connectors.prestashop import create_demo_shop
 from reports import export_file
-from tests.helpers import assert_counters_match_items, make_config, make_heartbeat
+from tests.helpers import assert_counters_match_items, execute, make_config, make_heartbeat
 
 PRODUCTS = 25
 
@@ -216,3 +216,16 @@ def test_a_failure_seen_by_every_tick_is_noted_once(tmp_path, db_url, clock):
         beat.store.note(task.id, clock.advance(60), "connection shop: lost; the batch will be retried")
     assert [line.message for line in beat.store.log(task.id)].count(
         "connection shop: lost; the batch will be retried") == 1
+
+
+def test_a_batch_over_an_item_no_longer_pending_is_refused_and_rolls_back(tmp_path, db_url, shop, clock):
+    """The item table (tasks.states): outcomes are written over pending items only."""
+    beat = beat_for(tmp_path, db_url, shop, clock, batch_size=10)
+    task = queue(beat, clock)
+    beat.tick(clock.advance(1))  # started, first batch of 10 done
+    execute(db_url, f"UPDATE hb_items SET status = 'skipped' WHERE task_id = {task.id} AND position = 12")
+    beat.tick(clock.advance(60))
+    t = beat.store.get(task.id)
+    assert (t.status, t.progress.processed, t.handled_upto, t.batches) == ("running", 10, 10, 1)
+    assert beat.store.item_counts(task.id) == {"processed": 10, "skipped": 1, "pending": 14}
+    assert not any(line.message.startswith("batch 2:") for line in beat.store.log(task.id))

@@ -3,55 +3,29 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
 
 from connectors.prestashop import create_demo_shop
-from heartbeat.config import Config, Connection, Profile
-from tests.helpers import assert_counters_match_items, make_heartbeat
-from tests.test_feeds import (  # noqa: F401 (server fixture)
-    FeedServer,
+from tests.helpers import (
+    PRESTASHOP_PRODUCT_HEADERS,
+    assert_counters_match_items,
+    import_config,
+    make_config,
+    make_heartbeat,
     prestashop_row,
-    server,  # noqa: F401
+    shop_rows,
     write_csv,
 )
+from tests.processes import hb, make_project, run_hooked
 
 PRODUCTS = 30
 
 
-def shop_rows(shop_url: str) -> dict[str, tuple]:
-    """reference -> (price, quantity, active) straight from PrestaShop's tables."""
-    engine = sa.create_engine(shop_url)
-    with engine.connect() as conn:
-        rows = conn.execute(sa.text(
-            "SELECT p.reference, ps.price, sa.quantity, ps.active FROM ps_product p "
-            "JOIN ps_product_shop ps ON ps.id_product = p.id_product AND ps.id_shop = 1 "
-            "JOIN ps_stock_available sa ON sa.id_product = p.id_product "
-            "AND sa.id_product_attribute = 0 AND sa.id_shop = 1")).all()
-    engine.dispose()
-    micro = Decimal("0.000001")
-    return {r.reference: (Decimal(str(r.price)).quantize(micro), int(r.quantity), bool(r.active))
-            for r in rows}
 
 
-def import_config(tmp_path, state_url, shop_url, feed: dict, **options) -> Config:
-    options = {"match_by": "reference", "fields": ["price", "quantity", "active"], "allow_empty": False,
-               **options}
-    feed_type = feed.pop("type", "csv")
-    connections = {
-        "shop": Connection("shop", "prestashop",
-                           {"url": shop_url, "prefix": "ps_", "id_shop": 1, "id_lang": 1}),
-        "feed": Connection("feed", feed_type, {"url": None, "path": None, "delimiter": None, "quotechar": '"',
-                                               "encoding": None, "mapping": None, **feed}),
-    }
-    profile = Profile(name="supplier", kind="import", source="feed", target="shop", batch_size=4,
-                      options=options)
-    return Config(path=tmp_path / "heartbeat.toml", data_dir=tmp_path / "data", database_url=state_url,
-                  connections=connections, profiles=(profile,))
 
 
 def run_import(config, clock):
@@ -107,7 +81,6 @@ def _money(value: Decimal) -> str:
 
 
 def test_prestashop_import_layout_needs_no_mapping(tmp_path, db_url, shop, clock):
-    from tests.test_feeds import PRESTASHOP_PRODUCT_HEADERS
 
     feed = write_csv(tmp_path / "ps.csv", [PRESTASHOP_PRODUCT_HEADERS, prestashop_row(**{
         "Reference #": "DEMO-000010", "Price tax excluded": "33.30", "Quantity": "12", "Active (0/1)": "0"})])
@@ -118,7 +91,6 @@ def test_prestashop_import_layout_needs_no_mapping(tmp_path, db_url, shop, clock
 
 def test_export_then_import_round_trip_is_all_unchanged(tmp_path, db_url, shop, clock):
     from reports import export_file
-    from tests.helpers import make_config
 
     exporter = make_heartbeat(make_config(tmp_path, db_url, shop, batch_size=50), clock)
     profile = exporter.config.profile("export-products")
@@ -139,7 +111,7 @@ def test_applying_a_committed_plan_again_changes_nothing(tmp_path, db_url, shop,
     config = import_config(tmp_path, db_url, shop, {"path": str(feed)})
     beat, task = run_import(config, clock)
     once = shop_rows(shop)
-    worker = beat._worker(config.profiles[0])
+    worker = beat.runner.worker(config.profiles[0])
     worker.apply([[1, 1, 0, {"quantity": 555}]], clock.now().isoformat())  # the same batch, again
     assert shop_rows(shop) == once and once["DEMO-000001"][1] == 555
 
@@ -168,10 +140,10 @@ def test_missing_feed_file_is_a_start_error(tmp_path, db_url, shop, clock):
     assert task.status == "error" and "not found" in task.message
 
 
+@pytest.mark.slow
 def test_crash_after_the_shop_write_redoes_the_same_plan(tmp_path, db_url):
     """The process dies after writing the shop but before committing the batch: the next run applies
     the saved plan again and reports exactly what an uninterrupted run reports."""
-    from tests.test_daemon import HEARTBEAT, hb, make_project
 
     reports, shops = [], []
     for name, crash in (("clean", False), ("crash", True)):
@@ -179,9 +151,7 @@ def test_crash_after_the_shop_write_redoes_the_same_plan(tmp_path, db_url):
         hb(project, "demo", "init", "--products", "50")
         task_id = int(hb(project, "profiles", "run", "demo-import").stdout.split()[-1])
         if crash:
-            env = {**os.environ, "HEARTBEAT_TEST_CRASH_AFTER_APPLY": "1"}
-            died = subprocess.run([*HEARTBEAT, "--config", str(project / "heartbeat.toml"), "tick"],
-                                  cwd=project, env=env, capture_output=True, text=True, timeout=60)
+            died = run_hooked(project, "tick", crash_after_apply=1)
             assert died.returncode == 71, died.stderr
         hb(project, "tick", "--until-idle")
         shown = json.loads(hb(project, "tasks", "show", str(task_id), "--json").stdout)
@@ -206,7 +176,6 @@ def test_a_shop_missing_a_column_ends_the_task_instead_of_retrying(tmp_path, db_
     with engine.begin() as conn:  # as on a PrestaShop older than 1.7.7
         conn.execute(sa.text("ALTER TABLE ps_product DROP COLUMN mpn"))
     engine.dispose()
-    from tests.helpers import make_config
 
     beat = make_heartbeat(make_config(tmp_path, db_url, shop, batch_size=10), clock)
     task = beat.store.create(beat.config.profile("export-products"), "manual", clock.now(), clock.now())

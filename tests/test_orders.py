@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from connectors.platform import export_format as fmt
 from connectors.prestashop import PrestaShop, create_demo_shop
 from connectors.prestashop.orders import OrderReader
-from heartbeat.errors import ConnectorError
+from core.errors import ConnectorError
 from tests.helpers import execute, raw
 
 N = 200  # products: 20 orders

@@ -16,8 +16,8 @@ import sqlalchemy as sa
 
 from connectors.platform import export_format as fmt
 from connectors.prestashop import PrestaShop, create_demo_shop
-from heartbeat.config import Connection
-from heartbeat.errors import ConnectorError, Refused
+from core.config import Connection
+from core.errors import ConnectorError, Refused
 from tests.helpers import execute, raw
 
 N = 200

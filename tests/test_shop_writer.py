@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from connectors.feeds.json_feed import product_rows
 from connectors.prestashop.writer import UPDATABLE, ShopWriter, Target, Update
-from heartbeat.errors import ConnectorError
+from core.errors import ConnectorError
 from tests import helpers
 from tests.helpers import execute
 

@@ -69,6 +69,7 @@ def test_formula_cells_are_neutralised(cell):
     assert csv_report.neutralise(cell) == "'" + cell
 
 
+@pytest.mark.slow
 def test_report_of_100000_items_streams_in_bounded_memory(store, clock, tmp_path):
     task = started_task(store, clock, 100_000)
     path = tmp_path / "report.csv"

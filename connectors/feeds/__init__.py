@@ -14,7 +14,7 @@ from connectors.feeds.base import FIELDS, Feed, FeedRow
 from connectors.feeds.csv_feed import CsvFeed
 from connectors.feeds.json_feed import JsonFeed
 from connectors.feeds.source import Source, safe_location
-from heartbeat.errors import ConnectorError
+from core.errors import ConnectorError
 
 TYPES = ("csv", "json")
 

@@ -12,15 +12,11 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from typing import NamedTuple
 
-from heartbeat.errors import ConnectorError
+from core.errors import ConnectorError
+from core.fields import FEED_FIELDS, FEED_KEY_FIELDS
 
-# The fields an importer understands. `price` is tax excluded; for a combination row it is the
-# combination's price impact (as in PrestaShop's product_attribute_shop.price).
-FIELDS: tuple[str, ...] = (
-    "id_product", "reference", "ean13", "upc", "mpn", "name", "price", "wholesale_price",
-    "quantity", "active", "weight", "combination_reference", "combination_ean13",
-)
-KEY_FIELDS = ("reference", "ean13", "id_product")  # a feed needs at least one of them
+FIELDS = FEED_FIELDS  # the fields an importer understands (core.fields)
+KEY_FIELDS = FEED_KEY_FIELDS
 
 
 class FeedRow(NamedTuple):

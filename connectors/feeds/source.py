@@ -15,7 +15,7 @@ import urllib.request
 from pathlib import Path
 from urllib.parse import unquote, urlsplit, urlunsplit
 
-from heartbeat.errors import ConnectorError
+from core.errors import ConnectorError
 
 TIMEOUT = 30  # seconds to connect, and per read: a server that stops sending fails the task
 BUFFER = 64 * 1024

@@ -30,7 +30,7 @@ from sqlalchemy.engine import make_url
 from connectors.prestashop.orders import OrderTables, order_tables
 from connectors.prestashop.schema import ShopTables, shop_tables
 from connectors.prestashop.shop import safe_url
-from heartbeat.errors import Refused
+from core.errors import Refused
 
 CHUNK = 20_000  # products generated and inserted at a time
 ID_SHOP, ID_SHOP_GROUP, ID_LANG, ID_TAX_RULES_GROUP = 1, 0, 1, 1

@@ -21,8 +21,8 @@ from sqlalchemy.engine import URL, make_url
 
 from connectors.platform import export_format as fmt
 from connectors.prestashop.schema import ShopTables, shop_tables
-from heartbeat.driver import Prepared, positional_parameters
-from heartbeat.errors import ConnectorError, ConnectorUnavailable
+from core.driver import Prepared, positional_parameters
+from core.errors import ConnectorError, ConnectorUnavailable
 
 CONNECT_TIMEOUT = 5  # seconds: an unreachable MySQL server fails a task fast, not after minutes
 IO_TIMEOUT = 120  # seconds per socket read/write: a server that accepts but never answers

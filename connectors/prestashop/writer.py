@@ -29,11 +29,10 @@ from typing import Any, NamedTuple
 import sqlalchemy as sa
 
 from connectors.prestashop.shop import IDS_PER_QUERY, PrestaShop, first_line, safe_url
-from heartbeat.driver import Prepared
+from core.driver import Prepared
+from core.fields import COMBINATION_UPDATABLE, UPDATABLE
 
 LOOKUP_BY = ("reference", "ean13", "id")
-UPDATABLE = ("price", "wholesale_price", "quantity", "active", "name", "ean13", "weight")
-COMBINATION_UPDATABLE = ("price", "wholesale_price", "quantity", "ean13", "weight")
 _MICRO = Decimal("0.000001")
 
 
@@ -57,7 +56,7 @@ class Update(NamedTuple):
 
 class ShopWriter:
     """Lookups and writes on one shop, through the shop's own engine and tables. Statements are
-    compiled on first use and kept (heartbeat.driver.Prepared): keep one writer per shop."""
+    compiled on first use and kept (core.driver.Prepared): keep one writer per shop."""
 
     def __init__(self, shop: PrestaShop):
         self.shop, self.t = shop, shop.tables

@@ -160,12 +160,14 @@ def insert_rows(conn: Connection, table: sa.Table, columns: Sequence[str], rows:
 
 
 def update_rows(conn: Connection, table: sa.Table, set_columns: Sequence[str], key_columns: Sequence[str],
-                rows: Sequence[tuple]) -> None:
-    """UPDATE table SET set_columns WHERE key_columns, for every row (set values, then key values)."""
+                rows: Sequence[tuple]) -> int:
+    """UPDATE table SET set_columns WHERE key_columns, for every row (set values, then key values).
+    Returns how many rows matched, all statements together."""
     if not rows:
-        return
+        return 0
     mark = _mark(conn)
     sets = ", ".join(f"{c} = {mark}" for c in _quoted(conn, set_columns))
     keys = " AND ".join(f"{c} = {mark}" for c in _quoted(conn, key_columns))
     columns = [*set_columns, *key_columns]
-    conn.exec_driver_sql(f"UPDATE {table.name} SET {sets} WHERE {keys}", _prepare(conn, table, columns, rows))
+    sql = f"UPDATE {table.name} SET {sets} WHERE {keys}"
+    return conn.exec_driver_sql(sql, _prepare(conn, table, columns, rows)).rowcount

@@ -62,3 +62,12 @@ class ConnectorUnavailable(ConnectorError):
 
 class AlreadyRunning(HeartbeatError):
     """Another daemon already holds this SQLite state database."""
+
+
+class StateDatabaseError(HeartbeatError):
+    """The state database refused or could not be reached; raised by the task store (and the schema
+    upgrade) in place of the driver's own errors, so nothing above the store sees SQLAlchemy."""
+
+    def __init__(self, reason: str, where: str | None = None):
+        self.reason = reason
+        super().__init__(f"state database {where + ': ' if where else 'error: '}{reason}")

@@ -1,0 +1,262 @@
+"""Batches of running tasks: claim, plan, do the work, commit, through the store's batch verbs.
+
+One `run(task_id, profile)` per running task per heartbeat. A batch with effects outside the state
+database (an import's shop writes) is planned and its plan saved before any effect (tasks.recovery
+says when a saved plan covers a batch); the work then appends the export file's bytes and hands the
+store a BatchResult to commit. A suspect item (its batch was interrupted by a death) is handled alone
+in a sacrificial child process (heartbeat.sacrificial); only that child's death counts against it.
+
+Failures are isolated per task: a shop that went away keeps the task's place and is retried with a
+back-off; a fatal error ends the task; anything unexpected is retried a few times before it does.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import structlog
+
+from core.clock import Clock
+from core.config import Config, Profile
+from core.errors import ConnectorUnavailable, FatalTaskError, ProfileNotFound, StateDatabaseError
+from heartbeat import sacrificial
+from profiles import worker_for
+from profiles.base import Processed, Worker
+from reports import action_log, export_file
+from tasks import recovery
+from tasks.batch import Batch, BatchResult, Planning, SyncUpdate
+from tasks.models import Outcome, Task
+from tasks.recovery import Attempt
+from tasks.states import ItemStatus
+from tasks.store import TaskStore
+
+log = structlog.get_logger("heartbeat")
+MAX_BACKOFF = 300.0  # seconds between retries of a task whose shop is unreachable, at most
+MAX_UNEXPECTED = 5  # unexpected failures of a task's batch in a row before it becomes error
+_KEPT: list = []  # in a sacrificial child: the daemon's connection pools, never used nor closed
+
+
+class ChildFailed(Exception):
+    """A sacrificial child's work raised something unexpected (the child logged its traceback)."""
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A batch's plan: what to do, when it was made, and whether it covers items after the batch."""
+
+    processed: Processed
+    made_at: str
+    goes_on: bool = False
+
+
+class Runner:
+    def __init__(self, config: Config, store: TaskStore, clock: Clock, owner: str, stop: threading.Event,
+                 lease: timedelta):
+        self.config, self.store, self.clock = config, store, clock
+        self.owner, self.stop, self.lease = owner, stop, lease
+        self.made_worker = False  # since the caller last looked: the process's long-lived objects grew
+        self._workers: dict[str, Worker] = {}
+        self._retry: dict[int, tuple[int, datetime]] = {}  # task id -> (failures, next try)
+        self._unexpected_failures: dict[int, int] = {}  # task id -> unexpected failures in a row
+
+    def worker(self, profile: Profile) -> Worker:
+        """The profile's worker, made once per process (it keeps its connections)."""
+        if profile.name not in self._workers:
+            self._workers[profile.name] = worker_for(profile, self.config)
+            self.made_worker = True
+        return self._workers[profile.name]
+
+    def close(self) -> None:
+        for worker in self._workers.values():
+            worker.close()
+        self._workers.clear()
+
+    # -- one task's turn, with its failure policy ----------------------------------------------------
+
+    def run(self, task_id: int, profile_name: str) -> Task | None:
+        """This heartbeat's batch of a running task (suspect items: one after the other, alone).
+        Returns the task after its last commit, None when nothing was committed."""
+        now = self.clock.now()
+        failures, retry_at = self._retry.get(task_id, (0, now))
+        if retry_at > now:
+            return None
+        try:
+            profile = self.config.profile(profile_name)
+        except ProfileNotFound:
+            self.store.fail_running(task_id, now, f"profile {profile_name!r} is no longer configured")
+            return None
+        try:
+            done = self._batches(task_id, profile, now)
+        except ConnectorUnavailable as exc:  # the shop went away: keep our place, try again later
+            self.store.unclaim(task_id, self.owner)
+            self._back_off(task_id, profile_name, failures, exc, now)
+            return None
+        except (FatalTaskError, OSError) as exc:  # e.g. a shop without a column we need, a full disk
+            self.store.fail_running(task_id, self.clock.now(), _reason(exc))
+            log.error("task.error", task_id=task_id, profile=profile_name, reason=_reason(exc))
+            return None
+        except StateDatabaseError:
+            raise  # the state database itself: the heartbeat logs it, the next tick tries again
+        except Exception as exc:
+            self.store.unclaim(task_id, self.owner)
+            self._unexpected(task_id, profile_name, exc)
+            return None
+        self._unexpected_failures.pop(task_id, None)
+        if done is not None and failures:
+            del self._retry[task_id]
+            self.store.note(task_id, self.clock.now(), f"connection back after {failures} failed attempts")
+        return done
+
+    def _back_off(self, task_id: int, profile: str, failures: int, exc: Exception, now: datetime) -> None:
+        """Retry after interval x 2^failures, at most every MAX_BACKOFF; the first failure of an
+        outage goes to the action log, every one to the daemon log."""
+        failures += 1
+        delay = min(self.config.interval * 2 ** (failures - 1), MAX_BACKOFF)
+        self._retry[task_id] = (failures, now + timedelta(seconds=delay))
+        log.warning("batch.retry", task_id=task_id, profile=profile, reason=str(exc),
+                    failures=failures, retry_in=delay)
+        if failures == 1:
+            self.store.note(task_id, now, f"{exc}; the batch will be retried", level="warning")
+
+    def _unexpected(self, task_id: int, profile: str, exc: Exception) -> None:
+        """A batch failed in a way nobody planned for (a bug, a value no code expected): log it,
+        retry on the next ticks, and end the task after MAX_UNEXPECTED failures in a row rather
+        than retrying forever."""
+        count = self._unexpected_failures.get(task_id, 0) + 1
+        self._unexpected_failures[task_id] = count
+        log.exception("batch.failed", task_id=task_id, profile=profile, failures=count)
+        if count >= MAX_UNEXPECTED:
+            del self._unexpected_failures[task_id]
+            reason = f"failed {count} times in a row: {type(exc).__name__}: {_reason(exc)}"
+            if isinstance(exc, ChildFailed):
+                reason = f"failed {count} times in a row: {exc}"
+            self.store.fail_running(task_id, self.clock.now(), reason)
+
+    # -- batches ---------------------------------------------------------------------------------------
+
+    def _batches(self, task_id: int, profile: Profile, now: datetime) -> Task | None:
+        """One batch; while the task is in suspect mode, the single-item batches follow each other
+        within this heartbeat (about one batch's worth of work)."""
+        done = None
+        while not self.stop.is_set():
+            attempt = self.store.claim(task_id, self.owner, now, self.lease)
+            if attempt is None:
+                return done
+            if attempt.suspect and not attempt.poisoned:
+                step = self._alone(task_id, profile, attempt, now)
+            else:
+                step = self._batch(task_id, self.worker(profile), attempt, now)
+            if step is None:
+                return done
+            done = step
+            if done.status.finished or done.handled_upto >= done.suspect_until:
+                return done
+            now = self.clock.now()
+        return done
+
+    def _alone(self, task_id: int, profile: Profile, attempt: Attempt, now: datetime) -> Task | None:
+        """A suspect item, in a sacrificial child. Its death is recorded against the item; what its
+        work raised is raised here, as if the work had run in this process."""
+        self.worker(profile)  # made here, not in every child
+
+        def work() -> dict:
+            _KEPT.append(self.store.engine.pool)
+            self.store.engine.dispose(close=False)  # the child opens connections of its own
+            try:
+                self._batch(task_id, worker_for(profile, self.config), attempt, now)
+            except ConnectorUnavailable as exc:
+                return {"raised": "unavailable", "reason": str(exc)}
+            except (FatalTaskError, OSError) as exc:
+                return {"raised": "fatal", "reason": _reason(exc)}
+            except StateDatabaseError as exc:
+                return {"raised": "state", "reason": exc.reason}
+            except Exception as exc:
+                log.exception("batch.failed", task_id=task_id, profile=profile.name, alone=attempt.position)
+                return {"raised": "unexpected", "reason": f"{type(exc).__name__}: {_reason(exc)}"}
+            return {}
+
+        end = sacrificial.run(work, timeout=self.lease.total_seconds())
+        if end.died:
+            log.warning("item.crashed", task_id=task_id, profile=profile.name, position=attempt.position,
+                        how=end.how)
+            return self.store.record_crash(task_id, self.owner, attempt, self.clock.now(), end.how)
+        raised = {"unavailable": ConnectorUnavailable, "fatal": FatalTaskError, "state": StateDatabaseError,
+                  "unexpected": ChildFailed}.get(end.message.get("raised"))
+        if raised is not None:
+            raise raised(end.message["reason"])
+        return self.store.get(task_id)
+
+    def _batch(self, task_id: int, worker: Worker, attempt: Attempt, now: datetime) -> Task | None:
+        """Plan (if the work has effects), then work and commit. None if the task is no longer ours."""
+        plan, items, started = None, None, self.clock.monotonic()
+        if worker.has_side_effects:  # a poisoned item is never planned again, only given up
+            plan_new = not attempt.poisoned
+            planned = self.store.plan(task_id, self.owner, attempt,
+                                      lambda planning: self._plan(planning, worker, now, plan_new))
+            if planned is None:
+                return None
+            plan, items = planned.value, planned.items
+        return self.store.commit_batch(task_id, self.owner, attempt, now,
+                                       lambda batch: self._work(batch, worker, plan, started), items)
+
+    def _plan(self, planning: Planning, worker: Worker, now: datetime, plan_new: bool) -> Plan | None:
+        """The plan saved by an earlier attempt when it covers this batch (a redo after a crash must
+        repeat exactly what was planned, though suspect mode may take its items one at a time),
+        else a new one, saved before any effect is applied."""
+        attempt, saved = planning.attempt, planning.saved_plan()
+        if saved is not None:
+            processed, made_at = Processed.from_plan_json(saved)
+            last = processed.outcomes[-1].position if processed.outcomes else 0
+            if recovery.covers(last, attempt):
+                return Plan(processed.only(attempt.position, attempt.end), made_at,
+                            recovery.plan_goes_on(last, attempt))
+        if not plan_new:
+            return None
+        processed = worker.process(planning.task, planning.items(), {})
+        made_at = now.isoformat()
+        planning.save(processed.plan_json(made_at))
+        return Plan(processed, made_at)
+
+    def _work(self, batch: Batch, worker: Worker, plan: Plan | None, started: float) -> BatchResult:
+        """The batch's outcomes, its export-file bytes (appended and made durable before the commit)
+        and its action-log lines."""
+        task, keep_plan, previous = batch.task, False, {}
+        if batch.poisoned:
+            [item] = batch.items
+            given_up = Outcome(item.position, ItemStatus.ERROR, "none", recovery.UNEXPECTED_RESTART)
+            result = Processed([given_up])
+            keep_plan = bool(plan and plan.goes_on)  # the rest of a saved plan still stands
+        elif plan is not None:
+            result, keep_plan = plan.processed, plan.goes_on
+            worker.apply(result.effects, plan.made_at)  # idempotent: a redo writes the same values again
+        else:
+            if worker.tracks_changes:
+                previous = batch.sync_state([i.product_id for i in batch.items])
+            result = worker.process(task, batch.items, previous)
+        offset = self._export(batch, worker, result) if worker.has_export_file else None
+        seconds = self.clock.monotonic() - started
+        lines = [action_log.batch(task.batches + 1, result.outcomes, seconds)]
+        lines += [("error", action_log.item_error(o.position, o.product_id or i.product_id, i.reference,
+                                                  o.detail or ""))
+                  for o, i in zip(result.outcomes, batch.items, strict=True) if o.status == ItemStatus.ERROR]
+        sync = SyncUpdate(task.profile, result.sync, frozenset(previous)) if worker.tracks_changes else None
+        return BatchResult(result.outcomes, seconds, lines, offset, sync, keep_plan)
+
+    @staticmethod
+    def _export(batch: Batch, worker: Worker, result: Processed) -> int:
+        task = batch.task
+        data = b"" if task.export_bytes else export_file.header(task, worker.source_name, worker.entity)
+        data += export_file.body(result.records, first=task.progress.processed == 0)
+        if batch.last:
+            data += export_file.FOOTER
+        return export_file.append(task.export_path, task.export_bytes, data)
+
+
+def _reason(exc: BaseException) -> str:
+    """The first line of an error."""
+    if isinstance(exc, OSError) and exc.filename:
+        return f"cannot write {exc.filename}: {exc.strerror}"
+    text = str(exc)
+    return text.splitlines()[0] if text else type(exc).__name__

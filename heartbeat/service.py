@@ -1,0 +1,111 @@
+"""The task verbs: one set for every front door (the CLI today, the web page tomorrow).
+
+Queue a profile's task, list and show tasks, kill, delete and prune them (with their files), and
+read a task's action log, CSV report and export file as streams. Each verb raises domain errors
+only (core.errors: TaskNotFound, Refused, IllegalTransition, StateDatabaseError...), so a front door
+turns them into its own answer (an exit code and one line; an HTTP status) without knowing more.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from core.clock import Clock, iso
+from core.config import Config
+from core.errors import Refused
+from heartbeat import schedule
+from reports import action_log, csv_report, export_file
+from tasks.models import Task
+from tasks.states import TaskStatus
+from tasks.store import TaskStore
+
+
+@dataclass(frozen=True)
+class Removed:
+    """Tasks deleted with their items and logs, and any of their files that could not be removed
+    (one line each): the tasks are gone either way."""
+
+    tasks: list[Task]
+    problems: list[str] = field(default_factory=list)
+
+
+class TaskManager:
+    def __init__(self, config: Config, store: TaskStore, clock: Clock | None = None):
+        self.config, self.store = config, store
+        self.clock = clock or Clock()
+
+    # -- queueing -------------------------------------------------------------------------------------
+
+    def queue(self, profile_name: str, full: bool = False) -> Task:
+        """A new pending task of the profile, due now (the next heartbeat starts it)."""
+        profile = self.config.profile(profile_name)
+        if full and profile.kind != "export":
+            raise Refused(f"--full is for export profiles; {profile.name} is an {profile.kind} profile")
+        now = self.clock.now()
+        return self.store.create(profile, "manual", now, now, options={"full": True} if full else None)
+
+    def profiles(self) -> list[dict]:
+        """Every configured profile with its next run and its last task (`profiles list --json`)."""
+        rows, recorded, now = [], self.store.next_slots(), self.clock.now()
+        for p in self.config.profiles:
+            next_run = None
+            if p.schedule and p.enabled:
+                # the slot the daemon recorded (due at the next tick if past), else the schedule's next
+                next_run = iso(recorded.get(p.name) or schedule.first_slot(schedule.of_profile(p), now))
+            last = self.store.last_task(p.name)
+            rows.append({"name": p.name, "kind": p.kind, "source": p.source, "target": p.target,
+                         "schedule": p.schedule, "enabled": p.enabled, "next_run": next_run,
+                         "batch_size": p.batch_size, "last_task": last.id if last else None,
+                         "last_status": last.status.value if last else None})
+        return rows
+
+    # -- the task manager ---------------------------------------------------------------------------
+
+    def list(self, status: str | None = None, profile: str | None = None,
+             limit: int | None = 50) -> list[Task]:
+        """Tasks newest first."""
+        return self.store.list(status=status, profile=profile, limit=limit)
+
+    def show(self, task_id: int) -> Task:
+        return self.store.get(task_id)
+
+    def kill(self, task_id: int) -> Task:
+        """pending|running -> killed; its pending items become cancelled."""
+        return self.store.kill(task_id, self.clock.now())
+
+    def delete(self, task_id: int) -> Removed:
+        """The task with its items, action log and export file (killed first if still active)."""
+        task = self.store.delete(task_id, self.clock.now())
+        return Removed([task], export_file.remove_all([task]))
+
+    def prune(self, older_than: timedelta, statuses: Iterable[str] | None = None,
+              now: datetime | None = None) -> Removed:
+        """Delete the tasks that finished longer than `older_than` before `now` (optionally only
+        some finished statuses), with their items, logs and export files."""
+        if statuses:
+            active = [s for s in statuses if not TaskStatus(s).finished]
+            if active:
+                raise Refused(f"only finished tasks are pruned, not {', '.join(active)} ones")
+        deleted = self.store.prune((now or self.clock.now()) - older_than, statuses or None)
+        return Removed(deleted, export_file.remove_all(deleted))
+
+    # -- a task's files, as streams ------------------------------------------------------------------
+
+    def log(self, task_id: int) -> Iterator[str]:
+        """The action log, a line of text at a time."""
+        return (action_log.render(line) for line in self.store.log(task_id))
+
+    def report(self, task_id: int) -> Iterator[str]:
+        """The CSV report, a line at a time, in constant memory."""
+        return csv_report.lines(self.store.items(task_id))
+
+    def export_file(self, task_id: int) -> Iterator[bytes]:
+        """The JSON export file (closed into a valid document while the task still runs)."""
+        task = self.store.get(task_id)
+        if task.kind != "export":
+            raise Refused(f"task {task.id} is an {task.kind} task; only export tasks have an export file")
+        if not task.export_bytes:
+            raise Refused(f"task {task.id} has no export file yet (status {task.status.value})")
+        return export_file.read(task)

@@ -1,0 +1,67 @@
+"""Starting a task: building its queue, marking repeated references, and why it may not start.
+Functions over a connection in the store's transaction (TaskStore.start)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import datetime, timedelta
+from itertools import islice
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from core import driver
+from tasks import tables as t
+from tasks.models import QueueEntry, Task
+from tasks.states import ItemStatus, TaskStatus
+
+QUEUE_CHUNK = 5000
+TASK = t.tasks.c
+ITEM = t.items.c
+
+
+def too_late(task: Task, now: datetime, grace: int | None) -> str | None:
+    """Why a scheduled task is too late to start (a task queued by hand has no slot to miss)."""
+    if grace is None or task.trigger != "schedule":
+        return None
+    if now - task.scheduled_at <= timedelta(seconds=grace):
+        return None
+    late = int((now - task.scheduled_at).total_seconds())
+    return f"too late for the schedule: {late} s after its slot, misfire_grace is {grace} s"
+
+def running_sibling(conn: Connection, task: Task) -> int | None:
+    return conn.execute(sa.select(TASK.id).where(
+        TASK.profile == task.profile, TASK.status == TaskStatus.RUNNING.value, TASK.id != task.id,
+    ).order_by(TASK.id).limit(1)).scalar()
+
+def insert(conn: Connection, task_id: int, entries: Iterable[QueueEntry]) -> int:
+    """Bulk-insert the queue in chunks; returns its length. Positions start at 1."""
+    total, it = 0, iter(entries)
+    pending = ItemStatus.PENDING.value
+    columns = ("task_id", "position", "product_id", "combination_id", "reference", "name", "status",
+               "payload")
+    while chunk := list(islice(it, QUEUE_CHUNK)):
+        driver.insert_rows(conn, t.items, columns, [
+            (task_id, total + i, e.product_id, e.combination_id, e.reference, e.name, pending, e.payload)
+            for i, e in enumerate(chunk, start=1)
+        ])
+        total += len(chunk)
+    return total
+
+def mark_duplicates(conn: Connection, task_id: int, note: Callable[[str | None], str]) -> None:
+    """The database finds repeated references (a feed of a million rows need not fit in memory)."""
+    firsts = dict(conn.execute(sa.select(ITEM.reference, sa.func.min(ITEM.position)).where(
+        ITEM.task_id == task_id, ITEM.reference.is_not(None),
+    ).group_by(ITEM.reference).having(sa.func.count() > 1)).all())
+    refs = list(firsts)
+    for i in range(0, len(refs), 1000):
+        chunk = refs[i:i + 1000]
+        rows = conn.execute(sa.select(ITEM.position, ITEM.reference, ITEM.payload).where(
+            ITEM.task_id == task_id, ITEM.reference.in_(chunk))).all()
+        first_payload = {r.reference: r.payload for r in rows if r.position == firsts[r.reference]}
+        marks = [{"p": r.position, "d": note(first_payload[r.reference])}
+                 for r in rows if r.position != firsts[r.reference]]
+        if marks:
+            conn.execute(t.items.update().where(
+                ITEM.task_id == task_id, ITEM.position == sa.bindparam("p"),
+            ).values(detail=sa.bindparam("d")), marks)

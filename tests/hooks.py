@@ -1,0 +1,54 @@
+"""Test hooks, installed from outside the product: `python -m tests.hooks ARGS` is `heartbeat ARGS`
+with every kind of worker wrapped so that a test can make the process die or wait at a chosen spot.
+Nothing in the product reads these variables (tests/processes.py sets them):
+
+- HB_HOOK_CRASH_ON_PRODUCT=ID: a batch holding product ID kills its process the hard way (exit 70),
+  as a segfault in a driver would;
+- HB_HOOK_CRASH_AFTER_APPLY=1: the process dies right after a batch's shop writes, before the batch
+  commits in the state database (exit 71);
+- HB_HOOK_HOLD_ON_PRODUCT=ID with HB_HOOK_HOLD_FILE=PATH: a batch holding product ID writes the pid
+  of the process handling it to PATH and then waits forever, so a test can kill the daemon at that
+  very moment (a poll of PATH, not a timer, says when).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+import profiles
+from heartbeat.cli import main
+
+CRASH_ON = int(os.environ.get("HB_HOOK_CRASH_ON_PRODUCT") or 0)
+CRASH_AFTER_APPLY = os.environ.get("HB_HOOK_CRASH_AFTER_APPLY") == "1"
+HOLD_ON = int(os.environ.get("HB_HOOK_HOLD_ON_PRODUCT") or 0)
+HOLD_FILE = os.environ.get("HB_HOOK_HOLD_FILE")
+
+
+def _hooked(kind: type) -> type:
+    class Hooked(kind):
+        def process(self, task, items, previous):
+            ids = {item.product_id for item in items}
+            if CRASH_ON in ids:
+                os._exit(70)
+            if HOLD_ON in ids and HOLD_FILE:
+                with open(HOLD_FILE + ".tmp", "w") as f:
+                    f.write(str(os.getpid()))
+                os.replace(HOLD_FILE + ".tmp", HOLD_FILE)
+                while True:
+                    time.sleep(3600)
+            return super().process(task, items, previous)
+
+        def apply(self, effects, at):
+            super().apply(effects, at)
+            if CRASH_AFTER_APPLY:
+                os._exit(71)
+
+    Hooked.__name__ = f"Hooked{kind.__name__}"
+    return Hooked
+
+
+profiles.KINDS.update({name: _hooked(kind) for name, kind in profiles.KINDS.items()})
+
+if __name__ == "__main__":
+    main()

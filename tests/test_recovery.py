@@ -1,0 +1,89 @@
+"""Crash recovery's rules (tasks.recovery): suspect items, poisoned items, saved plans."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+
+from tasks import recovery
+from tasks.models import Progress, Task
+
+
+def task_at(**kw) -> Task:
+    base = dict(id=1, profile="p", kind="export", status="running", trigger="manual", created_at=None,
+                scheduled_at=None, started_at=None, finished_at=None, message=None, batch_size=100,
+                progress=Progress(1000, 1000), handled_upto=200)
+    return Task(**{**base, **kw})
+
+
+BUSY = datetime(2026, 1, 1)  # a lease_until: the owner held a batch when it was last seen
+
+
+def test_attempt_after_a_clean_release_is_no_restart():
+    a = recovery.next_attempt(task_at(owner=None, attempt_position=201, attempt_end=300), "me", False)
+    assert (a.position, a.end, a.restarted, a.died_here, a.restarts) == (201, 300, False, False, 0)
+
+
+def test_owner_that_died_mid_batch_puts_its_items_under_suspicion():
+    t = task_at(owner="dead", lease_until=BUSY, attempt_position=201, attempt_end=300)
+    a = recovery.next_attempt(t, "me", True)
+    assert a.restarted and a.died_here and a.suspect
+    assert a.restarts == 0  # nobody knows which item, if any, was to blame
+    assert (a.suspect_until, a.end) == (300, 201)  # one item at a time up to 300
+
+
+def test_owner_that_died_between_batches_is_a_plain_restart():
+    a = recovery.next_attempt(task_at(owner="dead", attempt_position=101, attempt_end=200), "me", True)
+    assert a.restarted and not a.died_here and a.end == 300 and a.restarts == 0
+
+
+def test_live_idle_owner_hands_over_silently():
+    a = recovery.next_attempt(task_at(owner="alive", attempt_position=101, attempt_end=200), "me", False)
+    assert not a.restarted and a.end == 300
+
+
+def test_suspect_items_count_only_deaths_while_handled_alone():
+    t = task_at(owner="me", attempt_position=201, attempt_end=201, restarts=1, suspect_until=300,
+                handled_upto=201)
+    a = recovery.next_attempt(t, "me", False)
+    assert (a.position, a.end, a.restarts) == (202, 202, 0)
+    past = task_at(handled_upto=300, suspect_until=300, attempt_position=300)
+    assert recovery.next_attempt(past, "me", False).restarts == 0
+
+
+def test_the_daemon_dying_while_an_item_is_handled_alone_does_not_count_against_it():
+    t = task_at(owner="dead", lease_until=BUSY, attempt_position=250, attempt_end=250, restarts=2,
+                suspect_until=300, handled_upto=249)
+    a = recovery.next_attempt(t, "me", True)
+    assert a.died_here and a.restarts == 2 and not a.poisoned and a.end == 250
+
+
+def test_third_death_of_its_own_process_poisons_an_item():
+    t = task_at(owner="me", lease_until=BUSY, attempt_position=250, attempt_end=250, restarts=2,
+                suspect_until=300, handled_upto=249)
+    a = recovery.next_attempt(t, "me", False)
+    assert recovery.crashed(a) == 3
+    counted = recovery.Attempt(a.position, a.end, 3, a.suspect_until, False, False)
+    assert counted.poisoned and recovery.poisoned_batch(counted, [250])
+    assert not recovery.poisoned_batch(counted, [250, 251])
+
+
+def test_only_an_item_handled_alone_can_be_blamed():
+    a = recovery.next_attempt(task_at(owner="me", attempt_position=201, attempt_end=300), "me", False)
+    with pytest.raises(ValueError):
+        recovery.crashed(a)
+
+
+def test_a_saved_plan_covers_a_batch_that_starts_within_it():
+    a = recovery.Attempt(position=205, end=205, restarts=0, suspect_until=300, restarted=False,
+                         died_here=False)
+    assert recovery.covers(300, a) and recovery.plan_goes_on(300, a)
+    assert recovery.covers(205, a) and not recovery.plan_goes_on(205, a)
+    assert not recovery.covers(204, a)
+
+
+def test_own_retry_after_an_error_is_not_counted():
+    t = task_at(owner="me", lease_until=BUSY, attempt_position=201, attempt_end=300, restarts=1)
+    a = recovery.next_attempt(t, "me", False)
+    assert not a.restarted and a.restarts == 1 and a.end == 300
