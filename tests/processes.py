@@ -46,14 +46,14 @@ def show(project: Path, task_id: int) -> dict:
     return json.loads(hb(project, "tasks", "show", str(task_id), "--json").stdout)
 
 
-def wait_for(predicate, what: str):
+def wait_for(predicate, what: str, every: float = 0.2):
     """Poll the real process's visible state until `predicate` holds (not a timed assertion)."""
     end = time.monotonic() + DEADLINE
     while time.monotonic() < end:
         value = predicate()
         if value:
             return value
-        time.sleep(0.2)
+        time.sleep(every)
     pytest.fail(f"gave up waiting for {what}")
 
 
@@ -96,14 +96,14 @@ def alive(pid: int) -> bool:
 
 def batch_in_progress(state_url: str, task_id: int, pid: int):
     """A poll (for wait_for) of the state database: true once process `pid` holds a batch of the
-    task (its claim is committed and its lease set), or once the task is no longer running."""
+    task (its claim is committed and its lease set), or once the task has ended."""
     engine = sa.create_engine(state_url)
     query = sa.text("SELECT status, owner, lease_until FROM hb_tasks WHERE id = :id")
 
     def poll():
         with engine.connect() as conn:
             status, owner, lease = conn.execute(query, {"id": task_id}).one()
-        return status != "running" or (lease is not None and f":{pid}:" in (owner or ""))
+        return status not in ("pending", "running") or (lease is not None and f":{pid}:" in (owner or ""))
 
     return poll
 
@@ -120,7 +120,7 @@ def kill_mid_batches(project: Path, state_url: str, task_id: int, kills: int, rn
             break
         daemon = start_daemon(project)
         try:
-            wait_for(batch_in_progress(state_url, task_id, daemon.pid), "a batch in progress")
+            wait_for(batch_in_progress(state_url, task_id, daemon.pid), "a batch in progress", every=0.001)
             time.sleep(rng.uniform(0, 0.02))
         finally:
             daemon.send_signal(signal.SIGKILL)
