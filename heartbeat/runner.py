@@ -159,13 +159,13 @@ class Runner:
     def _alone(self, task_id: int, profile: Profile, attempt: Attempt, now: datetime) -> Task | None:
         """A suspect item, in a sacrificial child. Its death is recorded against the item; what its
         work raised is raised here, as if the work had run in this process."""
-        self.worker(profile)  # made here, not in every child
 
         def work() -> dict:
             _KEPT.append(self.store.engine.pool)
-            self.store.engine.dispose(close=False)  # the child opens connections of its own
+            self.store.engine.dispose(close=False)  # the child opens connections of its own...
+            worker = worker_for(profile, self.config)
             try:
-                self._batch(task_id, worker_for(profile, self.config), attempt, now)
+                self._batch(task_id, worker, attempt, now)
             except ConnectorUnavailable as exc:
                 return {"raised": "unavailable", "reason": str(exc)}
             except (FatalTaskError, OSError) as exc:
@@ -175,9 +175,15 @@ class Runner:
             except Exception as exc:
                 log.exception("batch.failed", task_id=task_id, profile=profile.name, alone=attempt.position)
                 return {"raised": "unexpected", "reason": f"{type(exc).__name__}: {_reason(exc)}"}
+            finally:  # ... and closes them (never the daemon's)
+                worker.close()
+                self.store.engine.dispose()
             return {}
 
-        end = sacrificial.run(work, timeout=self.lease.total_seconds())
+        try:
+            end = sacrificial.run(work, timeout=self.lease.total_seconds())
+        except OSError as exc:  # no process to spare (fork refused): retried as an unexpected failure
+            raise ChildFailed(f"cannot start a process for item {attempt.position}: {exc}") from exc
         if end.died:
             log.warning("item.crashed", task_id=task_id, profile=profile.name, position=attempt.position,
                         how=end.how)

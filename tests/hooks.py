@@ -29,9 +29,9 @@ def _hooked(kind: type) -> type:
     class Hooked(kind):
         def process(self, task, items, previous):
             ids = {item.product_id for item in items}
-            if CRASH_ON in ids:
+            if CRASH_ON and CRASH_ON in ids:
                 os._exit(70)
-            if HOLD_ON in ids and HOLD_FILE:
+            if HOLD_ON and HOLD_ON in ids and HOLD_FILE:
                 with open(HOLD_FILE + ".tmp", "w") as f:
                     f.write(str(os.getpid()))
                 os.replace(HOLD_FILE + ".tmp", HOLD_FILE)
