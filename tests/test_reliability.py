@@ -10,6 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from connectors.prestashop import create_demo_shop
+from core.errors import StateDatabaseError
 from tests.helpers import (
     assert_counters_match_items,
     execute,
@@ -205,7 +206,7 @@ def test_state_database_outage_mid_batch_loses_and_doubles_nothing(tmp_path, mar
             beat.safe_tick()  # an outage is logged, and the heartbeat goes on
             try:
                 status = beat.store.get(task.id).status if proxy.up else None
-            except sa.exc.OperationalError:  # the cut fell on this test's own read
+            except StateDatabaseError:  # the cut fell on this test's own read
                 status = None
             if not proxy.up:
                 outages += 1
