@@ -70,20 +70,20 @@ def install_stop_signals(stop: threading.Event, on_first=None) -> None:
     signal.signal(signal.SIGINT, on_signal)
 
 
-def settle(report: TickReport | None = None) -> None:
-    """With no report (at start), and after a tick that made a worker (the objects that live as
-    long as the process are then loaded: modules, SQLAlchemy's metadata, compiled statements,
-    pooled connections), take everything alive out of the cyclic garbage collector's reach. Its
-    full collections otherwise walk all of it every few batches: about a tenth of an import's
-    time (docs/performance.md). Objects freed by reference counting are freed as before. For the
-    `run` and `tick` commands only: a library user's process is theirs to tune."""
-    if report is None or report.made_worker:
-        gc.freeze()
+def freeze_heap() -> None:
+    """Take everything alive out of the cyclic garbage collector's reach: at start, and after a
+    tick that made a worker (the objects that live as long as the process are then loaded: modules,
+    SQLAlchemy's metadata, compiled statements, pooled connections). Its full collections otherwise
+    walk all of it every few batches: about a tenth of an import's time (docs/performance.md).
+    Objects freed by reference counting are freed as before. For the `run` and `tick` commands
+    only: a library user's process is theirs to tune."""
+    gc.freeze()
 
 
-def _after_tick(report: TickReport | None) -> None:
-    if report is not None:  # None: the tick failed or did not run
-        settle(report)
+def after_tick(report: TickReport | None) -> None:
+    """Freeze what a tick added for the process's lifetime (None: the tick failed or did not run)."""
+    if report is not None and report.made_worker:
+        freeze_heap()
 
 
 def tick(app: App, until_idle: bool) -> int:
@@ -91,10 +91,10 @@ def tick(app: App, until_idle: bool) -> int:
     stop = threading.Event()
     install_stop_signals(stop)
     beat = app.heartbeat(stop=stop)
-    settle()
+    freeze_heap()
     try:
         if until_idle:
-            beat.run_until_idle(after_tick=settle)
+            beat.run_until_idle(after_tick=after_tick)
         else:
             beat.tick()
     finally:
@@ -111,10 +111,10 @@ def run(app: App) -> int:
     lock = sqlite_lock(config.database_url)
     stop = threading.Event()
     beat = app.heartbeat(stop=stop)
-    settle()
+    freeze_heap()
 
     def heartbeat() -> None:
-        _after_tick(beat.safe_tick())
+        after_tick(beat.safe_tick())
 
     scheduler = BlockingScheduler(timezone=UTC)
     scheduler.add_job(heartbeat, "interval", seconds=config.interval, id="heartbeat",

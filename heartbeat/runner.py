@@ -158,14 +158,15 @@ class Runner:
 
     def _alone(self, task_id: int, profile: Profile, attempt: Attempt, now: datetime) -> Task | None:
         """A suspect item, in a sacrificial child. Its death is recorded against the item; what its
-        work raised is raised here, as if the work had run in this process."""
+        work raised is raised here, as if the work had run in this process. Returns the task after
+        the child's commit, None when the child found the task no longer ours."""
 
         def work() -> dict:
             _KEPT.append(self.store.engine.pool)
             self.store.engine.dispose(close=False)  # the child opens connections of its own...
             worker = worker_for(profile, self.config)
             try:
-                self._batch(task_id, worker, attempt, now)
+                committed = self._batch(task_id, worker, attempt, now) is not None
             except ConnectorUnavailable as exc:
                 return {"raised": "unavailable", "reason": str(exc)}
             except (FatalTaskError, OSError) as exc:
@@ -178,7 +179,7 @@ class Runner:
             finally:  # ... and closes them (never the daemon's)
                 worker.close()
                 self.store.engine.dispose()
-            return {}
+            return {"committed": committed}
 
         try:
             end = sacrificial.run(work, timeout=self.lease.total_seconds())
@@ -192,7 +193,7 @@ class Runner:
                   "unexpected": ChildFailed}.get(end.message.get("raised"))
         if raised is not None:
             raise raised(end.message["reason"])
-        return self.store.get(task_id)
+        return self.store.get(task_id) if end.message["committed"] else None
 
     def _batch(self, task_id: int, worker: Worker, attempt: Attempt, now: datetime) -> Task | None:
         """Plan (if the work has effects), then work and commit. None if the task is no longer ours."""

@@ -20,6 +20,7 @@ from core import driver
 from core.errors import IllegalTransition
 from tasks import rows
 from tasks import tables as t
+from tasks.guard import guarded
 from tasks.models import Item, Outcome, Task
 from tasks.recovery import Attempt, poisoned_batch
 from tasks.statements import Statements
@@ -73,6 +74,7 @@ class Batch:
         """True when this batch handles every item still pending."""
         return len(self.items) >= self.task.progress.pending
 
+    @guarded
     def sync_state(self, product_ids: list[int]) -> dict[int, tuple[str, int]]:
         """What this task's profile last sent of these products: {product_id: (hash, task_id)}."""
         if not product_ids:
@@ -171,6 +173,7 @@ class Planning:
         self.task, self.attempt = task, attempt
         self.read_items: list[Item] | None = None  # once items() has read them
 
+    @guarded
     def saved_plan(self) -> str | None:
         """The plan saved by an attempt that started at or before this one, if any (the caller
         asks tasks.recovery.covers whether it covers this batch)."""
@@ -178,11 +181,13 @@ class Planning:
             TASK.id == self.task.id, TASK.plan_position <= self.attempt.position, TASK.plan.is_not(None),
         )).scalar()
 
+    @guarded
     def items(self) -> list[Item]:
         if self.read_items is None:
             self.read_items = self._sql.pending(self._conn, self.task, self.attempt.end)
         return self.read_items
 
+    @guarded
     def save(self, plan: str) -> None:
         """Keep the plan until the batch commits (Batch.commit drops it)."""
         self._conn.execute(t.tasks.update().where(TASK.id == self.task.id).values(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from typing import TypeVar
 
 import sqlalchemy as sa
@@ -19,47 +20,51 @@ T = TypeVar("T")
 
 
 def guarded(verb):
-    """Public verbs raise StateDatabaseError, never the driver's own errors. An error raised by a
-    caller's function run inside a verb (planning, the work on a batch) is the caller's: it passes
-    through as it is."""
+    """Verbs raise StateDatabaseError, never the driver's own errors. An error raised by a caller's
+    function run inside a verb (planning, the work on a batch) is the caller's: it passes through
+    as it is. Also for the store's methods a caller's function may call (Planning, Batch), so that
+    their errors are the state database's even when they happen inside the caller's function."""
 
     @functools.wraps(verb)
-    def guarded(self, *args, **kwargs):
-        try:
-            return verb(self, *args, **kwargs)
-        except sa.exc.SQLAlchemyError as exc:
-            raise _translated(exc) from exc
+    def guarded(*args, **kwargs):
+        with _translating():
+            return verb(*args, **kwargs)
 
     return guarded
 
 
 def guarded_iter(rows: Iterator[T]) -> Iterator[T]:
-    try:
+    with _translating():
         yield from rows
-    except sa.exc.SQLAlchemyError as exc:
-        raise _translated(exc) from exc
-
-
-def _translated(exc: sa.exc.SQLAlchemyError) -> Exception:
-    if getattr(exc, "heartbeat_caller", False):
-        return exc
-    reason = str(getattr(exc, "orig", None) or exc).splitlines()[0] or type(exc).__name__
-    return StateDatabaseError(reason)
 
 
 def callers(fn: Callable[..., T], *args) -> T:
     """Run a caller's function inside a verb, marking what it raises as its own (see guarded)."""
-    try:
+    with _theirs():
         return fn(*args)
-    except Exception as exc:
-        exc.heartbeat_caller = True
-        raise
 
 
 def callers_iter(entries: Iterable[T]) -> Iterator[T]:
     """A caller's iterable consumed inside a verb: what it raises is its own (see guarded)."""
-    try:
+    with _theirs():
         yield from entries
+
+
+@contextmanager
+def _translating() -> Iterator[None]:
+    try:
+        yield
+    except sa.exc.SQLAlchemyError as exc:
+        if getattr(exc, "heartbeat_caller", False):
+            raise
+        reason = str(getattr(exc, "orig", None) or exc).splitlines()[0] or type(exc).__name__
+        raise StateDatabaseError(reason) from exc
+
+
+@contextmanager
+def _theirs() -> Iterator[None]:
+    try:
+        yield
     except Exception as exc:
         exc.heartbeat_caller = True
         raise

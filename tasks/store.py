@@ -16,10 +16,10 @@ the whole of a start or a batch; SQLite serialises writers with BEGIN IMMEDIATE 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
@@ -55,7 +55,7 @@ class Wording(Protocol):
     def summary(self, task: Task) -> str: ...
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class Planned:
     """What TaskStore.plan gives back: the planner's value and the items it read (None if it read
     none), which commit_batch may reuse."""
@@ -356,7 +356,7 @@ class TaskStore:
             conn, sql, task = conn_task
             restarts = recovery.crashed(attempt)
             items = sql.pending(conn, task, attempt.position)
-            counted = Attempt(attempt.position, attempt.end, restarts, attempt.suspect_until, False, False)
+            counted = dataclasses.replace(attempt, restarts=restarts)
             write_log(conn, task_id, now, self.wording.crashed(counted, items[0] if items else None, how),
                       level="warning")
             conn.execute(t.tasks.update().where(TASK.id == task_id).values(restarts=restarts,

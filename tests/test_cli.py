@@ -130,6 +130,18 @@ def test_kill_then_delete(hb, tmp_path):
     assert not export.exists()
 
 
+def test_delete_names_an_export_file_it_could_not_remove(hb):
+    task_id = queued_id(hb("profiles", "run", "export-products"))
+    hb("tick")
+    export = Path(json.loads(hb("tasks", "show", task_id, "--json").output)["export_file"])
+    export.unlink()
+    (export / "in-the-way").mkdir(parents=True)  # a directory where the file was: unlink fails
+    result = hb("tasks", "delete", task_id)
+    assert result.exit_code == 1 and result.stdout == f"task {task_id} deleted\n"
+    assert result.stderr.startswith(f"heartbeat: cannot remove {export}: ") and result.stderr.count("\n") == 1
+    assert hb("tasks", "show", task_id).exit_code == 1  # the task is gone all the same
+
+
 def test_bad_status_filter_is_a_usage_error(hb):
     result = hb("tasks", "list", "--status", "bogus")
     assert result.exit_code == 2 and "bogus" in result.stderr

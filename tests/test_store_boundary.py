@@ -6,12 +6,14 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
+from connectors.prestashop import create_demo_shop
 from core.errors import StateDatabaseError
 from reports import action_log
 from tasks.batch import BatchResult
 from tasks.database import create_state_engine
 from tasks.store import TaskStore
 from tests.helpers import make_config, make_heartbeat
+from tests.proxy import Proxy
 
 
 def test_an_unreachable_state_database_is_one_domain_error():
@@ -37,3 +39,28 @@ def test_a_database_error_of_the_callers_own_work_passes_through(tmp_path, db_ur
         beat.store.commit_batch(task.id, beat.owner, attempt, clock.now(), work)
     assert exc.value is shop_gone
     assert beat.store.get(task.id).progress.processed == 10  # the batch rolled back
+
+
+def test_the_state_database_failing_inside_a_callers_function_is_still_its_error(tmp_path, mariadb_url,
+                                                                                  clock):
+    """Planning reads the batch's items from inside the caller's planner: if the state database goes
+    away right then, that is a StateDatabaseError (the heartbeat retries on its next tick), not the
+    caller's own failure (which would count towards ending the task)."""
+    create_demo_shop(f"sqlite:///{tmp_path / 'shop.db'}", products=30)
+    proxy = Proxy(sa.engine.make_url(mariadb_url).port or 3306)
+    try:
+        state = sa.engine.make_url(mariadb_url).set(port=proxy.port).render_as_string(hide_password=False)
+        beat = make_heartbeat(make_config(tmp_path, state, f"sqlite:///{tmp_path / 'shop.db'}",
+                                          batch_size=10), clock)
+        task = beat.store.create(beat.config.profile("export-products"), "manual", clock.now(), clock.now())
+        beat.tick(clock.advance(1))
+        attempt = beat.store.claim(task.id, beat.owner, clock.now(), beat.lease)
+
+        def planner(planning):
+            proxy.down()
+            return planning.items()
+
+        with pytest.raises(StateDatabaseError):
+            beat.store.plan(task.id, beat.owner, attempt, planner)
+    finally:
+        proxy.close()
