@@ -64,6 +64,7 @@ def _one_of(*choices: str) -> Check:
 
 AT_LEAST_1 = _check(lambda v: v >= 1, "must be at least 1, got {v}")
 POSITIVE = _check(lambda v: math.isfinite(v) and v > 0, "must be a finite number greater than 0, got {v}")
+RATIO = _check(lambda v: math.isfinite(v) and 0 <= v <= 1, "must be a number from 0 to 1, got {v}")
 NON_EMPTY = _check(lambda v: v.strip(), "must not be empty")
 NAME = _check(lambda v: re.fullmatch(r"[A-Za-z0-9_.-]+", v), "must match [A-Za-z0-9_.-]+, got {v!r}")
 PREFIX = _check(lambda v: re.fullmatch(r"[A-Za-z0-9_]*", v), "must be letters, digits and '_'; got {v!r}")
@@ -135,6 +136,11 @@ KINDS: dict[str, Kind] = {
             "fields": Opt(list, ["price", "quantity", "active"], UPDATE_FIELDS),
             "mapping": Opt(dict, None, MAPPING),  # header -> field, over the feed connection's own
             "allow_empty": Opt(bool, False),
+            "allow_negative_quantity": Opt(bool, False),
+            # the suspicious-feed guard (docs/configuration.md), against the last completed import
+            "min_rows_ratio": Opt(float, 0.5, RATIO),
+            "max_changed_ratio": Opt(float, 0.2, RATIO),
+            "max_price_change": Opt(float, 0.5, POSITIVE),
         },
     ),
 }

@@ -15,6 +15,7 @@ from datetime import timedelta
 from connectors.platform.export_format import dumps_order, dumps_product
 from connectors.prestashop import PrestaShop
 from connectors.prestashop.orders import OrderReader
+from connectors.prestashop.shop import Problem
 from core.errors import ConnectorError
 from profiles.base import Processed, Worker, exports_dir, non_empty
 from tasks.models import Item, Outcome, QueueEntry, Task
@@ -54,17 +55,18 @@ class ExportWorker(Worker):
             rows = self.shop.iter_queue()
         return non_empty((QueueEntry(*row) for row in rows), allow_empty)
 
-    def _read(self, ids: list[int]) -> dict[int, dict]:
+    def _read(self, ids: list[int], problems: dict) -> dict[int, dict]:
         if self.entity == "orders":
             return OrderReader(self.shop).read_orders(ids)
-        return self.shop.read_products(ids)
+        return self.shop.read_products(ids, problems)
 
     def _dumps(self, record: dict) -> str:
         return dumps_order(record) if self.entity == "orders" else dumps_product(record)
 
     def process(self, task: Task, items: list[Item], previous) -> Processed:
+        problems: dict[int, Problem] = {}  # products not exported, or exported with notes
         try:
-            records = self._read([i.product_id for i in items])
+            records = self._read([i.product_id for i in items], problems)
         except ConnectorError:
             raise  # the shop is unreachable: the whole batch waits
         except Exception:  # some row cannot be read: find it by reading one at a time
@@ -73,7 +75,7 @@ class ExportWorker(Worker):
         result = Processed(outcomes=[])
         for item in items:
             try:
-                outcome, record = self._export(item, records)
+                outcome, record = self._export(item, records, problems)
             except ConnectorError:
                 raise
             except Exception as exc:  # this one only; the batch goes on
@@ -90,13 +92,17 @@ class ExportWorker(Worker):
             result.outcomes.append(outcome)
         return result
 
-    def _export(self, item: Item, records: dict | None) -> tuple[Outcome, str | None]:
+    def _export(self, item: Item, records: dict | None, problems: dict) -> tuple[Outcome, str | None]:
         if records is None:
-            records = self._read([item.product_id])
+            records = self._read([item.product_id], problems)
         record = records.get(item.product_id)
+        problem = problems.get(item.product_id)
+        if problem is not None and problem.error:
+            return Outcome(item.position, ItemStatus.ERROR, "none", problem.error), None
         if record is None:
             return Outcome(item.position, ItemStatus.SKIPPED, "none", NOT_FOUND), None
-        return Outcome(item.position, ItemStatus.PROCESSED, "exported"), self._dumps(record)
+        notes = "; ".join(problem.notes) if problem is not None else None
+        return Outcome(item.position, ItemStatus.PROCESSED, "exported", notes), self._dumps(record)
 
     def export_path(self, task: Task) -> str:
         return str(exports_dir(self.profile, self.config) / f"{self.profile.name}-task-{task.id}.json")

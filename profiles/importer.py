@@ -15,9 +15,9 @@ from decimal import Decimal
 from typing import Any
 
 from connectors.feeds import open_feed
-from connectors.platform.export_format import format_decimal
+from connectors.platform.export_format import MAX_NAME, MAX_REFERENCE, REPLACEMENT, format_decimal, shown
 from connectors.prestashop import PrestaShop
-from connectors.prestashop.writer import COMBINATION_UPDATABLE, ShopWriter, Target, to_decimal
+from connectors.prestashop.writer import COMBINATION_UPDATABLE, ShopWriter, Target, Unreadable, to_decimal
 from core.errors import ConnectorError
 from profiles.base import Processed, Worker, non_empty
 from tasks.models import Item, Outcome, QueueEntry, Task
@@ -62,10 +62,13 @@ class ImportWorker(Worker):
         self.shop.check()  # the shop must answer before anything is queued
         feed = self._feed()
         feed.check()
-        entries = (self._entry(row.line, row.fields) for row in feed.rows())
+        entries = (self._entry(row.line, row.fields, row.error) for row in feed.rows())
         return non_empty(entries, self.profile.options.get("allow_empty", False))
 
-    def _entry(self, line: int, fields: dict[str, str]) -> QueueEntry:
+    def _entry(self, line: int, fields: dict[str, str], error: str | None = None) -> QueueEntry:
+        """A feed row as a queued item; a row the feed could not parse keeps its error, and becomes
+        an error item when its batch is planned (its key still counts for duplicates: a product
+        with a broken row and a good one is not updated from either, and the report says why)."""
         product_field, combination_field = KEY_FIELDS[self.match_by]
         is_combination = "combination_reference" in fields or "combination_ean13" in fields  # never ""
         if is_combination:  # a combination is matched by its own key; it has no id in a feed
@@ -73,8 +76,9 @@ class ImportWorker(Worker):
         else:
             key = fields.get(product_field)
         pid = fields.get("id_product", "")
-        return QueueEntry(int(pid) if pid.isdigit() else 0, 0, key, fields.get("name"),
-                          _payload({"line": line, "fields": fields}))
+        row = {"line": line, "fields": fields} if error is None else {"line": line, "fields": fields,
+                                                                      "error": error}
+        return QueueEntry(int(pid) if pid.isdigit() else 0, 0, key, fields.get("name"), _payload(row))
 
     def duplicate_note(self):
         return lambda payload: (f"duplicate {self.match_by} in feed (first at line "
@@ -102,24 +106,34 @@ class ImportWorker(Worker):
 
     def _plan_item(self, item: Item, row: dict, targets: list[Target]) -> tuple[Outcome, list | None]:
         line, fields = row["line"], row["fields"]
+        if "error" in row:  # the feed could not read this row
+            return Outcome(item.position, ItemStatus.ERROR, "none", row["error"]), None
+        if item.reference and len(item.reference) > MAX_REFERENCE:
+            return Outcome(item.position, ItemStatus.ERROR, "none",
+                           f"{self.match_by} {shown(item.reference)} is longer than {MAX_REFERENCE} "
+                           f"characters (line {line})"), None
         skip = self._why_skip(item, line, targets)
         if skip:
             return Outcome(item.position, ItemStatus.SKIPPED, "none", skip), None
         pid, pa, current = targets[0]
-        changes, shown = {}, []
+        changes, said = {}, []
         try:
             for field in self._combination_fields if pa else self.fields:
                 if field in fields:
-                    value, old = _PARSERS[field](field, fields[field]), current[field]
+                    value, old = self._parse(field, fields[field], bool(pa)), current[field]
+                    if isinstance(old, Unreadable):
+                        raise ValueError(f"{field} in the shop is {shown(old.value)}, not a "
+                                         f"{'whole number' if field == 'quantity' else 'number'}: "
+                                         "fix it in the shop first")
                     if not _same(field, value, old):
                         changes[field] = value
-                        shown.append(f"{field}: {_show(old)} -> {_show(value)}")
+                        said.append(f"{field}: {_show(old)} -> {_show(value)}")
         except ValueError as exc:  # names the field
             return Outcome(item.position, ItemStatus.ERROR, "none", f"{exc} (line {line})", pid, pa), None
         if not changes:
             return Outcome(item.position, ItemStatus.SKIPPED, "none", UNCHANGED, pid, pa), None
         update = [item.position, pid, pa, changes]  # Decimals are saved as exact text (Processed.plan_json)
-        return Outcome(item.position, ItemStatus.PROCESSED, "updated", "; ".join(shown), pid, pa), update
+        return Outcome(item.position, ItemStatus.PROCESSED, "updated", "; ".join(said), pid, pa), update
 
     def _why_skip(self, item: Item, line: int, targets: list[Target]) -> str | None:
         if item.detail:
@@ -132,6 +146,17 @@ class ImportWorker(Worker):
             return (f"ambiguous: {len(targets)} products or combinations have {self.match_by} "
                     f"{item.reference!r}")
         return None
+
+    def _parse(self, field: str, text: str, combination: bool) -> Any:
+        """A feed cell as the value to write; ValueError naming the field and the value when it is
+        not one the shop should take (docs/configuration.md, "What an import refuses")."""
+        value = _PARSERS[field](field, text)
+        if field in _AMOUNTS and value < 0 and not (combination and field != "wholesale_price"):
+            raise ValueError(f"{field} {text!r} is negative")
+        if field == "quantity" and value < 0 and not self.profile.options.get("allow_negative_quantity"):
+            raise ValueError(f"quantity {text!r} is negative (set allow_negative_quantity = true "
+                             "to import oversold stock)")
+        return value
 
     @property
     def shop_writer(self) -> ShopWriter:
@@ -173,9 +198,34 @@ def _parse_active(field: str, text: str) -> bool:
     return value == "1"
 
 
+def _parse_name(field: str, text: str) -> str:
+    if len(text) > MAX_NAME:
+        raise ValueError(f"name {shown(text)} is {len(text)} characters long (at most {MAX_NAME})")
+    if any(ord(c) < 32 for c in text) or REPLACEMENT in text:
+        raise ValueError(f"name {shown(text)} holds control characters or invalid text")
+    return text
+
+
+def _parse_ean13(field: str, text: str) -> str:
+    code = text.strip()
+    if not valid_gtin(code):
+        raise ValueError(f"ean13 {text!r} is not a valid EAN (8, 12 or 13 digits with a valid check digit)")
+    return code
+
+
+def valid_gtin(code: str) -> bool:
+    """True for an EAN-8, UPC-A (12) or EAN-13 whose last digit is its GS1 check digit."""
+    if len(code) not in (8, 12, 13) or not (code.isascii() and code.isdigit()):
+        return False
+    digits = [int(c) for c in reversed(code[:-1])]  # weights 3, 1, 3, ... from the right
+    total = sum(d * (3 if i % 2 == 0 else 1) for i, d in enumerate(digits))
+    return (10 - total % 10) % 10 == int(code[-1])
+
+
 _PARSERS = {"price": _parse_number, "wholesale_price": _parse_number, "weight": _parse_number,
             "quantity": _parse_quantity, "active": _parse_active,
-            "name": lambda _field, text: text, "ean13": lambda _field, text: text}
+            "name": _parse_name, "ean13": _parse_ean13}
+_AMOUNTS = ("price", "wholesale_price", "weight")  # never negative, except a combination's impacts
 
 
 def _same(field: str, new: Any, current: Any) -> bool:

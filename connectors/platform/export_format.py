@@ -15,6 +15,15 @@ byte-identical to an uninterrupted one.
 
 Decimal fields (prices, weights, impacts) are strings, never JSON numbers, so no consumer rounds
 them through a float: see `format_decimal`.
+
+Every record is valid against the schema by construction. Shops are dirty, so the builders check
+each value they are given (docs/connectors.md, "Dirty shop values"):
+- a value the format cannot carry (a price that is not a number or is negative, a quantity that is
+  not a whole number, a reference longer than 64 characters, a name longer than 128) raises
+  `InvalidValue` naming the field and the value: that record is not exported;
+- an optional identifier that is not valid (ean13, upc not digits, mpn too long) and a date that is
+  not a date are exported as null, and a note says so (`notes`, which the report shows);
+- text the shop stored as broken UTF-8 arrives repaired (U+FFFD, see the connector): noted too.
 """
 
 from __future__ import annotations
@@ -34,6 +43,24 @@ ENTITIES = ("products", "orders")  # what a file lists: its array's key
 
 _MICRO = Decimal("0.000001")
 _CENT = Decimal("0.01")
+REPLACEMENT = "\ufffd"  # what a reader puts where the shop's text was not valid UTF-8
+MAX_REFERENCE, MAX_NAME, MAX_MPN = 64, 128, 40  # the schema's (and PrestaShop's column) limits
+_SHOWN = 40  # characters of a bad value quoted in a message
+
+
+class InvalidValue(ValueError):
+    """A value the export format cannot carry; the message names the field and the value:
+    "price: 'abc' is not a number"."""
+
+    def __init__(self, field: str, value: Any, why: str):
+        super().__init__(f"{field}: {shown(value)} {why}")
+        self.field = field
+
+
+def shown(value: Any) -> str:
+    """A value as a message quotes it: repr, cut to about 40 characters."""
+    text = repr(value)
+    return text if len(text) <= _SHOWN else text[:_SHOWN - 4] + "...'"
 
 
 def format_decimal(value: Decimal | int | float | str) -> str:
@@ -44,6 +71,8 @@ def format_decimal(value: Decimal | int | float | str) -> str:
     their shortest repr, so 0.1 gives "0.10", not a binary expansion.
     """
     d = value if isinstance(value, Decimal) else Decimal(repr(value) if isinstance(value, float) else value)
+    if not d.is_finite():
+        raise ValueError(f"{value!r} is not a finite number")
     whole, _, frac = format(d.quantize(_MICRO, rounding=ROUND_HALF_UP), "f").partition(".")
     frac = frac.rstrip("0").ljust(2, "0")  # string work: this runs for every price of every export
     if whole == "-0" and frac == "00":
@@ -66,8 +95,69 @@ def iso_local(moment: datetime | None) -> str | None:
 
 def _code(value: str | None) -> str | None:
     """An identifier (EAN, UPC, MPN, reference): None when PrestaShop has NULL or ""."""
-    value = (value or "").strip()
+    value = "" if value is None else str(value).strip()
     return value or None
+
+
+def amount(field: str, value: Any, *, negative: bool = False) -> str:
+    """`format_decimal(value)`, or InvalidValue naming `field` when it is not a number (or is
+    negative, unless `negative`). NULL is 0, as PrestaShop reads it."""
+    try:
+        text = format_decimal(0 if value is None else value)
+    except (ArithmeticError, ValueError, TypeError):
+        raise InvalidValue(field, value, "is not a number") from None
+    if not negative and text[0] == "-":
+        raise InvalidValue(field, value, "is negative")
+    return text
+
+
+def whole(field: str, value: Any) -> int:
+    """An integer column's value (NULL is 0), or InvalidValue naming `field`."""
+    if value.__class__ is int:
+        return value
+    if value is None:
+        return 0
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, (str, Decimal)) and str(value).strip().lstrip("-").isdigit():
+        return int(str(value).strip())
+    raise InvalidValue(field, value, "is not a whole number")
+
+
+def _limited(field: str, value: str | None, limit: int) -> str | None:
+    if value is not None and len(value) > limit:
+        raise InvalidValue(field, value, f"is {len(value)} characters long (at most {limit})")
+    return value
+
+
+def _digits(field: str, value: Any, longest: int, notes: list[str] | None) -> str | None:
+    """An EAN or UPC: digits only, at most `longest`; anything else is left out (null), noted."""
+    code = _code(value)
+    if code is None or (len(code) <= longest and code.isascii() and code.isdigit()):
+        return code
+    _note(notes, f"{field}: {shown(code)} is not a valid barcode (digits only, at most {longest}): "
+                 "exported as null")
+    return None
+
+
+def _note(notes: list[str] | None, text: str) -> None:
+    if notes is not None:
+        notes.append(text)
+
+
+def _category(category_id: Any, name: str | None, notes: list[str] | None) -> dict[str, Any] | None:
+    """The default category, or None when the product has none (NULL, 0)."""
+    number = whole("id_category_default", category_id)
+    if number < 0:
+        raise InvalidValue("id_category_default", category_id, "is negative")
+    return {"id": number, "name": _text("category name", name, notes)} if number else None
+
+
+def _text(field: str, value: Any, notes: list[str] | None) -> str:
+    text = "" if value is None else value if value.__class__ is str else str(value)
+    if REPLACEMENT in text:
+        _note(notes, f"{field}: invalid UTF-8 in the shop repaired ({shown(text)})")
+    return text
 
 
 def combination(
@@ -78,14 +168,17 @@ def combination(
     price_impact: Decimal | float | int,
     quantity: int | None,
     attributes: Mapping[str, str],
+    notes: list[str] | None = None,
 ) -> dict[str, Any]:
-    """One combination (a variant of a product) in the export format."""
+    """One combination (a variant of a product) in the export format; raises InvalidValue, and
+    appends to `notes` what was left out or repaired (see the module's docstring)."""
+    where = f"combination {id_product_attribute} "
     return {
         "id_product_attribute": int(id_product_attribute),
-        "reference": _code(reference),
-        "ean13": _code(ean13),
-        "price_impact": format_decimal(price_impact),
-        "quantity": int(quantity or 0),
+        "reference": _limited(where + "reference", _code(reference), MAX_REFERENCE),
+        "ean13": _digits(where + "ean13", ean13, 13, notes),
+        "price_impact": amount(where + "price_impact", price_impact, negative=True),
+        "quantity": whole(where + "quantity", quantity),
         "attributes": dict(attributes),
     }
 
@@ -107,29 +200,38 @@ def product(
     category_id: int | None,
     category_name: str | None,
     manufacturer: str | None,
-    date_upd: datetime | None,
+    date_upd: datetime | str | None,
     combinations: list[dict[str, Any]],
+    notes: list[str] | None = None,
 ) -> dict[str, Any]:
     """One product in the export format; keys in the schema's (and the file's) order.
 
     A missing stock row means quantity 0; a product without default category (NULL or 0) has
-    `category` null; `combinations` are `combination(...)` dicts ordered by id.
+    `category` null; `combinations` are `combination(...)` dicts ordered by id. Raises
+    InvalidValue; appends to `notes` what was left out or repaired (see the module's docstring).
+    A `date_upd` that is text (what a driver could not read as a date) is exported as null.
     """
+    if date_upd is not None and not isinstance(date_upd, datetime):
+        _note(notes, f"date_upd: {shown(date_upd)} is not a date: exported as null")
+    mpn = _code(mpn)
+    if mpn is not None and len(mpn) > MAX_MPN:
+        _note(notes, f"mpn: {shown(mpn)} is longer than {MAX_MPN} characters: exported as null")
+        mpn = None
     return {
         "id_product": int(id_product),
-        "reference": _code(reference),
-        "ean13": _code(ean13),
-        "upc": _code(upc),
-        "mpn": _code(mpn),
-        "name": name or "",
-        "description_short": description_short or "",
+        "reference": _limited("reference", _code(reference), MAX_REFERENCE),
+        "ean13": _digits("ean13", ean13, 13, notes),
+        "upc": _digits("upc", upc, 12, notes),
+        "mpn": mpn,
+        "name": _limited("name", _text("name", name, notes), MAX_NAME),
+        "description_short": _text("description_short", description_short, notes),
         "active": bool(active),
-        "price": format_decimal(price),
-        "wholesale_price": format_decimal(wholesale_price),
-        "quantity": int(quantity or 0),
-        "weight": format_decimal(weight),
-        "category": {"id": int(category_id), "name": category_name or ""} if category_id else None,
-        "manufacturer": manufacturer or None,
+        "price": amount("price", price),
+        "wholesale_price": amount("wholesale_price", wholesale_price),
+        "quantity": whole("quantity", quantity),
+        "weight": amount("weight", weight),
+        "category": _category(category_id, category_name, notes),
+        "manufacturer": _text("manufacturer", manufacturer, notes) or None,
         "date_upd": iso_local(date_upd),
         "combinations": combinations,
     }
@@ -155,19 +257,24 @@ def order_line(
     total_price_tax_excl: Decimal | float | int,
     total_price_tax_incl: Decimal | float | int,
 ) -> dict[str, Any]:
-    """One line of an order (ps_order_detail): the product as it was sold, not as it is now."""
+    """One line of an order (ps_order_detail): the product as it was sold, not as it is now.
+    Raises InvalidValue naming the line's field (see the module's docstring)."""
+    where = f"line {id_order_detail} "
+    count = whole(where + "quantity", quantity)
+    if count < 0:
+        raise InvalidValue(where + "quantity", quantity, "is negative")
     return {
         "id_order_detail": int(id_order_detail),
-        "product_id": int(product_id),
-        "product_attribute_id": int(product_attribute_id or 0),
-        "reference": _code(reference),
-        "ean13": _code(ean13),
-        "name": name or "",
-        "quantity": int(quantity),
-        "unit_price_tax_excl": format_decimal(unit_price_tax_excl),
-        "unit_price_tax_incl": format_decimal(unit_price_tax_incl),
-        "total_price_tax_excl": format_decimal(total_price_tax_excl),
-        "total_price_tax_incl": format_decimal(total_price_tax_incl),
+        "product_id": max(whole(where + "product_id", product_id), 0),
+        "product_attribute_id": max(whole(where + "product_attribute_id", product_attribute_id), 0),
+        "reference": _limited(where + "reference", _code(reference), MAX_REFERENCE),
+        "ean13": _digits(where + "ean13", ean13, 13, None),
+        "name": _limited(where + "name", _text("name", name, None), 255),
+        "quantity": count,
+        "unit_price_tax_excl": amount(where + "unit_price_tax_excl", unit_price_tax_excl),
+        "unit_price_tax_incl": amount(where + "unit_price_tax_incl", unit_price_tax_incl),
+        "total_price_tax_excl": amount(where + "total_price_tax_excl", total_price_tax_excl),
+        "total_price_tax_incl": amount(where + "total_price_tax_incl", total_price_tax_incl),
     }
 
 
@@ -204,13 +311,14 @@ def order(
     """
     return {
         "id_order": int(id_order),
-        "reference": _code(reference),
-        "state": {"id": int(state_id or 0), "name": state_name or ""},
+        "reference": _limited("reference", _code(reference), MAX_REFERENCE),
+        "state": {"id": max(whole("id_order_state", state_id), 0),
+                  "name": _limited("state name", _text("state name", state_name, None), 64)},
         "valid": bool(valid),
         "payment": payment or "",
         "currency": _iso_currency(currency),
-        "conversion_rate": format_decimal(conversion_rate),
-        **{key: format_decimal(totals[key]) for key in ORDER_TOTALS},
+        "conversion_rate": amount("conversion_rate", conversion_rate),
+        **{key: amount(key, totals[key]) for key in ORDER_TOTALS},
         "customer": {"id": int(customer_id), "firstname": firstname or "", "lastname": lastname or "",
                      "email": _code(email)},
         "date_add": iso_local(date_add),

@@ -13,7 +13,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import quote
 
 import sqlalchemy as sa
@@ -149,34 +149,59 @@ class PrestaShop:
                 return
             last = page[-1][0]
 
-    def read_products(self, ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+    def read_products(self, ids: Sequence[int],
+                      problems: dict[int, Problem] | None = None) -> dict[int, dict[str, Any]]:
         """Export-format dicts of the products `ids` in this shop, keyed by id_product, ascending.
 
-        Ids not in the shop are absent from the result. Two queries per `IDS_PER_QUERY` ids: the
-        products with their language, shop, stock, category and manufacturer, then the
-        combinations with their stock and attribute names.
+        Ids not in the shop are absent from the result. A product whose values the export format
+        cannot carry (export_format.InvalidValue, its combinations' included) is absent too and,
+        when `problems` is given, put there with the reason; a product exported with values left
+        out or repaired gets its notes there. Two queries per `IDS_PER_QUERY` ids: the products
+        with their language, shop, stock, category and manufacturer, then the combinations with
+        their stock and attribute names.
         """
         wanted = sorted({int(i) for i in ids})
         out: dict[int, dict[str, Any]] = {}
-        statements = self._statements
+        found: dict[int, Problem] = {}
         with self._connect() as conn:
             for start in range(0, len(wanted), IDS_PER_QUERY):
                 chunk = wanted[start:start + IDS_PER_QUERY]
-                combinations = self._read_combinations(conn, chunk)
-                for row in statements.products.rows(conn, ids=chunk):
-                    out[row[0]] = _product(row, combinations.get(row[0], []))
+                combinations = self._read_combinations(conn, chunk, found)
+                for row in self._statements.products.rows(conn, ids=chunk):
+                    pid = row[0]
+                    if pid in found and found[pid].error:
+                        continue
+                    notes: list[str] = []
+                    try:
+                        out[pid] = _product(row, combinations.get(pid, []), notes)
+                    except fmt.InvalidValue as exc:
+                        found[pid] = Problem(str(exc), ())
+                        continue
+                    _noted(found, pid, notes)
+        if problems is not None:
+            problems.update(found)
         return out
 
-    def _read_combinations(self, conn: sa.Connection, ids: list[int]) -> dict[int, list[dict]]:
-        """id_product -> its combinations (export dicts), ascending id_product_attribute."""
+    def _read_combinations(self, conn: sa.Connection, ids: list[int],
+                           problems: dict[int, Problem]) -> dict[int, list[dict]]:
+        """id_product -> its combinations (export dicts), ascending id_product_attribute; a
+        product with a combination the format cannot carry goes to `problems` instead."""
         by_product: dict[int, list[dict]] = {}
         current: dict[str, Any] | None = None
         rows = self._statements.combinations.rows(conn, ids=ids)
         for id_product, id_pa, reference, ean13, price, quantity, group, value in rows:
             if current is None or current["id_product_attribute"] != id_pa:
-                current = fmt.combination(id_product_attribute=id_pa, reference=reference, ean13=ean13,
-                                          price_impact=price, quantity=quantity, attributes={})
+                notes: list[str] = []
+                try:
+                    current = fmt.combination(id_product_attribute=id_pa, reference=reference, ean13=ean13,
+                                              price_impact=price, quantity=quantity, attributes={},
+                                              notes=notes)
+                except fmt.InvalidValue as exc:
+                    problems[id_product] = Problem(str(exc), ())
+                    current = {"id_product_attribute": id_pa, "attributes": {}}  # its value rows follow
+                    continue
                 by_product.setdefault(id_product, []).append(current)
+                _noted(problems, id_product, notes)
             if group is not None and value is not None:
                 current["attributes"][group] = value
         return by_product
@@ -262,24 +287,40 @@ class _Statements:
         )
 
 
-def _product(row: Sequence[Any], combinations: list[dict[str, Any]]) -> dict[str, Any]:
+class Problem(NamedTuple):
+    """Why a product was not exported (`error`), or what was left out or repaired (`notes`)."""
+
+    error: str | None
+    notes: tuple[str, ...]
+
+
+def _noted(problems: dict[int, Problem], pid: int, notes: list[str]) -> None:
+    """Add `notes` to product `pid`'s problem, unless it already has an error."""
+    if notes and not (pid in problems and problems[pid].error):
+        earlier = problems[pid].notes if pid in problems else ()
+        problems[pid] = Problem(None, (*earlier, *notes))
+
+
+def _product(row: Sequence[Any], combinations: list[dict[str, Any]], notes: list[str]) -> dict[str, Any]:
     """A row of `_Statements.products` as the driver gives it (decimals as float on SQLite)."""
     return fmt.product(
         id_product=row[0], reference=row[1], ean13=row[2], upc=row[3], mpn=row[4], name=row[5],
         description_short=row[6], active=row[7], price=row[8], wholesale_price=row[9],
         quantity=row[10], weight=row[11], category_id=row[12], category_name=row[13],
         manufacturer=row[14], date_upd=shop_datetime(row[15]), combinations=combinations,
+        notes=notes,
     )
 
 
-def shop_datetime(value: Any) -> datetime | None:
+def shop_datetime(value: Any) -> datetime | str | None:
     """A DATETIME as a driver returns it without SQLAlchemy's conversion: a datetime (pymysql),
-    text (SQLite), or text pymysql could not convert (MySQL's zero date): None then."""
+    or text (SQLite; on pymysql, what it could not convert, such as MySQL's zero date). Text that
+    is not a date is returned as is, so the exporter can say which value it left out."""
     if isinstance(value, str):
         try:
             return datetime.fromisoformat(value)
         except ValueError:
-            return None
+            return value
     return value
 
 
@@ -305,4 +346,17 @@ def _create_engine(url: str, sqlite_path: Path | None) -> sa.Engine:
         defaults = {"connect_timeout": CONNECT_TIMEOUT, "read_timeout": IO_TIMEOUT,
                     "write_timeout": IO_TIMEOUT}
         connect_args = {k: v for k, v in defaults.items() if k not in u.query}  # the URL's win
-    return sa.create_engine(u, pool_pre_ping=True, connect_args=connect_args, **positional_parameters(u))
+    engine = sa.create_engine(u, pool_pre_ping=True, connect_args=connect_args, **positional_parameters(u))
+    if sqlite_path is not None:
+        sa.event.listen(engine, "connect", _tolerant_text)
+    return engine
+
+
+def _tolerant_text(dbapi_connection: Any, _record: Any) -> None:
+    """SQLite keeps whatever bytes were written as TEXT; invalid UTF-8 in one product's name would
+    fail every read of its batch ("Could not decode to UTF-8 column"). Such bytes are read as
+    U+FFFD instead, which the export format notes (valid text costs the same C-level decode)."""
+    dbapi_connection.text_factory = _DECODE_REPLACING
+
+
+_DECODE_REPLACING = functools.partial(str, encoding="utf-8", errors="replace")

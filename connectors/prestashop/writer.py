@@ -46,6 +46,14 @@ class Target(NamedTuple):
     current: dict[str, Any]
 
 
+class Unreadable(NamedTuple):
+    """A current value the shop holds that its column cannot mean (text in a price column, say):
+    it stands in Target.current for that field, so the importer makes the item an error naming
+    it instead of failing the batch."""
+
+    value: Any
+
+
 class Update(NamedTuple):
     """New values for one target; keys from UPDATABLE (COMBINATION_UPDATABLE for a combination)."""
 
@@ -101,7 +109,8 @@ class ShopWriter:
                 if not rows:
                     continue
                 key_column, pids, pas, *columns = zip(*rows, strict=True)  # converted column by column
-                currents = zip(*(read(c) for read, c in zip(readers, columns, strict=True)), strict=True)
+                currents = zip(*(_read_column(read, c) for read, c in zip(readers, columns, strict=True)),
+                               strict=True)
                 for key, pid, pa, current in zip(key_column, pids, pas, currents, strict=True):
                     # Target's own __new__ (keyword defaults) costs more per row than the tuple's
                     target = tuple.__new__(Target, (pid, pa, dict(zip(fields, current, strict=True))))
@@ -316,6 +325,22 @@ class _Writes:
                      .group_by(st.c.id_product))
             sums.update((int(p), int(q or 0)) for p, q in self.conn.execute(query))
         return sums
+
+
+def _read_column(read: Callable[[Sequence[Any]], list[Any]], values: Sequence[Any]) -> list[Any]:
+    """`read(values)`; if some value cannot be read, the others still are, and that one becomes
+    Unreadable (the whole-column path is the fast one, for clean shops)."""
+    try:
+        return read(values)
+    except (ArithmeticError, ValueError, TypeError):
+        return [_read_one(read, v) for v in values]
+
+
+def _read_one(read: Callable[[Sequence[Any]], list[Any]], value: Any) -> Any:
+    try:
+        return read((value,))[0]
+    except (ArithmeticError, ValueError, TypeError):
+        return Unreadable(value)
 
 
 def _wanted(keys: Iterable[str], by: str) -> dict[Any, list[str]]:
