@@ -63,6 +63,11 @@ tasks = sa.Table(
     sa.Index("ix_hb_tasks_status_scheduled", "status", "scheduled_at"),
     sa.Index("ix_hb_tasks_profile_status", "profile", "status"),
     sa.Index("ix_hb_tasks_finished", "finished_at"),
+    # ids are never reused, even after the newest task is deleted: a report's "unchanged since task
+    # #3" must not come to name a later task. MySQL/MariaDB's AUTO_INCREMENT already never reuses
+    # one (InnoDB keeps its counter across restarts since MariaDB 10.2.4 / MySQL 8.0); SQLite needs
+    # AUTOINCREMENT (migration 0004)
+    sqlite_autoincrement=True,
 )
 
 items = sa.Table(
