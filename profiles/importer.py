@@ -26,6 +26,7 @@ from tasks.states import ItemStatus
 _payload = json.JSONEncoder(ensure_ascii=False).encode  # a queued row, as json.dumps would write it
 NOT_FOUND = "not found in shop"
 UNCHANGED = "unchanged"
+MAX_ROW = 60_000  # characters of a queued row (MariaDB's TEXT holds 65,535 bytes)
 KEY_FIELDS = {  # match_by -> (the field keying a product row, the one keying a combination row)
     "reference": ("reference", "combination_reference"),
     "ean13": ("ean13", "combination_ean13"),
@@ -68,17 +69,28 @@ class ImportWorker(Worker):
     def _entry(self, line: int, fields: dict[str, str], error: str | None = None) -> QueueEntry:
         """A feed row as a queued item; a row the feed could not parse keeps its error, and becomes
         an error item when its batch is planned (its key still counts for duplicates: a product
-        with a broken row and a good one is not updated from either, and the report says why)."""
+        with a broken row and a good one is not updated from either, and the report says why).
+        What the state database cannot hold (a key over 64 characters, a row over MAX_ROW) is an
+        error too, decided here: one such row must not stop the whole queue."""
         product_field, combination_field = KEY_FIELDS[self.match_by]
         is_combination = "combination_reference" in fields or "combination_ean13" in fields  # never ""
         if is_combination:  # a combination is matched by its own key; it has no id in a feed
             key = fields.get(combination_field) if combination_field else None
         else:
             key = fields.get(product_field)
+        if key is not None and len(key) > MAX_REFERENCE and error is None:
+            error = f"{self.match_by} {shown(key)} is longer than {MAX_REFERENCE} characters (line {line})"
+        if key is not None and len(key) > MAX_REFERENCE:
+            key = key[:MAX_REFERENCE - 3] + "..."
         pid = fields.get("id_product", "")
         row = {"line": line, "fields": fields} if error is None else {"line": line, "fields": fields,
                                                                       "error": error}
-        return QueueEntry(int(pid) if pid.isdigit() else 0, 0, key, fields.get("name"), _payload(row))
+        payload = _payload(row)
+        if len(payload) > MAX_ROW:
+            payload = _payload({"line": line, "fields": {}, "error": error or
+                                f"row is {len(payload)} characters long (at most {MAX_ROW}) (line {line})"})
+        name = fields.get("name")
+        return QueueEntry(int(pid) if pid.isdigit() else 0, 0, key, name[:255] if name else name, payload)
 
     def duplicate_note(self):
         return lambda payload: (f"duplicate {self.match_by} in feed (first at line "
@@ -108,10 +120,6 @@ class ImportWorker(Worker):
         line, fields = row["line"], row["fields"]
         if "error" in row:  # the feed could not read this row
             return Outcome(item.position, ItemStatus.ERROR, "none", row["error"]), None
-        if item.reference and len(item.reference) > MAX_REFERENCE:
-            return Outcome(item.position, ItemStatus.ERROR, "none",
-                           f"{self.match_by} {shown(item.reference)} is longer than {MAX_REFERENCE} "
-                           f"characters (line {line})"), None
         skip = self._why_skip(item, line, targets)
         if skip:
             return Outcome(item.position, ItemStatus.SKIPPED, "none", skip), None

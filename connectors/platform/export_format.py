@@ -58,7 +58,15 @@ class InvalidValue(ValueError):
 
 
 def shown(value: Any) -> str:
-    """A value as a message quotes it: repr, cut to about 40 characters."""
+    """A value as a message quotes it: a number as the format writes it (-5.00, the same from
+    every driver), anything else as its repr cut to about 40 characters."""
+    if isinstance(value, (Decimal, float)):
+        try:
+            return format_decimal(value)
+        except ValueError:
+            return str(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
     text = repr(value)
     return text if len(text) <= _SHOWN else text[:_SHOWN - 4] + "...'"
 
@@ -107,7 +115,7 @@ def amount(field: str, value: Any, *, negative: bool = False) -> str:
     except (ArithmeticError, ValueError, TypeError):
         raise InvalidValue(field, value, "is not a number") from None
     if not negative and text[0] == "-":
-        raise InvalidValue(field, value, "is negative")
+        raise InvalidValue(field, Decimal(text), "is negative")
     return text
 
 
