@@ -36,6 +36,16 @@ def crashed(attempt: Attempt, item: Item | None, how: str) -> str:
     return text + ("; giving it up" if attempt.poisoned else "; trying it again alone")
 
 
+def killed(reason: str, cancelled: int) -> str:
+    return f"{reason}: {plural(cancelled, 'pending item')} cancelled"
+
+
+def failed(reason: str, cancelled: int) -> str:
+    """A task ended in error; its pending items, if any, were cancelled."""
+    text = f"error: {reason}"
+    return text + (f"; {plural(cancelled, 'pending item')} cancelled" if cancelled else "")
+
+
 def plural(n: int, word: str) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {word}{'es' if word.endswith('ch') else 's'}"
 

@@ -1,7 +1,8 @@
 """Row operations on a task inside a transaction the store opened: read it, log a line, change its
 status. The store and the batch it hands out share them; nothing above `tasks/` calls them.
 
-`transition` is the only place a task's status changes: it asks the state machine first.
+`transition` is the only place a task's status changes: it asks the state machine first, and it
+cancels what a task that ends leaves pending.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from sqlalchemy.engine import Connection
 from core.errors import Refused, TaskNotFound
 from tasks import tables as t
 from tasks.models import Task
-from tasks.states import TaskStatus, check_task_transition
+from tasks.states import ItemStatus, TaskStatus, check_task_transition
 
 TASK = t.tasks.c
 ITEM = t.items.c
@@ -59,15 +60,33 @@ def write_log(conn: Connection, task_id: int, now: datetime, message: str, level
 def transition(conn: Connection, task: Task, wanted: TaskStatus, now: datetime,
                message: str | None) -> Task:
     """The only place a task's status changes. Raises IllegalTransition for a change the state
-    machine does not allow, Refused when the row changed under us. Returns the task as it now is."""
+    machine does not allow, Refused when the row changed under us. Returns the task as it now is.
+
+    A task that reaches a final state keeps no pending item: in the same transaction they become
+    cancelled, with `cancelled_because(wanted, message)` as their detail (a kill, an error)."""
     check_task_transition(task.id, task.status, wanted)
     values = {"status": wanted.value, "message": message}
     if wanted is TaskStatus.RUNNING:
         values["started_at"] = naive(now)
     if wanted.finished:
         values.update(finished_at=naive(now), owner=None, lease_until=None)
+        cancelled = conn.execute(t.items.update().where(
+            ITEM.task_id == task.id, ITEM.position > task.handled_upto,
+            ITEM.status == ItemStatus.PENDING.value,
+        ).values(status=ItemStatus.CANCELLED.value, detail=cancelled_because(wanted, message))).rowcount
+        if cancelled:
+            values.update(cancelled=TASK.cancelled + cancelled, pending=TASK.pending - cancelled,
+                          handled_upto=task.progress.total)
     updated = conn.execute(t.tasks.update().where(
         TASK.id == task.id, TASK.status == task.status.value).values(**values))
     if updated.rowcount != 1:
         raise Refused(f"task {task.id} changed while it was being updated; try again")
     return read_task(conn, task.id)
+
+
+def cancelled_because(status: TaskStatus, message: str | None) -> str:
+    """The detail of an item cancelled because its task ended: a kill's reason ("killed by user"),
+    else "task ended in error: <message>"."""
+    if status is TaskStatus.KILLED:
+        return message or "killed"
+    return f"task ended in {status.value}" + (f": {message}" if message else "")

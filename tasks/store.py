@@ -37,7 +37,7 @@ from tasks.models import Item, ItemRecord, LogLine, QueueEntry, Task
 from tasks.recovery import Attempt
 from tasks.rows import TASK_COLUMNS, lock_task, naive, read_task, transition, write_log
 from tasks.statements import Statements
-from tasks.states import ItemStatus, TaskStatus, check_task_transition
+from tasks.states import TaskStatus, check_task_transition
 
 TASK = t.tasks.c
 ITEM = t.items.c
@@ -53,6 +53,10 @@ class Wording(Protocol):
     def crashed(self, attempt: Attempt, item: Item | None, how: str) -> str: ...
 
     def summary(self, task: Task) -> str: ...
+
+    def killed(self, reason: str, cancelled: int) -> str: ...
+
+    def failed(self, reason: str, cancelled: int) -> str: ...
 
 
 @dataclasses.dataclass(frozen=True)
@@ -287,8 +291,10 @@ class TaskStore:
             task = lock_task(conn, task_id)
             if task is None or task.status is not expected:
                 return task
-            write_log(conn, task_id, now, f"error: {reason}", level="error")
-            return transition(conn, task, TaskStatus.ERROR, now, reason)
+            failed = transition(conn, task, TaskStatus.ERROR, now, reason)
+            cancelled = failed.progress.cancelled - task.progress.cancelled
+            write_log(conn, task_id, now, self.wording.failed(reason, cancelled), level="error")
+            return failed
 
     # -- processing --------------------------------------------------------------------------------
 
@@ -404,7 +410,8 @@ class TaskStore:
 
     @guarded
     def fail_running(self, task_id: int, now: datetime, reason: str) -> Task | None:
-        """A running task that cannot continue becomes error; its pending items stay pending."""
+        """A running task that cannot continue becomes error; its pending items become cancelled
+        ("task ended in error: <reason>")."""
         return self._fail(task_id, now, reason, TaskStatus.RUNNING)
 
     # -- user actions --------------------------------------------------------------------------------
@@ -418,15 +425,10 @@ class TaskStore:
             return self._kill(conn, task, now, reason)
 
     def _kill(self, conn: Connection, task: Task, now: datetime, reason: str) -> Task:
-        cancelled = conn.execute(t.items.update().where(
-            ITEM.task_id == task.id, ITEM.position > task.handled_upto,
-            ITEM.status == ItemStatus.PENDING.value,
-        ).values(status=ItemStatus.CANCELLED.value, detail=reason)).rowcount
-        conn.execute(t.tasks.update().where(TASK.id == task.id).values(
-            cancelled=TASK.cancelled + cancelled, pending=TASK.pending - cancelled,
-            handled_upto=task.progress.total, owner=None, lease_until=None))
-        write_log(conn, task.id, now, f"{reason}: {cancelled} pending items cancelled", level="warning")
-        return transition(conn, read_task(conn, task.id), TaskStatus.KILLED, now, reason)
+        killed = transition(conn, task, TaskStatus.KILLED, now, reason)
+        cancelled = killed.progress.cancelled - task.progress.cancelled
+        write_log(conn, task.id, now, self.wording.killed(reason, cancelled), level="warning")
+        return killed
 
     @guarded
     def delete(self, task_id: int, now: datetime) -> Task:

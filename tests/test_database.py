@@ -91,3 +91,21 @@ def test_upgrade_keeps_tasks_and_never_reuses_an_id_a_row_still_names(db_url, cl
     assert _add_task(store, clock) == 6
     with engine.connect() as conn:  # indexes and columns as declared
         assert compare_metadata(MigrationContext.configure(conn), tables.metadata) == []
+
+
+def test_upgrade_cancels_the_items_an_error_left_pending(db_url):
+    engine = create_state_engine(db_url)
+    _upgrade_to(engine, "0004")
+    execute(db_url,
+            "INSERT INTO hb_tasks (id, profile, kind, status, triggered_by, created_at, scheduled_at, "
+            "batch_size, message, total, pending, processed, handled_upto) VALUES (1, 'catalogue', 'export', "
+            "'error', 'manual', '2026-11-01 10:00:00', '2026-11-01 10:00:00', 10, 'disk full', 3, 2, 1, 1)",
+            "INSERT INTO hb_items (task_id, position, product_id, status) VALUES "
+            "(1, 1, 7, 'processed'), (1, 2, 8, 'pending'), (1, 3, 9, 'pending')")
+    ensure_schema(engine)
+    store = make_store(db_url)
+    task = store.get(1)
+    assert (task.progress.pending, task.progress.cancelled, task.handled_upto) == (0, 2, 3)
+    assert [(r.status, r.detail) for r in store.items(1)] == [
+        ("processed", None), ("cancelled", "task ended in error: disk full"),
+        ("cancelled", "task ended in error: disk full")]

@@ -186,6 +186,25 @@ def test_unwritable_export_directory_ends_the_task_with_the_reason(tmp_path, db_
     assert failed.message.startswith(f"cannot write {tmp_path / 'data' / 'exports'}")
 
 
+def test_a_task_ending_in_error_cancels_its_pending_items_with_the_reason(tmp_path, db_url, shop, clock):
+    from dataclasses import replace
+
+    beat = beat_for(tmp_path, db_url, shop, clock, batch_size=10)
+    task = queue(beat, clock)
+    beat.tick(clock.advance(1))  # started, first batch of 10 done
+    gone = make_heartbeat(replace(beat.config, profiles=()), clock)  # the profile was removed
+    gone.tick(clock.advance(60))
+    failed = beat.store.get(task.id)
+    reason = "profile 'export-products' is no longer configured"
+    assert (failed.status, failed.message) == ("error", reason)
+    assert (failed.progress.processed, failed.progress.cancelled, failed.progress.pending) == (10, 15, 0)
+    assert_counters_match_items(beat.store, task.id)
+    details = {r.detail for r in beat.store.items(task.id) if r.status == "cancelled"}
+    assert details == {f"task ended in error: {reason}"}
+    assert [line.message for line in beat.store.log(task.id)][-1] == (
+        f"error: {reason}; 15 pending items cancelled")
+
+
 def test_manual_task_is_not_missed_for_being_late(tmp_path, db_url, shop, clock):
     beat = beat_for(tmp_path, db_url, shop, clock, misfire_grace=5, batch_size=100)
     task = queue(beat, clock)
