@@ -1,8 +1,14 @@
-"""One heartbeat: schedule due slots, start due tasks, process one batch of each running task.
+"""One heartbeat: schedule due slots, process one batch of each running task, start due tasks and
+give each its first batch.
 
 `Heartbeat.tick(now)` is the whole of it and takes time as an argument; the daemon calls it on an
-interval and tests call it with explicit datetimes. A failure in one profile or task is logged and
-isolated: the others still get their turn.
+interval and tests call it with explicit datetimes. `now` decides what is due; each event (a start,
+a missed task, a batch's commit) is stamped with the clock's time when it happens, never earlier
+than `now`. A failure in one profile or task is logged and isolated: the others still get their turn.
+
+Order (SPEC "One heartbeat"): running tasks get their batch before due tasks start, so a task whose
+profile's running task completes in this heartbeat starts instead of being missed; a task started
+in a heartbeat gets its first batch in that heartbeat. Every task gets at most one batch per tick.
 """
 
 from __future__ import annotations
@@ -61,17 +67,20 @@ class Heartbeat:
         self._isolated(self._prune_history, now, what=("keep_history", self.config.keep_history))
         for profile in self.config.profiles:
             self._isolated(self._schedule, profile, now, report, what=("profile", profile.name))
-        due, report.running = self.store.active(now)
-        for task_id in due:
+        due, running = self.store.active(now)
+        self._batches(running, report)
+        started: dict[int, str] = {}
+        for task_id in due:  # missed if its profile's task is still running after those batches
             if self.stop.is_set():
                 break
-            self._isolated(self._start, task_id, now, report, what=("task_id", task_id))
-        for task_id, profile in sorted(report.running.items()):
-            if self.stop.is_set():
-                break
-            self._isolated(self._batch, task_id, profile, report, what=("task_id", task_id))
+            self._isolated(self._start, task_id, now, started, report, what=("task_id", task_id))
+        self._batches(started, report)
         report.made_worker, self.runner.made_worker = self.runner.made_worker, False
         return report
+
+    def _at(self, now: datetime) -> datetime:
+        """The time of an event in the tick that started at `now`: the clock's, never before `now`."""
+        return max(now, self.clock.now())
 
     def safe_tick(self) -> TickReport | None:
         """tick(), for the daemon: a failure outside any one task (the state database is down) is
@@ -162,28 +171,40 @@ class Heartbeat:
             log.info("task.created", task_id=task.id, profile=profile.name, trigger="schedule",
                      coalesced=due.missed)
 
-    def _start(self, task_id: int, now: datetime, report: TickReport) -> None:
+    def _start(self, task_id: int, now: datetime, started: dict[int, str], report: TickReport) -> None:
+        """Start a due task; a running one joins `started` (task id -> profile) for its first batch."""
         task = self.store.get(task_id)
         try:
             profile = self.config.profile(task.profile)
         except ProfileNotFound:
-            self.store.start(task_id, now, self.owner, None, _missing_profile(task.profile),
+            self.store.start(task_id, self._at(now), self.owner, None, _missing_profile(task.profile),
                              lambda _t: None, self.lease)
             return
         worker = self.runner.worker(profile)
         previous = self.store.last_completed(profile.name)
-        started = self.store.start(task_id, now, self.owner, profile.misfire_grace,
-                                   lambda: worker.build_queue(previous), worker.export_path, self.lease,
-                                   worker.duplicate_note())
-        if started is None:
+        begun = self.store.start(task_id, self._at(now), self.owner, profile.misfire_grace,
+                                 lambda: worker.build_queue(previous, task), worker.export_path, self.lease,
+                                 worker.duplicate_note())
+        if begun is None:
             return
         bound = log.bind(task_id=task_id, profile=task.profile)
-        if started.status is TaskStatus.RUNNING:
+        if begun.status is TaskStatus.RUNNING:
             report.started.append(task_id)
-            report.running[task_id] = started.profile
-            bound.info("task.started", total=started.progress.total, owner=self.owner)
+            started[task_id] = begun.profile
+            bound.info("task.started", total=begun.progress.total, owner=self.owner)
+        elif begun.status is TaskStatus.COMPLETED:  # nothing to queue, and allowed to be so
+            report.started.append(task_id)
+            bound.info("task.completed", **begun.progress.as_dict())
         else:
-            bound.warning(f"task.{started.status.value}", message=started.message)
+            bound.warning(f"task.{begun.status.value}", message=begun.message)
+
+    def _batches(self, tasks: dict[int, str], report: TickReport) -> None:
+        """One batch of each of `tasks` (task id -> profile), in id order."""
+        for task_id, profile in sorted(tasks.items()):
+            if self.stop.is_set():
+                return
+            report.running[task_id] = profile
+            self._isolated(self._batch, task_id, profile, report, what=("task_id", task_id))
 
     def _batch(self, task_id: int, profile_name: str, report: TickReport) -> None:
         done = self.runner.run(task_id, profile_name)

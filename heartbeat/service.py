@@ -107,5 +107,16 @@ class TaskManager:
         if task.kind != "export":
             raise Refused(f"task {task.id} is an {task.kind} task; only export tasks have an export file")
         if not task.export_bytes:
-            raise Refused(f"task {task.id} has no export file yet (status {task.status.value})")
+            raise Refused(f"task {task.id} {_NO_EXPORT_FILE[task.status]}")
         return export_file.read(task)
+
+
+# why a task has no export file, by status (it has one from its first committed batch on)
+_NO_EXPORT_FILE = {
+    TaskStatus.PENDING: "has no export file yet (status pending)",
+    TaskStatus.RUNNING: "has no export file yet (status running)",
+    TaskStatus.MISSED: "was missed and never started; it has no export file",
+    TaskStatus.KILLED: "was killed before exporting anything; it has no export file",
+    TaskStatus.ERROR: "ended in error before exporting anything; it has no export file",
+    TaskStatus.COMPLETED: "completed with nothing to export (its source was empty); it has no export file",
+}

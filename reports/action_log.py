@@ -15,6 +15,20 @@ def started(total: int, batch_size: int) -> str:
     return f"task started: {plural(total, 'item')} queued, batch size {batch_size}"
 
 
+def missed(why: str) -> str:
+    return f"missed: {why}"
+
+
+def dry_run() -> str:
+    return "dry run: every batch is planned and reported, nothing is written to the shop"
+
+
+def nothing_to_do() -> str:
+    """A task whose source had nothing to queue, where the profile allows that (allow_empty, or an
+    incremental export of orders that finds no change)."""
+    return "source is empty: nothing to do"
+
+
 def restarted(attempt: Attempt, task: Task) -> str:
     """The previous processor of `task` is gone without releasing it (tasks.recovery)."""
     text = (f"process restarted: processor no longer exists; resuming at item {attempt.position} "

@@ -29,10 +29,14 @@ def too_late(task: Task, now: datetime, grace: int | None) -> str | None:
     late = int((now - task.scheduled_at).total_seconds())
     return f"too late for the schedule: {late} s after its slot, misfire_grace is {grace} s"
 
-def running_sibling(conn: Connection, task: Task) -> int | None:
-    return conn.execute(sa.select(TASK.id).where(
+def sibling_running(conn: Connection, task: Task, now: datetime) -> str | None:
+    """Why a task cannot start while another task of its profile is running (one at a time)."""
+    sibling = conn.execute(sa.select(TASK.id).where(
         TASK.profile == task.profile, TASK.status == TaskStatus.RUNNING.value, TASK.id != task.id,
     ).order_by(TASK.id).limit(1)).scalar()
+    if sibling is None:
+        return None
+    return f"task {sibling} of profile {task.profile} was still running at {now:%H:%M} UTC"
 
 def insert(conn: Connection, task_id: int, entries: Iterable[QueueEntry]) -> int:
     """Bulk-insert the queue in chunks; returns its length. Positions start at 1."""

@@ -27,7 +27,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from core.clock import as_utc
-from core.errors import FatalTaskError
+from core.errors import FatalTaskError, SourceUnchanged
 from tasks import queue, recovery
 from tasks import tables as t
 from tasks.batch import Batch, BatchResult, Planning
@@ -47,6 +47,12 @@ class Wording(Protocol):
     """The action-log lines the store writes in its own transactions (reports.action_log)."""
 
     def started(self, total: int, batch_size: int) -> str: ...
+
+    def missed(self, why: str) -> str: ...
+
+    def nothing_to_do(self) -> str: ...
+
+    def dry_run(self) -> str: ...
 
     def restarted(self, attempt: Attempt, task: Task) -> str: ...
 
@@ -100,8 +106,21 @@ class TaskStore:
 
     @guarded
     def last_completed(self, profile: str) -> Task | None:
-        tasks = self.list(status=TaskStatus.COMPLETED.value, profile=profile, limit=1)
-        return tasks[0] if tasks else None
+        """The profile's newest completed task that was not a dry run (a dry run changed nothing,
+        so it is no one's previous run)."""
+        completed = (sa.select(*TASK_COLUMNS).order_by(TASK.id.desc()).limit(20)
+                     .where(TASK.profile == profile, TASK.status == TaskStatus.COMPLETED.value))
+        query, below = completed, None
+        with self._read() as conn:
+            while True:  # pages of 20, newest first: dry runs are few
+                rows = conn.execute(query if below is None else query.where(TASK.id < below)).all()
+                for row in rows:
+                    task = Task.from_row(row)
+                    if not task.options.get("dry_run"):
+                        return task
+                if len(rows) < 20:
+                    return None
+                below = rows[-1].id
 
     @guarded
     def last_task(self, profile: str) -> Task | None:
@@ -244,7 +263,8 @@ class TaskStore:
     def start(self, task_id: int, now: datetime, owner: str, misfire_grace: int | None,
               build_queue: Callable[[], Iterable[QueueEntry]], export_path: Callable[[Task], str | None],
               lease: timedelta, duplicate_note: Callable[[str | None], str] | None = None) -> Task | None:
-        """Start a due pending task: missed, error, or running with its queue built.
+        """Start a due pending task: missed, error, running with its queue built, or completed at
+        once when the queue is empty (`build_queue` yields nothing only where the profile allows it).
 
         With `duplicate_note`, items whose reference an earlier item of the queue has are marked
         with duplicate_note(payload of that first item) in their detail. Returns None when the
@@ -266,14 +286,18 @@ class TaskStore:
             task = lock_task(conn, task_id)
             if task is None or task.status is not TaskStatus.PENDING:
                 return None
-            late = queue.too_late(task, now, misfire_grace)
-            if late:
-                return transition(conn, task, TaskStatus.MISSED, now, late)
-            sibling = queue.running_sibling(conn, task)
-            if sibling is not None:
-                why = f"task {sibling} of profile {task.profile} was still running"
+            why = queue.too_late(task, now, misfire_grace) or queue.sibling_running(conn, task, now)
+            if why:
+                write_log(conn, task_id, now, self.wording.missed(why), level="warning")
                 return transition(conn, task, TaskStatus.MISSED, now, why)
-            total = queue.insert(conn, task_id, callers_iter(callers(build_queue)))
+            try:
+                total = queue.insert(conn, task_id, callers_iter(callers(build_queue)))
+            except SourceUnchanged as exc:  # raised before the first entry: nothing was inserted
+                return _complete_at_once(conn, task, now, str(exc))
+            if total == 0:  # an empty source the profile allows: nothing to do, no batch
+                return _complete_at_once(conn, task, now, self.wording.nothing_to_do())
+            if task.options.get("dry_run"):
+                write_log(conn, task_id, now, self.wording.dry_run())
             if duplicate_note is not None:
                 queue.mark_duplicates(conn, task_id, duplicate_note)
             conn.execute(t.tasks.update().where(TASK.id == task_id).values(
@@ -464,3 +488,11 @@ class TaskStore:
             deleted += [Task.from_row(r) for r in rows]
             if len(rows) < chunk:
                 return deleted
+
+
+def _complete_at_once(conn, task: Task, now: datetime, message: str) -> Task:
+    """A task started with nothing to do: running, then completed with `message`, which the log
+    says too (no batch is run)."""
+    write_log(conn, task.id, now, message)
+    running = transition(conn, task, TaskStatus.RUNNING, now, None)
+    return transition(conn, running, TaskStatus.COMPLETED, now, message)

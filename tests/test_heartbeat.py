@@ -59,8 +59,25 @@ def test_second_run_while_first_running_is_missed(tmp_path, db_url, shop, clock)
     beat.tick(clock.advance(1))
     missed = beat.store.get(second.id)
     assert missed.status == "missed"
-    assert f"task {first.id}" in missed.message
+    why = f"task {first.id} of profile export-products was still running at 09:00 UTC"
+    assert missed.message == why
     assert missed.finished_at is not None and missed.progress.total == 0
+    log = [(line.level, line.message) for line in beat.store.log(second.id)]
+    assert log == [("warning", f"missed: {why}")]
+
+
+def test_slot_is_not_missed_when_the_running_task_completes_in_the_same_tick(tmp_path, db_url, shop, clock):
+    beat = beat_for(tmp_path, db_url, shop, clock, schedule="*/5 * * * *", batch_size=10)
+    beat.tick(clock.now())  # learns the schedule: next slot 09:05
+    first = queue(beat, clock)
+    beat.tick(clock.advance(60))  # 09:01:30: started, batch 1
+    beat.tick(clock.advance(60))  # 09:02:30: batch 2, 5 items left
+    report = beat.tick(clock.advance(160))  # 09:05:10: the slot is due as the first task's last batch runs
+    [slot] = report.created
+    done, second = beat.store.get(first.id), beat.store.get(slot)
+    assert (done.status, done.batches) == ("completed", 3)
+    assert (second.status, second.batches, second.progress.handled) == ("running", 1, 10)
+    assert report.started == [slot] and report.batches == 2
 
 
 def test_schedule_creates_pending_task_at_its_slot(tmp_path, db_url, shop, clock):
@@ -96,7 +113,8 @@ def test_misfire_grace_makes_late_task_missed(tmp_path, db_url, shop, clock):
     beat.tick(clock.advance(3600 + 600))  # 10:10:30, ten minutes late
     [task] = beat.store.list()
     assert task.status == "missed"
-    assert "too late for the schedule" in task.message
+    assert task.message == "too late for the schedule: 630 s after its slot, misfire_grace is 300 s"
+    assert [line.message for line in beat.store.log(task.id)] == [f"missed: {task.message}"]
 
 
 def test_fatal_start_error_marks_task_error_with_reason(tmp_path, db_url, clock):
@@ -122,6 +140,21 @@ def test_empty_shop_is_an_error_with_the_seeds_message(tmp_path, db_url, shop_ur
     beat.tick(clock.advance(1))
     assert beat.store.get(task.id).message == "could not grab data, No available items to grab"
     assert beat.store.get(task.id).status == "error"
+
+
+def test_an_allowed_empty_source_completes_at_start_with_one_line(tmp_path, db_url, shop_url, clock):
+    create_demo_shop(shop_url, products=1)
+    execute(shop_url, "DELETE FROM ps_product_shop")
+    options = {"entity": "products", "full": False, "allow_empty": True}
+    beat = beat_for(tmp_path, db_url, shop_url, clock, options=options)
+    task = queue(beat, clock)
+    report = beat.tick(clock.advance(1))
+    done = beat.store.get(task.id)
+    assert (done.status, done.message, done.batches, done.progress.total) == (
+        "completed", "source is empty: nothing to do", 0, 0)
+    assert done.started_at == done.finished_at == clock.now()
+    assert [line.message for line in beat.store.log(task.id)] == ["source is empty: nothing to do"]
+    assert report.started == [task.id] and report.batches == 0
 
 
 def test_kill_cancels_pending_items_and_stops_processing(tmp_path, db_url, shop, clock):

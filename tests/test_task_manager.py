@@ -119,6 +119,15 @@ def test_export_file_of_an_import_task_is_refused(store, clock, tmp_path, db_url
     assert list(tmp_path.glob("*.json")) == []  # no partial file
 
 
+def test_export_file_of_a_task_killed_before_any_batch_says_so(store, clock, tmp_path, db_url):
+    task = started_task(store, clock, 4)
+    store.kill(task.id, clock.now())
+    result = cli_on(tmp_path, db_url)("tasks", "export-file", task.id)
+    assert result.exit_code == 1
+    assert result.stderr == (f"heartbeat: task {task.id} was killed before exporting anything; "
+                             "it has no export file\n")
+
+
 def test_report_to_file_and_show_json_contract(store, clock, tmp_path, db_url):
     task = started_task(store, clock, 4)
     hb = cli_on(tmp_path, db_url)
