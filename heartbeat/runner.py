@@ -249,7 +249,7 @@ class Runner:
                                                   o.detail or ""))
                   for o, i in zip(result.outcomes, batch.items, strict=True) if o.status == ItemStatus.ERROR]
         sync = SyncUpdate(task.profile, result.sync, frozenset(previous)) if worker.tracks_changes else None
-        return BatchResult(result.outcomes, seconds, lines, offset, sync, keep_plan)
+        return BatchResult(result.outcomes, seconds, lines, offset, sync, keep_plan, self.clock.now())
 
     @staticmethod
     def _export(batch: Batch, worker: Worker, result: Processed) -> int:

@@ -46,8 +46,9 @@ class SyncUpdate:
 class BatchResult:
     """What the work on a batch gives back to commit: one outcome per item in position order, the
     work's duration, action-log lines (text, or (level, text)), the export file's new committed
-    length (None: no export file), change tracking, and whether the saved plan still covers items
-    after this batch."""
+    length (None: no export file), change tracking, whether the saved plan still covers items
+    after this batch, and when the work ended: the time its log lines, and a completion, carry
+    (None: the `now` given to commit_batch)."""
 
     outcomes: list[Outcome]
     seconds: float
@@ -55,6 +56,7 @@ class BatchResult:
     export_bytes: int | None = None
     sync: SyncUpdate | None = None
     keep_plan: bool = False
+    ended_at: datetime | None = None
 
 
 class Batch:
@@ -88,6 +90,7 @@ class Batch:
         `result.keep_plan`. Returns the task as it now stands."""
         outcomes = result.outcomes
         self._check(outcomes)
+        now = result.ended_at or now
         if result.sync is not None:
             self._record_sync(result.sync, now)
         counts = Counter(_TEXT[o.status] for o in outcomes)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 import pytest
 
@@ -78,6 +79,20 @@ def test_slot_is_not_missed_when_the_running_task_completes_in_the_same_tick(tmp
     assert (done.status, done.batches) == ("completed", 3)
     assert (second.status, second.batches, second.progress.handled) == ("running", 1, 10)
     assert report.started == [slot] and report.batches == 2
+
+
+def test_log_lines_carry_the_time_of_their_event_not_of_the_tick(tmp_path, db_url, shop, clock):
+    beat = beat_for(tmp_path, db_url, shop, clock, batch_size=100)
+    worker = beat.runner.worker(beat.config.profile("export-products"))
+    work = worker.process
+    worker.process = lambda *args: (clock.advance(7), work(*args))[1]  # a batch that takes 7 s
+    task = queue(beat, clock)
+    tick_at = clock.advance(1)
+    beat.tick(tick_at)
+    log = {line.message.split(":")[0]: line.at for line in beat.store.log(task.id)}
+    committed = (tick_at + timedelta(seconds=7)).replace(tzinfo=None)
+    assert log == {"task started": tick_at.replace(tzinfo=None), "batch 1": committed, "completed": committed}
+    assert beat.store.get(task.id).finished_at == tick_at + timedelta(seconds=7)
 
 
 def test_schedule_creates_pending_task_at_its_slot(tmp_path, db_url, shop, clock):
