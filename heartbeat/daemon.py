@@ -13,6 +13,7 @@ import fcntl
 import gc
 import logging
 import os
+import re
 import signal
 import threading
 from datetime import UTC, datetime
@@ -29,8 +30,10 @@ log = structlog.get_logger("heartbeat")
 
 
 def sqlite_lock(database_url: str):
-    """On SQLite, one daemon per state file: hold an exclusive lock on '<file>.lock' while running.
-    Returns the open lock file (keep it), or None for server databases."""
+    """On SQLite, one daemon per state file: hold an exclusive lock on '<file>.lock' while running,
+    with our pid in it. Returns the open lock file (keep it; `release_lock` it at a clean exit), or
+    None for server databases. A pid found in a lock nobody holds is stale (its daemon did not exit
+    cleanly): logged and replaced. Raises AlreadyRunning when another process holds the lock."""
     url = make_url(database_url)
     if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
         return None
@@ -40,16 +43,55 @@ def sqlite_lock(database_url: str):
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         handle.seek(0)
-        holder = handle.read().strip() or "another process"
+        pid = _recorded_pid(handle.read())
         handle.close()
-        raise AlreadyRunning(
-            f"another heartbeat daemon ({holder}) is already running on {url.database}; SQLite "
-            "supports one daemon per state database (use MariaDB for several)") from None
+        raise AlreadyRunning(_held(pid, url.database)) from None
+    handle.seek(0)
+    stale = _recorded_pid(handle.read())
+    if stale is not None:
+        log.warning("daemon.stale_lock", pid=stale, lock=str(path))
     handle.seek(0)
     handle.truncate()
     handle.write(f"pid {os.getpid()}")
     handle.flush()
     return handle
+
+
+def release_lock(handle) -> None:
+    """A clean exit: empty the lock file (a pid left in it would be stale), then unlock it by closing
+    it. The file itself stays: removing it could let a daemon starting meanwhile lock the old file
+    while the next one creates and locks a new one."""
+    if handle is None:
+        return
+    handle.seek(0)
+    handle.truncate()
+    handle.flush()
+    handle.close()
+
+
+def _recorded_pid(text: str) -> int | None:
+    match = re.fullmatch(r"pid (\d+)", text.strip())
+    return int(match[1]) if match else None
+
+
+def _held(pid: int | None, database: str) -> str:
+    """Why a daemon may not start on `database`: the lock's holder, as far as its file tells."""
+    rule = "SQLite supports one daemon per state database (use MariaDB for several)"
+    if pid is not None and not _alive(pid):
+        return (f"the daemon lock of {database} is still held, though the daemon it names (pid {pid}) is "
+                f"no longer running: a process that daemon started holds it; {rule}")
+    holder = f"pid {pid}" if pid is not None else "another process"
+    return f"another heartbeat daemon ({holder}) is already running on {database}; {rule}"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
 
 
 def install_stop_signals(stop: threading.Event, on_first=None) -> None:
@@ -129,7 +171,6 @@ def run(app: App) -> int:
         scheduler.start()
     finally:
         beat.close()
-        if lock is not None:
-            lock.close()
+        release_lock(lock)
     log.info("daemon.stopped")
     return 0

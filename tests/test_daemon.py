@@ -77,6 +77,7 @@ def test_second_daemon_on_one_sqlite_state_file_is_refused(tmp_path):
         first.send_signal(signal.SIGTERM)
         first.communicate(timeout=DEADLINE)
     assert first.returncode == 0
+    assert lock.read_text() == ""  # a clean exit leaves no pid behind
 
 
 def test_kill_from_another_process_while_the_daemon_runs_the_task(project):
