@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import base64
+import io
 import json
+import random
 import socket
 import tracemalloc
 from datetime import UTC, datetime
@@ -12,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from connectors.feeds import FIELDS, FeedRow, open_feed
-from connectors.feeds.csv_feed import detect_delimiter
+from connectors.feeds.csv_feed import MAX_RECORD_CHARS, MAX_RECORD_LINES, detect_delimiter
+from connectors.feeds.text import Line, physical_lines
 from connectors.platform import export_format as fmt
 from core.errors import ConnectorError
 from tests.helpers import PRESTASHOP_PRODUCT_HEADERS, prestashop_row, write_csv
@@ -20,10 +23,6 @@ from tests.helpers import PRESTASHOP_PRODUCT_HEADERS, prestashop_row, write_csv
 # The columns of PrestaShop's product import, as in its documented sample
 # (docs/csv_import/products_import.csv, PrestaShop 1.7 to 8.x).
 SAMPLE = Path(__file__).parent.parent / "connectors" / "feeds" / "samples" / "supplier-products.csv"
-
-
-
-
 
 
 def rows_of(options: dict, name: str = "supplier") -> list[FeedRow]:
@@ -130,12 +129,39 @@ def test_stray_cp1252_byte_after_the_sniffed_start_is_decoded_not_fatal(tmp_path
 
 
 def test_configured_encoding_is_strict_and_names_the_line(tmp_path):
-    path = write_csv(tmp_path / "f.csv", [["reference", "name"], ["A", "ok"], ["B", "Café"]],
+    path = write_csv(tmp_path / "f.csv", [["reference", "name"], ["A", "ok"], ["B", "Café"], ["C", "ok"]],
                      encoding="cp1252")
-    message = error_of({"path": str(path), "encoding": "utf-8"})
-    assert message.startswith(f"feed supplier: {path} is not valid utf-8 (line ")
-    assert "\n" not in message
+    assert rows_of({"path": str(path), "encoding": "utf-8"}) == [
+        FeedRow(2, {"reference": "A", "name": "ok"}),
+        FeedRow(3, {"reference": "B"}, 'line 3 is not valid utf-8: "B;Caf\\xe9"'),
+        FeedRow(4, {"reference": "C", "name": "ok"})]
     assert rows_of({"path": str(path), "encoding": "latin-1"})[1].fields["name"] == "Café"
+
+
+def test_undecodable_byte_far_into_the_file_names_its_own_line(tmp_path):
+    path = tmp_path / "f.csv"
+    lines = [b"reference;name\n"] + [b"R-%04d;%s\n" % (n, b"x" * (n % 40)) for n in range(2, 1001)]
+    lines[600] = b"R-0601;caf\xe9\n"  # line 601, well past the first 8 KiB
+    path.write_bytes(b"".join(lines))
+    rows = rows_of({"path": str(path), "encoding": "utf-8"})
+    assert [r for r in rows if r.error] == [FeedRow(601, {"reference": "R-0601"},
+                                                    'line 601 is not valid utf-8: "R-0601;caf\\xe9"')]
+    assert [r.line for r in rows] == list(range(2, 1001))
+    assert all(r.fields["reference"] == f"R-{r.line:04d}" for r in rows)
+
+
+def test_undecodable_header_is_an_error_for_the_whole_feed(tmp_path):
+    path = tmp_path / "f.csv"
+    path.write_bytes(b"r\xe9f\xe9rence;name\nA;x\n")
+    assert error_of({"path": str(path), "encoding": "utf-8"}) == (
+        f'feed supplier: {path}: cannot read the header: line 1 is not valid utf-8: "r\\xe9f\\xe9rence;name"')
+
+
+def test_utf16_file_is_read_by_its_byte_order_mark(tmp_path):
+    path = write_csv(tmp_path / "f.csv", [["Reference #", "Name *"], ["A-1", "Élégant"], ["A-2", "x"]],
+                     encoding="utf-16", newline="\r\n")
+    assert rows_of({"path": str(path)}) == [FeedRow(2, {"reference": "A-1", "name": "Élégant"}),
+                                            FeedRow(3, {"reference": "A-2", "name": "x"})]
 
 
 # -- lines, quotes, blanks ------------------------------------------------------------------------
@@ -152,7 +178,7 @@ def test_quoted_fields_with_newlines_keep_line_numbers_right(tmp_path):
 
 def test_cells_are_stripped_and_empty_ones_left_out(tmp_path):
     path = write_csv(tmp_path / "f.csv", [["reference", "price", "quantity", "extra"],
-                                          ["  A-1 ", " ", "3 "], ["", "", "", "only unknown"]])
+                                          ["  A-1 ", " ", "3 ", ""], ["", "", "", "only unknown"]])
     assert rows_of({"path": str(path)}) == [FeedRow(2, {"reference": "A-1", "quantity": "3"}),
                                             FeedRow(3, {})]
 
@@ -162,6 +188,174 @@ def test_empty_file_and_header_only_file_have_no_rows(tmp_path):
     (tmp_path / "header.csv").write_text("Reference #;Quantity\n", encoding="utf-8")
     assert rows_of({"path": str(tmp_path / "empty.csv")}) == []
     assert rows_of({"path": str(tmp_path / "header.csv")}) == []
+
+
+# -- malformed rows: each costs only itself ---------------------------------------------------------
+
+
+def csv_rows(tmp_path: Path, text: str, **options) -> list[FeedRow]:
+    (tmp_path / "f.csv").write_text(text, encoding="utf-8", newline="")
+    return rows_of({"path": str(tmp_path / "f.csv"), **options})
+
+
+DIRTY_FEED = """\
+Reference #;Price tax excluded;Quantity
+REF-11;12.50;5
+REF-12;13.50;6;extra;cells
+"REF-13;14.50;7
+REF-14;15.50;8
+REF-15;16.50;9
+REF-16;-3.00;10
+REF-3;17.50;11
+"""
+
+
+def test_malformed_rows_are_error_rows_and_the_rows_after_them_are_read(tmp_path):
+    assert csv_rows(tmp_path, DIRTY_FEED) == [
+        FeedRow(2, {"reference": "REF-11", "price": "12.50", "quantity": "5"}),
+        FeedRow(3, {"reference": "REF-12"},
+                'line 3 has 5 cells, the header has 3: "REF-12;13.50;6;extra;cells"'),
+        FeedRow(4, {"reference": "REF-13"}, 'unterminated quote starting at line 4: "\\"REF-13;14.50;7"'),
+        FeedRow(5, {"reference": "REF-14", "price": "15.50", "quantity": "8"}),
+        FeedRow(6, {"reference": "REF-15", "price": "16.50", "quantity": "9"}),
+        FeedRow(7, {"reference": "REF-16", "price": "-3.00", "quantity": "10"}),
+        FeedRow(8, {"reference": "REF-3", "price": "17.50", "quantity": "11"}),
+    ]
+
+
+def test_trailing_empty_cells_beyond_the_header_are_tolerated(tmp_path):
+    rows = csv_rows(tmp_path, "reference;price;quantity;;\nA;1;2;;\nB;3;4\nC;5;6; ;\n")
+    assert rows == [FeedRow(2, {"reference": "A", "price": "1", "quantity": "2"}),
+                    FeedRow(3, {"reference": "B", "price": "3", "quantity": "4"}),
+                    FeedRow(4, {"reference": "C", "price": "5", "quantity": "6"})]
+
+
+def test_fewer_cells_than_the_header_is_an_error_naming_both_counts(tmp_path):
+    assert csv_rows(tmp_path, "reference;price;quantity\nA;1\nB;2;3\n") == [
+        FeedRow(2, {"reference": "A"}, 'line 2 has 2 cells, the header has 3: "A;1"'),
+        FeedRow(3, {"reference": "B", "price": "2", "quantity": "3"})]
+
+
+def test_error_rows_carry_keys_never_values_to_write(tmp_path):
+    (row,) = csv_rows(tmp_path, "Name *;reference;ean13;price;quantity\nCap;A;2000000000015;9.90;1;x\n")
+    assert row.fields == {"reference": "A", "ean13": "2000000000015"} and row.error
+
+
+def test_unterminated_quote_on_the_last_line(tmp_path):
+    assert csv_rows(tmp_path, 'reference;name\nA;x\nB;"no end') == [
+        FeedRow(2, {"reference": "A", "name": "x"}),
+        FeedRow(3, {"reference": "B"}, 'unterminated quote starting at line 3: "B;\\"no end"')]
+
+
+def test_a_stray_quote_closed_by_a_later_one_costs_only_its_own_line(tmp_path):
+    rows = csv_rows(tmp_path, 'reference;price\n"A;1\nB;2\nC;"3"\n"D;4\nE;5\n')
+    assert [(r.line, r.fields.get("reference"), r.error) for r in rows] == [
+        (2, "A", 'unterminated quote starting at line 2: "\\"A;1"'),
+        (3, "B", None),
+        (4, "C", None),
+        (5, "D", 'unterminated quote starting at line 5: "\\"D;4"'),
+        (6, "E", None)]
+
+
+def test_quoted_record_spanning_lines_with_the_wrong_cell_count_is_read_again_line_by_line(tmp_path):
+    rows = csv_rows(tmp_path, 'reference;name;price\nA;"two\nlines";1;9;8\nB;x;2\n')
+    assert rows == [
+        FeedRow(2, {"reference": "A"}, 'quote opened at line 2 closes at line 3, giving 5 cells where '
+                                       'the header has 3: "A;\\"two"'),
+        FeedRow(3, {"reference": 'lines"'}, 'line 3 has 4 cells, the header has 3: "lines\\";1;9;8"'),
+        FeedRow(4, {"reference": "B", "name": "x", "price": "2"})]
+
+
+def test_bad_quoting_within_a_line_is_an_error(tmp_path):
+    rows = csv_rows(tmp_path, 'reference;name;price\nA;"5" screen";3\nB;"ok";4\nC;5" screen;6\n')
+    assert rows == [
+        FeedRow(2, {"reference": "A"}, 'line 2 is not valid CSV (\';\' expected after \'"\'): '
+                                       '"A;\\"5\\" screen\\";3"'),
+        FeedRow(3, {"reference": "B", "name": "ok", "price": "4"}),
+        FeedRow(4, {"reference": "C", "name": '5" screen', "price": "6"})]  # a quote inside a cell
+
+
+def test_raw_text_in_an_error_is_cut(tmp_path):
+    (row,) = csv_rows(tmp_path, "reference;name\n" + "A;" + "x" * 200 + ";extra\n")
+    assert row.error == 'line 2 has 3 cells, the header has 2: "A;' + "x" * 78 + '..."'
+
+
+def test_quoted_record_may_span_up_to_the_line_limit(tmp_path):
+    limit = MAX_RECORD_LINES
+    inside = "\n".join(f"part {n}" for n in range(limit))
+    rows = csv_rows(tmp_path, f'reference;name\nA;"{inside}"\nB;"{inside}\nmore"\nC;x\n')
+    assert rows[0] == FeedRow(2, {"reference": "A", "name": inside})  # lines 2 to limit + 1
+    assert rows[1] == FeedRow(limit + 2, {"reference": "B"},
+                              f'unterminated quote starting at line {limit + 2}: "B;\\"part 0"')
+    assert [r.line for r in rows[2:]] == list(range(limit + 3, 2 * limit + 4))  # read again
+    assert rows[-1] == FeedRow(2 * limit + 3, {"reference": "C", "name": "x"})
+
+
+def test_stray_quote_before_a_long_quoteless_tail_is_read_in_bounded_memory(tmp_path):
+    path = tmp_path / "f.csv"
+    with open(path, "w", encoding="utf-8") as f:
+        f.write('reference;name\n"A;x\n')
+        f.writelines(f"R-{n};{'y' * 300}\n" for n in range(20_000))
+    tracemalloc.start()
+    try:
+        rows = ((r.line, r.error is None) for r in open_feed({"path": str(path)}, "s").rows())
+        assert next(rows) == (2, False)
+        assert sum(1 for line, ok in rows if ok) == 20_000
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 4 * 2**20, f"peak {peak / 2**20:.1f} MiB"
+
+
+def test_line_longer_than_the_limit_is_an_error_row_and_is_not_kept(tmp_path):
+    rows = csv_rows(tmp_path, "reference;name\nA;" + "x" * (MAX_RECORD_CHARS + 10) + "\r\nB;y\n")
+    assert rows == [FeedRow(2, {"reference": "A"}, f'line 2 is longer than {MAX_RECORD_CHARS} characters: '
+                                                   '"A;' + "x" * 78 + '..."'),
+                    FeedRow(3, {"reference": "B", "name": "y"})]
+
+
+@pytest.mark.parametrize("ending", ["\n", "\r\n", "\r"])
+def test_physical_lines_are_numbered_and_cut_to_the_limit(ending):
+    text = io.StringIO(ending.join(["abc", "abcdefgh", "abcdef", "", "x"]), newline="")
+    assert list(physical_lines(text, limit=6)) == [
+        Line(1, "abc" + ending), Line(2, "abcdef", cut=True), Line(3, "abcdef", cut=True),
+        Line(4, ending), Line(5, "x")]
+
+
+def random_feed(rng: random.Random, ending: str) -> tuple[str, dict[int, tuple[str, str | None]], set[int]]:
+    """A feed of random good and malformed records: its text, what each record's first line must
+    give (line -> ("ok", reference) or ("error", None)), and the lines inside valid quoted records."""
+    lines, expected, inside = ["reference;price;quantity"], {}, set()
+    for n in range(rng.randint(1, 60)):
+        ref, start = f"R-{n}", len(lines) + 1
+        kind = rng.choice(["ok", "ok", "ok", "trailing", "quoted", "multiline", "extra", "missing",
+                           "stray", "stray", "badquote", "blank"])
+        if kind == "multiline":
+            parts = [rng.choice(["a", "b;c", 'say ""hi""', "", "d e"]) for _ in range(rng.randint(2, 5))]
+            lines += f'{ref};"x{ending.join(parts)}";1'.split(ending)
+            inside.update(range(start + 1, len(lines) + 1))
+        else:
+            lines.append({"ok": f"{ref};1.50;2", "trailing": f"{ref};1;2;;", "quoted": f'{ref};"1";2',
+                          "extra": f"{ref};1;2;x", "missing": f"{ref};1", "badquote": f'{ref};"1"x;2',
+                          "stray": rng.choice([f'"{ref};1;2', f'{ref};"1;2', f'{ref};1;"2']),
+                          "blank": rng.choice(["", ";;", "  "])}[kind])
+        if kind != "blank":
+            ok = kind in ("ok", "trailing", "quoted", "multiline")
+            expected[start] = ("ok", ref) if ok else ("error", None)
+    return ending.join(lines) + rng.choice(["", ending]), expected, inside
+
+
+@pytest.mark.parametrize("seed", range(200))
+def test_every_line_of_a_random_malformed_feed_is_accounted_for(tmp_path, seed):
+    rng = random.Random(seed)
+    text, expected, inside = random_feed(rng, rng.choice(["\n", "\r\n"]))
+    rows = csv_rows(tmp_path, text)
+    got = {r.line: ("ok", r.fields["reference"]) if r.error is None else ("error", None) for r in rows}
+    assert len(got) == len(rows) and [r.line for r in rows] == sorted(got)  # one row per start line
+    assert got == expected
+    blank = {n for n, line in enumerate(text.splitlines(), 1) if not line.strip(" ;")}
+    assert set(got) | inside | blank == set(range(2, len(text.splitlines()) + 1))
+    assert all(r.error is None or "line" in r.error for r in rows)
 
 
 # -- header mapping and header errors -------------------------------------------------------------
@@ -253,12 +447,6 @@ def test_shipped_sample_feed(tmp_path):
 # -- HTTP -------------------------------------------------------------------------------------------
 
 
-
-
-
-
-
-
 CSV_BODY = b"Reference #;Price tax excluded;Quantity\nA-1;9.90;4\nA-2;19.90;0\n"
 
 
@@ -347,6 +535,54 @@ def test_json_without_its_closing_bracket_is_an_error(tmp_path):
     path = write_export(tmp_path / "export.json", [export_product(1), export_product(2)], tail=",\n")
     assert error_of({"path": str(path)}) == (
         f"feed supplier: {path} ends before the closing ]}} of its products (truncated?)")
+
+
+def test_json_product_that_is_not_an_object_costs_only_its_row(tmp_path):
+    path = write_export(tmp_path / "export.json", [export_product(1), ["DEMO-000002", 5], export_product(3)])
+    rows = rows_of({"path": str(path)})
+    assert [(r.line, r.fields.get("reference"), r.error) for r in rows] == [
+        (1, "DEMO-000001", None),
+        (2, None, 'product 2 is not a JSON object: "[\\"DEMO-000002\\", 5]"'),
+        (3, "DEMO-000003", None)]
+
+
+def test_json_product_line_that_is_not_json_costs_only_its_row(tmp_path):
+    path = write_export(tmp_path / "export.json", [export_product(1), "BROKEN", export_product(3)])
+    path.write_text(path.read_text(encoding="utf-8").replace('"BROKEN"', '{"reference": "DEMO-0'),
+                    encoding="utf-8")
+    rows = rows_of({"path": str(path)})
+    assert [(r.line, r.fields.get("reference"), r.error) for r in rows] == [
+        (1, "DEMO-000001", None),
+        (2, None, 'product 2 (line 3) is not valid JSON (Unterminated string starting at): '
+                  '"{\\"reference\\": \\"DEMO-0"'),
+        (3, "DEMO-000003", None)]
+
+
+def test_json_value_that_is_an_object_or_a_list_is_an_error_row_with_the_keys(tmp_path):
+    combination = fmt.combination(id_product_attribute=3, reference="DEMO-000002-M", ean13=None,
+                                  price_impact=1, quantity=7, attributes={})
+    path = write_export(tmp_path / "export.json", [
+        export_product(1) | {"price": {"1": "9.90"}},
+        export_product(2, combinations=[combination | {"quantity": [7]}, "M", combination]),
+        export_product(3) | {"combinations": {"M": 3}},
+    ])
+    rows = rows_of({"path": str(path)})
+    assert [(r.line, r.fields, r.error) for r in rows if r.error] == [
+        (1, {"id_product": "1", "reference": "DEMO-000001"},
+         'product 1: price is an object, not a value: "{\\"1\\": \\"9.90\\"}"'),
+        (2, {"reference": "DEMO-000002", "combination_reference": "DEMO-000002-M"},
+         'product 2 combination 1: quantity is a list, not a value: "[7]"'),
+        (2, {"reference": "DEMO-000002"}, 'product 2 combination 2 is not a JSON object: "\\"M\\""'),
+        (3, {"reference": "DEMO-000003"}, 'product 3: combinations is not a list: "{\\"M\\": 3}"'),
+    ]
+    assert [(r.line, r.fields.get("combination_reference")) for r in rows if not r.error] == [
+        (2, None), (2, "DEMO-000002-M"), (3, None)]
+
+
+def test_json_bare_list_with_a_product_that_is_not_an_object(tmp_path):
+    (tmp_path / "list.json").write_text(json.dumps([export_product(1), 42]), encoding="utf-8")
+    assert rows_of({"path": str(tmp_path / "list.json")})[1] == FeedRow(
+        2, {}, 'product 2 is not a JSON object: "42"')
 
 
 def test_json_in_another_layout_is_parsed_whole(tmp_path):

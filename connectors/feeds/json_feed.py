@@ -8,16 +8,21 @@ that ends before its `]}` is an error, never a short feed.
 Each product gives a row of product fields, then one row per combination: `reference` (its
 product's), `combination_reference`, `combination_ean13`, `price` (the price impact) and `quantity`;
 no `id_product`, so a match by id can never mistake a combination row for its product.
+
+One malformed product costs only its own rows, each yielded with an error: a product line that is
+not valid JSON, a product or combination that is not an object, `combinations` that is not a list,
+a field that is an object or a list instead of a value. A file that cannot be parsed at all (not in
+the streamed layout), or ends early, is still an error for the whole feed.
 """
 
 from __future__ import annotations
 
 import codecs
 import json
-from collections.abc import Iterator, Mapping
-from typing import Any, BinaryIO
+from collections.abc import Iterator
+from typing import Any, BinaryIO, NamedTuple
 
-from connectors.feeds.base import Feed, FeedRow
+from connectors.feeds.base import Feed, FeedRow, key_fields, raw
 from connectors.feeds.source import Source
 from connectors.platform.export_format import FORMAT
 
@@ -45,9 +50,11 @@ class JsonFeed(Feed):
             products = (self._streamed(first, binary) if first.rstrip().endswith(_HEAD_END)
                         else self._whole(first, binary))
             for index, product in enumerate(products, 1):
-                if not isinstance(product, dict):
-                    raise self.fail(f"{self.location}: product {index} is not a JSON object")
-                yield from product_rows(index, product)
+                if isinstance(product, _Unparsed):
+                    yield FeedRow(index, {}, f"product {index} ({product.where}) is not valid JSON "
+                                             f"({product.why}): {raw(product.text)}")
+                else:
+                    yield from product_rows(index, product)
 
     def _head(self, first: bytes) -> dict[str, Any]:
         """The head line parsed as an object (without its products), format checked."""
@@ -56,16 +63,22 @@ class JsonFeed(Feed):
         return head
 
     def _streamed(self, first: bytes, binary: BinaryIO) -> Iterator[Any]:
-        """The products of a file in the one-product-per-line layout."""
+        """The products of a file in the one-product-per-line layout; an _Unparsed for a line that is
+        not valid JSON."""
         self._head(first)
-        for number, raw in enumerate(binary, 2):
-            line = raw.strip()
+        for number, data in enumerate(binary, 2):
+            line = data.strip()
             if line == _TAIL:
                 if binary.read(1024).strip():
                     raise self.fail(f"{self.location}: unexpected data after the closing ]}}")
                 return
             if line:
-                yield self._loads(line.rstrip(b","), f"line {number}")
+                line = line.rstrip(b",")
+                try:
+                    yield json.loads(line)
+                except (ValueError, UnicodeDecodeError) as exc:
+                    text = line.decode("utf-8", errors="backslashreplace")
+                    yield _Unparsed(f"line {number}", _reason(exc), text)
         raise self.fail(f"{self.location} ends before the closing ]}} of its products (truncated?)")
 
     def _whole(self, first: bytes, binary: BinaryIO) -> list[Any]:
@@ -96,31 +109,70 @@ class JsonFeed(Feed):
             raise self.fail(f"{self.location}: format {found!r} is not {FORMAT}")
 
 
-def product_rows(index: int, product: Mapping[str, Any]) -> Iterator[FeedRow]:
-    """The rows of one export-format product: itself, then each of its combinations."""
+class _Unparsed(NamedTuple):
+    """A product line that is not valid JSON: where, why, and its text."""
+
+    where: str
+    why: str
+    text: str
+
+
+def _reason(exc: ValueError) -> str:
+    return exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc).split(":")[0]
+
+
+def product_rows(index: int, product: Any) -> Iterator[FeedRow]:
+    """The rows of one export-format product: itself, then each of its combinations; a part that
+    is malformed gives an error row in its place (see the module's docstring)."""
+    if not isinstance(product, dict):
+        yield FeedRow(index, {}, f"product {index} is not a JSON object: {raw(_dumps(product))}")
+        return
     get = product.get
-    yield FeedRow(index, _strings({
+    yield _row(index, f"product {index}", {
         "id_product": get("id_product"), "reference": get("reference"), "ean13": get("ean13"),
         "upc": get("upc"), "mpn": get("mpn"), "name": get("name"), "price": get("price"),
         "wholesale_price": get("wholesale_price"), "quantity": get("quantity"),
         "active": get("active"), "weight": get("weight"),
-    }))
-    for combination in get("combinations") or []:
-        if isinstance(combination, dict):
-            yield FeedRow(index, _strings({
-                "reference": get("reference"),
-                "combination_reference": combination.get("reference"),
-                "combination_ean13": combination.get("ean13"),
-                "price": combination.get("price_impact"), "quantity": combination.get("quantity"),
-            }))
+    })
+    combinations = get("combinations") or []
+    if not isinstance(combinations, list):
+        yield FeedRow(index, _scalars({"reference": get("reference")}),
+                      f"product {index}: combinations is not a list: {raw(_dumps(combinations))}")
+        return
+    for number, combination in enumerate(combinations, 1):
+        where = f"product {index} combination {number}"
+        if not isinstance(combination, dict):
+            yield FeedRow(index, _scalars({"reference": get("reference")}),
+                          f"{where} is not a JSON object: {raw(_dumps(combination))}")
+            continue
+        yield _row(index, where, {
+            "reference": get("reference"),
+            "combination_reference": combination.get("reference"),
+            "combination_ean13": combination.get("ean13"),
+            "price": combination.get("price_impact"), "quantity": combination.get("quantity"),
+        })
 
 
-def _strings(values: dict[str, Any]) -> dict[str, str]:
-    """Values as strings (booleans as "1"/"0"); None and "" left out."""
+def _row(index: int, where: str, values: dict[str, Any]) -> FeedRow:
+    """A row of `values`, or an error row naming the first one that is an object or a list."""
+    for field, value in values.items():
+        if isinstance(value, (dict, list)):
+            kind = "an object" if isinstance(value, dict) else "a list"
+            return FeedRow(index, key_fields(_scalars(values)),
+                           f"{where}: {field} is {kind}, not a value: {raw(_dumps(value))}")
+    return FeedRow(index, _scalars(values))
+
+
+def _scalars(values: dict[str, Any]) -> dict[str, str]:
+    """Values as strings (booleans as "1"/"0"); None, "", objects and lists left out."""
     out = {}
     for field, value in values.items():
         if isinstance(value, bool):
             out[field] = "1" if value else "0"
-        elif value is not None and (text := str(value).strip()):
+        elif value is not None and not isinstance(value, (dict, list)) and (text := str(value).strip()):
             out[field] = text
     return out
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)
