@@ -50,6 +50,11 @@ class FatalTaskError(HeartbeatError):
     """A task cannot start or continue: connection refused, missing feed, empty source..."""
 
 
+class SourceUnchanged(HeartbeatError):
+    """Raised while a task's queue is built: the source is identical to the one the profile's last
+    completed task used, so the task completes at once, with this message, and nothing to do."""
+
+
 class ConnectorError(FatalTaskError):
     """A connection could not be opened or read; the message never contains a password."""
 

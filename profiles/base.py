@@ -16,7 +16,7 @@ from pathlib import Path
 
 from core.config import Config, Profile
 from core.errors import FatalTaskError
-from reports.action_log import EMPTY_SOURCE
+from reports.action_log import empty_source
 from tasks.models import Item, Outcome, QueueEntry, Task
 from tasks.states import ItemStatus
 
@@ -103,15 +103,17 @@ class Worker(ABC):
         return None
 
 
-def non_empty(entries: Iterable[QueueEntry], allow_empty: bool) -> Iterator[QueueEntry]:
-    """Pass entries through, but refuse an empty source (the seed's "No available items to grab")
-    unless the profile allows it: an empty shop or feed more often means something broke."""
+def non_empty(entries: Iterable[QueueEntry], allow_empty: bool,
+              connection: str | None = None) -> Iterator[QueueEntry]:
+    """Pass entries through, but refuse an empty source (the seed's "No available items to grab",
+    naming `connection`) unless the profile allows it: an empty shop or feed more often means
+    something broke."""
     it = iter(entries)
     first = next(it, None)
     if first is None:
         if allow_empty:
             return
-        raise FatalTaskError(EMPTY_SOURCE)
+        raise FatalTaskError(empty_source(connection))
     yield first
     yield from it
 

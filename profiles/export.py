@@ -53,7 +53,7 @@ class ExportWorker(Worker):
         else:
             self.shop.check()
             rows = self.shop.iter_queue()
-        return non_empty((QueueEntry(*row) for row in rows), allow_empty)
+        return non_empty((QueueEntry(*row) for row in rows), allow_empty, self.profile.source)
 
     def _read(self, ids: list[int], problems: dict) -> dict[int, dict]:
         if self.entity == "orders":

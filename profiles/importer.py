@@ -64,7 +64,7 @@ class ImportWorker(Worker):
         feed = self._feed()
         feed.check()
         entries = (self._entry(row.line, row.fields, row.error) for row in feed.rows())
-        return non_empty(entries, self.profile.options.get("allow_empty", False))
+        return non_empty(entries, self.profile.options.get("allow_empty", False), self.profile.source)
 
     def _entry(self, line: int, fields: dict[str, str], error: str | None = None) -> QueueEntry:
         """A feed row as a queued item; a row the feed could not parse keeps its error, and becomes

@@ -8,7 +8,11 @@ from collections.abc import Iterable
 from tasks.models import Item, Outcome, Task
 from tasks.recovery import POISON_RESTARTS, Attempt
 
-EMPTY_SOURCE = "could not grab data, No available items to grab"
+
+def empty_source(connection: str | None) -> str:
+    """The seed's error for a source with nothing to queue, naming the connection read."""
+    where = f" from connection {connection}" if connection else ""
+    return f"could not grab data{where}, No available items to grab"
 
 
 def started(total: int, batch_size: int) -> str:

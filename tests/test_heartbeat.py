@@ -153,7 +153,8 @@ def test_empty_shop_is_an_error_with_the_seeds_message(tmp_path, db_url, shop_ur
     beat = beat_for(tmp_path, db_url, shop_url, clock)
     task = queue(beat, clock)
     beat.tick(clock.advance(1))
-    assert beat.store.get(task.id).message == "could not grab data, No available items to grab"
+    assert beat.store.get(task.id).message == (
+        "could not grab data from connection shop, No available items to grab")
     assert beat.store.get(task.id).status == "error"
 
 

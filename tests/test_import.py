@@ -130,7 +130,8 @@ def test_http_feed_404_and_truncated_are_start_errors(tmp_path, db_url, shop, cl
 def test_empty_feed_is_an_error_unless_allowed(tmp_path, db_url, shop, clock):
     feed = write_csv(tmp_path / "empty.csv", [["Reference #", "Quantity"]])
     _, task = run_import(import_config(tmp_path, db_url, shop, {"path": str(feed)}), clock)
-    assert (task.status, task.message) == ("error", "could not grab data, No available items to grab")
+    assert (task.status, task.message) == (
+        "error", "could not grab data from connection feed, No available items to grab")
     _, task = run_import(import_config(tmp_path, db_url, shop, {"path": str(feed)}, allow_empty=True), clock)
     assert (task.status, task.progress.total) == ("completed", 0)
 
