@@ -73,8 +73,22 @@ ONE_CHAR = _check(lambda v: len(v) == 1, "must be a single character, got {v!r}"
 ENCODING = _check(lambda v: _known_encoding(v), "unknown encoding {v!r}")
 MAPPING = _check(lambda v: all(isinstance(f, str) and f in FEED_FIELDS + ("",) for f in v.values()),
                  "maps headers to fields; each value must be one of: " + ", ".join(FEED_FIELDS))
-UPDATE_FIELDS = _check(lambda v: v and all(f in IMPORT_FIELDS for f in v),
-                       "must list fields among: " + ", ".join(IMPORT_FIELDS))
+
+
+def _update_fields(fields: list) -> str | None:
+    """An import's `fields`: at least one, each an updatable field; names the first bad one."""
+    among = "must list fields among: " + ", ".join(IMPORT_FIELDS)
+    if not fields:
+        return "must list at least one field among: " + ", ".join(IMPORT_FIELDS)
+    for field in fields:
+        if field not in IMPORT_FIELDS:
+            if not isinstance(field, str):
+                return f"unknown field {_describe(field, '')}; {among}"
+            return f"unknown field {field!r}{_did_you_mean(field, IMPORT_FIELDS)}; {among}"
+    return None
+
+
+UPDATE_FIELDS: Check = _update_fields
 HEARTBEAT_KEYS = {  # the Config field of the same name
     "interval": Opt(float, 60.0, POSITIVE),
     "data_dir": Opt(str, "data", NON_EMPTY, resolve="path"),

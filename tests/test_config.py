@@ -79,6 +79,19 @@ kind = "export"
 source = "shop"
 """
 
+IMPORT = BASE + """
+[connections.feed]
+type = "csv"
+path = "feed.csv"
+
+[[profiles]]
+name = "i"
+kind = "import"
+source = "feed"
+target = "shop"
+"""
+IMP = "profiles[0] (i)"
+
 
 def write(tmp_path: Path, text: str, name: str = "heartbeat.toml") -> Path:
     path = tmp_path / name
@@ -464,6 +477,20 @@ MISTAKES = [
     ("env-malformed", "[heartbeat]\ndata_dir = '${DATA'\n", "heartbeat.data_dir", "malformed ${...}"),
     ("env-bad-name", "[heartbeat]\ndata_dir = '${1X}'\n", "heartbeat.data_dir", "malformed ${...}"),
     ("newline-in-key", '[heartbeat]\n"a\\nb" = 1\n', "heartbeat.a\\nb", "unknown key"),
+    (
+        "import-field-unknown",
+        IMPORT + "fields = ['price', 'colour']\n",
+        f"{IMP}.fields",
+        "unknown field 'colour'; must list fields among: price, ",
+    ),
+    (
+        "import-field-typo",
+        IMPORT + "fields = ['prise']\n",
+        f"{IMP}.fields",
+        "unknown field 'prise' (did you mean 'price'?)",
+    ),
+    ("import-field-not-text", IMPORT + "fields = [1]\n", f"{IMP}.fields", "unknown field integer 1; must"),
+    ("import-fields-empty", IMPORT + "fields = []\n", f"{IMP}.fields", "must list at least one field among"),
 ]
 
 
