@@ -25,6 +25,7 @@ from core.errors import FatalTaskError, ProfileNotFound, StateDatabaseError, Tas
 from heartbeat import schedule
 from heartbeat.runner import Runner
 from heartbeat.service import TaskManager
+from reports import action_log
 from tasks.leases import current_owner
 from tasks.states import TaskStatus
 from tasks.store import TaskStore
@@ -160,10 +161,7 @@ class Heartbeat:
         due = schedule.due(cron, next_slot.replace(tzinfo=UTC), now)
         if due is None:
             return
-        note = None
-        if due.missed:
-            note = (f"{due.missed} earlier slots since {due.first:%Y-%m-%d %H:%M} UTC were missed "
-                    f"while no heartbeat ran; coalesced into this task")
+        note = action_log.coalesced(due.missed, due.first) if due.missed else None
         task = self.store.create_scheduled(profile, key, next_slot, due.slot,
                                            due.next_slot, now, note)
         if task is not None:

@@ -22,6 +22,7 @@ from core.errors import HeartbeatError, Refused
 from heartbeat import daemon, logs
 from heartbeat.app import App
 from heartbeat.views import profiles_table, task_details, tasks_table
+from reports.action_log import plural
 from tasks.database import current_revision
 from tasks.states import TaskStatus
 
@@ -147,7 +148,7 @@ def demo_init(app, products, connection_name, if_missing, force):
         return
     n = create_demo_shop(url, products=products, prefix=conn.options.get("prefix", "ps_"),
                          overwrite=force)
-    click.echo(f"demo shop created: {n} products in {database or url}")
+    click.echo(f"demo shop created: {plural(n, 'product')} in {database or url}")
 
 
 @cli.group()
@@ -172,7 +173,8 @@ def profiles_list(app, as_json):
 def profiles_check(app):
     """Validate the config file; exit 2 with file, key and reason on the first mistake."""
     cfg = app.config
-    click.echo(f"{cfg.path}: OK ({len(cfg.connections)} connections, {len(cfg.profiles)} profiles)")
+    click.echo(f"{cfg.path}: OK ({plural(len(cfg.connections), 'connection')}, "
+               f"{plural(len(cfg.profiles), 'profile')})")
 
 
 @profiles.command("run")
@@ -224,7 +226,7 @@ def tasks_show(app, task_id, as_json):
 def tasks_kill(app, task_id):
     """Kill a pending or running task; its pending items become cancelled."""
     task = app.tasks.kill(task_id)
-    click.echo(f"task {task.id} killed: {task.progress.cancelled} pending items cancelled")
+    click.echo(f"task {task.id} killed: {plural(task.progress.cancelled, 'pending item')} cancelled")
 
 
 @tasks.command("delete")
@@ -296,7 +298,7 @@ class Age(click.ParamType):
 def tasks_prune(app, age, statuses):
     """Delete finished tasks with their items, logs and export files."""
     removed = app.tasks.prune(age, statuses or None)
-    click.echo(f"{len(removed.tasks)} finished tasks deleted")
+    click.echo(f"{plural(len(removed.tasks), 'finished task')} deleted")
     _problems(removed.problems)
 
 

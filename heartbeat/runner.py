@@ -106,7 +106,7 @@ class Runner:
         self._unexpected_failures.pop(task_id, None)
         if done is not None and failures:
             del self._retry[task_id]
-            self.store.note(task_id, self.clock.now(), f"connection back after {failures} failed attempts")
+            self.store.note(task_id, self.clock.now(), action_log.connection_back(failures))
         return done
 
     def _back_off(self, task_id: int, profile: str, failures: int, exc: Exception, now: datetime) -> None:

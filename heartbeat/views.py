@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from core.clock import as_utc, iso
+from reports.action_log import plural
 from tasks.models import Task
 
 
@@ -61,7 +62,7 @@ def task_details(task: Task) -> str:
         ("Finished At", both(task.finished_at)), ("Message", task.message or "-"),
         ("Progress", progress(task)), ("  Pending", str(p.pending)), ("  Processed", str(p.processed)),
         ("  Skipped", str(p.skipped)), ("  Cancelled", str(p.cancelled)), ("  Error", str(p.error)),
-        ("Batches", f"{task.batches} (up to {task.batch_size} items each)"),
+        ("Batches", f"{task.batches} (up to {plural(task.batch_size, 'item')} each)"),
         ("Work Time", f"{task.work_seconds:.2f} s" + (f", {p.handled / task.work_seconds:.0f} items/s"
                                                       if task.work_seconds else "")),
         ("Processor", task.owner or "-"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
+from datetime import datetime
 
 from tasks.models import Item, Outcome, Task
 from tasks.recovery import POISON_RESTARTS, Attempt
@@ -17,6 +18,18 @@ def empty_source(connection: str | None) -> str:
 
 def started(total: int, batch_size: int) -> str:
     return f"task started: {plural(total, 'item')} queued, batch size {batch_size}"
+
+
+def coalesced(missed: int, first: datetime) -> str:
+    """A scheduled task that stands for slots missed while no heartbeat ran, the first at `first`."""
+    were = "was" if missed == 1 else "were"
+    return (f"{plural(missed, 'earlier slot')} since {first:%Y-%m-%d %H:%M} UTC {were} missed while no "
+            "heartbeat ran; coalesced into this task")
+
+
+def connection_back(failures: int) -> str:
+    """A task's shop answers again after `failures` failed attempts (heartbeat.runner's back-off)."""
+    return f"connection back after {plural(failures, 'failed attempt')}"
 
 
 def missed(why: str) -> str:

@@ -142,6 +142,26 @@ def test_delete_names_an_export_file_it_could_not_remove(hb):
     assert hb("tasks", "show", task_id).exit_code == 1  # the task is gone all the same
 
 
+def test_counts_in_cli_output_agree_with_their_number(tmp_path, db_url, shop_url):
+    config = write_config(tmp_path, db_url, shop_url, batch_size=1)
+    runner = CliRunner()
+
+    def hb(*args):
+        return runner.invoke(cli, ["--config", str(config), *map(str, args)], catch_exceptions=False)
+
+    def demo_init(n):
+        return hb("demo", "init", "--connection", "shop", "--products", n, "--force").output
+
+    assert demo_init(2).startswith("demo shop created: 2 products in ")
+    assert demo_init(1).startswith("demo shop created: 1 product in ")
+    assert hb("profiles", "check").output == f"{config}: OK (1 connection, 1 profile)\n"
+    create_demo_shop(shop_url, products=2, overwrite=True)
+    task_id = queued_id(hb("profiles", "run", "export-products"))
+    hb("tick")  # one batch of one item: one left
+    assert "Batches:       1 (up to 1 item each)\n" in hb("tasks", "show", task_id).output
+    assert hb("tasks", "kill", task_id).output == f"task {task_id} killed: 1 pending item cancelled\n"
+
+
 def test_bad_status_filter_is_a_usage_error(hb):
     result = hb("tasks", "list", "--status", "bogus")
     assert result.exit_code == 2 and "bogus" in result.stderr

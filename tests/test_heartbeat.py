@@ -122,6 +122,16 @@ def test_slots_missed_while_down_coalesce_into_one_task(tmp_path, db_url, shop, 
     assert len(beat.store.list()) == 1
 
 
+def test_one_slot_missed_while_down_is_worded_in_the_singular(tmp_path, db_url, shop, clock):
+    beat = beat_for(tmp_path, db_url, shop, clock, schedule="*/5 * * * *", batch_size=100)
+    beat.tick(clock.now())  # next slot 09:05
+    beat.tick(clock.advance(600))  # 09:10:30: slots 09:05 and 09:10
+    [task] = beat.store.list()
+    assert beat.store.log(task.id)[0].message == (
+        "1 earlier slot since 2026-11-02 09:05 UTC was missed while no heartbeat ran; "
+        "coalesced into this task")
+
+
 def test_misfire_grace_makes_late_task_missed(tmp_path, db_url, shop, clock):
     beat = beat_for(tmp_path, db_url, shop, clock, schedule="0 * * * *", misfire_grace=300)
     beat.tick(clock.now())  # next slot 10:00

@@ -148,4 +148,4 @@ def test_prune_command_parses_ages(store, clock, tmp_path, db_url):
     hb = cli_on(tmp_path, db_url)
     assert hb("tasks", "prune", "--older-than", "3x").exit_code == 2
     result = hb("tasks", "prune", "--older-than", "1d")
-    assert result.output == "1 finished tasks deleted\n"
+    assert result.output == "1 finished task deleted\n"
