@@ -181,7 +181,7 @@ class Heartbeat:
         worker = self.runner.worker(profile)
         previous = self.store.last_completed(profile.name)
         begun = self.store.start(task_id, self._at(now), self.owner, profile.misfire_grace,
-                                 lambda: worker.build_queue(previous), worker.export_path, self.lease,
+                                 lambda: worker.build_queue(previous, task), worker.export_path, self.lease,
                                  worker.duplicate_note())
         if begun is None:
             return

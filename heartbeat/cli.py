@@ -180,11 +180,16 @@ def profiles_check(app):
 @profiles.command("run")
 @click.argument("name")
 @click.option("--full", is_flag=True, help="Export every product, even those unchanged since last time.")
+@click.option("--dry-run", is_flag=True,
+              help="Import: plan every row and report what would change, but write nothing to the shop.")
+@click.option("--force", is_flag=True,
+              help="Import: skip the suspicious-feed guard and the unchanged-feed check, this once.")
 @click.pass_obj
-def profiles_run(app, name, full):
+def profiles_run(app, name, full, dry_run, force):
     """Queue a task of profile NAME now; prints its id."""
-    task = app.tasks.queue(name, full=full)
-    click.echo(f"{task.kind} profile {task.profile}: queued task {task.id}")  # the id comes last
+    task = app.tasks.queue(name, full=full, dry_run=dry_run, force=force)
+    what = "dry-run task" if dry_run else "task"
+    click.echo(f"{task.kind} profile {task.profile}: queued {what} {task.id}")  # the id comes last
 
 
 @cli.group()

@@ -97,6 +97,13 @@ HEARTBEAT_KEYS = {  # the Config field of the same name
     "keep_history": Opt(int, None, AT_LEAST_1),
 }
 DATABASE_KEYS = {"url": Opt(str, None, resolve="db_url")}  # None: sqlite file <data_dir>/state.db
+NOT_NEGATIVE = _check(lambda v: math.isfinite(v) and v >= 0, "must be 0 or more, got {v}")
+DOWNLOAD_KEYS = {  # every feed type: how a url is downloaded (connectors/feeds/download.py)
+    "max_bytes": Opt(int, 1024 ** 3, AT_LEAST_1),
+    "timeout": Opt(float, 30.0, POSITIVE),
+    "retries": Opt(int, 2, _check(lambda v: 0 <= v <= 10, "must be from 0 to 10, got {v}")),
+    "retry_delay": Opt(float, 2.0, NOT_NEGATIVE),
+}
 CONNECTION_TYPES: dict[str, dict[str, Opt]] = {
     "prestashop": {
         "url": Opt(str, resolve="db_url"),
@@ -113,10 +120,12 @@ CONNECTION_TYPES: dict[str, dict[str, Opt]] = {
         "quotechar": Opt(str, '"', ONE_CHAR),
         "encoding": Opt(str, None, ENCODING),
         "mapping": Opt(dict, None, MAPPING),
+        **DOWNLOAD_KEYS,
     },
     "json": {
         "url": Opt(str, None, HTTP_URL),
         "path": Opt(str, None, NON_EMPTY, resolve="path"),
+        **DOWNLOAD_KEYS,
     },
 }
 FEED_TYPES = ("csv", "json")

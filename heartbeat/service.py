@@ -38,13 +38,20 @@ class TaskManager:
 
     # -- queueing -------------------------------------------------------------------------------------
 
-    def queue(self, profile_name: str, full: bool = False) -> Task:
-        """A new pending task of the profile, due now (the next heartbeat starts it)."""
+    def queue(self, profile_name: str, *, full: bool = False, dry_run: bool = False,
+              force: bool = False) -> Task:
+        """A new pending task of the profile, due now (the next heartbeat starts it). `full`
+        (exports) sends every product; `dry_run` (imports) plans and reports but writes nothing;
+        `force` (imports) skips the suspicious-feed guard and the unchanged-feed check once."""
         profile = self.config.profile(profile_name)
-        if full and profile.kind != "export":
-            raise Refused(f"--full is for export profiles; {profile.name} is an {profile.kind} profile")
+        for flag, wanted, kind in (("--full", full, "export"), ("--dry-run", dry_run, "import"),
+                                   ("--force", force, "import")):
+            if wanted and profile.kind != kind:
+                raise Refused(f"{flag} is for {kind} profiles; {profile.name} is an {profile.kind} profile")
+        options = {name: True for name, wanted in (("full", full), ("dry_run", dry_run), ("force", force))
+                   if wanted}
         now = self.clock.now()
-        return self.store.create(profile, "manual", now, now, options={"full": True} if full else None)
+        return self.store.create(profile, "manual", now, now, options=options or None)
 
     def profiles(self) -> list[dict]:
         """Every configured profile with its next run and its last task (`profiles list --json`)."""

@@ -68,7 +68,18 @@ def task_details(task: Task) -> str:
         ("Processor", task.owner or "-"),
         ("Export File", task.export_path or ("-" if task.kind == "export" else "n/a")),
     ]
+    if task.options:
+        fields.insert(5, ("Options", run_options(task)))
     return "\n".join(f"{k + ':':<14} {v}" for k, v in fields)
+
+
+_OPTION_WORDS = {"full": "full", "dry_run": "dry run (nothing written to the shop)",
+                 "force": "force (no suspicious-feed guard)"}
+
+
+def run_options(task: Task) -> str:
+    """The options a task was queued with, in words: "dry run (nothing written to the shop)"."""
+    return ", ".join(_OPTION_WORDS.get(k, k) for k, v in task.options.items() if v) or "-"
 
 
 def both(value: datetime | None) -> str:

@@ -69,9 +69,10 @@ class Worker(ABC):
         self.profile, self.config = profile, config
 
     @abstractmethod
-    def build_queue(self, previous: Task | None = None) -> Iterable[QueueEntry]:
-        """The items of a new task, streamed; `previous` is the profile's last completed task.
-        Raises FatalTaskError when the task cannot start."""
+    def build_queue(self, previous: Task | None = None, task: Task | None = None) -> Iterable[QueueEntry]:
+        """The items of new `task`, streamed; `previous` is the profile's last completed task (not
+        a dry run). Raises FatalTaskError when the task cannot start, SourceUnchanged when it has
+        nothing to do because its source is the one `previous` used."""
 
     @abstractmethod
     def process(self, task: Task, items: list[Item], previous: Mapping[int, tuple[str, int]]) -> Processed:

@@ -40,7 +40,7 @@ class ExportWorker(Worker):
             self._shop = PrestaShop.from_connection(self.config.connections[self.profile.source])
         return self._shop
 
-    def build_queue(self, previous: Task | None = None) -> Iterator[QueueEntry]:
+    def build_queue(self, previous: Task | None = None, task: Task | None = None) -> Iterator[QueueEntry]:
         allow_empty = self.profile.options.get("allow_empty", False)
         if self.entity == "orders":
             orders = OrderReader(self.shop)

@@ -10,22 +10,27 @@ never add to them, so applying a plan twice (a redo after a crash) changes nothi
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from connectors.feeds import open_feed
+from connectors.feeds.download import MAX_BYTES, Fetched, fetch
 from connectors.platform.export_format import MAX_NAME, MAX_REFERENCE, REPLACEMENT, format_decimal, shown
 from connectors.prestashop import PrestaShop
 from connectors.prestashop.writer import COMBINATION_UPDATABLE, ShopWriter, Target, Unreadable, to_decimal
-from core.errors import ConnectorError
+from core.errors import ConnectorError, FatalTaskError, SourceUnchanged
 from profiles.base import Processed, Worker, non_empty
+from profiles.feed_guard import FeedGuard, Thresholds
 from tasks.models import Item, Outcome, QueueEntry, Task
 from tasks.states import ItemStatus
 
 _payload = json.JSONEncoder(ensure_ascii=False).encode  # a queued row, as json.dumps would write it
 NOT_FOUND = "not found in shop"
 UNCHANGED = "unchanged"
+DRY_RUN_ACTION = "would update"  # a dry run's processed rows: what a run would have written
 MAX_ROW = 60_000  # characters of a queued row (MariaDB's TEXT holds 65,535 bytes)
 KEY_FIELDS = {  # match_by -> (the field keying a product row, the one keying a combination row)
     "reference": ("reference", "combination_reference"),
@@ -51,20 +56,97 @@ class ImportWorker(Worker):
             self._shop = PrestaShop.from_connection(self.config.connections[self.profile.target])
         return self._shop
 
-    def _feed(self):
-        """The feed, with the profile's header mapping (if any) over the connection's."""
+    def _feed(self, local: str | None = None):
+        """The feed, with the profile's header mapping (if any) over the connection's; read from
+        `local` (a fetched copy) when given."""
         conn = self.config.connections[self.profile.source]
         options = {**conn.options, "type": conn.type}
         if self.profile.options.get("mapping"):
             options["mapping"] = {**(conn.options.get("mapping") or {}), **self.profile.options["mapping"]}
-        return open_feed(options, conn.name, base_dir=self.config.path.parent)
+        return open_feed(options, conn.name, base_dir=self.config.path.parent, local=local)
 
-    def build_queue(self, previous: Task | None = None):
+    def build_queue(self, previous: Task | None = None, task: Task | None = None):
+        """The feed's rows, fetched once for the task (docs/configuration.md, "Imports").
+
+        `previous` is the profile's last completed import. Unless the task was queued with --force:
+        a feed byte-identical to the one it imported ends the task at once (SourceUnchanged), and
+        the suspicious-feed guard watches the rows and stops the task (FatalTaskError) before its
+        first batch, so before anything is written.
+        """
         self.shop.check()  # the shop must answer before anything is queued
-        feed = self._feed()
+        forced = task is not None and task.options.get("force")
+        last = Fetched.load(self._meta(previous)) if previous is not None else None
+        fetched = self._fetch(last, task)
+        since = last.task if last is not None and last.task else previous.id if previous else None
+        if last is not None and not forced and (fetched.not_modified or last.sha256 == fetched.sha256):
+            self._record(replace(last, path=fetched.path), task)  # the next run compares with it too
+            raise SourceUnchanged(f"feed unchanged since task #{since}: nothing to import")
+        feed = self._feed(fetched.path)
         feed.check()
         entries = (self._entry(row.line, row.fields, row.error) for row in feed.rows())
-        return non_empty(entries, self.profile.options.get("allow_empty", False), self.profile.source)
+        guard = None
+        if previous is not None and not forced:
+            rows = last.rows if last is not None and last.rows is not None else previous.progress.total
+            guard = FeedGuard(Thresholds.of(self.profile.options), since, rows, self._feed_price,
+                              self._shop_prices if "price" in self.fields else None)
+            entries = guard.watch(entries)
+        return self._queue(non_empty(entries, self.profile.options.get("allow_empty", False),
+                                     self.profile.source), guard, fetched, task)
+
+    def _queue(self, entries, guard: FeedGuard | None, fetched: Fetched, task: Task | None):
+        count = 0
+        for entry in entries:
+            count += 1
+            yield entry
+        why = guard.verdict() if guard is not None else None
+        if why:
+            raise FatalTaskError(f"{why}; nothing was written. Check the feed, or run `heartbeat "
+                                 f"profiles run {self.profile.name} --force` to import it once anyway")
+        if task is not None and not task.options.get("dry_run"):  # a dry run imports nothing
+            self._record(replace(fetched, task=task.id, rows=count, not_modified=False), task)
+
+    def _fetch(self, last: Fetched | None, task: Task | None) -> Fetched:
+        """The feed's bytes for this task (an http feed is downloaded next to the records)."""
+        conn = self.config.connections[self.profile.source]
+        source = self._feed().source
+        name = f"task-{task.id}" if task is not None else "check"
+        return fetch(source, self._folder / f"{name}{source.suffix or '.feed'}", last,
+                     max_bytes=conn.options.get("max_bytes") or MAX_BYTES,
+                     attempts=1 + conn.options.get("retries", 2),
+                     retry_delay=conn.options.get("retry_delay", 2.0))
+
+    def _record(self, fetched: Fetched, task: Task | None) -> None:
+        """Describe the feed a task read, for the next task to compare with; keep the files of
+        this task and of the feed's own import only."""
+        if task is None:
+            return
+        self._folder.mkdir(parents=True, exist_ok=True)
+        fetched.save(self._meta(task))
+        _keep_only(self._folder, {f"task-{task.id}", f"task-{fetched.task}", Path(fetched.path).stem})
+
+    @property
+    def _folder(self) -> Path:
+        return self.config.data_dir / "feeds" / self.profile.name
+
+    def _meta(self, task: Task) -> Path:
+        return self._folder / f"task-{task.id}.json"
+
+    def _feed_price(self, entry: QueueEntry) -> Decimal | None:
+        """The valid price of a product row (the guard compares products, not combinations)."""
+        row = json.loads(entry.payload)
+        text = row["fields"].get("price")
+        if "error" in row or text is None or "combination_reference" in row["fields"]:
+            return None
+        try:
+            return _parse_number("price", text)
+        except ValueError:
+            return None
+
+    def _shop_prices(self, keys: list[str]) -> dict[str, Decimal]:
+        found = self.shop_writer.lookup(keys, by=self.match_by, fields=("price",))
+        return {key: targets[0].current["price"] for key, targets in found.items()
+                if len(targets) == 1 and not targets[0].id_product_attribute
+                and isinstance(targets[0].current["price"], Decimal)}
 
     def _entry(self, line: int, fields: dict[str, str], error: str | None = None) -> QueueEntry:
         """A feed row as a queued item; a row the feed could not parse keeps its error, and becomes
@@ -99,6 +181,16 @@ class ImportWorker(Worker):
     # -- planning a batch ---------------------------------------------------------------------------
 
     def process(self, task: Task, items: list[Item], previous) -> Processed:
+        """Plan the batch; a dry run plans the same and says what it would change, but plans no
+        write (the report reads "would update", the shop stays as it is)."""
+        planned = self._plan_batch(items)
+        if task.options.get("dry_run"):
+            planned.outcomes = [o._replace(action=DRY_RUN_ACTION) if o.action == "updated" else o
+                                for o in planned.outcomes]
+            planned.effects = []
+        return planned
+
+    def _plan_batch(self, items: list[Item]) -> Processed:
         keys = [i.reference for i in items if i.reference and not i.detail]
         found = self.shop_writer.lookup(keys, by=self.match_by, fields=self.fields) if keys else {}
         result = Processed(outcomes=[])
@@ -183,6 +275,13 @@ class ImportWorker(Worker):
         if self._shop is not None:
             self._shop.close()
             self._shop, self._writer = None, None
+
+
+def _keep_only(folder: Path, names: set[str]) -> None:
+    """Remove the fetched feeds (and their descriptions) of tasks other than `names`."""
+    for path in folder.iterdir():
+        if path.name.split(".", 1)[0] not in names:
+            path.unlink(missing_ok=True)
 
 
 def _parse_number(field: str, text: str) -> Decimal:

@@ -52,10 +52,10 @@ def test_csv_import_updates_exactly_and_accounts_for_every_row(tmp_path, db_url,
         ["Reference #", "Price tax excluded", "Quantity", "Active (0/1)"],
         ["DEMO-000002", "12.50", str(p2[1]), "1" if p2[2] else "0"],          # line 2: price
         ["DEMO-000003", str(q3[0]), "7", "1" if q3[2] else "0"],              # line 3: quantity
-        ["DEMO-000004", str(before["DEMO-000004"][0]), str(before["DEMO-000004"][1])],  # unchanged
-        ["NOPE-1", "1.00", "1"],                                              # line 5: unknown
-        ["DEMO-000005", "abc", "1"],                                          # line 6: bad price
-        ["DEMO-000002", "99.00", "1"],                                        # line 7: duplicate
+        ["DEMO-000004", str(before["DEMO-000004"][0]), str(before["DEMO-000004"][1]), ""],  # unchanged
+        ["NOPE-1", "1.00", "1", ""],                                          # line 5: unknown
+        ["DEMO-000005", "abc", "1", ""],                                      # line 6: bad price
+        ["DEMO-000002", "99.00", "1", ""],                                    # line 7: duplicate
     ])
     beat, task = run_import(import_config(tmp_path, db_url, shop, {"path": str(feed)}), clock)
     after = shop_rows(shop)

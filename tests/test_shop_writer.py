@@ -123,6 +123,7 @@ def test_ambiguous_reference_returns_every_match(writer, demo_url):
 
 
 def test_lookup_of_thousands_of_keys_takes_two_queries_per_chunk(writer, shop):
+    assert shop.stock == (1, 0)  # read once per shop object, before its first lookup
     statements = []
     sa.event.listen(shop._engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
     keys = [f"DEMO-{i:06d}" for i in range(1, 4001)]

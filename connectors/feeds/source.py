@@ -12,6 +12,7 @@ import http.client
 import io
 import urllib.error
 import urllib.request
+from email.message import Message
 from pathlib import Path
 from urllib.parse import unquote, urlsplit, urlunsplit
 
@@ -73,22 +74,44 @@ class Source:
         except OSError as exc:
             raise self.fail(f"cannot read {self.path}: {_reason(exc)}") from None
 
+    def local_copy(self, path: Path) -> Source:
+        """A source reading `path` (a downloaded copy of this one) but named like this one."""
+        copy = Source(str(path), self.feed_name, timeout=self.timeout)
+        copy.display = self.display
+        return copy
+
     def _open_http(self) -> io.BufferedReader:
+        return self.get()[0]
+
+    def get(self, headers: dict[str, str] | None = None) -> tuple[io.BufferedReader, Message]:
+        """GET the URL: its body (the caller closes it) and the response headers. Raises
+        NotModified when `headers` carry validators the server answers 304 to; a ConnectorError
+        whose `status` is the HTTP status for an error response (None: no response at all)."""
         url, opener = _opener(self.url or "")
-        request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})
+        request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT, **(headers or {})})
         try:
             response = opener.open(request, timeout=self.timeout)
         except urllib.error.HTTPError as exc:
             exc.close()
-            raise self._http_fail(f"HTTP {exc.code} {exc.reason}") from None
+            if exc.code == 304 and headers:
+                raise NotModified() from None
+            error = self._http_fail(f"HTTP {exc.code} {exc.reason}")
+            error.status = exc.code
+            raise error from None
         except urllib.error.URLError as exc:
             raise self._http_fail(_reason(exc.reason)) from None
         except (OSError, http.client.HTTPException, ValueError) as exc:
             raise self._http_fail(_reason(exc)) from None
-        return io.BufferedReader(_HttpBody(response, self._http_fail), buffer_size=BUFFER)
+        return io.BufferedReader(_HttpBody(response, self._http_fail), buffer_size=BUFFER), response.headers
 
     def _http_fail(self, reason: str) -> ConnectorError:
-        return self.fail(f"GET {self.display}: {reason}")
+        error = self.fail(f"GET {self.display}: {reason}")
+        error.status = None
+        return error
+
+
+class NotModified(Exception):
+    """The server answered 304 Not Modified to a conditional request."""
 
 
 class _HttpBody(io.RawIOBase):

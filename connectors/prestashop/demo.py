@@ -208,6 +208,8 @@ COLUMNS: dict[str, tuple[str, ...]] = {
                           "price", "weight", "default_on"),
     "product_attribute_combination": ("id_attribute", "id_product_attribute"),
     "currency": ("id_currency", "name", "iso_code", "conversion_rate"),
+    "shop_group": ("id_shop_group", "name", "share_stock"),
+    "shop": ("id_shop", "id_shop_group", "name", "id_category", "theme_name"),
     "order_state_lang": ("id_order_state", "id_lang", "name", "template"),
     "customer": ("id_customer", "id_gender", "firstname", "lastname", "email", "passwd", "date_add",
                  "date_upd"),
@@ -250,6 +252,8 @@ class _Writer:
 def _reference_rows() -> Iterator[tuple[str, list[tuple]]]:
     """Manufacturers, the category tree (Root > Home > 20 categories) and Size/Color attributes."""
     day = "2023-01-02 08:00:00"
+    yield "shop_group", [(1, "Default", 0)]
+    yield "shop", [(ID_SHOP, 1, "Demo shop", 2, "classic")]
     yield "manufacturer", [(i, name, day, day, 1) for i, name in enumerate(BRANDS, 1)]
     n = len(CATEGORIES)
     categories = [(1, 0, 1, 0, 1, 2 * n + 4, 1, day, day, 0, 0),  # nested set: Root > Home > the rest

@@ -75,6 +75,8 @@ class ShopTables:
     attribute_lang: sa.Table
     attribute_group: sa.Table
     attribute_group_lang: sa.Table
+    shop: sa.Table
+    shop_group: sa.Table
 
 
 def _table(name: str, md: sa.MetaData, *columns: sa.Column) -> sa.Table:
@@ -193,6 +195,32 @@ def _category(md: sa.MetaData, p: str) -> tuple[sa.Table, sa.Table]:
     return cat, lang
 
 
+def _shops(md: sa.MetaData, p: str) -> tuple[sa.Table, sa.Table]:
+    """Multistore: a shop belongs to a shop group, which may share its stock (share_stock = 1:
+    the group's stock rows have id_shop 0 and the group's id, as StockAvailable reads them)."""
+    group = _table(
+        f"{p}shop_group", md,
+        _col("id_shop_group", UINT, primary_key=True, autoincrement=True),
+        _col("name", sa.String(64)),
+        _col("share_customer", FLAG, server_default="0"),
+        _col("share_order", FLAG, server_default="0"),
+        _col("share_stock", FLAG, server_default="0"),
+        _col("active", FLAG, server_default="1"),
+        _col("deleted", FLAG, server_default="0"),
+    )
+    shop = _table(
+        f"{p}shop", md,
+        _col("id_shop", UINT, primary_key=True, autoincrement=True),
+        _col("id_shop_group", UINT),
+        _col("name", sa.String(64)),
+        _col("id_category", UINT),
+        _col("theme_name", sa.String(255)),
+        _col("active", FLAG, server_default="1"),
+        _col("deleted", FLAG, server_default="0"),
+    )
+    return shop, group
+
+
 def _manufacturer(md: sa.MetaData, p: str) -> sa.Table:
     return _table(
         f"{p}manufacturer", md,
@@ -289,6 +317,7 @@ def shop_tables(prefix: str = "ps_") -> ShopTables:
     category, category_lang = _category(md, prefix)
     pa, pa_shop, pa_combination = _combinations(md, prefix)
     attribute, attribute_lang, group, group_lang = _attributes(md, prefix)
+    shop, shop_group = _shops(md, prefix)
     tables = ShopTables(
         prefix=prefix,
         metadata=md,
@@ -306,5 +335,7 @@ def shop_tables(prefix: str = "ps_") -> ShopTables:
         attribute_lang=attribute_lang,
         attribute_group=group,
         attribute_group_lang=group_lang,
+        shop=shop,
+        shop_group=shop_group,
     )
     return tables

@@ -211,15 +211,47 @@ class PrestaShop:
         return self._engine.dialect
 
     @functools.cached_property
+    def stock(self) -> StockScope:
+        """Where this shop's quantities are: its own stock rows, or its shop group's when the
+        group shares stock (ps_shop_group.share_stock). Read once; a database without ps_shop
+        (an old demo shop) has no groups."""
+        shop, group = self.tables.shop, self.tables.shop_group
+        query = (sa.select(shop.c.id_shop_group, group.c.share_stock)
+                 .join(group, group.c.id_shop_group == shop.c.id_shop_group)
+                 .where(shop.c.id_shop == self.id_shop))
+        with self._connect() as conn:
+            if not sa.inspect(conn).has_table(shop.name):
+                return StockScope(self.id_shop, 0)
+            row = conn.execute(query).first()
+        if row is not None and row[1]:
+            return StockScope(0, int(row[0]))
+        return StockScope(self.id_shop, 0)
+
+    @functools.cached_property
     def _statements(self) -> _Statements:
-        return _Statements(self.tables, self.id_shop, self.id_lang, self.dialect)
+        return _Statements(self.tables, self.id_shop, self.id_lang, self.dialect, self.stock)
+
+
+class StockScope(NamedTuple):
+    """The stock rows of a shop, as PrestaShop's StockAvailable::addSqlShopRestriction selects them:
+    (id_shop, 0) for a shop of its own stock, (0, id_shop_group) when its group shares stock."""
+
+    id_shop: int
+    id_shop_group: int
+
+    def where(self, stock: sa.Table) -> sa.ColumnElement[bool]:
+        """The condition on ps_stock_available (`stock`, or an alias of it) for these rows."""
+        if self.id_shop_group:
+            return sa.and_(stock.c.id_shop == 0, stock.c.id_shop_group == self.id_shop_group)
+        return stock.c.id_shop == self.id_shop
 
 
 class _Statements:
     """The connector's reads, compiled once per shop (they run for every batch of an export)."""
 
-    def __init__(self, tables: ShopTables, id_shop: int, id_lang: int, dialect: sa.Dialect):
-        self.tables, self.id_shop, self.id_lang = tables, id_shop, id_lang
+    def __init__(self, tables: ShopTables, id_shop: int, id_lang: int, dialect: sa.Dialect,
+                 stock: StockScope):
+        self.tables, self.id_shop, self.id_lang, self.stock = tables, id_shop, id_lang, stock
         self.queue = Prepared(self._queue(), dialect)
         self.products = Prepared(self._products(), dialect)
         self.combinations = Prepared(self._combinations(), dialect)
@@ -252,7 +284,7 @@ class _Statements:
             .outerjoin(pl, sa.and_(pl.c.id_product == p.c.id_product, pl.c.id_shop == self.id_shop,
                                    pl.c.id_lang == self.id_lang))
             .outerjoin(sa_, sa.and_(sa_.c.id_product == p.c.id_product,
-                                    sa_.c.id_product_attribute == 0, sa_.c.id_shop == self.id_shop))
+                                    sa_.c.id_product_attribute == 0, self.stock.where(sa_)))
             .outerjoin(cl, sa.and_(cl.c.id_category == ps.c.id_category_default,
                                    cl.c.id_shop == self.id_shop, cl.c.id_lang == self.id_lang))
             .outerjoin(m, m.c.id_manufacturer == p.c.id_manufacturer)
@@ -276,7 +308,7 @@ class _Statements:
                                pas.c.id_shop == self.id_shop))
             .outerjoin(sa_, sa.and_(sa_.c.id_product == pa.c.id_product,
                                     sa_.c.id_product_attribute == pa.c.id_product_attribute,
-                                    sa_.c.id_shop == self.id_shop))
+                                    self.stock.where(sa_)))
             .outerjoin(pac, pac.c.id_product_attribute == pa.c.id_product_attribute)
             .outerjoin(a, a.c.id_attribute == pac.c.id_attribute)
             .outerjoin(agl, sa.and_(agl.c.id_attribute_group == a.c.id_attribute_group,

@@ -10,7 +10,8 @@ What a field means where (P = product, C = combination):
   ps_product_attribute.price + ps_product_attribute_shop.price.
 - wholesale_price, weight: P ps_product (+ ps_product_shop for wholesale_price); C both
   ps_product_attribute and ps_product_attribute_shop (weight is an impact).
-- quantity: ps_stock_available of id_shop (physical_quantity = quantity + reserved_quantity);
+- quantity: ps_stock_available of id_shop, or of its shop group when the group shares stock
+  (physical_quantity = quantity + reserved_quantity);
   after a combination's quantity changes its product's row is set to the sum of its combinations'.
 - active: ps_product.active + ps_product_shop.active; name: ps_product_lang (id_shop, id_lang);
   ean13: ps_product.ean13 or ps_product_attribute.ean13. A combination's active and name are its
@@ -139,7 +140,7 @@ class ShopWriter:
                                                 pl.c.id_shop == shop.id_shop, pl.c.id_lang == shop.id_lang))
         if "quantity" in fields:
             query = query.outerjoin(st, sa.and_(st.c.id_product == p.c.id_product,
-                                                st.c.id_product_attribute == 0, st.c.id_shop == shop.id_shop))
+                                                st.c.id_product_attribute == 0, shop.stock.where(st)))
         return query
 
     def _combinations_query(self, by: str, fields: Sequence[str]) -> sa.Select:
@@ -163,7 +164,7 @@ class ShopWriter:
         if "quantity" in fields:
             query = query.outerjoin(st, sa.and_(st.c.id_product == pa.c.id_product,
                                                 st.c.id_product_attribute == pa.c.id_product_attribute,
-                                                st.c.id_shop == shop.id_shop))
+                                                shop.stock.where(st)))
         return query
 
     # -- apply --------------------------------------------------------------------------------
@@ -293,7 +294,7 @@ class _Writes:
             st, v = self.t.stock_available, sa.bindparam("v")
             return (st.update()
                     .where(st.c.id_product == sa.bindparam("pid"),
-                           st.c.id_product_attribute == sa.bindparam("pa"), st.c.id_shop == self.shop.id_shop)
+                           st.c.id_product_attribute == sa.bindparam("pa"), self.shop.stock.where(st))
                     .values(quantity=v, physical_quantity=v + st.c.reserved_quantity))
 
         statement = self.writer._statement(("set quantity",), build)
@@ -302,25 +303,26 @@ class _Writes:
             statement.many(self.conn, ("v", "pid", "pa"), rows)
 
     def _ensure_stock_rows(self, wanted: set[tuple[int, int]]) -> None:
-        """Insert the stock rows (quantity 0, id_shop_group 0) of `wanted` that do not exist."""
-        st, existing = self.t.stock_available, set()
+        """Insert the stock rows (quantity 0, in the shop's stock scope) of `wanted` that do not exist."""
+        st, existing, scope = self.t.stock_available, set(), self.shop.stock
         pids = sorted({pid for pid, _ in wanted})
         for start in range(0, len(pids), IDS_PER_QUERY):
             query = sa.select(st.c.id_product, st.c.id_product_attribute).where(
-                st.c.id_shop == self.shop.id_shop, st.c.id_product.in_(pids[start:start + IDS_PER_QUERY]))
+                scope.where(st), st.c.id_product.in_(pids[start:start + IDS_PER_QUERY]))
             existing.update((int(p), int(a)) for p, a in self.conn.execute(query))
         missing = sorted(wanted - existing)
         if missing:
             self.conn.execute(st.insert(), [
-                {"id_product": p, "id_product_attribute": a, "id_shop": self.shop.id_shop,
-                 "id_shop_group": 0, "quantity": 0, "physical_quantity": 0, "reserved_quantity": 0}
+                {"id_product": p, "id_product_attribute": a, "id_shop": scope.id_shop,
+                 "id_shop_group": scope.id_shop_group, "quantity": 0, "physical_quantity": 0,
+                 "reserved_quantity": 0}
                 for p, a in missing])
 
     def _combination_sums(self, pids: list[int]) -> dict[int, int]:
         st, sums = self.t.stock_available, {}
         for start in range(0, len(pids), IDS_PER_QUERY):
             query = (sa.select(st.c.id_product, sa.func.sum(st.c.quantity))
-                     .where(st.c.id_shop == self.shop.id_shop, st.c.id_product_attribute != 0,
+                     .where(self.shop.stock.where(st), st.c.id_product_attribute != 0,
                             st.c.id_product.in_(pids[start:start + IDS_PER_QUERY]))
                      .group_by(st.c.id_product))
             sums.update((int(p), int(q or 0)) for p, q in self.conn.execute(query))
