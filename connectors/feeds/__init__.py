@@ -1,7 +1,7 @@
 """Feed connectors: CSV and JSON product feeds from a file or an http(s) URL, streamed.
 
 `open_feed(options, name)` builds a feed from a connection's options; `feed.rows()` yields
-`FeedRow(line, fields)` with canonical field names (`FIELDS`), values as strings.
+`FeedRow(line, fields, error)` with canonical field names (`FIELDS`), values as strings.
 """
 
 from __future__ import annotations
