@@ -3,8 +3,10 @@
 One `run(task_id, profile)` per running task per heartbeat. A batch with effects outside the state
 database (an import's shop writes) is planned and its plan saved before any effect (tasks.recovery
 says when a saved plan covers a batch); the work then appends the export file's bytes and hands the
-store a BatchResult to commit. A suspect item (its batch was interrupted by a death) is handled alone
-in a sacrificial child process (heartbeat.sacrificial); only that child's death counts against it.
+store a BatchResult to commit. Suspect items (their batch was interrupted by a death) are redone in
+a sacrificial child process (heartbeat.sacrificial), one claim and one commit per item, so that the
+child's death is pinned on the item it held; a heartbeat's redo is about one batch's worth of work,
+ends between two items when the daemon is asked to stop, and writes one action-log line.
 
 Failures are isolated per task: a shop that went away keeps the task's place and is retried with a
 back-off; a fatal error ends the task; anything unexpected is retried a few times before it does.
@@ -13,14 +15,22 @@ back-off; a fatal error ends the task; anything unexpected is retried a few time
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import structlog
 
 from core.clock import Clock
 from core.config import Config, Profile
-from core.errors import ConnectorUnavailable, FatalTaskError, ProfileNotFound, StateDatabaseError
+from core.errors import (
+    ConnectorUnavailable,
+    FatalTaskError,
+    ProfileNotFound,
+    StateDatabaseError,
+    TaskNotFound,
+)
 from heartbeat import sacrificial
 from profiles import worker_for
 from profiles.base import Processed, Worker
@@ -51,6 +61,37 @@ class Plan:
     goes_on: bool = False
 
 
+@dataclass
+class Redo:
+    """A heartbeat's redo of suspect items, in its sacrificial child: one item per commit until the
+    suspect range is done, `limit` items (a batch's size) are, the clock's monotonic time reaches
+    `deadline`, or `stopping()` (the daemon was asked to stop). Its items count as one batch, and
+    the commit of its last item carries its one action-log line."""
+
+    first: int
+    limit: int
+    deadline: float
+    stopping: Callable[[], bool]
+    number: int = 0  # its batch number, once its first item is done
+    counts: Counter = field(default_factory=Counter)
+    seconds: float = 0.0
+    ended: bool = False
+
+    def add(self, batch: Batch, outcomes: list[Outcome], seconds: float, at: float) -> str | None:
+        """Count the item of `batch` (done at monotonic time `at`); the redo's line if it ends here."""
+        task, attempt = batch.task, batch.attempt
+        self.number = self.number or task.batches + 1
+        self.counts.update(ItemStatus(o.status).value for o in outcomes)
+        self.seconds += seconds
+        left = 0 if batch.last else recovery.suspect_left(attempt.suspect_until, task.progress.total,
+                                                           attempt.position)
+        self.ended = (not left or sum(self.counts.values()) >= self.limit or at >= self.deadline
+                      or self.stopping())
+        if not self.ended:
+            return None
+        return action_log.redone(self.number, self.first, attempt.position, self.counts, self.seconds, left)
+
+
 class Runner:
     def __init__(self, config: Config, store: TaskStore, clock: Clock, owner: str, stop: threading.Event,
                  lease: timedelta):
@@ -76,7 +117,7 @@ class Runner:
     # -- one task's turn, with its failure policy ----------------------------------------------------
 
     def run(self, task_id: int, profile_name: str) -> Task | None:
-        """This heartbeat's batch of a running task (suspect items: one after the other, alone).
+        """This heartbeat's batch of a running task (suspect items: a redo of them one at a time).
         Returns the task after its last commit, None when nothing was committed."""
         now = self.clock.now()
         failures, retry_at = self._retry.get(task_id, (0, now))
@@ -137,36 +178,31 @@ class Runner:
     # -- batches ---------------------------------------------------------------------------------------
 
     def _batches(self, task_id: int, profile: Profile, now: datetime) -> Task | None:
-        """One batch; while the task is in suspect mode, the single-item batches follow each other
-        within this heartbeat (about one batch's worth of work)."""
-        done = None
-        while not self.stop.is_set():
-            attempt = self.store.claim(task_id, self.owner, now, self.lease)
-            if attempt is None:
-                return done
-            if attempt.suspect and not attempt.poisoned:
-                step = self._alone(task_id, profile, attempt, now)
-            else:
-                step = self._batch(task_id, self.worker(profile), attempt, now)
-            if step is None:
-                return done
-            done = step
-            if done.status.finished or done.handled_upto >= done.suspect_until:
-                return done
-            now = self.clock.now()
-        return done
+        """This heartbeat's batch of the task: a plain one, or while its items are suspect, a redo
+        of them one at a time in a sacrificial child (about one batch's worth of work)."""
+        attempt = self.store.claim(task_id, self.owner, now, self.lease)
+        if attempt is None:
+            return None
+        if attempt.suspect:
+            return self._alone(task_id, profile, attempt, now)
+        return self._batch(task_id, self.worker(profile), attempt, now)
 
     def _alone(self, task_id: int, profile: Profile, attempt: Attempt, now: datetime) -> Task | None:
-        """A suspect item, in a sacrificial child. Its death is recorded against the item; what its
-        work raised is raised here, as if the work had run in this process. Returns the task after
-        the child's commit, None when the child found the task no longer ours."""
+        """Suspect items from `attempt` on, in one sacrificial child that claims and commits them one
+        at a time (`_redo`) for tasks.recovery.redo_seconds, and ends early when we are asked to
+        stop. A death of the child is recorded against the item it held; what its work raised is
+        raised here, as if the work had run in this process. Returns the task after the child's
+        last commit or the recorded death, None when neither happened."""
+        before = self.store.get(task_id)
+        seconds = recovery.redo_seconds(before)
 
-        def work() -> dict:
+        def work(stopping) -> dict:
             _KEPT.append(self.store.engine.pool)
             self.store.engine.dispose(close=False)  # the child opens connections of its own...
             worker = worker_for(profile, self.config)
+            redo = Redo(attempt.position, before.batch_size, self.clock.monotonic() + seconds, stopping)
             try:
-                committed = self._batch(task_id, worker, attempt, now) is not None
+                self._redo(task_id, worker, attempt, now, redo)
             except ConnectorUnavailable as exc:
                 return {"raised": "unavailable", "reason": str(exc)}
             except (FatalTaskError, OSError) as exc:
@@ -179,24 +215,65 @@ class Runner:
             finally:  # ... and closes them (never the daemon's)
                 worker.close()
                 self.store.engine.dispose()
-            return {"committed": committed}
+            return {"summarised": redo.ended}
 
-        try:
-            end = sacrificial.run(work, timeout=self.lease.total_seconds())
+        try:  # each item gets the lease's time, however late in the redo it starts
+            end = sacrificial.run(work, seconds + self.lease.total_seconds(), self.stop.is_set)
         except OSError as exc:  # no process to spare (fork refused): retried as an unexpected failure
             raise ChildFailed(f"cannot start a process for item {attempt.position}: {exc}") from exc
+        try:
+            after = self.store.get(task_id)
+        except TaskNotFound:  # deleted meanwhile: nothing to say, nobody to blame
+            return None
+        summarised = bool(end.message and end.message.get("summarised"))
+        done = after if self._summarise(before, after, summarised) else None
         if end.died:
-            log.warning("item.crashed", task_id=task_id, profile=profile.name, position=attempt.position,
-                        how=end.how)
-            return self.store.record_crash(task_id, self.owner, attempt, self.clock.now(), end.how)
+            return self._died(after, profile.name, end.how) or done
         raised = {"unavailable": ConnectorUnavailable, "fatal": FatalTaskError, "state": StateDatabaseError,
                   "unexpected": ChildFailed}.get(end.message.get("raised"))
         if raised is not None:
             raise raised(end.message["reason"])
-        return self.store.get(task_id) if end.message["committed"] else None
+        return done
 
-    def _batch(self, task_id: int, worker: Worker, attempt: Attempt, now: datetime) -> Task | None:
-        """Plan (if the work has effects), then work and commit. None if the task is no longer ours."""
+    def _redo(self, task_id: int, worker: Worker, attempt: Attempt, now: datetime, redo: Redo) -> None:
+        """In the sacrificial child: the suspect items one at a time, from the claimed `attempt` on,
+        each claimed and committed on its own (so a death is pinned on the item claimed), until
+        `redo` ends or the task is no longer ours."""
+        while self._batch(task_id, worker, attempt, now, redo) is not None and not redo.ended:
+            now = self.clock.now()
+            attempt = self.store.claim(task_id, self.owner, now, self.lease)
+            if attempt is None:
+                return
+
+    def _summarise(self, before: Task, after: Task, summarised: bool) -> bool:
+        """Whether a redo committed items (`before` and `after` it). The last commit of a redo that
+        ends as planned carries its action-log line (`summarised`); for one cut short (its child
+        died or failed, or the task was taken from it) the line is written here, from the counters."""
+        p, q = before.progress, after.progress
+        counts = Counter(processed=q.processed - p.processed, skipped=q.skipped - p.skipped,
+                         error=q.error - p.error)
+        items = sum(counts.values())
+        if items and not summarised:
+            last = before.handled_upto + items
+            left = 0 if after.status.finished else recovery.suspect_left(after.suspect_until, q.total, last)
+            line = action_log.redone(after.batches, before.handled_upto + 1, last, counts,
+                                     after.work_seconds - before.work_seconds, left)
+            self.store.note(after.id, self.clock.now(), line)
+        return items > 0
+
+    def _died(self, task: Task, profile: str, how: str) -> Task | None:
+        """A redo's child died: count it against the item it held, if it held one."""
+        held = recovery.interrupted(task, self.owner)
+        if held is None:  # between two items: no item to blame
+            log.warning("redo.died", task_id=task.id, profile=profile, how=how)
+            return None
+        log.warning("item.crashed", task_id=task.id, profile=profile, position=held.position, how=how)
+        return self.store.record_crash(task.id, self.owner, held, self.clock.now(), how)
+
+    def _batch(self, task_id: int, worker: Worker, attempt: Attempt, now: datetime,
+               redo: Redo | None = None) -> Task | None:
+        """Plan (if the work has effects), then work and commit (as an item of `redo`, if given).
+        None if the task is no longer ours."""
         plan, items, started = None, None, self.clock.monotonic()
         if worker.has_side_effects:  # a poisoned item is never planned again, only given up
             plan_new = not attempt.poisoned
@@ -206,7 +283,7 @@ class Runner:
                 return None
             plan, items = planned.value, planned.items
         return self.store.commit_batch(task_id, self.owner, attempt, now,
-                                       lambda batch: self._work(batch, worker, plan, started), items)
+                                       lambda batch: self._work(batch, worker, plan, started, redo), items)
 
     def _plan(self, planning: Planning, worker: Worker, now: datetime, plan_new: bool) -> Plan | None:
         """The plan saved by an earlier attempt when it covers this batch (a redo after a crash must
@@ -226,7 +303,8 @@ class Runner:
         planning.save(processed.plan_json(made_at))
         return Plan(processed, made_at)
 
-    def _work(self, batch: Batch, worker: Worker, plan: Plan | None, started: float) -> BatchResult:
+    def _work(self, batch: Batch, worker: Worker, plan: Plan | None, started: float,
+              redo: Redo | None) -> BatchResult:
         """The batch's outcomes, its export-file bytes (appended and made durable before the commit)
         and its action-log lines."""
         task, keep_plan, previous = batch.task, False, {}
@@ -244,12 +322,18 @@ class Runner:
             result = worker.process(task, batch.items, previous)
         offset = self._export(batch, worker, result) if worker.has_export_file else None
         seconds = self.clock.monotonic() - started
-        lines = [action_log.batch(task.batches + 1, result.outcomes, seconds)]
-        lines += [("error", action_log.item_error(o.position, o.product_id or i.product_id, i.reference,
+        errors = [("error", action_log.item_error(o.position, o.product_id or i.product_id, i.reference,
                                                   o.detail or ""))
                   for o, i in zip(result.outcomes, batch.items, strict=True) if o.status == ItemStatus.ERROR]
+        if redo is None:
+            lines, new_batch = [action_log.batch(task.batches + 1, result.outcomes, seconds), *errors], True
+        else:  # an item of a redo: its errors, and the redo's one line if the redo ends with it
+            new_batch = redo.number == 0
+            summary = redo.add(batch, result.outcomes, seconds, self.clock.monotonic())
+            lines = errors + ([summary] if summary else [])
         sync = SyncUpdate(task.profile, result.sync, frozenset(previous)) if worker.tracks_changes else None
-        return BatchResult(result.outcomes, seconds, lines, offset, sync, keep_plan, self.clock.now())
+        return BatchResult(result.outcomes, seconds, lines, offset, sync, keep_plan, self.clock.now(),
+                           new_batch)
 
     @staticmethod
     def _export(batch: Batch, worker: Worker, result: Processed) -> int:

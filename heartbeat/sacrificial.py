@@ -6,6 +6,10 @@ daemon, and the daemon sees it. The daemon itself being killed must never count 
 the child asks the kernel to kill it when its parent dies (PR_SET_PDEATHSIG), and ignores SIGINT and
 SIGTERM (a Ctrl-C reaches the whole process group; the daemon decides when to stop).
 
+Since the child ignores the signals, the daemon tells it when a stop is wanted: `run` polls
+`should_stop` while it waits and then writes to a pipe the child reads, and `work` asks its
+`stopping()` at each point where it may end early (between two suspect items).
+
 The child is a fork of the daemon: it shares nothing with it once running, but starts with copies
 of its open connections, which it must never use nor close (SQLAlchemy's and SQLite's rule for fork):
 `work` opens its own, and the child ends with os._exit, so no finaliser touches the copies.
@@ -24,6 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
+STOP_POLL = 0.05  # seconds between two looks at `should_stop` while a child works
 
 
 @dataclass(frozen=True)
@@ -39,23 +44,31 @@ class ChildEnd:
         return self.message is None
 
 
-def run(work: Callable[[], dict], timeout: float) -> ChildEnd:
-    """Run `work()` in a child process and wait for it, at most `timeout` seconds (then it is
-    killed and counts as dead). `work` returns a JSON-able dict; an exception it lets escape is
-    printed by the child and the child dies with exit status 1."""
+def run(work: Callable[[Callable[[], bool]], dict], timeout: float,
+        should_stop: Callable[[], bool] | None = None) -> ChildEnd:
+    """Run `work(stopping)` in a child process and wait for it, at most `timeout` seconds (then it
+    is killed and counts as dead). `work` returns a JSON-able dict; an exception it lets escape is
+    printed by the child and the child dies with exit status 1. `stopping()`, in the child, is true
+    once `should_stop()` was true in the parent (already at the fork, or at a look since)."""
     sys.stdout.flush()
     sys.stderr.flush()  # or the child would write the parent's buffered lines a second time
     parent = os.getpid()
     read_end, write_end = os.pipe()
+    stop_read, stop_write = os.pipe()
+    told = _tell_stop(should_stop, stop_write)  # a stop wanted already: the child knows from the start
     pid = os.fork()
     if pid == 0:  # the child: never returns
         os.close(read_end)
-        _child(parent, work, write_end)
+        os.close(stop_write)
+        _child(parent, lambda: work(lambda: bool(select.select([stop_read], [], [], 0)[0])), write_end)
     os.close(write_end)
+    os.close(stop_read)
     try:
-        data, timed_out = _read_all(read_end, timeout)
+        look = None if told or should_stop is None else lambda: _tell_stop(should_stop, stop_write)
+        data, timed_out = _read_all(read_end, timeout, look)
     finally:
         os.close(read_end)
+        os.close(stop_write)
     if timed_out:
         os.kill(pid, signal.SIGKILL)
     _, status = os.waitpid(pid, 0)
@@ -65,6 +78,18 @@ def run(work: Callable[[], dict], timeout: float) -> ChildEnd:
     if how != "exit 0" or not data:
         return ChildEnd(None, how)
     return ChildEnd(json.loads(data), how)
+
+
+def _tell_stop(should_stop: Callable[[], bool] | None, fd: int) -> bool:
+    """If `should_stop()`, tell the child (a byte it never reads: its end stays readable); returns
+    whether it was told."""
+    if should_stop is None or not should_stop():
+        return False
+    try:
+        os.write(fd, b"s")
+    except BrokenPipeError:  # the child has just ended: nothing to tell
+        pass
+    return True
 
 
 def _child(parent: int, work: Callable[[], dict], out: int) -> None:
@@ -97,13 +122,18 @@ def _die_with(parent: int) -> None:
         os._exit(1)
 
 
-def _read_all(fd: int, timeout: float) -> tuple[bytes, bool]:
-    """Everything written to the pipe until the child closes it (exits); (data, timed out)."""
+def _read_all(fd: int, timeout: float, look: Callable[[], bool] | None) -> tuple[bytes, bool]:
+    """Everything written to the pipe until the child closes it (exits); (data, timed out).
+    `look()` is called every STOP_POLL seconds until it returns true."""
     chunks, deadline = [], time.monotonic() + timeout
     while True:
         left = deadline - time.monotonic()
-        if left <= 0 or not select.select([fd], [], [], left)[0]:
+        if left <= 0:
             return b"".join(chunks), True
+        if not select.select([fd], [], [], left if look is None else min(left, STOP_POLL))[0]:
+            if look is not None and look():
+                look = None
+            continue
         chunk = os.read(fd, 65536)
         if not chunk:
             return b"".join(chunks), False

@@ -53,8 +53,7 @@ def restarted(attempt: Attempt, task: Task) -> str:
     if attempt.died_here:
         text += f"; it died while handling items {attempt.position} to {task.attempt_end}"
     if attempt.suspect:
-        text += (f"; handling items up to {attempt.suspect_until} one at a time, each in a process "
-                 "of its own")
+        text += f"; handling items up to {attempt.suspect_until} one at a time, in a child process"
     return text
 
 
@@ -75,6 +74,16 @@ def failed(reason: str, cancelled: int) -> str:
     """A task ended in error; its pending items, if any, were cancelled."""
     text = f"error: {reason}"
     return text + (f"; {plural(cancelled, 'pending item')} cancelled" if cancelled else "")
+
+
+def redone(number: int, first: int, last: int, counts: Counter, seconds: float, left: int) -> str:
+    """A heartbeat's redo of suspect items, one at a time (tasks.recovery): one line for all of
+    them; `counts` by outcome, `left`: suspect items still to redo."""
+    items = sum(counts.values())
+    which = f"item {first}" if first == last else f"items {first} to {last}"
+    text = (f"batch {number}: {which} of the interrupted batch, one at a time: {plural(items, 'item')} "
+            f"in {seconds:.2f} s ({_rate(items, seconds)}): {_counts(counts)}")
+    return text + (f"; {plural(left, 'suspect item')} left" if left else "; no suspect item left")
 
 
 def plural(n: int, word: str) -> str:

@@ -47,8 +47,9 @@ class BatchResult:
     """What the work on a batch gives back to commit: one outcome per item in position order, the
     work's duration, action-log lines (text, or (level, text)), the export file's new committed
     length (None: no export file), change tracking, whether the saved plan still covers items
-    after this batch, and when the work ended: the time its log lines, and a completion, carry
-    (None: the `now` given to commit_batch)."""
+    after this batch, when the work ended: the time its log lines, and a completion, carry
+    (None: the `now` given to commit_batch), and whether it counts as a new batch (a heartbeat's
+    redo of suspect items commits them one by one, and counts as one batch)."""
 
     outcomes: list[Outcome]
     seconds: float
@@ -57,6 +58,7 @@ class BatchResult:
     sync: SyncUpdate | None = None
     keep_plan: bool = False
     ended_at: datetime | None = None
+    new_batch: bool = True
 
 
 class Batch:
@@ -98,7 +100,7 @@ class Batch:
         values = {s: getattr(TASK, s) + n for s, n in counts.items()}
         values.update(
             pending=TASK.pending - len(outcomes), handled_upto=outcomes[-1].position if outcomes
-            else self.task.handled_upto, batches=TASK.batches + (1 if outcomes else 0),
+            else self.task.handled_upto, batches=TASK.batches + (1 if outcomes and result.new_batch else 0),
             work_seconds=TASK.work_seconds + result.seconds,
             lease_until=None,  # not busy: the next batch goes to whichever daemon claims it first
         )

@@ -4,12 +4,19 @@ is poisoned, and when a saved plan covers a batch.
 Before any work on a batch the owner records it (position, end, lease) in a committed transaction
 (TaskStore.claim). If the process dies, the next owner finds that record with a dead owner on it:
 the batch was interrupted, and nobody knows which item, if any, was to blame. Its items become
-*suspect*: each is then handled alone, in a sacrificial child process (heartbeat.sacrificial) whose
-end the daemon watches. Only a death of that child counts against the item (TaskStore.record_crash):
-a crash or a signal the item brought on. The daemon itself being killed (an operator, an OOM kill
-of the daemon, a restart loop during an upgrade) never does, however often it lands on one item.
-An item whose child died POISON_RESTARTS times is given up as an error (UNEXPECTED_RESTART) and the
-task goes on. A clean stop releases the task, so it is never taken for a death.
+*suspect*: they are then redone one at a time, each claimed and committed on its own, in a
+sacrificial child process (heartbeat.sacrificial) whose end the daemon watches. When that child
+dies, the claim it recorded names the item it was handling (`interrupted`), and only such a death
+counts against that item (TaskStore.record_crash): a crash or a signal the item brought on. The
+next child starts with that item, so its further deaths are its own. The daemon itself being killed
+(an operator, an OOM kill of the daemon, a restart loop during an upgrade) never counts, however
+often it lands on one item. An item whose child died POISON_RESTARTS times is given up as an error
+(UNEXPECTED_RESTART) and the task goes on. A clean stop releases the task, so it is never taken for
+a death.
+
+A heartbeat redoes suspect items for about one batch's worth of work (`redo_seconds`, and never more
+items than a batch), so recovery keeps the rule of one batch per heartbeat even though an item alone
+costs many times its share of a batch.
 
 A batch with effects outside the state database (an import's shop writes) is planned first and its
 plan saved before any effect; a redo after a crash applies that same plan (`covers`), even when
@@ -24,6 +31,7 @@ from dataclasses import dataclass
 from tasks.models import Task
 
 POISON_RESTARTS = 3
+REDO_SECONDS = 0.5  # a heartbeat's redo of suspect items takes at least this long: it starts a process
 UNEXPECTED_RESTART = (f"unexpected restart: its processor died {POISON_RESTARTS} times while handling "
                       "this item alone")
 
@@ -33,7 +41,7 @@ class Attempt:
     position: int  # first queue position of the batch
     end: int  # last position the batch may take
     restarts: int  # times a sacrificial process died while handling `position` alone
-    suspect_until: int  # positions up to here are handled one at a time, each in its own process
+    suspect_until: int  # positions up to here are handled one at a time, in a sacrificial process
     restarted: bool  # the previous owner is gone without releasing the task
     died_here: bool  # ... and it died handling this very batch
 
@@ -85,3 +93,26 @@ def plan_goes_on(last_planned: int, attempt: Attempt) -> bool:
     """The saved plan still covers items after this batch (suspect mode took fewer than planned):
     keep it when the batch commits."""
     return last_planned > attempt.end
+
+
+def redo_seconds(task: Task) -> float:
+    """How long one heartbeat redoes the task's suspect items one at a time: about one batch's worth
+    of work, as long as its batches take on average, and at least REDO_SECONDS."""
+    average = task.work_seconds / task.batches if task.batches else 0.0
+    return max(average, REDO_SECONDS)
+
+
+def suspect_left(suspect_until: int, total: int, handled_upto: int) -> int:
+    """How many suspect items are still to redo once the items up to `handled_upto` are handled."""
+    return max(0, min(suspect_until, total) - handled_upto)
+
+
+def interrupted(task: Task, owner: str) -> Attempt | None:
+    """The suspect item that `owner`'s sacrificial process was handling when it died, as the
+    process's claim recorded it (`task` as it stands after the death). None when the process held
+    no item (it died between two), or the task is no longer `owner`'s."""
+    position = task.handled_upto + 1
+    if (task.owner != owner or task.lease_until is None or task.attempt_position != position
+            or position > task.suspect_until):
+        return None
+    return Attempt(position, task.attempt_end, task.restarts, task.suspect_until, False, False)

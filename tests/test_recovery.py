@@ -87,3 +87,31 @@ def test_own_retry_after_an_error_is_not_counted():
     t = task_at(owner="me", lease_until=BUSY, attempt_position=201, attempt_end=300, restarts=1)
     a = recovery.next_attempt(t, "me", False)
     assert not a.restarted and a.restarts == 1 and a.end == 300
+
+
+def test_a_heartbeat_redoes_suspect_items_for_about_one_batch_of_work():
+    assert recovery.redo_seconds(task_at(batches=4, work_seconds=8.0)) == 2.0  # its batches' average
+    assert recovery.redo_seconds(task_at(batches=4, work_seconds=0.4)) == recovery.REDO_SECONDS
+    assert recovery.redo_seconds(task_at(batches=0, work_seconds=0.0)) == recovery.REDO_SECONDS
+
+
+def test_suspect_items_left_stop_at_the_end_of_the_queue():
+    assert recovery.suspect_left(300, 1000, 250) == 50
+    assert recovery.suspect_left(300, 1000, 300) == 0
+    assert recovery.suspect_left(1100, 1000, 990) == 10  # the interrupted batch was the last one
+
+
+def test_a_dead_child_is_blamed_only_for_the_item_its_claim_holds():
+    held = task_at(owner="me", lease_until=BUSY, attempt_position=251, attempt_end=251, restarts=1,
+                   suspect_until=300, handled_upto=250)
+    a = recovery.interrupted(held, "me")
+    assert (a.position, a.end, a.restarts, a.suspect) == (251, 251, 1, True)
+    between = task_at(owner="me", lease_until=None, attempt_position=250, attempt_end=250,
+                      suspect_until=300, handled_upto=250)  # it had committed 250, not yet claimed 251
+    assert recovery.interrupted(between, "me") is None
+    taken = task_at(owner="other", lease_until=BUSY, attempt_position=251, attempt_end=251,
+                    suspect_until=300, handled_upto=250)
+    assert recovery.interrupted(taken, "me") is None
+    plain = task_at(owner="me", lease_until=BUSY, attempt_position=301, attempt_end=400, suspect_until=300,
+                    handled_upto=300)
+    assert recovery.interrupted(plain, "me") is None  # only a suspect item is ever blamed

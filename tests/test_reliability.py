@@ -5,12 +5,15 @@ from __future__ import annotations
 import json
 import random
 import signal
+from datetime import UTC, datetime
 
 import pytest
 import sqlalchemy as sa
 
 from connectors.prestashop import create_demo_shop
+from core.clock import FrozenClock
 from core.errors import StateDatabaseError
+from heartbeat import sacrificial
 from tests.helpers import (
     assert_counters_match_items,
     execute,
@@ -47,7 +50,7 @@ def test_item_that_kills_its_process_is_given_up_after_three_deaths(tmp_path, db
     first = run_hooked(project, "tick", "--until-idle", crash_on_product=123)
     assert first.returncode == 70  # the daemon died in a batch: nobody knows which item was to blame
     second = run_hooked(project, "tick", "--until-idle", crash_on_product=123)
-    assert second.returncode == 0, second.stderr  # each suspect item alone, in a process of its own
+    assert second.returncode == 0, second.stderr  # suspect items one at a time, in a child process
     task = show(project, task_id)
     assert task["status"] == "completed"
     assert task["progress"] == {"total": 300, "pending": 0, "processed": 299, "skipped": 0, "cancelled": 0,
@@ -65,6 +68,28 @@ def test_item_that_kills_its_process_is_given_up_after_three_deaths(tmp_path, db
     hb(project, "tasks", "export-file", str(task_id), "-o", str(out))
     ids = [p["id_product"] for p in json.loads(out.read_text())["products"]]
     assert ids == [i for i in range(1, 301) if i != 123]
+
+
+@pytest.mark.slow
+def test_one_tick_after_a_crash_in_a_big_batch_redoes_its_items_with_one_log_line(tmp_path, db_url):
+    """A daemon died in a batch of 2,000: the next tick redoes those items one at a time for about
+    one batch's worth of work, in one child process, and says so in one line (not one per item)."""
+    project = make_project(tmp_path, db_url)
+    config = project / "heartbeat.toml"
+    config.write_text(config.read_text().replace("batch_size = 500", "batch_size = 2000"))
+    hb(project, "demo", "init", "--products", "4000")
+    task_id = int(hb(project, "profiles", "run", "demo-export").stdout.split()[-1])
+    assert run_hooked(project, "tick", crash_on_product=1990).returncode == 70  # died in batch 1
+    hb(project, "tick")
+    task = show(project, task_id)
+    done = task["progress"]["processed"]
+    assert 1 <= done <= 2000 and task["batches"] == 1
+    log = hb(project, "tasks", "log", str(task_id)).stdout.splitlines()
+    assert "process restarted" in log[1] and len(log) == 3, log
+    assert log[2].split("INFO    ")[1].startswith(
+        f"batch 1: items 1 to {done} of the interrupted batch, one at a time: {done} items in ")
+    assert log[2].endswith(f"{done} processed, 0 skipped, 0 errors; {2000 - done} suspect items left"
+                           if done < 2000 else "; no suspect item left")
 
 
 @pytest.mark.slow
@@ -92,6 +117,94 @@ def test_killing_the_daemon_while_a_suspect_item_is_handled_never_counts_against
     assert task["status"] == "completed" and task["progress"]["processed"] == 300
     log = hb(project, "tasks", "log", str(task_id)).stdout
     assert log.count("process restarted") == 5 and "its process died" not in log
+
+
+class BusyClock(FrozenClock):
+    """Every reading of the monotonic clock finds a second gone: work takes time, though no test
+    waits for it."""
+
+    def monotonic(self) -> float:
+        self._mono += 1.0
+        return self._mono
+
+
+def die_in_second_batch(config, clock):
+    """A task whose first batch (items 1 to 40) committed, and whose owner then died in its second
+    (it claimed items 41 to 80, and its lease has run out)."""
+    first = make_heartbeat(config, clock, owner="other-host:1:1")
+    task = first.store.create(config.profile("export-products"), "manual", clock.now(), clock.now())
+    first.tick(clock.advance(1))
+    first.store.claim(task.id, first.owner, clock.now(), first.lease)
+    clock.advance(first.lease.total_seconds())
+    return task
+
+
+def redo_lines(store, task_id) -> list[str]:
+    return [line.message for line in store.log(task_id) if "of the interrupted batch" in line.message]
+
+
+def test_a_heartbeat_after_a_crash_redoes_suspect_items_for_about_one_batch_of_work(tmp_path, db_url,
+                                                                                    demo_url):
+    """Items redone alone cost many times their share of a batch: a heartbeat takes them for about
+    as long as a batch takes, and writes one line for them; the next heartbeats go on."""
+    clock = BusyClock(datetime(2026, 11, 2, 9, 0, 30, tzinfo=UTC))
+    config = make_config(tmp_path, db_url, demo_url, batch_size=40)
+    task = die_in_second_batch(config, clock)
+    beat = make_heartbeat(config, clock, owner="test-host:2:2")
+    beat.tick(clock.advance(1))
+    once = beat.store.get(task.id)
+    last = once.handled_upto
+    assert 41 <= last < 80 and once.batches == 2  # bounded: not all 40 suspect items at once
+    [line] = redo_lines(beat.store, task.id)
+    which = "item 41" if last == 41 else f"items 41 to {last}"
+    assert line.startswith(f"batch 2: {which} of the interrupted batch, one at a time: ")
+    assert line.endswith(f"{last - 40} processed, 0 skipped, 0 errors; {80 - last} suspect items left")
+    ticks = 1 + beat.run_until_idle()
+    done = beat.store.get(task.id)
+    assert done.status == "completed" and done.progress.processed == 200
+    lines = redo_lines(beat.store, task.id)
+    assert len(lines) < ticks and lines[-1].endswith("; no suspect item left")
+    log = [line.message for line in beat.store.log(task.id)]
+    assert len(log) == 3 + len(lines) + 4  # start, batch 1, restart; the redos; 81-200 in 3, completed
+    assert_counters_match_items(beat.store, task.id)
+    ids = [p["id_product"] for p in json.loads(open(done.export_path).read())["products"]]
+    assert ids == list(range(1, 201))
+
+
+def test_a_stop_ends_a_redo_after_the_item_in_hand(tmp_path, db_url, demo_url, clock):
+    """Asked to stop as it starts a redo, the daemon lets its child finish the item it holds, with
+    the redo's line; the next heartbeat redoes the rest (a frozen clock: time never runs out)."""
+    config = make_config(tmp_path, db_url, demo_url, batch_size=40)
+    task = die_in_second_batch(config, clock)
+    beat = make_heartbeat(config, clock, owner="test-host:2:2")
+    beat.stop.set()
+    beat.runner.run(task.id, "export-products")
+    assert beat.store.get(task.id).handled_upto == 41
+    beat.stop.clear()
+    beat.tick(clock.advance(1))
+    assert beat.store.get(task.id).handled_upto == 80
+    first, rest = redo_lines(beat.store, task.id)
+    assert first.startswith("batch 2: item 41 of the interrupted batch, one at a time: 1 item in ")
+    assert first.endswith("; 39 suspect items left")
+    assert rest.startswith("batch 3: items 42 to 80 of the interrupted batch, one at a time: 39 items in ")
+    assert rest.endswith("; no suspect item left")
+    beat.run_until_idle()
+    done = beat.store.get(task.id)
+    assert done.status == "completed" and done.batches == 6  # 1-40, the two redos, then 81-200 by 40
+    assert_counters_match_items(beat.store, task.id)
+
+
+def test_a_sacrificial_child_learns_that_the_daemon_is_to_stop():
+    looks = iter([False, False])  # not yet when the child starts, nor at the first look since
+
+    def work(stopping) -> dict:
+        while not stopping():
+            pass
+        return {"stopped": True}
+
+    end = sacrificial.run(work, DEADLINE, should_stop=lambda: next(looks, True))
+    assert end.message == {"stopped": True}
+    assert sacrificial.run(lambda stopping: {"stopping": stopping()}, DEADLINE).message == {"stopping": False}
 
 
 def test_item_whose_processing_raises_is_an_error_and_the_batch_goes_on(tmp_path, db_url, clock):
