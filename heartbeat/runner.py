@@ -331,7 +331,8 @@ class Runner:
             new_batch = redo.number == 0
             summary = redo.add(batch, result.outcomes, seconds, self.clock.monotonic())
             lines = errors + ([summary] if summary else [])
-        sync = SyncUpdate(task.profile, result.sync, frozenset(previous)) if worker.tracks_changes else None
+        sync = (SyncUpdate(task.profile, result.sync, frozenset(previous), result.fields)
+                if worker.tracks_changes else None)
         return BatchResult(result.outcomes, seconds, lines, offset, sync, keep_plan, self.clock.now(),
                            new_batch)
 

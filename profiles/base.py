@@ -24,13 +24,14 @@ from tasks.states import ItemStatus
 @dataclass
 class Processed:
     """A batch's results: one outcome per item, in order; the export records it produced; the
-    effects to apply outside the state database (shop writes, JSON-able); the hashes of what was
-    sent, for change tracking."""
+    effects to apply outside the state database (shop writes, JSON-able); the hashes (and digests
+    per field) of what was sent, for change tracking."""
 
     outcomes: list[Outcome]
     records: list[str] = field(default_factory=list)
     effects: list = field(default_factory=list)  # each [position, ...what the worker needs]
     sync: dict[int, str] = field(default_factory=dict)
+    fields: dict[int, str] = field(default_factory=dict)  # product id -> a digest per field sent
 
     def only(self, first: int, last: int) -> Processed:
         """The part of a plan about positions first..last (a redo may take fewer items than planned)."""

@@ -12,7 +12,7 @@ import hashlib
 from collections.abc import Iterator
 from datetime import timedelta
 
-from connectors.platform.export_format import dumps_order, dumps_product
+from connectors.platform.export_format import changed_fields, dumps_order, dumps_product, signature
 from connectors.prestashop import PrestaShop
 from connectors.prestashop.orders import OrderReader
 from connectors.prestashop.shop import Problem
@@ -80,17 +80,35 @@ class ExportWorker(Worker):
                 raise
             except Exception as exc:  # this one only; the batch goes on
                 outcome, record = Outcome(item.position, ItemStatus.ERROR, "none", _reason(exc)), None
+            if record is not None and self.tracks_changes:
+                outcome, record = self._track(item, outcome, record, previous.get(item.product_id),
+                                              full, result)
             if record is not None:
-                digest = hashlib.sha256(record.encode()).hexdigest()
-                last = previous.get(item.product_id)
-                if last and last[0] == digest and not full:
-                    outcome, record = Outcome(item.position, ItemStatus.SKIPPED, "none",
-                                              f"unchanged since task #{last[1]}"), None
-                else:
-                    result.sync[item.product_id] = digest
-                    result.records.append(record)
+                result.records.append(record)
             result.outcomes.append(outcome)
         return result
+
+    @staticmethod
+    def _track(item: Item, outcome: Outcome, record: str, last: tuple | None, full: bool,
+               result: Processed) -> tuple[Outcome, str | None]:
+        """Skip a product unchanged since it was last sent (unless `full`); otherwise say what
+        changed since then, record what is sent, and keep the record."""
+        data = record.encode()
+        digest = hashlib.sha256(data).hexdigest()
+        if last and last[0] == digest and not full:
+            skipped = Outcome(item.position, ItemStatus.SKIPPED, "none", f"unchanged since task #{last[1]}")
+            return skipped, None
+        fields = signature(data)
+        result.sync[item.product_id], result.fields[item.product_id] = digest, fields
+        if last is None:
+            what = "first export"
+        elif last[0] == digest:
+            what = f"unchanged since task #{last[1]} (full export)"
+        else:
+            changed = changed_fields(last[2], fields)
+            what = f"changed since task #{last[1]}" + (f": {', '.join(changed)}" if changed else "")
+        detail = f"{what}; {outcome.detail}" if outcome.detail else what
+        return outcome._replace(detail=detail), record
 
     def _export(self, item: Item, records: dict | None, problems: dict) -> tuple[Outcome, str | None]:
         if records is None:

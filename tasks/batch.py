@@ -34,12 +34,14 @@ _PENDING = ItemStatus.PENDING.value
 
 @dataclass(frozen=True)
 class SyncUpdate:
-    """What an export sent, for change tracking: {product_id: hash}, and which of those products
-    the profile had sent before (their rows are updated, the others inserted)."""
+    """What an export sent, for change tracking: {product_id: hash}, which of those products the
+    profile had sent before (their rows are updated, the others inserted), and a digest per field
+    of each ({product_id: signature}, to tell what changed next time)."""
 
     profile: str
     sent: dict[int, str]
     known: frozenset[int]
+    fields: dict[int, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -79,12 +81,13 @@ class Batch:
         return len(self.items) >= self.task.progress.pending
 
     @guarded
-    def sync_state(self, product_ids: list[int]) -> dict[int, tuple[str, int]]:
-        """What this task's profile last sent of these products: {product_id: (hash, task_id)}."""
+    def sync_state(self, product_ids: list[int]) -> dict[int, tuple[str, int, str | None]]:
+        """What this task's profile last sent of these products: {product_id: (hash, task_id,
+        signature or None)}."""
         if not product_ids:
             return {}
         found = self._sql.sync_state.rows(self._conn, profile=self.task.profile, ids=product_ids)
-        return {pid: (h, task_id) for pid, h, task_id in found}
+        return {pid: (h, task_id, fields) for pid, h, task_id, fields in found}
 
     def commit(self, result: BatchResult, now: datetime, summary: Callable[[Task], str]) -> Task:
         """Record the outcome of every item; when none is left pending, complete the task with the
@@ -128,12 +131,14 @@ class Batch:
             raise ValueError(f"not an outcome of processing: {', '.join(map(str, bad))}")
 
     def _record_sync(self, sync: SyncUpdate, now: datetime) -> None:
-        at, task_id, profile = now.replace(tzinfo=None), self.task.id, sync.profile
-        known = [(h, task_id, at, profile, pid) for pid, h in sync.sent.items() if pid in sync.known]
-        driver.update_rows(self._conn, t.sync_state, ("hash", "task_id", "sent_at"),
+        at, task_id, profile, fields = now.replace(tzinfo=None), self.task.id, sync.profile, sync.fields
+        known = [(h, task_id, at, fields.get(pid), profile, pid) for pid, h in sync.sent.items()
+                 if pid in sync.known]
+        driver.update_rows(self._conn, t.sync_state, ("hash", "task_id", "sent_at", "fields"),
                            ("profile", "product_id"), known)
-        driver.insert_rows(self._conn, t.sync_state, ("profile", "product_id", "hash", "task_id", "sent_at"),
-                           [(profile, pid, h, task_id, at) for pid, h in sync.sent.items()
+        driver.insert_rows(self._conn, t.sync_state,
+                           ("profile", "product_id", "hash", "task_id", "sent_at", "fields"),
+                           [(profile, pid, h, task_id, at, fields.get(pid)) for pid, h in sync.sent.items()
                             if pid not in sync.known])
 
     def _write_outcomes(self, outcomes: list[Outcome]) -> None:

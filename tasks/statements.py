@@ -23,7 +23,7 @@ class Statements:
             .order_by(ITEM.position), dialect)
         sync = t.sync_state.c
         self.sync_state = driver.Prepared(
-            sa.select(sync.product_id, sync.hash, sync.task_id)
+            sa.select(sync.product_id, sync.hash, sync.task_id, sync.fields)
             .where(sync.profile == p("profile"), sync.product_id.in_(p("ids", expanding=True))), dialect)
         self.mark_items = driver.Prepared(  # only pending items: outcomes are final (tasks.states)
             t.items.update()

@@ -104,6 +104,7 @@ sync_state = sa.Table(  # what an export profile last sent of each product: skip
     sa.Column("hash", sa.String(64), nullable=False),
     sa.Column("task_id", sa.Integer, nullable=False),
     sa.Column("sent_at", Timestamp, nullable=False),
+    sa.Column("fields", sa.Text),  # a digest per exported field: what changed (export_format.signature)
 )
 
 profiles = sa.Table(

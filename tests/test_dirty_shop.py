@@ -38,9 +38,9 @@ def seed_dirty_shop(shop_url: str, backend: str) -> dict[int, tuple[str, str]]:
             "UPDATE ps_product_shop SET wholesale_price = -0.5 WHERE id_product = 11")
     expected = {
         9: ("error", "price: -5.00 is negative"),
-        7: ("processed", "ean13: '12AB-34' is not a valid barcode (digits only, at most 13): "
+        7: ("processed", "first export; ean13: '12AB-34' is not a valid barcode (digits only, at most 13): "
                          "exported as null"),
-        8: ("processed", "upc: '1234-567' is not a valid barcode (digits only, at most 12): "
+        8: ("processed", "first export; upc: '1234-567' is not a valid barcode (digits only, at most 12): "
                          "exported as null"),
         11: ("error", "wholesale_price: -0.50 is negative"),
     }
@@ -53,8 +53,9 @@ def seed_dirty_shop(shop_url: str, backend: str) -> dict[int, tuple[str, str]]:
                 "AND id_product_attribute = 0")
         expected.update({
             3: ("error", "price: 'abc' is not a number"),
-            5: ("processed", "name: invalid UTF-8 in the shop repaired ('Bad\ufffd\ufffdName')"),
-            10: ("processed", "date_upd: 'yesterday' is not a date: exported as null"),
+            5: ("processed", "first export; name: invalid UTF-8 in the shop repaired "
+                             "('Bad\ufffd\ufffdName')"),
+            10: ("processed", "first export; date_upd: 'yesterday' is not a date: exported as null"),
             12: ("error", "quantity: 'lots' is not a whole number"),
         })
     return expected
@@ -71,7 +72,7 @@ def test_export_of_a_dirty_shop_costs_each_bad_product_its_own_item(tmp_path, db
     got = outcomes(beat, task.id)
     for pid, want in expected.items():
         assert got.pop(pid) == want, pid
-    assert set(got.values()) == {("processed", None)}  # every clean product, untouched by the others
+    assert set(got.values()) == {("processed", "first export")}  # the clean ones, untouched by the others
     document = json.loads(b"".join(export_file.read(task)))
     jsonschema.Draft202012Validator(fmt.load_schema()).validate(document)
     exported = {p["id_product"]: p for p in document["products"]}
@@ -92,7 +93,7 @@ def test_a_bad_combination_costs_its_product_only(tmp_path, clock):
 
     got = outcomes(beat, task.id)
     assert got.pop(pid) == ("error", f"combination {pa} price_impact: 'x1' is not a number")
-    assert set(got.values()) == {("processed", None)}
+    assert set(got.values()) == {("processed", "first export")}
 
 
 def test_an_unreadable_value_in_the_target_shop_errors_its_item_and_the_rest_is_applied(tmp_path, clock):

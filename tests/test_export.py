@@ -93,3 +93,49 @@ def test_orders_export_sends_changed_orders_only(tmp_path, db_url, shop_url, clo
     clock.advance(1)
     third, doc = run()
     assert [o["id_order"] for o in doc["orders"]] == [3]
+
+
+def test_the_report_says_what_changed_since_the_last_export(tmp_path, db_url, shop_url, clock):
+    create_demo_shop(shop_url, products=PRODUCTS)
+    beat = make_heartbeat(make_config(tmp_path, db_url, shop_url, batch_size=15), clock)
+    profile = beat.config.profile("export-products")
+
+    def run(**options):
+        task = beat.store.create(profile, "manual", clock.now(), clock.now(), options=options or None)
+        beat.run_until_idle()
+        return {i.product_id: (i.status, i.detail) for i in beat.store.items(task.id)}, task.id
+
+    first, first_id = run()
+    assert set(first.values()) == {("processed", "first export")}
+    engine = sa.create_engine(shop_url)
+    with engine.begin() as conn:
+        conn.execute(sa.text("UPDATE ps_product_shop SET price = price + 1 WHERE id_product = 3"))
+        conn.execute(sa.text("UPDATE ps_stock_available SET quantity = quantity + 1 "
+                             "WHERE id_product = 3 AND id_product_attribute = 0"))
+        conn.execute(sa.text("UPDATE ps_product_lang SET name = 'Renamed \"price\": 1' WHERE id_product = 4"))
+    engine.dispose()
+    second, _ = run()
+    assert second.pop(3) == ("processed", f"changed since task #{first_id}: price, quantity")
+    assert second.pop(4) == ("processed", f"changed since task #{first_id}: name")
+    assert set(second.values()) == {("skipped", f"unchanged since task #{first_id}")}
+    full, _ = run(full=True)
+    assert full[5] == ("processed", f"unchanged since task #{first_id} (full export)")
+
+
+def test_a_signature_finds_each_field_whatever_the_texts_hold():
+    from connectors.platform import export_format as fmt
+
+    def line(**changes):
+        product = fmt.product(
+            id_product=1, reference="R", ean13=None, upc=None, mpn=None, name='say "price": 5',
+            description_short='"quantity":', active=True, price=1, wholesale_price=0, quantity=2,
+            weight=0, category_id=3, category_name='"manufacturer":', manufacturer=None, date_upd=None,
+            combinations=[fmt.combination(id_product_attribute=9, reference=None, ean13=None,
+                                          price_impact=0, quantity=1, attributes={"price": "x"})])
+        return fmt.dumps_product({**product, **changes}).encode()
+
+    before = fmt.signature(line())
+    assert fmt.changed_fields(before, fmt.signature(line(price="2.00"))) == ["price"]
+    assert fmt.changed_fields(before, fmt.signature(line(quantity=3, name="x"))) == ["name", "quantity"]
+    assert fmt.changed_fields(before, before) == []
+    assert fmt.changed_fields(None, before) is None

@@ -34,6 +34,7 @@ from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
+from zlib import crc32
 
 FORMAT = "heartbeat-export/1"
 SCHEMA_PATH = Path(__file__).with_name("export-file.schema.json")
@@ -333,6 +334,34 @@ def order(
         "date_upd": iso_local(date_upd),
         "lines": lines,
     }
+
+
+PRODUCT_KEYS = ("id_product", "reference", "ean13", "upc", "mpn", "name", "description_short", "active",
+                "price", "wholesale_price", "quantity", "weight", "category", "manufacturer", "date_upd",
+                "combinations")  # a product's keys, in the order product() writes them
+_KEY_MARKS = tuple(f'"{key}":'.encode() for key in PRODUCT_KEYS)
+
+
+def signature(line: bytes) -> str:
+    """A digest per top-level field of a `dumps_product` line (CRC-32 of each field's bytes, in
+    PRODUCT_KEYS order, as hex): `changed_fields` compares two. Fields are found by their key in
+    order: inside a JSON string a quote is always escaped, so `"price":` only matches the key, and
+    the nested objects (category, combinations) come after the keys searched before them."""
+    cuts, at, find = [], 0, line.find
+    for mark in _KEY_MARKS:
+        at = find(mark, at)
+        cuts.append(at)
+    cuts.append(len(line))
+    view = memoryview(line)
+    return "".join(format(crc32(view[a:b]), "08x") for a, b in zip(cuts, cuts[1:], strict=False))
+
+
+def changed_fields(before: str | None, after: str) -> list[str] | None:
+    """The fields whose digests differ between two signatures; None when `before` cannot tell
+    (none recorded, or of another format)."""
+    if not before or len(before) != len(after):
+        return None
+    return [key for i, key in enumerate(PRODUCT_KEYS) if before[8 * i:8 * i + 8] != after[8 * i:8 * i + 8]]
 
 
 def dumps_product(p: Mapping[str, Any]) -> str:
