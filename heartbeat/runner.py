@@ -325,12 +325,15 @@ class Runner:
         errors = [("error", action_log.item_error(o.position, o.product_id or i.product_id, i.reference,
                                                   o.detail or ""))
                   for o, i in zip(result.outcomes, batch.items, strict=True) if o.status == ItemStatus.ERROR]
+        changes = action_log.changes([(o, i) for o, i in zip(result.outcomes, batch.items, strict=True)
+                                      if o.action in worker.change_actions])
         if redo is None:
-            lines, new_batch = [action_log.batch(task.batches + 1, result.outcomes, seconds), *errors], True
+            lines = [action_log.batch(task.batches + 1, result.outcomes, seconds), *changes, *errors]
+            new_batch = True
         else:  # an item of a redo: its errors, and the redo's one line if the redo ends with it
             new_batch = redo.number == 0
             summary = redo.add(batch, result.outcomes, seconds, self.clock.monotonic())
-            lines = errors + ([summary] if summary else [])
+            lines = changes + errors + ([summary] if summary else [])
         sync = (SyncUpdate(task.profile, result.sync, frozenset(previous), result.fields)
                 if worker.tracks_changes else None)
         return BatchResult(result.outcomes, seconds, lines, offset, sync, keep_plan, self.clock.now(),

@@ -65,6 +65,7 @@ class Worker(ABC):
     has_export_file = False  # the heartbeat appends Processed.records to the task's export file
     has_side_effects = False  # process() plans effects that apply() carries out (see heartbeat.beat)
     tracks_changes = False  # process() gets what was last sent, and reports what it sends
+    change_actions: frozenset[str] = frozenset()  # outcome actions that change a shop (logged by name)
 
     def __init__(self, profile: Profile, config: Config):
         self.profile, self.config = profile, config

@@ -41,6 +41,7 @@ KEY_FIELDS = {  # match_by -> (the field keying a product row, the one keying a 
 
 class ImportWorker(Worker):
     has_side_effects = True
+    change_actions = frozenset({"updated", DRY_RUN_ACTION})
 
     def __init__(self, profile, config):
         super().__init__(profile, config)

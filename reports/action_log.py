@@ -106,6 +106,19 @@ def batch(number: int, outcomes: Iterable[Outcome], seconds: float) -> str:
             f"({_rate(len(outcomes), seconds)}): {_counts(counts)}")
 
 
+CHANGES_LOGGED = 10  # shop changes of a batch named in the action log; the report has them all
+
+
+def changes(changed: list[tuple[Outcome, Item]]) -> list[str]:
+    """The first CHANGES_LOGGED changes a batch made (or, in a dry run, would make), each named by
+    the row's key: "DEMO-000012: price: 10.00 -> 12.00"; then how many more the report lists."""
+    lines = [f"{item.reference or _product(outcome.product_id or item.product_id, None)}: {outcome.detail}"
+             for outcome, item in changed[:CHANGES_LOGGED]]
+    if len(changed) > CHANGES_LOGGED:
+        lines.append(f"... and {plural(len(changed) - CHANGES_LOGGED, 'more change')} (see the report)")
+    return lines
+
+
 def item_error(position: int, product_id: int, reference: str | None, reason: str) -> str:
     return f"item {position} ({_product(product_id, reference)}): error: {reason}"
 

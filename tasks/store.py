@@ -296,13 +296,13 @@ class TaskStore:
                 return _complete_at_once(conn, task, now, str(exc))
             if total == 0:  # an empty source the profile allows: nothing to do, no batch
                 return _complete_at_once(conn, task, now, self.wording.nothing_to_do())
-            if task.options.get("dry_run"):
-                write_log(conn, task_id, now, self.wording.dry_run())
             if duplicate_note is not None:
                 queue.mark_duplicates(conn, task_id, duplicate_note)
             conn.execute(t.tasks.update().where(TASK.id == task_id).values(
                 total=total, pending=total, export_path=callers(export_path, task), owner=owner))
             write_log(conn, task_id, now, self.wording.started(total, task.batch_size))
+            if task.options.get("dry_run"):
+                write_log(conn, task_id, now, self.wording.dry_run())
             return transition(conn, read_task(conn, task_id), TaskStatus.RUNNING, now, None)
 
     def _fail_pending(self, task_id: int, now: datetime, reason: str) -> Task | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from decimal import Decimal
 
@@ -202,3 +203,21 @@ def test_a_saved_plan_reads_back_as_planned_in_either_format():
     assert back.effects == [[1, 4, 0, {"price": "1.100000", "quantity": 3, "active": True}]]
     old = json.dumps({"at": at, "processed": json.dumps(json.loads(text)["processed"])})
     assert Processed.from_plan_json(old) == (back, at)
+
+
+def test_the_action_log_names_the_first_changes_of_each_batch(tmp_path, db_url, shop, clock):
+    from reports.action_log import CHANGES_LOGGED
+
+    before = shop_rows(shop)
+    refs = sorted(before)[:CHANGES_LOGGED + 3]
+    feed = write_csv(tmp_path / "feed.csv", [["reference", "quantity"]] + [
+        [ref, str(before[ref][1] + 1)] for ref in refs])
+    config = import_config(tmp_path, db_url, shop, {"path": str(feed)}, fields=["quantity"])
+    config = dataclasses.replace(config, profiles=(dataclasses.replace(config.profiles[0], batch_size=100),))
+    beat, task = run_import(config, clock)
+
+    log = [line.message for line in beat.store.log(task.id)]
+    named = [line for line in log if line.startswith("DEMO-")]
+    assert named == [f"{ref}: quantity: {before[ref][1]} -> {before[ref][1] + 1}"
+                     for ref in refs[:CHANGES_LOGGED]]
+    assert "... and 3 more changes (see the report)" in log

@@ -29,6 +29,7 @@ each value they are given (docs/connectors.md, "Dirty shop values"):
 from __future__ import annotations
 
 import json
+import struct
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
@@ -340,6 +341,7 @@ PRODUCT_KEYS = ("id_product", "reference", "ean13", "upc", "mpn", "name", "descr
                 "price", "wholesale_price", "quantity", "weight", "category", "manufacturer", "date_upd",
                 "combinations")  # a product's keys, in the order product() writes them
 _KEY_MARKS = tuple(f'"{key}":'.encode() for key in PRODUCT_KEYS)
+_PACK_DIGESTS = struct.Struct(f">{len(PRODUCT_KEYS)}I").pack
 
 
 def signature(line: bytes) -> str:
@@ -347,13 +349,14 @@ def signature(line: bytes) -> str:
     PRODUCT_KEYS order, as hex): `changed_fields` compares two. Fields are found by their key in
     order: inside a JSON string a quote is always escaped, so `"price":` only matches the key, and
     the nested objects (category, combinations) come after the keys searched before them."""
-    cuts, at, find = [], 0, line.find
-    for mark in _KEY_MARKS:
-        at = find(mark, at)
-        cuts.append(at)
-    cuts.append(len(line))
-    view = memoryview(line)
-    return "".join(format(crc32(view[a:b]), "08x") for a, b in zip(cuts, cuts[1:], strict=False))
+    find = line.find
+    start, digests = find(_KEY_MARKS[0]), []
+    for mark in _KEY_MARKS[1:]:  # one find and one CRC per field: this runs for every product sent
+        end = find(mark, start)
+        digests.append(crc32(line[start:end]))
+        start = end
+    digests.append(crc32(line[start:]))
+    return _PACK_DIGESTS(*digests).hex()
 
 
 def changed_fields(before: str | None, after: str) -> list[str] | None:
