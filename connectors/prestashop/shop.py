@@ -142,7 +142,7 @@ class PrestaShop:
         last = 0
         while True:
             with self._connect() as conn:
-                page = self._statements.queue.rows(conn, after=last, page=self.queue_page)
+                page = shop_rows(conn, self._statements.queue, after=last, page=self.queue_page)
             for id_product, reference, name in page:
                 yield id_product, 0, reference or "", name or ""
             if len(page) < self.queue_page:
@@ -167,7 +167,7 @@ class PrestaShop:
             for start in range(0, len(wanted), IDS_PER_QUERY):
                 chunk = wanted[start:start + IDS_PER_QUERY]
                 combinations = self._read_combinations(conn, chunk, found)
-                for row in self._statements.products.rows(conn, ids=chunk):
+                for row in shop_rows(conn, self._statements.products, ids=chunk):
                     pid = row[0]
                     if pid in found and found[pid].error:
                         continue
@@ -188,7 +188,7 @@ class PrestaShop:
         product with a combination the format cannot carry goes to `problems` instead."""
         by_product: dict[int, list[dict]] = {}
         current: dict[str, Any] | None = None
-        rows = self._statements.combinations.rows(conn, ids=ids)
+        rows = shop_rows(conn, self._statements.combinations, ids=ids)
         for id_product, id_pa, reference, ean13, price, quantity, group, value in rows:
             if current is None or current["id_product_attribute"] != id_pa:
                 notes: list[str] = []
@@ -378,17 +378,25 @@ def _create_engine(url: str, sqlite_path: Path | None) -> sa.Engine:
         defaults = {"connect_timeout": CONNECT_TIMEOUT, "read_timeout": IO_TIMEOUT,
                     "write_timeout": IO_TIMEOUT}
         connect_args = {k: v for k, v in defaults.items() if k not in u.query}  # the URL's win
-    engine = sa.create_engine(u, pool_pre_ping=True, connect_args=connect_args, **positional_parameters(u))
-    if sqlite_path is not None:
-        sa.event.listen(engine, "connect", _tolerant_text)
-    return engine
+    return sa.create_engine(u, pool_pre_ping=True, connect_args=connect_args, **positional_parameters(u))
 
 
-def _tolerant_text(dbapi_connection: Any, _record: Any) -> None:
-    """SQLite keeps whatever bytes were written as TEXT; invalid UTF-8 in one product's name would
-    fail every read of its batch ("Could not decode to UTF-8 column"). Such bytes are read as
-    U+FFFD instead, which the export format notes (valid text costs the same C-level decode)."""
-    dbapi_connection.text_factory = _DECODE_REPLACING
+def shop_rows(conn: sa.Connection, statement: Prepared, **values: Any) -> list[tuple]:
+    """`statement.rows(conn, **values)`, read again with invalid UTF-8 decoded as U+FFFD when
+    SQLite cannot decode some text: it keeps whatever bytes were written as TEXT, and one broken
+    name would otherwise fail every read of its batch ("Could not decode to UTF-8 column"). The
+    export format notes such text. Clean text keeps SQLite's own (C) decoding."""
+    try:
+        return statement.rows(conn, **values)
+    except sa.exc.OperationalError as exc:
+        raw = conn.connection.driver_connection
+        if "decode" not in str(exc.orig).lower() or not hasattr(raw, "text_factory"):
+            raise
+        raw.text_factory = _DECODE_REPLACING
+        try:
+            return statement.rows(conn, **values)
+        finally:
+            raw.text_factory = str
 
 
 _DECODE_REPLACING = functools.partial(str, encoding="utf-8", errors="replace")

@@ -29,7 +29,7 @@ from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 
-from connectors.prestashop.shop import IDS_PER_QUERY, PrestaShop, first_line, safe_url
+from connectors.prestashop.shop import IDS_PER_QUERY, PrestaShop, first_line, safe_url, shop_rows
 from core.driver import Prepared
 from core.fields import COMBINATION_UPDATABLE, UPDATABLE
 
@@ -104,9 +104,9 @@ class ShopWriter:
         with self.shop._connect() as conn:
             for start in range(0, len(values), IDS_PER_QUERY):
                 chunk = values[start:start + IDS_PER_QUERY]
-                rows = products.rows(conn, keys=chunk)
+                rows = shop_rows(conn, products, keys=chunk)
                 if combinations is not None:
-                    rows += combinations.rows(conn, keys=chunk)
+                    rows += shop_rows(conn, combinations, keys=chunk)
                 if not rows:
                     continue
                 key_column, pids, pas, *columns = zip(*rows, strict=True)  # converted column by column
