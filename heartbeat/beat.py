@@ -21,7 +21,7 @@ import structlog
 
 from core.clock import Clock
 from core.config import Config, Profile
-from core.errors import FatalTaskError, ProfileNotFound, StateDatabaseError, TaskNotFound
+from core.errors import FatalTaskError, ProfileNotFound, SourceUnchanged, StateDatabaseError, TaskNotFound
 from heartbeat import schedule
 from heartbeat.runner import Runner
 from heartbeat.service import TaskManager
@@ -180,9 +180,13 @@ class Heartbeat:
             return
         worker = self.runner.worker(profile)
         previous = self.store.last_completed(profile.name)
-        begun = self.store.start(task_id, self._at(now), self.owner, profile.misfire_grace,
-                                 lambda: worker.build_queue(previous, task), worker.export_path, self.lease,
-                                 worker.duplicate_note())
+        try:  # outside the store's transaction: a download must not hold the task's row locked
+            worker.prepare(task, previous)
+            build = lambda: worker.build_queue(previous, task)  # noqa: E731
+        except (FatalTaskError, SourceUnchanged) as exc:  # the store decides: missed first, if so
+            build = _raise(exc)
+        begun = self.store.start(task_id, self._at(now), self.owner, profile.misfire_grace, build,
+                                 worker.export_path, self.lease, worker.duplicate_note())
         if begun is None:
             return
         bound = log.bind(task_id=task_id, profile=task.profile)
@@ -214,6 +218,12 @@ class Heartbeat:
         if done.status.finished:
             log.info(f"task.{done.status.value}", task_id=task_id, profile=profile_name,
                      **done.progress.as_dict())
+
+
+def _raise(exc: Exception):
+    def build():
+        raise exc
+    return build
 
 
 def _missing_profile(name: str):

@@ -70,6 +70,11 @@ class Worker(ABC):
     def __init__(self, profile: Profile, config: Config):
         self.profile, self.config = profile, config
 
+    def prepare(self, task: Task, previous: Task | None) -> None:
+        """What `task` needs before its queue is built, done outside the state database's
+        transaction (an import fetches its feed). Raises what build_queue may raise."""
+        return None
+
     @abstractmethod
     def build_queue(self, previous: Task | None = None, task: Task | None = None) -> Iterable[QueueEntry]:
         """The items of new `task`, streamed; `previous` is the profile's last completed task (not

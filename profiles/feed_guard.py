@@ -37,11 +37,12 @@ class Thresholds:
 
 
 class FeedGuard:
-    """Watches the queue of an import whose profile last completed task `previous_task` with
-    `previous_rows` rows. `price_of(entry)` is the entry's new price (None: no valid price, or a
-    row the guard ignores); `prices` looks the shop's current ones up."""
+    """Watches the queue of an import whose profile last imported with task `previous_task`, of
+    `previous_rows` rows (None: not known, no row check). `price_of(entry)` is the entry's new
+    price (None: no valid price, or a row the guard ignores); `prices` looks the shop's current
+    ones up."""
 
-    def __init__(self, thresholds: Thresholds, previous_task: int, previous_rows: int,
+    def __init__(self, thresholds: Thresholds, previous_task: int | None, previous_rows: int | None,
                  price_of: Callable[[QueueEntry], Decimal | None], prices: Prices | None):
         self.thresholds, self.previous_task, self.previous_rows = thresholds, previous_task, previous_rows
         self._price_of, self._prices = price_of, prices
@@ -78,7 +79,7 @@ class FeedGuard:
     def verdict(self) -> str | None:
         """Why this feed must not be imported, or None."""
         t, previous = self.thresholds, f"task #{self.previous_task}"
-        if self.rows < t.min_rows_ratio * self.previous_rows:
+        if self.previous_rows is not None and self.rows < t.min_rows_ratio * self.previous_rows:
             return (f"suspicious feed: {self.rows} rows, fewer than {t.min_rows_ratio:g} (min_rows_ratio) "
                     f"of the {self.previous_rows} rows of {previous}, the last completed import")
         if self.matched and self.changed > t.max_changed_ratio * self.matched:

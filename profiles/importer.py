@@ -9,21 +9,21 @@ never add to them, so applying a plan twice (a redo after a crash) changes nothi
 
 from __future__ import annotations
 
+import functools
 import json
-from dataclasses import replace
+import re
 from datetime import datetime
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 from connectors.feeds import open_feed
-from connectors.feeds.download import MAX_BYTES, Fetched, fetch
 from connectors.platform.export_format import MAX_NAME, MAX_REFERENCE, REPLACEMENT, format_decimal, shown
 from connectors.prestashop import PrestaShop
 from connectors.prestashop.writer import COMBINATION_UPDATABLE, ShopWriter, Target, Unreadable, to_decimal
-from core.errors import ConnectorError, FatalTaskError, SourceUnchanged
+from core.errors import ConnectorError, FatalTaskError
 from profiles.base import Processed, Worker, non_empty
 from profiles.feed_guard import FeedGuard, Thresholds
+from profiles.feed_history import FeedHistory, TaskFeed, fingerprint
 from tasks.models import Item, Outcome, QueueEntry, Task
 from tasks.states import ItemStatus
 
@@ -32,6 +32,10 @@ NOT_FOUND = "not found in shop"
 UNCHANGED = "unchanged"
 DRY_RUN_ACTION = "would update"  # a dry run's processed rows: what a run would have written
 MAX_ROW = 60_000  # characters of a queued row (MariaDB's TEXT holds 65,535 bytes)
+MAX_AMOUNT = Decimal("99999999999999.999999")  # PrestaShop's DECIMAL(20,6) columns
+MAX_QUANTITY = 1_000_000_000  # INT columns, with room for physical = quantity + reserved
+_ID = re.compile(r"[0-9]{1,9}")  # an id_product a feed may name (ASCII digits, within INT)
+_WHOLE = re.compile(r"[+-]?[0-9]+")
 KEY_FIELDS = {  # match_by -> (the field keying a product row, the one keying a combination row)
     "reference": ("reference", "combination_reference"),
     "ean13": ("ean13", "combination_ean13"),
@@ -50,6 +54,7 @@ class ImportWorker(Worker):
         self._combination_fields = tuple(f for f in self.fields if f in COMBINATION_UPDATABLE)
         self._shop: PrestaShop | None = None
         self._writer: ShopWriter | None = None
+        self._prepared: TaskFeed | None = None  # the feed prepare() fetched for a task
 
     @property
     def shop(self) -> PrestaShop:
@@ -66,35 +71,37 @@ class ImportWorker(Worker):
             options["mapping"] = {**(conn.options.get("mapping") or {}), **self.profile.options["mapping"]}
         return open_feed(options, conn.name, base_dir=self.config.path.parent, local=local)
 
-    def build_queue(self, previous: Task | None = None, task: Task | None = None):
-        """The feed's rows, fetched once for the task (docs/configuration.md, "Imports").
-
-        `previous` is the profile's last completed import. Unless the task was queued with --force:
-        a feed byte-identical to the one it imported ends the task at once (SourceUnchanged), and
-        the suspicious-feed guard watches the rows and stops the task (FatalTaskError) before its
-        first batch, so before anything is written.
-        """
+    def prepare(self, task: Task, previous: Task | None) -> None:
+        """Check the shop and fetch the feed for `task`, before its queue is built (outside the
+        state database's transaction: a download may take a while). Raises SourceUnchanged for a
+        feed identical to the one the last import read (not with --force); ConnectorError."""
         self.shop.check()  # the shop must answer before anything is queued
-        forced = task is not None and task.options.get("force")
-        last = Fetched.load(self._meta(previous)) if previous is not None else None
-        fetched = self._fetch(last, task)
-        since = last.task if last is not None and last.task else previous.id if previous else None
-        if last is not None and not forced and (fetched.not_modified or last.sha256 == fetched.sha256):
-            self._record(replace(last, path=fetched.path), task)  # the next run compares with it too
-            raise SourceUnchanged(f"feed unchanged since task #{since}: nothing to import")
-        feed = self._feed(fetched.path)
-        feed.check()
-        entries = (self._entry(row.line, row.fields, row.error) for row in feed.rows())
-        guard = None
-        if previous is not None and not forced:
-            rows = last.rows if last is not None and last.rows is not None else previous.progress.total
-            guard = FeedGuard(Thresholds.of(self.profile.options), since, rows, self._feed_price,
-                              self._shop_prices if "price" in self.fields else None)
-            entries = guard.watch(entries)
-        return self._queue(non_empty(entries, self.profile.options.get("allow_empty", False),
-                                     self.profile.source), guard, fetched, task)
+        conn = self.config.connections[self.profile.source]
+        self._prepared = self._history.fetch(self._feed().source, conn.options, task, previous)
 
-    def _queue(self, entries, guard: FeedGuard | None, fetched: Fetched, task: Task | None):
+    def build_queue(self, previous: Task | None = None, task: Task | None = None):
+        """The rows of the feed `prepare` fetched (fetched now if it was not), streamed. With a
+        previous import, and unless the task was queued with --force, the suspicious-feed guard
+        watches the rows and stops the task (FatalTaskError) before its first batch, so before
+        anything is written (docs/dirty-data.md)."""
+        feed = self._prepared
+        if feed is None or task is None or feed.task_id != task.id:
+            self.prepare(task, previous)
+            feed = self._prepared
+        self._prepared = None
+        source = self._feed(feed.fetched.path)
+        source.check()
+        entries = (self._entry(row.line, row.fields, row.error) for row in source.rows())
+        guard = None
+        if previous is not None and not (task is not None and task.options.get("force")):
+            guard = FeedGuard(Thresholds.of(self.profile.options), feed.since, feed.baseline,
+                              self._feed_price, self._shop_prices if "price" in self.fields else None)
+            entries = guard.watch(entries)
+        entries = non_empty(entries, self.profile.options.get("allow_empty", False), self.profile.source)
+        return self._queue(entries, guard, feed, task, previous)
+
+    def _queue(self, entries, guard: FeedGuard | None, feed: TaskFeed, task: Task | None,
+               previous: Task | None):
         count = 0
         for entry in entries:
             count += 1
@@ -104,33 +111,17 @@ class ImportWorker(Worker):
             raise FatalTaskError(f"{why}; nothing was written. Check the feed, or run `heartbeat "
                                  f"profiles run {self.profile.name} --force` to import it once anyway")
         if task is not None and not task.options.get("dry_run"):  # a dry run imports nothing
-            self._record(replace(fetched, task=task.id, rows=count, not_modified=False), task)
+            self._history.record(feed, count, previous)
 
-    def _fetch(self, last: Fetched | None, task: Task | None) -> Fetched:
-        """The feed's bytes for this task (an http feed is downloaded next to the records)."""
+    @functools.cached_property
+    def _history(self) -> FeedHistory:
         conn = self.config.connections[self.profile.source]
-        source = self._feed().source
-        name = f"task-{task.id}" if task is not None else "check"
-        return fetch(source, self._folder / f"{name}{source.suffix or '.feed'}", last,
-                     max_bytes=conn.options.get("max_bytes") or MAX_BYTES,
-                     attempts=1 + conn.options.get("retries", 2),
-                     retry_delay=conn.options.get("retry_delay", 2.0))
-
-    def _record(self, fetched: Fetched, task: Task | None) -> None:
-        """Describe the feed a task read, for the next task to compare with; keep the files of
-        this task and of the feed's own import only."""
-        if task is None:
-            return
-        self._folder.mkdir(parents=True, exist_ok=True)
-        fetched.save(self._meta(task))
-        _keep_only(self._folder, {f"task-{task.id}", f"task-{fetched.task}", Path(fetched.path).stem})
-
-    @property
-    def _folder(self) -> Path:
-        return self.config.data_dir / "feeds" / self.profile.name
-
-    def _meta(self, task: Task) -> Path:
-        return self._folder / f"task-{task.id}.json"
+        settings = {"source": self.profile.source, "target": self.profile.target, "type": conn.type,
+                    **{k: conn.options.get(k) for k in ("delimiter", "quotechar", "encoding", "mapping")},
+                    **{k: self.profile.options.get(k) for k in ("match_by", "fields", "mapping",
+                                                                 "allow_negative_quantity")}}
+        return FeedHistory(self.config.data_dir / "feeds" / self.profile.name, self.profile.name,
+                           fingerprint(settings))
 
     def _feed_price(self, entry: QueueEntry) -> Decimal | None:
         """The valid price of a product row (the guard compares products, not combinations)."""
@@ -173,7 +164,8 @@ class ImportWorker(Worker):
             payload = _payload({"line": line, "fields": {}, "error": error or
                                 f"row is {len(payload)} characters long (at most {MAX_ROW}) (line {line})"})
         name = fields.get("name")
-        return QueueEntry(int(pid) if pid.isdigit() else 0, 0, key, name[:255] if name else name, payload)
+        product_id = int(pid) if _ID.fullmatch(pid) else 0  # an id the shop cannot have matches nothing
+        return QueueEntry(product_id, 0, key, name[:255] if name else name, payload)
 
     def duplicate_note(self):
         return lambda payload: (f"duplicate {self.match_by} in feed (first at line "
@@ -252,6 +244,10 @@ class ImportWorker(Worker):
         """A feed cell as the value to write; ValueError naming the field and the value when it is
         not one the shop should take (docs/configuration.md, "What an import refuses")."""
         value = _PARSERS[field](field, text)
+        if field in _AMOUNTS and abs(value) > MAX_AMOUNT:
+            raise ValueError(f"{field} {text!r} is out of range (at most {MAX_AMOUNT})")
+        if field == "quantity" and abs(value) > MAX_QUANTITY:
+            raise ValueError(f"quantity {text!r} is out of range (at most {MAX_QUANTITY:,})")
         if field in _AMOUNTS and value < 0 and not (combination and field != "wholesale_price"):
             raise ValueError(f"{field} {text!r} is negative")
         if field == "quantity" and value < 0 and not self.profile.options.get("allow_negative_quantity"):
@@ -278,13 +274,6 @@ class ImportWorker(Worker):
             self._shop, self._writer = None, None
 
 
-def _keep_only(folder: Path, names: set[str]) -> None:
-    """Remove the fetched feeds (and their descriptions) of tasks other than `names`."""
-    for path in folder.iterdir():
-        if path.name.split(".", 1)[0] not in names:
-            path.unlink(missing_ok=True)
-
-
 def _parse_number(field: str, text: str) -> Decimal:
     try:
         return to_decimal(text)
@@ -294,7 +283,7 @@ def _parse_number(field: str, text: str) -> Decimal:
 
 def _parse_quantity(field: str, text: str) -> int:
     value = text.strip()
-    if not value.lstrip("-").isdigit():
+    if not _WHOLE.fullmatch(value):
         raise ValueError(f"quantity {text!r} is not a whole number")
     return int(value)
 

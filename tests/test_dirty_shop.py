@@ -128,6 +128,9 @@ BAD_ROWS = {  # feed line -> (cells after the reference, the error it must give)
     5: (["12.00", "5", "4006381333932"], "ean13 '4006381333932' is not a valid EAN (8, 12 or 13 digits "
                                          "with a valid check digit) (line 5)"),
     6: (["12.00", "5.5"], "quantity '5.5' is not a whole number (line 6)"),
+    7: (["1e15", "5"], "price '1e15' is out of range (at most 99999999999999.999999) (line 7)"),
+    8: (["12.00", "3000000000"], "quantity '3000000000' is out of range (at most 1,000,000,000) (line 8)"),
+    9: (["12.00", "--5"], "quantity '--5' is not a whole number (line 9)"),
 }
 
 
@@ -136,7 +139,7 @@ def test_feed_values_are_validated_row_by_row(tmp_path, db_url, shop_url, clock)
     refs = [r for (r,) in raw(shop_url, "SELECT reference FROM ps_product ORDER BY id_product")]
     rows = [["reference", "price", "quantity", "ean13"]]
     rows += [[refs[line], *cells, ""][:4] for line, (cells, _) in BAD_ROWS.items()]
-    rows += [[refs[7], "9.99", "4", "4006381333931"], ["R" * 65, "1.00", "1", ""]]  # line 7 valid, 8 too long
+    rows += [[refs[10], "9.99", "4", "4006381333931"], ["R" * 65, "1.00", "1", ""]]  # 10 valid, 11 too long
     feed = write_csv(tmp_path / "feed.csv", rows)
     before = shop_rows(shop_url)
     beat = make_heartbeat(import_config(tmp_path, db_url, shop_url, {"path": str(feed)},
@@ -145,14 +148,29 @@ def test_feed_values_are_validated_row_by_row(tmp_path, db_url, shop_url, clock)
 
     assert task.status == "completed", task.message
     items = list(beat.store.items(task.id))
-    assert [(i.status, i.detail) for i in items[:5]] == [("error", why) for _, why in BAD_ROWS.values()]
-    assert items[5].status == "processed"
-    assert (items[6].status, items[6].detail) == ("error", f"reference '{'R' * 35}...' is longer than 64 "
-                                                           "characters (line 8)")
+    bad = len(BAD_ROWS)
+    assert [(i.status, i.detail) for i in items[:bad]] == [("error", why) for _, why in BAD_ROWS.values()]
+    assert items[bad].status == "processed"
+    assert (items[bad + 1].status, items[bad + 1].detail) == (
+        "error", f"reference '{'R' * 35}...' is longer than 64 characters (line 11)")
     after = shop_rows(shop_url)
-    assert after[refs[7]][:2] == (Decimal("9.990000"), 4)
-    del after[refs[7]], before[refs[7]]
+    assert after[refs[10]][:2] == (Decimal("9.990000"), 4)
+    del after[refs[10]], before[refs[10]]
     assert after == before
+
+
+def test_ids_a_shop_cannot_have_match_nothing(tmp_path, db_url, shop_url, clock):
+    create_demo_shop(shop_url, products=PRODUCTS, seed=42)
+    feed = write_csv(tmp_path / "feed.csv", [["id_product", "price"], ["\u00b2", "1.00"],
+                                             ["99999999999", "2.00"], ["1", "3.00"]])
+    (old,), = raw(shop_url, "SELECT price FROM ps_product_shop WHERE id_product = 1")
+    beat = make_heartbeat(import_config(tmp_path, db_url, shop_url, {"path": str(feed)}, match_by="id",
+                                        fields=["price"]), clock)
+    task = run(beat, "supplier", clock)
+    assert task.status == "completed", task.message
+    assert [(i.status, i.detail) for i in beat.store.items(task.id)] == [
+        ("skipped", "not found in shop"), ("skipped", "not found in shop"),
+        ("processed", f"price: {fmt.format_decimal(old)} -> 3.00")]
 
 
 def test_negative_quantity_is_imported_when_the_profile_allows_it(tmp_path, db_url, shop_url, clock):

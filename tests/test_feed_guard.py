@@ -12,7 +12,7 @@ from connectors.platform.export_format import format_decimal
 from connectors.prestashop import create_demo_shop
 from core.errors import Refused
 from heartbeat.service import TaskManager
-from tests.helpers import import_config, make_heartbeat, raw, shop_rows, write_csv
+from tests.helpers import import_config, make_config, make_heartbeat, raw, shop_rows, write_csv
 
 PRODUCTS = 40
 
@@ -81,6 +81,12 @@ def test_dry_run_and_force_are_for_imports_only(tmp_path, db_url, shop, clock):
     imp = Importer(tmp_path, db_url, shop, clock)
     with pytest.raises(Refused, match="--full is for export profiles; supplier is an import profile"):
         imp.tasks.queue("supplier", full=True)
+    config = make_config(tmp_path, db_url, shop)
+    tasks = TaskManager(config, make_heartbeat(config, clock).store, clock)
+    for flag in ("dry_run", "force"):
+        option = "--" + flag.replace("_", "-")
+        with pytest.raises(Refused, match=f"{option} is for import profiles; export-products is an export"):
+            tasks.queue("export-products", **{flag: True})
 
 
 def test_a_feed_identical_to_the_last_imported_one_completes_at_once(tmp_path, db_url, shop, refs, clock):
@@ -89,9 +95,16 @@ def test_a_feed_identical_to_the_last_imported_one_completes_at_once(tmp_path, d
     first = imp.run()
     again = imp.run()
     assert again.status == "completed" and again.progress.total == 0
-    assert again.message == f"feed unchanged since task #{first.id}: nothing to import"
+    unchanged = (f"feed unchanged since task #{first.id}: nothing to import (run `heartbeat profiles run "
+                 "supplier --force` to import it anyway)")
+    assert again.message == unchanged
+    assert imp.run(dry_run=True).message == unchanged  # a dry run says so too, and changes nothing
     third = imp.run()  # still measured against the import that read these bytes
-    assert third.message == f"feed unchanged since task #{first.id}: nothing to import"
+    assert third.message == unchanged
+    imp.write(dict(list(refs.items())[:3]))  # and its rows still count for the guard
+    assert imp.run().message.startswith(f"suspicious feed: 3 rows, fewer than 0.5 (min_rows_ratio) of the "
+                                        f"{PRODUCTS} rows of task #{first.id}")
+    imp.write(raised(refs, Decimal("1.00")))
     forced = imp.run(force=True)
     assert forced.progress.total == PRODUCTS and forced.progress.skipped == PRODUCTS  # all unchanged
 
@@ -165,7 +178,7 @@ def test_an_http_feed_is_downloaded_once_conditionally_and_retried(tmp_path, db_
     second = tasks.queue("supplier")
     beat.run_until_idle()
     assert server.requests[-1]["If-None-Match"] == '"v1"'
-    assert beat.store.get(second.id).message == f"feed unchanged since task #{first.id}: nothing to import"
+    assert beat.store.get(second.id).message.startswith(f"feed unchanged since task #{first.id}: nothing")
 
 
 def test_a_feed_larger_than_max_bytes_is_refused(tmp_path, db_url, shop, clock, server):
@@ -179,4 +192,33 @@ def test_a_feed_larger_than_max_bytes_is_refused(tmp_path, db_url, shop, clock, 
     assert failed.status == "error"
     assert failed.message == (f"feed feed: {server.url('/big.csv')} is larger than 100 bytes (max_bytes); "
                               "refused")
+    assert len(server.requests) == 1  # not retried
     assert not list((tmp_path / "data" / "feeds" / "supplier").glob("*.part"))
+
+
+def test_the_same_feed_is_imported_again_after_an_import_with_errors(tmp_path, db_url, shop, refs, clock):
+    """An error item may have had its cause fixed since (in the shop, say): no "unchanged" then."""
+    imp = Importer(tmp_path, db_url, shop, clock)
+    prices = raised(refs, Decimal("1.00"))
+    prices[next(iter(prices))] = Decimal("-1.00")
+    imp.write(prices)
+    assert imp.run().progress.error == 1
+    again = imp.run()
+    assert again.progress.total == PRODUCTS and again.progress.error == 1
+
+
+def test_a_feed_read_with_other_settings_is_not_unchanged(tmp_path, db_url, shop, refs, clock):
+    imp = Importer(tmp_path, db_url, shop, clock)
+    imp.write(raised(refs, Decimal("1.00")))
+    imp.run()
+    other = Importer(tmp_path, db_url, shop, clock, match_by="reference", allow_negative_quantity=True)
+    task = other.run()
+    assert task.progress.total == PRODUCTS and task.message.startswith("completed")
+
+
+def test_a_file_feed_is_read_from_its_copy_in_the_data_directory(tmp_path, db_url, shop, refs, clock):
+    imp = Importer(tmp_path, db_url, shop, clock)
+    imp.write(raised(refs, Decimal("1.00")))
+    task = imp.run()
+    copy = tmp_path / "data" / "feeds" / "supplier" / f"task-{task.id}.csv"
+    assert copy.read_bytes() == imp.feed.read_bytes()

@@ -34,7 +34,7 @@ def open_feed(options: Mapping[str, Any], name: str, *, base_dir: Path | None = 
     if not location:
         raise ConnectorError(f"feed {name}: no `url` or `path` given")
     source = Source(str(location), name, base_dir=base_dir, timeout=options.get("timeout") or TIMEOUT)
-    if local is not None and source.is_http:
+    if local is not None:
         source = source.local_copy(Path(local))
     kind = options.get("type") or ("json" if source.suffix == ".json" else "csv")
     if kind == "json":

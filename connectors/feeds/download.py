@@ -1,6 +1,6 @@
-"""A feed fetched once per task: downloaded into the data directory (http) or fingerprinted in
-place (a file), so that every read of one task sees the same bytes and an import can tell a feed
-identical to the last imported one.
+"""A feed fetched once per task: downloaded (http) or copied (a file) into the data directory, so
+that every read of one task sees the same bytes and an import can tell a feed identical to the
+last imported one.
 
 `fetch(source, copy, previous)` returns a `Fetched`: where the bytes are, their SHA-256 and size,
 and the HTTP validators (ETag, Last-Modified) to send next time. A download is conditional on the
@@ -42,6 +42,7 @@ class Fetched:
     not_modified: bool = False
     task: int | None = None
     rows: int | None = None
+    settings: str | None = None  # a digest of the importing profile's settings (profiles.feed_history)
 
     def save(self, meta: Path) -> None:
         """Write this description next to the copy (`meta`, JSON), atomically."""
@@ -58,19 +59,30 @@ class Fetched:
             return None
 
 
+class TooLarge(ConnectorError):
+    """A feed over its max_bytes: refused at once, never retried."""
+
+
 def fetch(source: Source, copy: Path, previous: Fetched | None = None, *, max_bytes: int = MAX_BYTES,
-          attempts: int = ATTEMPTS, retry_delay: float = RETRY_DELAY,
+          attempts: int = ATTEMPTS, retry_delay: float = RETRY_DELAY, copy_files: bool = False,
           sleep: Callable[[float], None] = time.sleep) -> Fetched:
     """The feed's bytes for one task: an http(s) source is downloaded to `copy`; a file is read in
-    place. Raises ConnectorError naming the feed (too large, unreachable after `attempts`)."""
+    place, or copied to `copy` with `copy_files` (so a supplier replacing it meanwhile cannot
+    change what the task reads). Raises ConnectorError naming the feed (too large, unreachable
+    after `attempts`)."""
     if not source.is_http:
         assert source.path is not None
         with source.open() as stream:
-            digest, size = _digest(stream, None, max_bytes, source)
-        return Fetched(str(source.path), digest, size)
+            if not copy_files:
+                digest, size = _digest(stream, None, max_bytes, source)
+                return Fetched(str(source.path), digest, size)
+            digest, size = _write(stream, copy, max_bytes, source)
+        return Fetched(str(copy), digest, size)
     for attempt in range(1, attempts + 1):
         try:
             return _download(source, copy, previous, max_bytes)
+        except TooLarge:
+            raise
         except ConnectorError as exc:
             status = getattr(exc, "status", None)
             if attempt == attempts or not (status is None or status >= 500 or status == 429):
@@ -91,17 +103,24 @@ def _download(source: Source, copy: Path, previous: Fetched | None, max_bytes: i
     except NotModified:
         assert previous is not None
         return replace(previous, not_modified=True)
+    with body:
+        digest, size = _write(body, copy, max_bytes, source)
+    return Fetched(str(copy), digest, size, headers.get("ETag"), headers.get("Last-Modified"))
+
+
+def _write(stream, copy: Path, max_bytes: int, source: Source) -> tuple[str, int]:
+    """`stream` into `copy`, whole or not at all (a temporary name renamed when complete)."""
     copy.parent.mkdir(parents=True, exist_ok=True)
     temporary = copy.with_name(copy.name + ".part")
     try:
-        with body, open(temporary, "wb") as out:
-            digest, size = _digest(body, out, max_bytes, source)
+        with open(temporary, "wb") as out:
+            digest, size = _digest(stream, out, max_bytes, source)
             out.flush()
             os.fsync(out.fileno())
         os.replace(temporary, copy)
     finally:
         temporary.unlink(missing_ok=True)
-    return Fetched(str(copy), digest, size, headers.get("ETag"), headers.get("Last-Modified"))
+    return digest, size
 
 
 def _digest(stream, out, max_bytes: int, source: Source) -> tuple[str, int]:
@@ -110,8 +129,8 @@ def _digest(stream, out, max_bytes: int, source: Source) -> tuple[str, int]:
     while chunk := stream.read(_CHUNK):
         size += len(chunk)
         if size > max_bytes:
-            raise source.fail(f"{source.display} is larger than {max_bytes} bytes (max_bytes); "
-                              "refused")
+            raise TooLarge(f"feed {source.feed_name}: {source.display} is larger than {max_bytes} bytes "
+                           "(max_bytes); refused")
         sha.update(chunk)
         if out is not None:
             out.write(chunk)

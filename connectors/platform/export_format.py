@@ -29,6 +29,7 @@ each value they are given (docs/connectors.md, "Dirty shop values"):
 from __future__ import annotations
 
 import json
+import re
 import struct
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -45,6 +46,7 @@ ENTITIES = ("products", "orders")  # what a file lists: its array's key
 
 _MICRO = Decimal("0.000001")
 _CENT = Decimal("0.01")
+_WHOLE = re.compile(r"[+-]?[0-9]+")
 REPLACEMENT = "\ufffd"  # what a reader puts where the shop's text was not valid UTF-8
 MAX_REFERENCE, MAX_NAME, MAX_MPN = 64, 128, 40  # the schema's (and PrestaShop's column) limits
 _SHOWN = 40  # characters of a bad value quoted in a message
@@ -129,7 +131,7 @@ def whole(field: str, value: Any) -> int:
         return 0
     if isinstance(value, float) and value.is_integer():
         return int(value)
-    if isinstance(value, (str, Decimal)) and str(value).strip().lstrip("-").isdigit():
+    if isinstance(value, (str, Decimal)) and _WHOLE.fullmatch(str(value).strip()):
         return int(str(value).strip())
     raise InvalidValue(field, value, "is not a whole number")
 

@@ -22,6 +22,7 @@ the shop's row. Any other shop's rows are left alone.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
@@ -352,7 +353,7 @@ def _wanted(keys: Iterable[str], by: str) -> dict[Any, list[str]]:
         if not key:
             continue
         if by == "id":
-            if not key.strip().isdigit():
+            if not re.fullmatch(r"[0-9]{1,9}", key.strip()):  # ASCII digits, within INT
                 continue
             wanted.setdefault(int(key), []).append(key)
         else:
@@ -383,7 +384,7 @@ def _quantity(value: Any) -> int:
     if value.__class__ is int:
         return value
     text = str(value).strip()
-    if isinstance(value, bool) or not text.lstrip("-").isdigit():
+    if isinstance(value, bool) or not re.fullmatch(r"[+-]?[0-9]+", text):
         raise ValueError(f"quantity {value!r} is not a whole number")
     return int(text)
 
