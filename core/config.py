@@ -12,6 +12,8 @@ from typing import Any
 
 from core.errors import ProfileNotFound
 
+MAINTENANCE_BATCH = 500  # records per batch of an on-demand maintenance task
+
 
 @dataclass(frozen=True)
 class Connection:
@@ -55,4 +57,18 @@ class Config:
         for p in self.profiles:
             if p.name == name:
                 return p
+        adhoc = self.maintenance_profile(name)
+        if adhoc is not None:
+            return adhoc
         raise ProfileNotFound(name, [p.name for p in self.profiles])
+
+    def maintenance_profile(self, name: str) -> Profile | None:
+        """The profile of an on-demand maintenance task (`heartbeat maintenance run`), named
+        "maintenance:CONNECTION:SCOPE:OPERATION" (a ':' no configured name may hold); None when
+        `name` is not one or its connection is not configured."""
+        kind, _, rest = name.partition(":")
+        connection, scope, operation = (rest.split(":") + ["", "", ""])[:3]
+        if kind != "maintenance" or connection not in self.connections or not (scope and operation):
+            return None
+        return Profile(name=name, kind="maintenance", source=connection, batch_size=MAINTENANCE_BATCH,
+                       options={"scope": scope, "operation": operation})

@@ -307,6 +307,53 @@ def tasks_prune(app, age, statuses):
     _problems(removed.problems)
 
 
+@tasks.command("result")
+@click.argument("task_id", type=int)
+@output_option
+@click.pass_obj
+def tasks_result(app, task_id, output_file):
+    """A maintenance task's JSON dictionary: each bad pattern, how often it was found and fixed."""
+    text = json.dumps(app.tasks.result(task_id), indent=2, ensure_ascii=False) + "\n"
+    with output(output_file) as out:
+        out.write(text)
+
+
+@tasks.command("undo")
+@click.argument("task_id", type=int)
+@click.pass_obj
+def tasks_undo(app, task_id):
+    """Restore every shop row a maintenance fix changed, as it was, before this command exits.
+
+    All rows or none, in one transaction: refused with the reason if a row changed since the fix
+    (someone edited it) or the fix was undone already."""
+    restored = app.tasks.undo(task_id)
+    click.echo(f"task {task_id}: {plural(restored, 'row')} restored")
+
+
+@cli.group()
+def maintenance():
+    """Integrity analyses and fixes of a shop's products and sales orders (docs/maintenance.md)."""
+
+
+@maintenance.command("list")
+@click.pass_obj
+def maintenance_list(app):
+    """The operations, one line each: scope, operation, what it does."""
+    for scope, operation, what in app.tasks.maintenance_operations():
+        click.echo(f"{scope:<9} {operation:<21} {what}")
+
+
+@maintenance.command("run")
+@click.argument("connection")
+@click.argument("operation")
+@click.option("--scope", type=click.Choice(["products", "orders"]), default="products", show_default=True)
+@click.pass_obj
+def maintenance_run(app, connection, operation, scope):
+    """Queue a maintenance task on a prestashop CONNECTION now; prints its id."""
+    task = app.tasks.run_maintenance(connection, operation, scope)
+    click.echo(f"maintenance {scope} {operation} on {connection}: queued task {task.id}")  # the id comes last
+
+
 def _problems(problems: list[str]) -> None:
     """Files that could not be removed: one line each on stderr, and exit 1."""
     for problem in problems:

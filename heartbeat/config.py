@@ -22,6 +22,8 @@ from typing import Any
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
+from connectors.prestashop.integrity.base import OPERATIONS as MAINTENANCE_OPERATIONS
+from connectors.prestashop.integrity.base import PRODUCTS
 from core.config import Config, Connection, Profile
 from core.errors import ConfigError
 from core.fields import FEED_FIELDS
@@ -164,6 +166,15 @@ KINDS: dict[str, Kind] = {
             "min_rows_ratio": Opt(float, 0.5, RATIO),
             "max_changed_ratio": Opt(float, 0.2, RATIO),
             "max_price_change": Opt(float, 0.5, POSITIVE),
+        },
+    ),
+    "maintenance": Kind(
+        source=("prestashop",),
+        target=(),
+        options={
+            "scope": Opt(str, PRODUCTS, _one_of(*MAINTENANCE_OPERATIONS)),
+            "operation": Opt(str, check=_one_of(*dict.fromkeys(op for ops in MAINTENANCE_OPERATIONS.values()
+                                                                for op in ops))),
         },
     ),
 }
@@ -368,6 +379,10 @@ class _Loader:
         if values["target"] is not None:
             self.reference(connections, values["target"], kind.target, f"{where}.target", kind_name)
         self.check_schedule(values["schedule"], values["timezone"], where)
+        if kind_name == "maintenance" and values["operation"] not in MAINTENANCE_OPERATIONS[values["scope"]]:
+            raise self.err(f"{where}.operation", f"{values['operation']!r} is not an operation of scope "
+                                                 f"{values['scope']}; expected one of "
+                                                 f"{', '.join(MAINTENANCE_OPERATIONS[values['scope']])}")
         options = {key: values.pop(key) for key in kind.options}
         return Profile(options=options, **values)
 

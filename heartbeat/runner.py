@@ -337,13 +337,15 @@ class Runner:
         sync = (SyncUpdate(task.profile, result.sync, frozenset(previous), result.fields)
                 if worker.tracks_changes else None)
         return BatchResult(result.outcomes, seconds, lines, offset, sync, keep_plan, self.clock.now(),
-                           new_batch)
+                           new_batch, [tuple(f) for f in result.findings])
 
     @staticmethod
     def _export(batch: Batch, worker: Worker, result: Processed) -> int:
         task = batch.task
-        data = b"" if task.export_bytes else export_file.header(task, worker.source_name, worker.entity)
-        data += export_file.body(result.records, first=task.progress.processed == 0)
+        head = export_file.header(task, worker.source_name, worker.entity)
+        data = b"" if task.export_bytes else head
+        records = result.records + worker.effect_records(result.effects)
+        data += export_file.body(records, first=task.export_bytes <= len(head))  # no record yet
         if batch.last:
             data += export_file.FOOTER
         return export_file.append(task.export_path, task.export_bytes, data)

@@ -8,15 +8,18 @@ turns them into its own answer (an exit code and one line; an HTTP status) witho
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from connectors.prestashop import integrity
 from core.clock import Clock, iso
 from core.config import Config
-from core.errors import Refused
+from core.errors import ProfileNotFound, Refused
 from heartbeat import schedule
-from reports import action_log, csv_report, export_file
+from profiles import worker_for
+from reports import action_log, csv_report, export_file, maintenance_result
 from tasks.models import Task
 from tasks.states import TaskStatus
 from tasks.store import TaskStore
@@ -112,10 +115,81 @@ class TaskManager:
         """The JSON export file (closed into a valid document while the task still runs)."""
         task = self.store.get(task_id)
         if task.kind != "export":
-            raise Refused(f"task {task.id} is an {task.kind} task; only export tasks have an export file")
+            raise Refused(f"task {task.id} is {_a(task.kind)} task; only export tasks have an export file")
         if not task.export_bytes:
             raise Refused(f"task {task.id} {_NO_EXPORT_FILE[task.status]}")
         return export_file.read(task)
+
+
+    # -- maintenance ----------------------------------------------------------------------------------
+
+    def maintenance_operations(self) -> list[tuple[str, str, str]]:
+        """Every maintenance operation as (scope, operation, what it does)."""
+        return [(scope, op, integrity.WHAT[scope, op]) for scope, ops in integrity.OPERATIONS.items()
+                for op in ops]
+
+    def run_maintenance(self, connection: str, operation: str, scope: str = integrity.PRODUCTS) -> Task:
+        """A new pending maintenance task on a prestashop connection, due now (no profile needed)."""
+        conn = self.config.connections.get(connection)
+        if conn is None or conn.type != "prestashop":
+            known = ", ".join(n for n, c in self.config.connections.items() if c.type == "prestashop")
+            raise Refused(f"no prestashop connection named {connection!r} (configured: {known or 'none'})")
+        if operation not in integrity.OPERATIONS.get(scope, ()):
+            raise Refused(f"{operation!r} is not an operation of scope {scope}; expected one of "
+                          f"{', '.join(integrity.OPERATIONS.get(scope, ()))}")
+        profile = self.config.profile(f"maintenance:{connection}:{scope}:{operation}")
+        now = self.clock.now()
+        return self.store.create(profile, "manual", now, now)
+
+    def result(self, task_id: int) -> dict:
+        """A maintenance task's JSON dictionary of patterns (reports.maintenance_result)."""
+        task, profile = self._maintenance(task_id)
+        worker = worker_for(profile, self.config)
+        return maintenance_result.result(
+            operation=worker.operation, scope=worker.scope, connection=profile.source,
+            patterns=_patterns(worker.scope, worker.operation),
+            findings=self.store.findings(task.id), payloads=(i.payload for i in self.store.items(task.id)))
+
+    def undo(self, task_id: int) -> int:
+        """Restore every row a maintenance fix changed, as it was before, in one transaction;
+        refused (nothing restored) when the task is not a finished fix, was undone already, or a
+        row changed since the fix. Returns the rows restored."""
+        task, profile = self._maintenance(task_id)
+        if not task.status.finished:
+            raise Refused(f"task {task.id} is {task.status.value}; undo it when it has finished (or kill it)")
+        if not task.export_bytes:
+            raise Refused(f"task {task.id} changed nothing in the shop; there is nothing to undo")
+        if any(line.message.startswith(action_log.UNDONE) for line in self.store.log(task.id)):
+            raise Refused(f"task {task.id} was undone already")
+        document = json.loads(b"".join(export_file.read(task)))
+        changes = [integrity.Change(c["table"], c["key"], c["before"], c["after"])
+                   for c in document["changes"]]
+        worker = worker_for(profile, self.config)
+        try:
+            restored = worker.undo(changes)
+        finally:
+            worker.close()
+        self.store.note(task.id, self.clock.now(), action_log.undone(restored))
+        return restored
+
+    def _maintenance(self, task_id: int):
+        task = self.store.get(task_id)
+        if task.kind != "maintenance":
+            raise Refused(f"task {task.id} is {_a(task.kind)} task; only maintenance tasks have a result "
+                          "and an undo")
+        try:
+            return task, self.config.profile(task.profile)
+        except ProfileNotFound:
+            raise Refused(f"task {task.id}'s profile {task.profile!r} is no longer configured") from None
+
+
+def _patterns(scope: str, operation: str) -> tuple[str, ...]:
+    checker = integrity.CHECKERS.get(scope)
+    return checker.patterns.get(operation, ()) if checker is not None else ()
+
+
+def _a(word: str) -> str:
+    return f"{'an' if word[:1] in 'aeiou' else 'a'} {word}"
 
 
 # why a task has no export file, by status (it has one from its first committed batch on)

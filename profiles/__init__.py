@@ -6,8 +6,10 @@ from core.config import Config, Profile
 from profiles.base import Worker
 from profiles.export import ExportWorker
 from profiles.importer import ImportWorker
+from profiles.maintenance import MaintenanceWorker
 
-KINDS: dict[str, type[Worker]] = {"export": ExportWorker, "import": ImportWorker}
+KINDS: dict[str, type[Worker]] = {"export": ExportWorker, "import": ImportWorker,
+                                  "maintenance": MaintenanceWorker}
 
 
 def worker_for(profile: Profile, config: Config) -> Worker:

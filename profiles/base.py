@@ -25,23 +25,27 @@ from tasks.states import ItemStatus
 class Processed:
     """A batch's results: one outcome per item, in order; the export records it produced; the
     effects to apply outside the state database (shop writes, JSON-able); the hashes (and digests
-    per field) of what was sent, for change tracking."""
+    per field) of what was sent, for change tracking; a maintenance task's findings."""
 
     outcomes: list[Outcome]
     records: list[str] = field(default_factory=list)
     effects: list = field(default_factory=list)  # each [position, ...what the worker needs]
     sync: dict[int, str] = field(default_factory=dict)
     fields: dict[int, str] = field(default_factory=dict)  # product id -> a digest per field sent
+    findings: list = field(default_factory=list)  # each [position, pattern, record, fixed]
 
     def only(self, first: int, last: int) -> Processed:
         """The part of a plan about positions first..last (a redo may take fewer items than planned)."""
         return Processed(outcomes=[o for o in self.outcomes if first <= o.position <= last],
-                         effects=[e for e in self.effects if first <= e[0] <= last])
+                         effects=[e for e in self.effects if first <= e[0] <= last],
+                         findings=[f for f in self.findings if first <= f[0] <= last])
 
     def plan_json(self, at: str) -> str:
         """This batch's plan, made at `at` (ISO time), to save before applying its effects
         (records and sync are not part of plans). Decimals in effects are kept as exact text."""
         plan = {"outcomes": self.outcomes, "effects": self.effects}  # an Outcome is an array, its status text
+        if self.findings:
+            plan["findings"] = self.findings
         return json.dumps({"at": at, "processed": plan}, default=_exact)
 
     @classmethod
@@ -52,7 +56,7 @@ class Processed:
         if isinstance(plan, str):  # saved by a version that encoded the plan twice
             plan = json.loads(plan)
         outcomes = [Outcome(p, ItemStatus(s), *rest) for p, s, *rest in plan["outcomes"]]
-        return cls(outcomes=outcomes, effects=plan["effects"]), data["at"]
+        return cls(outcomes=outcomes, effects=plan["effects"], findings=plan.get("findings", [])), data["at"]
 
 
 def _exact(value: object) -> str:
@@ -92,6 +96,11 @@ class Worker(ABC):
         """Carry out planned effects; must be idempotent (a redo after a crash applies them again).
         `at` is the ISO time the plan was made."""
         return None
+
+    def effect_records(self, effects: list) -> list[str]:
+        """Export-file records that describe applied `effects` (a maintenance fix's undo lines);
+        written with the batch like any other record."""
+        return []
 
     def duplicate_note(self) -> Callable[[str | None], str] | None:
         """How to word an item whose reference an earlier item has, or None to allow repeats."""

@@ -86,6 +86,13 @@ def redone(number: int, first: int, last: int, counts: Counter, seconds: float, 
     return text + (f"; {plural(left, 'suspect item')} left" if left else "; no suspect item left")
 
 
+UNDONE = "undone:"  # how the line of an undone maintenance fix starts
+
+
+def undone(rows: int) -> str:
+    return f"{UNDONE} {plural(rows, 'row')} of the shop restored as they were before this fix"
+
+
 def plural(n: int, word: str) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {word}{'es' if word.endswith('ch') else 's'}"
 

@@ -50,8 +50,9 @@ class BatchResult:
     work's duration, action-log lines (text, or (level, text)), the export file's new committed
     length (None: no export file), change tracking, whether the saved plan still covers items
     after this batch, when the work ended: the time its log lines, and a completion, carry
-    (None: the `now` given to commit_batch), and whether it counts as a new batch (a heartbeat's
-    redo of suspect items commits them one by one, and counts as one batch)."""
+    (None: the `now` given to commit_batch), whether it counts as a new batch (a heartbeat's
+    redo of suspect items commits them one by one, and counts as one batch), and a maintenance
+    task's findings."""
 
     outcomes: list[Outcome]
     seconds: float
@@ -61,6 +62,7 @@ class BatchResult:
     keep_plan: bool = False
     ended_at: datetime | None = None
     new_batch: bool = True
+    findings: list[tuple[int, str, str, bool]] = field(default_factory=list)  # position, pattern, record
 
 
 class Batch:
@@ -100,6 +102,9 @@ class Batch:
             self._record_sync(result.sync, now)
         counts = Counter(_TEXT[o.status] for o in outcomes)
         self._write_outcomes(outcomes)
+        if result.findings:
+            driver.insert_rows(self._conn, t.findings, ("task_id", "position", "pattern", "record", "fixed"),
+                               [(self.task.id, *finding) for finding in result.findings])
         values = {s: getattr(TASK, s) + n for s, n in counts.items()}
         values.update(
             pending=TASK.pending - len(outcomes), handled_upto=outcomes[-1].position if outcomes

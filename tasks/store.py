@@ -165,6 +165,22 @@ class TaskStore:
             after = rows[-1].position
 
     @guarded
+    def findings(self, task_id: int, examples: int = 10) -> dict[str, dict]:
+        """A maintenance task's findings by pattern: {pattern: {"count", "fixed", "examples": the
+        first `examples` records, in position order}}. Raises TaskNotFound."""
+        self.get(task_id)
+        f = t.findings.c
+        counts = (sa.select(f.pattern, sa.func.count(), sa.func.sum(sa.case((f.fixed, 1), else_=0)))
+                  .where(f.task_id == task_id).group_by(f.pattern))
+        out: dict[str, dict] = {}
+        with self._read() as conn:
+            for pattern, count, fixed in conn.execute(counts):
+                first = conn.execute(sa.select(f.record).where(f.task_id == task_id, f.pattern == pattern)
+                                     .order_by(f.position, f.id).limit(examples)).scalars().all()
+                out[pattern] = {"count": int(count), "fixed": int(fixed or 0), "examples": list(first)}
+        return out
+
+    @guarded
     def item_counts(self, task_id: int) -> dict[str, int]:
         """Items by status, counted from the items themselves (the counters' ground truth)."""
         query = (sa.select(ITEM.status, sa.func.count()).where(ITEM.task_id == task_id)
@@ -462,9 +478,7 @@ class TaskStore:
             task = read_task(conn, task_id, lock=True)
             if not task.status.finished:
                 task = self._kill(conn, task, now, "killed by user before deletion")
-            conn.execute(t.items.delete().where(ITEM.task_id == task_id))
-            conn.execute(t.log.delete().where(t.log.c.task_id == task_id))
-            conn.execute(t.tasks.delete().where(TASK.id == task_id))
+            _delete_rows(conn, [task_id])
             return task
 
     @guarded
@@ -482,12 +496,18 @@ class TaskStore:
                 ).order_by(TASK.id).limit(chunk).with_for_update(skip_locked=True)).all()
                 ids = [r.id for r in rows]
                 if ids:
-                    conn.execute(t.items.delete().where(ITEM.task_id.in_(ids)))
-                    conn.execute(t.log.delete().where(t.log.c.task_id.in_(ids)))
-                    conn.execute(t.tasks.delete().where(TASK.id.in_(ids)))
+                    _delete_rows(conn, ids)
             deleted += [Task.from_row(r) for r in rows]
             if len(rows) < chunk:
                 return deleted
+
+
+def _delete_rows(conn: Connection, task_ids: list[int]) -> None:
+    """Tasks with everything recorded about them: items, log lines, findings."""
+    conn.execute(t.items.delete().where(ITEM.task_id.in_(task_ids)))
+    conn.execute(t.log.delete().where(t.log.c.task_id.in_(task_ids)))
+    conn.execute(t.findings.delete().where(t.findings.c.task_id.in_(task_ids)))
+    conn.execute(t.tasks.delete().where(TASK.id.in_(task_ids)))
 
 
 def _complete_at_once(conn, task: Task, now: datetime, message: str) -> Task:

@@ -96,6 +96,18 @@ log = sa.Table(
     sa.Index("ix_hb_log_task", "task_id", "id"),
 )
 
+findings = sa.Table(  # what a maintenance task found: one row per bad pattern on a checked record
+    "hb_findings",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("task_id", sa.Integer, nullable=False),
+    sa.Column("position", sa.Integer, nullable=False),  # the item checked (0: the task as a whole)
+    sa.Column("pattern", sa.String(64), nullable=False),
+    sa.Column("record", sa.String(255), nullable=False),  # the record as the result's examples name it
+    sa.Column("fixed", sa.Boolean, nullable=False),
+    sa.Index("ix_hb_findings_task_pattern", "task_id", "pattern", "position"),
+)
+
 sync_state = sa.Table(  # what an export profile last sent of each product: skip it while unchanged
     "hb_sync_state",
     metadata,

@@ -43,6 +43,7 @@ SCHEMA_PATH = Path(__file__).with_name("export-file.schema.json")
 SEPARATOR = ",\n"
 FILE_TAIL = "\n]}\n"
 ENTITIES = ("products", "orders")  # what a file lists: its array's key
+UNDO_FORMAT, UNDO_ENTITY = "heartbeat-undo/1", "changes"  # a maintenance fix's undo file, laid out alike
 
 _MICRO = Decimal("0.000001")
 _CENT = Decimal("0.01")
@@ -381,12 +382,14 @@ def file_head(*, task_id: int, profile: str, connection: str, created_at: dateti
               entity: str = "products") -> str:
     """Everything before the first record: `{"format":...,"task":{...},"<entity>":[` and a newline.
 
-    `entity` (one of ENTITIES) names the array: "products", or "orders" for a sales orders export.
+    `entity` (one of ENTITIES) names the array: "products", or "orders" for a sales orders export;
+    UNDO_ENTITY makes a maintenance fix's undo file (format UNDO_FORMAT, the rows it changed).
     """
-    if entity not in ENTITIES:
+    if entity not in (*ENTITIES, UNDO_ENTITY):
         raise ValueError(f"unknown export entity {entity!r} (expected one of {', '.join(ENTITIES)})")
     task = {"id": task_id, "profile": profile, "connection": connection, "created_at": iso_utc(created_at)}
-    head = json.dumps({"format": FORMAT, "task": task}, ensure_ascii=False, separators=(",", ":"))
+    kind = UNDO_FORMAT if entity == UNDO_ENTITY else FORMAT
+    head = json.dumps({"format": kind, "task": task}, ensure_ascii=False, separators=(",", ":"))
     return head[:-1] + f',"{entity}":[\n'
 
 

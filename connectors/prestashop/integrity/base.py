@@ -19,6 +19,30 @@ PRODUCTS, ORDERS = "products", "orders"
 ANALYZE_INTEGRITY, ANALYZE_REPEATED_IDS = "analyze-integrity", "analyze-repeated-ids"
 FIX_INTEGRITY, FIX_ORPHANS, FIX_LINKEDS = "fix-integrity", "fix-orphans", "fix-linkeds"
 FIX_STATS, FIX_REPEATED_IDS = "fix-stats", "fix-repeated-ids"
+OPERATIONS = {  # the seed's names, per scope, in the order `heartbeat maintenance list` shows them
+    PRODUCTS: (ANALYZE_INTEGRITY, ANALYZE_REPEATED_IDS, FIX_INTEGRITY, FIX_ORPHANS, FIX_LINKEDS, FIX_STATS,
+               FIX_REPEATED_IDS),
+    ORDERS: (ANALYZE_INTEGRITY, FIX_INTEGRITY, FIX_ORPHANS, FIX_STATS),
+}
+
+WHAT = {  # (scope, operation) -> one line for `heartbeat maintenance list`
+    (PRODUCTS, ANALYZE_INTEGRITY): "find broken product records (missing shop, language or stock rows, "
+                                   "orphans, price drift, bad codes and text); writes nothing",
+    (PRODUCTS, ANALYZE_REPEATED_IDS): "find references and EAN-13 codes shared by several products; "
+                                      "writes nothing",
+    (PRODUCTS, FIX_INTEGRITY): "repair values where the right one is certain (trim references, strip control "
+                               "characters, price from the default shop, one default combination)",
+    (PRODUCTS, FIX_ORPHANS): "delete catalogue rows whose product, combination, category or attribute "
+                             "is gone",
+    (PRODUCTS, FIX_LINKEDS): "create missing linked rows: shop, language, stock and default-category rows",
+    (PRODUCTS, FIX_STATS): "rebuild Heartbeat's change tracking of the connection's export profiles",
+    (PRODUCTS, FIX_REPEATED_IDS): "make Heartbeat's own records of products one to one",
+    (ORDERS, ANALYZE_INTEGRITY): "find broken sales orders (no lines, orphans, totals, missing customer, "
+                                 "address, currency or state, bad dates); writes nothing",
+    (ORDERS, FIX_INTEGRITY): "sanitize order values where the right one is certain",
+    (ORDERS, FIX_ORPHANS): "delete order lines, history and carrier rows of missing orders, and empty orders",
+    (ORDERS, FIX_STATS): "rebuild Heartbeat's change tracking of the connection's order exports",
+}
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,120 @@
+"""Maintenance profile: analyse or fix the integrity of a PrestaShop shop's products or orders (the
+seed's maintenance jobs), a batch of records per heartbeat, like any task.
+
+The records a task checks, what is wrong with each and the fixes are the scope's Checker
+(connectors/prestashop/integrity). Each record is an item: processed with action "checked" when
+clean, "found" with its findings, or "fixed" when the task's changes repaired some; every finding is
+also recorded for the task's JSON result (`heartbeat tasks result`). A fix is planned like an import
+batch (saved before anything is written, so a redo after a crash writes the same rows) and its
+changes, whole before and after images, go into the task's undo file with the batch.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+
+from connectors.platform.export_format import UNDO_ENTITY
+from connectors.prestashop import PrestaShop
+from connectors.prestashop.integrity import CHECKERS, Change, Checker, Record, Rows
+from core.errors import FatalTaskError
+from profiles.base import Processed, Worker
+from tasks.models import Item, Outcome, QueueEntry, Task
+from tasks.states import ItemStatus
+
+NOT_CHECKED = "not_checked"  # the findings of the task as a whole (position 0): what was not checked
+
+
+class MaintenanceWorker(Worker):
+    entity = UNDO_ENTITY
+
+    def __init__(self, profile, config):
+        super().__init__(profile, config)
+        self.scope = profile.options["scope"]
+        self.operation = profile.options["operation"]
+        self.fixes = self.operation.startswith("fix-")
+        self.has_side_effects = self.has_export_file = self.fixes  # a fix writes, and keeps an undo file
+        self._shop: PrestaShop | None = None
+        self._checker: Checker | None = None
+
+    @property
+    def shop(self) -> PrestaShop:
+        if self._shop is None:
+            self._shop = PrestaShop.from_connection(self.config.connections[self.profile.source])
+        return self._shop
+
+    @property
+    def checker(self) -> Checker:
+        if self._checker is None:
+            self._checker = CHECKERS[self.scope](self.shop)
+        return self._checker
+
+    def prepare(self, task: Task, previous: Task | None) -> None:
+        if self.scope not in CHECKERS or self.operation not in CHECKERS[self.scope].patterns:
+            raise FatalTaskError(f"{self.scope} {self.operation} is not an available maintenance operation "
+                                 "(see `heartbeat maintenance list`)")
+
+    def build_queue(self, previous: Task | None = None, task: Task | None = None):
+        """Every record the operation checks. A clean shop may have none (no repeated ids, say):
+        that is a completed task, never the empty-source error."""
+        self.shop.check()
+        for record in self.checker.records(self.operation):
+            own = record.kind in ("product", "order")
+            yield QueueEntry(record.id if own else 0, 0, record.label[:64], None,
+                             json.dumps(asdict(record), default=str))
+
+    def process(self, task: Task, items: list[Item], previous) -> Processed:
+        records = [Record(**json.loads(item.payload)) for item in items]
+        checked = self.checker.check(self.operation, records)
+        changes = checked.changes or [[] for _ in records]
+        result = Processed(outcomes=[])
+        if items[0].position == 1:  # the task as a whole, once
+            result.findings += [[0, NOT_CHECKED, line[:255], False] for line in self.checker.not_checked()]
+        for item, record, found, writes in zip(items, records, checked.findings, changes, strict=True):
+            result.outcomes.append(_outcome(item, found))
+            result.findings += [[item.position, f.pattern, record.label[:255], f.fixed] for f in found]
+            if writes:
+                result.effects.append([item.position, [asdict(c) for c in writes]])
+        return result
+
+    def apply(self, effects: list, at: str) -> None:
+        """Write a batch's planned changes in one shop transaction (again after a crash: the same
+        rows, nothing more)."""
+        changes = [Change(**c) for effect in effects for c in effect[1]]
+        if changes:
+            with self.shop._connect() as conn, conn.begin():
+                Rows(conn).apply(changes)
+
+    def effect_records(self, effects: list) -> list[str]:
+        """The undo file's lines: each change with the item it fixed."""
+        return [json.dumps({"position": effect[0], **change}, ensure_ascii=False, separators=(",", ":"))
+                for effect in effects for change in effect[1]]
+
+    def undo(self, changes: list[Change]) -> int:
+        """Restore the rows `changes` wrote, in one transaction; Drifted (nothing restored) when a
+        row is no longer what the fix left. Returns the rows restored."""
+        with self.shop._connect() as conn, conn.begin():
+            return Rows(conn).undo(changes)
+
+    def export_path(self, task: Task) -> str | None:
+        if not self.fixes:
+            return None
+        name = self.profile.name.replace(":", "-")  # an on-demand task's profile: maintenance:shop:...
+        return str(self.config.data_dir / "undo" / f"{name}-task-{task.id}.json")
+
+    @property
+    def source_name(self) -> str:
+        return self.profile.source
+
+    def close(self) -> None:
+        if self._shop is not None:
+            self._shop.close()
+            self._shop, self._checker = None, None
+
+
+def _outcome(item: Item, found: list) -> Outcome:
+    if not found:
+        return Outcome(item.position, ItemStatus.PROCESSED, "checked")
+    action = "fixed" if any(f.fixed for f in found) else "found"
+    detail = "; ".join(f"{f.pattern}: {f.detail}" + (" (fixed)" if f.fixed else "") for f in found)
+    return Outcome(item.position, ItemStatus.PROCESSED, action, detail)
