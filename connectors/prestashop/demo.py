@@ -70,6 +70,21 @@ ORDER_STATES = [  # PrestaShop's default states: id, name, template, valid; and 
     (8, "Payment error", "payment_error", 0, 2), (10, "Awaiting bank wire payment", "bankwire", 0, 5),
 ]
 STATE_ODDS = list(accumulate(state[4] for state in ORDER_STATES))
+# ps_order_state of those states: module_name, color, invoice, send_email, logable, delivery, shipped, paid
+STATE_FLAGS = {1: ("ps_checkpayment", "#34209E", 0, 1, 0, 0, 0, 0), 2: (None, "#3498D8", 1, 1, 1, 0, 0, 1),
+               3: (None, "#3498D8", 1, 1, 1, 1, 0, 1), 4: (None, "#01B887", 1, 1, 1, 1, 1, 1),
+               5: (None, "#01B887", 1, 0, 1, 1, 1, 1), 6: (None, "#2C3E50", 0, 1, 0, 0, 0, 0),
+               8: (None, "#E74C3C", 0, 1, 0, 0, 0, 0), 10: ("ps_wirepayment", "#34209E", 0, 1, 0, 0, 0, 0)}
+# An order's history (ps_order_history) is the state awaiting its payment (paid by check or bank
+# transfer), the states before its current one, then its current one.
+AWAITING = {"Payments by check": 1, "Bank transfer": 10}
+STATES_BEFORE = {3: (2,), 4: (2, 3), 5: (2, 3, 4)}
+SHIPPED = {4, 5}  # states whose carrier row has a tracking number
+# Addresses, one per customer (id_address = id_customer): street, city, postcode, PrestaShop's id_country
+CITIES = [("rue de la Roquette", "Paris", "75011", 8), ("rue Mercière", "Lyon", "69002", 8),
+          ("Invalidenstraße", "Berlin", "10115", 1), ("Calle Mayor", "Madrid", "28013", 6),
+          ("Via Torino", "Milano", "20123", 10), ("Goswell Road", "London", "EC1V 7EY", 17),
+          ("quai de la Fosse", "Nantes", "44000", 8), ("Mönckebergstraße", "Hamburg", "20095", 1)]
 TRIGRAMS = ["".join(letters) for letters in cartesian(ascii_uppercase, repeat=3)]  # order references
 PAYMENTS = {1: "Payments by check", 10: "Bank transfer"}  # by state; else one of OTHER_PAYMENTS
 OTHER_PAYMENTS = ["Bank transfer", "Payments by check", "Credit card", "PayPal"]
@@ -172,7 +187,9 @@ def _build(engine: sa.Engine, tables: ShopTables, orders: OrderTables, products:
         # Orders draw from a generator of their own, so the products are those of a shop without orders.
         plan = _OrderPlan(random.Random(f"orders/{seed}"), products)
         for first in range(1, plan.customers + 1, CHUNK):
-            writer.insert("customer", plan.customer_rows(first, min(first + CHUNK - 1, plan.customers)))
+            customers = plan.customer_rows(first, min(first + CHUNK - 1, plan.customers))
+            writer.insert("customer", customers)
+            writer.insert("address", _address_rows(customers))
         next_pa = 1
         for first in range(1, products + 1, CHUNK):
             last = min(first + CHUNK - 1, products)
@@ -210,9 +227,13 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "currency": ("id_currency", "name", "iso_code", "conversion_rate"),
     "shop_group": ("id_shop_group", "name", "share_stock"),
     "shop": ("id_shop", "id_shop_group", "name", "id_category", "theme_name"),
+    "order_state": ("id_order_state", "module_name", "color", "invoice", "send_email", "logable", "delivery",
+                    "shipped", "paid", "unremovable"),
     "order_state_lang": ("id_order_state", "id_lang", "name", "template"),
     "customer": ("id_customer", "id_gender", "firstname", "lastname", "email", "passwd", "date_add",
                  "date_upd"),
+    "address": ("id_address", "id_country", "id_customer", "alias", "lastname", "firstname", "address1",
+                "postcode", "city", "date_add", "date_upd"),
     "orders": ("id_order", "reference", "id_shop", "id_carrier", "id_lang", "id_customer", "id_cart",
                "id_currency", "id_address_delivery", "id_address_invoice", "current_state", "payment",
                "conversion_rate", "total_products", "total_products_wt", "total_shipping_tax_excl",
@@ -223,7 +244,12 @@ COLUMNS: dict[str, tuple[str, ...]] = {
                      "product_name", "product_quantity", "product_ean13", "product_reference",
                      "product_weight", "tax_name", "total_price_tax_incl", "total_price_tax_excl",
                      "unit_price_tax_incl", "unit_price_tax_excl"),
+    "order_history": ("id_order_history", "id_employee", "id_order", "id_order_state", "date_add"),
+    "order_carrier": ("id_order_carrier", "id_order", "id_carrier", "weight", "shipping_cost_tax_excl",
+                      "shipping_cost_tax_incl", "tracking_number", "date_add"),
 }
+ORDER = {column: n for n, column in enumerate(COLUMNS["orders"])}  # a column's place in an order's row
+DETAIL = {column: n for n, column in enumerate(COLUMNS["order_detail"])}
 GENERATED = ("product", "product_lang", "stock_available", "product_attribute",
              "product_attribute_combination")
 LONG_DESCRIPTION = "<p>Designed to last and easy to care for. Ships within 48 hours.</p>"
@@ -273,6 +299,7 @@ def _reference_rows() -> Iterator[tuple[str, list[tuple]]]:
     yield "attribute", [(i, group, hex_, i) for i, (group, hex_, _) in enumerate(values, 1)]
     yield "attribute_lang", [(i, ID_LANG, name) for i, (_, _, name) in enumerate(values, 1)]
     yield "currency", CURRENCIES
+    yield "order_state", [(i, *STATE_FLAGS[i], 1) for i, *_ in ORDER_STATES]
     yield "order_state_lang", [(i, ID_LANG, name, template) for i, name, template, _, _ in ORDER_STATES]
 
 
@@ -373,7 +400,7 @@ class _OrderPlan:
         self.rng, self.products = rng, products
         self.orders = max(1, products // PRODUCTS_PER_ORDER) if products else 0
         self.customers = max(1, self.orders // 2) if self.orders else 0
-        self.next_detail = 1
+        self.next_detail = self.next_history = 1
         self.start = ORDERS_UNTIL - timedelta(days=ORDER_DAYS)
 
     def customer_rows(self, first: int, last: int) -> list[tuple]:
@@ -387,7 +414,8 @@ class _OrderPlan:
 
     def order_rows(self, chunk: dict[str, list[tuple]], first: int, last: int) -> dict[str, list[tuple]]:
         """The orders (and their lines) that fall in products first..last, whose rows are `chunk`."""
-        out: dict[str, list[tuple]] = {"orders": [], "order_detail": []}
+        out: dict[str, list[tuple]] = {name: [] for name in ("orders", "order_detail", "order_history",
+                                                             "order_carrier")}
         first_order = self.orders * (first - 1) // self.products + 1
         last_order = self.orders * last // self.products
         combinations: dict[int, list[tuple]] = {}
@@ -398,8 +426,11 @@ class _OrderPlan:
             attributes.setdefault(pa, []).append(id_attribute)
         for id_order in range(first_order, last_order + 1):
             lines, excl, incl = self._lines(chunk, combinations, attributes, id_order)
+            order = self._order(id_order, excl, incl)
             out["order_detail"] += lines
-            out["orders"].append(self._order(id_order, excl, incl))
+            out["orders"].append(order)
+            out["order_history"] += self._history(order)
+            out["order_carrier"].append(_carrier(order, lines))
         return out
 
     def _lines(self, chunk: dict[str, list[tuple]], combinations: dict[int, list[tuple]],
@@ -452,6 +483,46 @@ class _OrderPlan:
 
     def _date(self, seconds: int) -> str:
         return (self.start + timedelta(seconds=seconds)).isoformat(" ")
+
+    def _history(self, order: tuple) -> list[tuple]:
+        """The order's state changes, from its date_add to its date_upd (the last: current_state).
+        The first is the payment module's (id_employee 0), the others an employee's."""
+        id_order, state = order[ORDER["id_order"]], order[ORDER["current_state"]]
+        awaiting = AWAITING.get(order[ORDER["payment"]])
+        first = (awaiting,) if awaiting and awaiting != state else ()
+        states = (*first, *STATES_BEFORE.get(state, ()), state)
+        added = datetime.fromisoformat(order[ORDER["date_add"]])
+        span = (datetime.fromisoformat(order[ORDER["date_upd"]]) - added).total_seconds()
+        rows = []
+        for n, id_state in enumerate(states):
+            at = added + timedelta(seconds=int(span * n / (len(states) - 1))) if n else added
+            rows.append((self.next_history, 1 if n else 0, id_order, id_state, at.isoformat(" ")))
+            self.next_history += 1
+        return rows
+
+
+def _carrier(order: tuple, lines: list[tuple]) -> tuple:
+    """The order's ps_order_carrier row (id_order_carrier = id_order): its weight, shipping and,
+    once shipped, a tracking number."""
+    id_order = order[ORDER["id_order"]]
+    weight, quantity = DETAIL["product_weight"], DETAIL["product_quantity"]
+    grams = sum(round(line[weight] * 1000) * line[quantity] for line in lines)
+    tracking = f"DEMO{id_order:09d}" if order[ORDER["current_state"]] in SHIPPED else None
+    return (id_order, id_order, order[ORDER["id_carrier"]], grams / 1000,
+            order[ORDER["total_shipping_tax_excl"]], order[ORDER["total_shipping_tax_incl"]], tracking,
+            order[ORDER["date_add"]])
+
+
+def _address_rows(customers: list[tuple]) -> list[tuple]:
+    """One address per customer, with the customer's name, id_address = id_customer (what the demo
+    orders' id_address_delivery and id_address_invoice name)."""
+    rows = []
+    for id_customer, _, firstname, lastname, *_ in customers:
+        street, city, postcode, id_country = CITIES[id_customer % len(CITIES)]
+        number = 1 + id_customer * 7 % 120
+        rows.append((id_customer, id_country, id_customer, "My address", lastname, firstname,
+                     f"{number} {street}", postcode, city, CUSTOMERS_SINCE, CUSTOMERS_SINCE))
+    return rows
 
 
 def _tax_excluded(micro: int) -> int:

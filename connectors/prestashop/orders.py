@@ -20,7 +20,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from connectors.platform import export_format as fmt
-from connectors.prestashop.schema import DECIMAL, UINT, PsDecimal, _col, _table  # schema.py's conventions
+from connectors.prestashop.schema import DECIMAL, FLAG, UINT, PsDecimal, _col, _table  # schema.py's ways
 from connectors.prestashop.shop import IDS_PER_QUERY, PrestaShop
 
 
@@ -50,6 +50,10 @@ class OrderTables:
     order_state_lang: sa.Table
     customer: sa.Table
     currency: sa.Table
+    order_state: sa.Table
+    order_history: sa.Table
+    order_carrier: sa.Table
+    address: sa.Table
 
 
 def _orders(md: sa.MetaData, p: str) -> sa.Table:
@@ -133,14 +137,86 @@ def _others(md: sa.MetaData, p: str) -> tuple[sa.Table, sa.Table, sa.Table]:
     return state_lang, customer, currency
 
 
+def _order_state(md: sa.MetaData, p: str) -> sa.Table:
+    """The order states an order's current_state and history name (their flags, not their names)."""
+    return _table(
+        f"{p}order_state", md,
+        _col("id_order_state", UINT, primary_key=True, autoincrement=True),
+        _col("invoice", FLAG, nullable=True, server_default="0"),
+        _col("send_email", FLAG, server_default="0"),
+        _col("module_name", sa.String(255), nullable=True),
+        _col("color", sa.String(32), nullable=True),
+        _col("unremovable", FLAG),
+        _col("logable", FLAG, server_default="0"),
+        _col("delivery", FLAG, server_default="0"),
+        _col("shipped", FLAG, server_default="0"),
+        _col("paid", FLAG, server_default="0"),
+        _col("deleted", FLAG, server_default="0"),
+    )
+
+
+def _history_and_carrier(md: sa.MetaData, p: str) -> tuple[sa.Table, sa.Table]:
+    """An order's state changes (the latest is its current_state; id_employee 0 when a module made
+    it) and its carrier row (one per shipment: one per order without split shipments)."""
+    history = _table(
+        f"{p}order_history", md,
+        _col("id_order_history", UINT, primary_key=True, autoincrement=True),
+        _col("id_employee", UINT),
+        _col("id_order", UINT),
+        _col("id_order_state", UINT),
+        _col("date_add", sa.DateTime),
+    )
+    sa.Index(f"ix_{p}order_history_order_history_order", history.c.id_order)
+    carrier = _table(
+        f"{p}order_carrier", md,
+        _col("id_order_carrier", sa.Integer, primary_key=True, autoincrement=True),  # int(11), signed
+        _col("id_order", UINT),
+        _col("id_carrier", UINT),
+        _col("id_order_invoice", UINT, nullable=True),
+        _col("weight", DECIMAL, nullable=True),
+        _col("shipping_cost_tax_excl", DECIMAL, nullable=True),
+        _col("shipping_cost_tax_incl", DECIMAL, nullable=True),
+        _col("tracking_number", sa.String(64), nullable=True),
+        _col("date_add", sa.DateTime),
+    )
+    sa.Index(f"ix_{p}order_carrier_id_order", carrier.c.id_order)
+    return history, carrier
+
+
+def _address(md: sa.MetaData, p: str) -> sa.Table:
+    """Customers' addresses (an order's id_address_delivery and id_address_invoice). PrestaShop
+    never deletes one an order uses: it sets `deleted`."""
+    t = _table(
+        f"{p}address", md,
+        _col("id_address", UINT, primary_key=True, autoincrement=True),
+        _col("id_country", UINT),
+        _col("id_customer", UINT, server_default="0"),
+        _col("alias", sa.String(32)),
+        _col("company", sa.String(255), nullable=True),
+        _col("lastname", sa.String(255)),
+        _col("firstname", sa.String(255)),
+        _col("address1", sa.String(128)),
+        _col("postcode", sa.String(12), nullable=True),
+        _col("city", sa.String(64)),
+        _col("date_add", sa.DateTime),
+        _col("date_upd", sa.DateTime),
+        _col("active", FLAG, server_default="1"),
+        _col("deleted", FLAG, server_default="0"),
+    )
+    sa.Index(f"ix_{p}address_address_customer", t.c.id_customer)
+    return t
+
+
 @functools.cache
 def order_tables(prefix: str = "ps_") -> OrderTables:
     """The order tables named with `prefix` (cached: the same object for the same prefix)."""
     md = sa.MetaData()
     state_lang, customer, currency = _others(md, prefix)
+    history, carrier = _history_and_carrier(md, prefix)
     return OrderTables(prefix=prefix, metadata=md, orders=_orders(md, prefix),
                        order_detail=_order_detail(md, prefix), order_state_lang=state_lang,
-                       customer=customer, currency=currency)
+                       customer=customer, currency=currency, order_state=_order_state(md, prefix),
+                       order_history=history, order_carrier=carrier, address=_address(md, prefix))
 
 
 class OrderReader:
