@@ -51,6 +51,7 @@ SIZES = [("S", -1.0), ("M", 0.0), ("L", 0.0), ("XL", 2.5)]  # and their price im
 COLORS = [("Black", "#000000", "BLK"), ("White", "#ffffff", "WHT"), ("Navy", "#1f2a44", "NVY"),
           ("Red", "#c0392b", "RED"), ("Green", "#2e7d32", "GRN"), ("Crème", "#f3e9d2", "CRM")]
 SIZE_GROUP, COLOR_GROUP = 1, 2  # attribute ids: sizes 1..4, colours 5..10
+HOME = 2  # the category every product is in, besides its default one (Root > Home > CATEGORIES)
 
 NAMES = [(f"{a} {m} {n}", f"{a}-{m}-{n}".lower().replace(" ", "-").replace("&", "and").replace("é", "e"))
          for a, m, n in cartesian(ADJECTIVES, MATERIALS, NOUNS)]
@@ -199,6 +200,7 @@ def _build(engine: sa.Engine, tables: ShopTables, orders: OrderTables, products:
             for name, rows in plan.order_rows(chunk, first, last).items():
                 writer.insert(name, rows)
         _copy_shop_rows(conn, tables)
+        _link_rows(conn, tables)
         for table in all_tables:
             for index in table.indexes:
                 index.create(conn)
@@ -227,6 +229,9 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "currency": ("id_currency", "name", "iso_code", "conversion_rate"),
     "shop_group": ("id_shop_group", "name", "share_stock"),
     "shop": ("id_shop", "id_shop_group", "name", "id_category", "theme_name"),
+    "lang": ("id_lang", "name", "active", "iso_code", "language_code", "locale", "date_format_lite",
+             "date_format_full", "is_rtl"),
+    "lang_shop": ("id_lang", "id_shop"),
     "order_state": ("id_order_state", "module_name", "color", "invoice", "send_email", "logable", "delivery",
                     "shipped", "paid", "unremovable"),
     "order_state_lang": ("id_order_state", "id_lang", "name", "template"),
@@ -280,6 +285,8 @@ def _reference_rows() -> Iterator[tuple[str, list[tuple]]]:
     day = "2023-01-02 08:00:00"
     yield "shop_group", [(1, "Default", 0)]
     yield "shop", [(ID_SHOP, 1, "Demo shop", 2, "classic")]
+    yield "lang", [(ID_LANG, "English (English)", 1, "en", "en-us", "en-US", "m/d/Y", "m/d/Y H:i:s", 0)]
+    yield "lang_shop", [(ID_LANG, ID_SHOP)]
     yield "manufacturer", [(i, name, day, day, 1) for i, name in enumerate(BRANDS, 1)]
     n = len(CATEGORIES)
     categories = [(1, 0, 1, 0, 1, 2 * n + 4, 1, day, day, 0, 0),  # nested set: Root > Home > the rest
@@ -383,6 +390,24 @@ def _copy_shop_rows(conn: sa.Connection, tables: ShopTables) -> None:
     cols = ["id_product", "id_product_attribute", "wholesale_price", "price", "weight", "default_on"]
     select = sa.select(*(pa.c[c] for c in cols[:2]), sa.literal(ID_SHOP), *(pa.c[c] for c in cols[2:]))
     conn.execute(pas.insert().from_select([*cols[:2], "id_shop", *cols[2:]], select))
+
+
+def _link_rows(conn: sa.Connection, tables: ShopTables) -> None:
+    """In SQL, as PrestaShop links a product: category_product (its default category and Home, at
+    the end of each: positions from 0 by id_product), and one cover image (id_image = id_product)
+    in image and image_shop."""
+    p, cp = tables.product, tables.category_product
+    for category, within in ((sa.literal(HOME), None), (p.c.id_category_default, p.c.id_category_default)):
+        position = sa.func.row_number().over(partition_by=within, order_by=p.c.id_product) - 1
+        conn.execute(cp.insert().from_select(["id_category", "id_product", "position"],
+                                             sa.select(category, p.c.id_product, position)))
+    image, image_shop = tables.image, tables.image_shop
+    conn.execute(image.insert().from_select(["id_image", "id_product", "position", "cover"],
+                                            sa.select(p.c.id_product, p.c.id_product, sa.literal(1),
+                                                      sa.literal(1))))
+    conn.execute(image_shop.insert().from_select(["id_product", "id_image", "id_shop", "cover"],
+                                                 sa.select(image.c.id_product, image.c.id_image,
+                                                           sa.literal(ID_SHOP), image.c.cover)))
 
 
 class _OrderPlan:

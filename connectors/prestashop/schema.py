@@ -77,6 +77,11 @@ class ShopTables:
     attribute_group_lang: sa.Table
     shop: sa.Table
     shop_group: sa.Table
+    lang: sa.Table
+    lang_shop: sa.Table
+    category_product: sa.Table
+    image: sa.Table
+    image_shop: sa.Table
 
 
 def _table(name: str, md: sa.MetaData, *columns: sa.Column) -> sa.Table:
@@ -221,6 +226,63 @@ def _shops(md: sa.MetaData, p: str) -> tuple[sa.Table, sa.Table]:
     return shop, group
 
 
+def _languages(md: sa.MetaData, p: str) -> tuple[sa.Table, sa.Table]:
+    """Installed languages, and those of each shop (a language is active in a shop when it is
+    active and has a lang_shop row for it)."""
+    lang = _table(
+        f"{p}lang", md,
+        _col("id_lang", UINT, primary_key=True, autoincrement=True),
+        _col("name", sa.String(32)),
+        _col("active", TINY, server_default="0"),
+        _col("iso_code", sa.CHAR(2)),
+        _col("language_code", sa.CHAR(5)),
+        _col("locale", sa.String(5)),
+        _col("date_format_lite", sa.CHAR(32), server_default="Y-m-d"),
+        _col("date_format_full", sa.CHAR(32), server_default="Y-m-d H:i:s"),
+        _col("is_rtl", FLAG, server_default="0"),
+    )
+    lang_shop = _table(
+        f"{p}lang_shop", md,
+        _col("id_lang", UINT, primary_key=True, autoincrement=False),
+        _col("id_shop", UINT, primary_key=True, autoincrement=False),
+    )
+    sa.Index(f"ix_{p}lang_shop_IDX_2F43BFC7274A50A0", lang_shop.c.id_shop)
+    return lang, lang_shop
+
+
+def _category_product(md: sa.MetaData, p: str) -> sa.Table:
+    """The categories a product is in (its default category among them), with its position there.
+    Read by (id_category, id_product), its primary key: PrestaShop's indexes on id_product and
+    (id_category, position) are not declared."""
+    return _table(
+        f"{p}category_product", md,
+        _col("id_category", UINT, primary_key=True, autoincrement=False),
+        _col("id_product", UINT, primary_key=True, autoincrement=False),
+        _col("position", UINT, server_default="0"),
+    )
+
+
+def _images(md: sa.MetaData, p: str) -> tuple[sa.Table, sa.Table]:
+    """A product's images (cover 1 for its cover, NULL for the others) and those of each shop.
+    No query of ours reads them by another key: PrestaShop's secondary indexes are not declared."""
+    image = _table(
+        f"{p}image", md,
+        _col("id_image", UINT, primary_key=True, autoincrement=True),
+        _col("id_product", UINT),
+        _col("position", sa.SmallInteger().with_variant(mysql.SMALLINT(2, unsigned=True), *_MYSQL),
+             server_default="0"),
+        _col("cover", FLAG, nullable=True),
+    )
+    shop = _table(
+        f"{p}image_shop", md,
+        _col("id_product", UINT),
+        _col("id_image", UINT, primary_key=True, autoincrement=False),
+        _col("id_shop", UINT, primary_key=True, autoincrement=False),
+        _col("cover", FLAG, nullable=True),
+    )
+    return image, shop
+
+
 def _manufacturer(md: sa.MetaData, p: str) -> sa.Table:
     return _table(
         f"{p}manufacturer", md,
@@ -318,6 +380,8 @@ def shop_tables(prefix: str = "ps_") -> ShopTables:
     pa, pa_shop, pa_combination = _combinations(md, prefix)
     attribute, attribute_lang, group, group_lang = _attributes(md, prefix)
     shop, shop_group = _shops(md, prefix)
+    lang, lang_shop = _languages(md, prefix)
+    image, image_shop = _images(md, prefix)
     tables = ShopTables(
         prefix=prefix,
         metadata=md,
@@ -337,5 +401,10 @@ def shop_tables(prefix: str = "ps_") -> ShopTables:
         attribute_group_lang=group_lang,
         shop=shop,
         shop_group=shop_group,
+        lang=lang,
+        lang_shop=lang_shop,
+        category_product=_category_product(md, prefix),
+        image=image,
+        image_shop=image_shop,
     )
     return tables
