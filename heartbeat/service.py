@@ -125,8 +125,9 @@ class TaskManager:
 
     def maintenance_operations(self) -> list[tuple[str, str, str]]:
         """Every maintenance operation as (scope, operation, what it does)."""
-        return [(scope, op, integrity.WHAT[scope, op]) for scope, ops in integrity.OPERATIONS.items()
-                for op in ops]
+        later = " (not available yet)"
+        return [(scope, op, integrity.WHAT[scope, op] + ("" if op in _available(scope) else later))
+                for scope, ops in integrity.OPERATIONS.items() for op in ops]
 
     def run_maintenance(self, connection: str, operation: str, scope: str = integrity.PRODUCTS) -> Task:
         """A new pending maintenance task on a prestashop connection, due now (no profile needed)."""
@@ -148,7 +149,7 @@ class TaskManager:
         return maintenance_result.result(
             operation=worker.operation, scope=worker.scope, connection=profile.source,
             patterns=_patterns(worker.scope, worker.operation),
-            findings=self.store.findings(task.id), payloads=(i.payload for i in self.store.items(task.id)))
+            findings=self.store.findings(task.id), kinds=(i.name for i in self.store.items(task.id)))
 
     def undo(self, task_id: int) -> int:
         """Restore every row a maintenance fix changed, as it was before, in one transaction;
@@ -183,9 +184,14 @@ class TaskManager:
             raise Refused(f"task {task.id}'s profile {task.profile!r} is no longer configured") from None
 
 
-def _patterns(scope: str, operation: str) -> tuple[str, ...]:
+def _available(scope: str) -> dict[str, tuple[str, ...]]:
+    """The operations of `scope` implemented so far -> the patterns each reports."""
     checker = integrity.CHECKERS.get(scope)
-    return checker.patterns.get(operation, ()) if checker is not None else ()
+    return checker.patterns if checker is not None else {}
+
+
+def _patterns(scope: str, operation: str) -> tuple[str, ...]:
+    return _available(scope).get(operation, ())
 
 
 def _a(word: str) -> str:

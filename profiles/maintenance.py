@@ -17,7 +17,7 @@ from dataclasses import asdict
 from connectors.platform.export_format import UNDO_ENTITY
 from connectors.prestashop import PrestaShop
 from connectors.prestashop.integrity import CHECKERS, Change, Checker, Record, Rows
-from core.errors import FatalTaskError
+from core.errors import ConnectorError, FatalTaskError
 from profiles.base import Processed, Worker
 from tasks.models import Item, Outcome, QueueEntry, Task
 from tasks.states import ItemStatus
@@ -60,22 +60,44 @@ class MaintenanceWorker(Worker):
         self.shop.check()
         for record in self.checker.records(self.operation):
             own = record.kind in ("product", "order")
-            yield QueueEntry(record.id if own else 0, 0, record.label[:64], None,
+            yield QueueEntry(record.id if own else 0, 0, record.label[:64], record.kind,  # the report's name
                              json.dumps(asdict(record), default=str))
 
     def process(self, task: Task, items: list[Item], previous) -> Processed:
+        """Check a batch of records; if the batch cannot be checked (a value a check cannot read),
+        each record is checked alone, and one that fails is an error item, not the batch."""
         records = [Record(**json.loads(item.payload)) for item in items]
-        checked = self.checker.check(self.operation, records)
-        changes = checked.changes or [[] for _ in records]
         result = Processed(outcomes=[])
         if items[0].position == 1:  # the task as a whole, once
             result.findings += [[0, NOT_CHECKED, line[:255], False] for line in self.checker.not_checked()]
-        for item, record, found, writes in zip(items, records, checked.findings, changes, strict=True):
+        try:
+            per_record = self._check(records)
+        except ConnectorError:
+            raise  # the shop is away: the batch waits
+        except Exception:
+            per_record = [self._check_alone(record) for record in records]
+        for item, record, (found, writes) in zip(items, records, per_record, strict=True):
+            if isinstance(found, Exception):
+                result.outcomes.append(Outcome(item.position, ItemStatus.ERROR, "none", _reason(found)))
+                continue
             result.outcomes.append(_outcome(item, found))
             result.findings += [[item.position, f.pattern, record.label[:255], f.fixed] for f in found]
             if writes:
                 result.effects.append([item.position, [asdict(c) for c in writes]])
         return result
+
+    def _check(self, records: list[Record]) -> list[tuple[list, list]]:
+        """(findings, changes) of each record."""
+        checked = self.checker.check(self.operation, records)
+        return list(zip(checked.findings, checked.changes or [[] for _ in records], strict=True))
+
+    def _check_alone(self, record: Record) -> tuple:
+        try:
+            return self._check([record])[0]
+        except ConnectorError:
+            raise
+        except Exception as exc:
+            return exc, []
 
     def apply(self, effects: list, at: str) -> None:
         """Write a batch's planned changes in one shop transaction (again after a crash: the same
@@ -110,6 +132,11 @@ class MaintenanceWorker(Worker):
         if self._shop is not None:
             self._shop.close()
             self._shop, self._checker = None, None
+
+
+def _reason(exc: Exception) -> str:
+    text = str(exc).splitlines()[0] if str(exc) else ""
+    return f"cannot check this record: {type(exc).__name__}" + (f": {text}" if text else "")
 
 
 def _outcome(item: Item, found: list) -> Outcome:

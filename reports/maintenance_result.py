@@ -12,7 +12,6 @@ name the first 10 records found, in the order they were checked.
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -21,10 +20,10 @@ NOT_CHECKED = "not_checked"  # the pattern under which a task records what it co
 
 
 def result(*, operation: str, scope: str, connection: str, patterns: Iterable[str],
-           findings: Mapping[str, dict], payloads: Iterable[str | None]) -> dict[str, Any]:
-    """The result of a task from its findings by pattern (TaskStore.findings) and the payloads
-    of its items (each the JSON of the record checked, whose "kind" is counted)."""
-    checked = Counter(json.loads(p).get("kind", "record") if p else "record" for p in payloads)
+           findings: Mapping[str, dict], kinds: Iterable[str | None]) -> dict[str, Any]:
+    """The result of a task from its findings by pattern (TaskStore.findings) and the kind of
+    record each of its items checked (counted)."""
+    checked = Counter(kind or "record" for kind in kinds)
     found = {name: findings.get(name, {"count": 0, "fixed": 0, "examples": []}) for name in patterns}
     found.update({k: v for k, v in findings.items() if k != NOT_CHECKED and k not in found})
     return {

@@ -16,9 +16,10 @@ from connectors.prestashop.integrity.base import (
     Finding,
     Record,
 )
+from connectors.prestashop.integrity.orders import OrderChecker
 from connectors.prestashop.integrity.rows import Drifted, Rows
 
-CHECKERS: dict[str, type[Checker]] = {}  # scope -> its checker
+CHECKERS: dict[str, type[Checker]] = {ORDERS: OrderChecker}  # scope -> its checker
 
 __all__ = ["CHECKERS", "OPERATIONS", "ORDERS", "PRODUCTS", "WHAT", "Change", "Checked", "Checker", "Drifted",
            "Finding", "Record", "Rows"]

@@ -39,8 +39,10 @@ WHAT = {  # (scope, operation) -> one line for `heartbeat maintenance list`
     (PRODUCTS, FIX_REPEATED_IDS): "make Heartbeat's own records of products one to one",
     (ORDERS, ANALYZE_INTEGRITY): "find broken sales orders (no lines, orphans, totals, missing customer, "
                                  "address, currency or state, bad dates); writes nothing",
-    (ORDERS, FIX_INTEGRITY): "sanitize order values where the right one is certain",
-    (ORDERS, FIX_ORPHANS): "delete order lines, history and carrier rows of missing orders, and empty orders",
+    (ORDERS, FIX_INTEGRITY): "trim order references; wrong totals, dates, quantities and missing links stay "
+                             "findings (only a person knows which side is wrong)",
+    (ORDERS, FIX_ORPHANS): "delete order lines, history and carrier rows of missing orders, and empty "
+                           "orders with zero totals",
     (ORDERS, FIX_STATS): "rebuild Heartbeat's change tracking of the connection's order exports",
 }
 
