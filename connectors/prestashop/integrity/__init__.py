@@ -17,9 +17,10 @@ from connectors.prestashop.integrity.base import (
     Record,
 )
 from connectors.prestashop.integrity.orders import OrderChecker
+from connectors.prestashop.integrity.products import ProductChecker
 from connectors.prestashop.integrity.rows import Drifted, Rows
 
-CHECKERS: dict[str, type[Checker]] = {ORDERS: OrderChecker}  # scope -> its checker
+CHECKERS: dict[str, type[Checker]] = {PRODUCTS: ProductChecker, ORDERS: OrderChecker}  # scope -> its checker
 
 __all__ = ["CHECKERS", "OPERATIONS", "ORDERS", "PRODUCTS", "WHAT", "Change", "Checked", "Checker", "Drifted",
            "Finding", "Record", "Rows"]

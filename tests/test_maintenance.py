@@ -1,0 +1,165 @@
+"""Maintenance tasks end to end: analyses find nothing on a fresh shop and exactly what was broken,
+fixes repair it as tasks like any other, the result validates against its schema, and an undo
+restores the shop exactly (or refuses, restoring nothing)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import jsonschema
+import pytest
+import sqlalchemy as sa
+
+from connectors.prestashop import create_demo_shop
+from core.errors import Refused
+from heartbeat.service import TaskManager
+from tests.helpers import execute, make_config, make_heartbeat, raw
+from tests.processes import ROOT, hb, make_project, run_hooked, show
+
+PRODUCTS = 60
+SCHEMA = json.loads((ROOT / "connectors/platform/maintenance-result.schema.json").read_text())
+
+
+@pytest.fixture
+def tasks(tmp_path, db_url, shop_url, clock):
+    create_demo_shop(shop_url, products=PRODUCTS, seed=42)
+    config = make_config(tmp_path, db_url, shop_url, batch_size=25)
+    beat = make_heartbeat(config, clock)
+    manager = TaskManager(config, beat.store, clock)
+    manager.beat = beat
+    return manager
+
+
+def run(tasks: TaskManager, operation: str, scope: str = "products"):
+    task = tasks.run_maintenance("shop", operation, scope)
+    tasks.beat.run_until_idle()
+    done = tasks.store.get(task.id)
+    assert done.status == "completed" and done.kind == "maintenance", done.message
+    result = tasks.result(done.id)
+    jsonschema.Draft202012Validator(SCHEMA).validate(result)
+    return done, result
+
+
+def found(result: dict) -> dict[str, int]:
+    return {name: p["count"] for name, p in result["patterns"].items() if p["count"]}
+
+
+def dump(url: str) -> dict[str, list]:
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        names = [n for n in sa.inspect(conn).get_table_names() if n.startswith("ps_")]
+        tables = {n: sorted(map(repr, conn.exec_driver_sql(f"SELECT * FROM {n}").all())) for n in names}
+    engine.dispose()
+    return tables
+
+
+@pytest.mark.parametrize("scope, operations", [
+    ("products", ["analyze-integrity", "analyze-repeated-ids"]), ("orders", ["analyze-integrity"])])
+def test_a_fresh_demo_shop_is_clean(tasks, scope, operations):
+    for operation in operations:
+        task, result = run(tasks, operation, scope)
+        assert found(result) == {} and result["not_checked"] == []
+        assert (result["operation"], result["scope"], result["connection"]) == (operation, scope, "shop")
+        assert result["patterns"] and all(p == {"count": 0, "fixed": 0, "examples": []}
+                                          for p in result["patterns"].values())
+    assert sum(result["checked"].values()) == task.progress.processed == task.progress.total
+
+
+def test_an_analysis_finds_exactly_what_was_broken_and_writes_nothing(tasks, shop_url):
+    execute(shop_url, "UPDATE ps_product SET price = price + 1 WHERE id_product = 12",
+            "UPDATE ps_product SET reference = CONCAT(' ', reference) WHERE id_product = 13"
+            if not shop_url.startswith("sqlite") else
+            "UPDATE ps_product SET reference = ' ' || reference WHERE id_product = 13",
+            "DELETE FROM ps_stock_available WHERE id_product = 14 AND id_product_attribute = 0")
+    before = dump(shop_url)
+    task, result = run(tasks, "analyze-integrity")
+    assert found(result) == {"price_drift": 1, "untrimmed_reference": 1, "stock_row_missing": 1}
+    reference = raw(shop_url, "SELECT reference FROM ps_product WHERE id_product = 12")[0][0]
+    assert result["patterns"]["price_drift"]["examples"] == [reference]
+    assert dump(shop_url) == before
+    items = {i.product_id: i for i in tasks.store.items(task.id)}
+    assert items[12].action == "found" and items[12].detail.startswith("price_drift: ")
+    assert items[1].action == "checked"
+
+
+def test_a_fix_repairs_keeps_an_undo_file_and_undo_restores_the_shop_exactly(tasks, shop_url):
+    execute(shop_url, "INSERT INTO ps_stock_available (id_product, id_product_attribute, id_shop, "
+                      "id_shop_group, quantity, physical_quantity, reserved_quantity) "
+                      "VALUES (999999, 0, 1, 0, 5, 5, 0)")
+    before = dump(shop_url)
+    fix, result = run(tasks, "fix-orphans")
+    assert result["patterns"]["orphan_stock_row"] == {"count": 1, "fixed": 1,
+                                                      "examples": [result["patterns"]["orphan_stock_row"]
+                                                                   ["examples"][0]]}
+    after = dump(shop_url)
+    assert {t for t in before if before[t] != after[t]} == {"ps_stock_available"}
+    assert not raw(shop_url, "SELECT * FROM ps_stock_available WHERE id_product = 999999")
+
+    assert tasks.undo(fix.id) == 1
+    assert dump(shop_url) == before
+    log = [line.message for line in tasks.store.log(fix.id)]
+    assert log[-1] == "undone: 1 row of the shop restored as they were before this fix"
+    with pytest.raises(Refused, match=f"task {fix.id} was undone already"):
+        tasks.undo(fix.id)
+
+
+def test_an_undo_refuses_when_a_row_changed_since_the_fix(tasks, shop_url):
+    execute(shop_url, "UPDATE ps_product SET price = price + 1 WHERE id_product = 12")
+    fix, result = run(tasks, "fix-integrity")
+    assert result["patterns"]["price_drift"]["fixed"] == 1
+    execute(shop_url, "UPDATE ps_product SET price = 123.45 WHERE id_product = 12")  # someone edits it
+    kept = dump(shop_url)
+    with pytest.raises(Refused, match="changed after the fix .*; nothing was undone"):
+        tasks.undo(fix.id)
+    assert dump(shop_url) == kept
+
+
+def test_undo_is_for_finished_fixes_of_maintenance_tasks(tasks):
+    analysis, _ = run(tasks, "analyze-integrity")
+    with pytest.raises(Refused, match="changed nothing in the shop; there is nothing to undo"):
+        tasks.undo(analysis.id)
+    with pytest.raises(Refused, match="not an operation of scope orders"):
+        tasks.run_maintenance("shop", "analyze-repeated-ids", "orders")
+    with pytest.raises(Refused, match="no prestashop connection named 'nope'"):
+        tasks.run_maintenance("nope", "analyze-integrity")
+
+
+@pytest.mark.slow
+def test_a_fix_killed_right_after_its_shop_write_is_redone_exactly_once(tmp_path, db_url):
+    project = make_project(tmp_path, db_url)
+    hb(project, "demo", "init", "--products", "200")
+    shop = f"sqlite:///{project / 'data' / 'demo-shop.db'}"
+    execute(shop, *[f"INSERT INTO ps_stock_available (id_product, id_product_attribute, id_shop, "
+                    f"id_shop_group, quantity, physical_quantity, reserved_quantity) "
+                    f"VALUES ({900000 + i}, 0, 1, 0, 1, 1, 0)" for i in range(3)])
+    before = dump(shop)
+    out = hb(project, "maintenance", "run", "demo_shop", "fix-orphans").stdout
+    task_id = int(out.split()[-1])
+    crashed = run_hooked(project, "tick", "--until-idle", crash_after_apply=1)
+    assert crashed.returncode == 71  # the shop write happened, the batch did not commit
+    hb(project, "tick", "--until-idle")
+    assert show(project, task_id)["status"] == "completed"
+    result = json.loads(hb(project, "tasks", "result", str(task_id)).stdout)
+    orphans = result["patterns"]["orphan_stock_row"]
+    assert orphans["count"] == 3 == orphans["fixed"]
+    hb(project, "tasks", "undo", str(task_id))
+    assert dump(shop) == before  # each deleted row restored exactly once
+
+
+def test_a_maintenance_profile_is_checked_against_its_scope(tmp_path):
+    from core.errors import ConfigError
+    from heartbeat.config import load
+
+    def config(operation: str) -> Path:
+        path = tmp_path / "heartbeat.toml"
+        path.write_text('[connections.shop]\ntype = "prestashop"\nurl = "sqlite:///shop.db"\n\n'
+                        '[[profiles]]\nname = "nightly"\nkind = "maintenance"\nsource = "shop"\n'
+                        f'scope = "orders"\noperation = "{operation}"\n')
+        return path
+
+    profile = load(config("fix-orphans")).profile("nightly")
+    assert (profile.kind, profile.options) == ("maintenance", {"scope": "orders", "operation": "fix-orphans"})
+    with pytest.raises(ConfigError, match=r"profiles\[0\] \(nightly\)\.operation: 'analyze-repeated-ids' is "
+                                          "not an operation of scope orders; expected one of"):
+        load(config("analyze-repeated-ids"))
