@@ -83,6 +83,23 @@ def queue_task(config: Path, profile: str) -> int:
     return int(found.group(1))
 
 
+def queue_maintenance(config: Path, operation: str, connection: str = "shop") -> tuple[int, proc.Timed]:
+    """`heartbeat maintenance run CONNECTION OPERATION` (products scope): the new task's id and
+    the command's timing (it only queues the task: the tick builds its queue of records)."""
+    timed = cli(config, "maintenance", "run", connection, operation, name="maintenance-run").check(
+        "heartbeat maintenance run")
+    found = re.search(r"queued task (\d+)", timed.stdout)
+    if not found:
+        raise RuntimeError(f"heartbeat maintenance run printed {timed.stdout!r}")
+    return int(found.group(1)), timed
+
+
+def result(config: Path, task_id: int) -> dict:
+    """`heartbeat tasks result ID`: a maintenance task's JSON dictionary of patterns."""
+    out = cli(config, "tasks", "result", str(task_id), name="result").check("heartbeat tasks result")
+    return json.loads(out.stdout)
+
+
 def run_until_idle(config: Path, python_args: tuple[str, ...] = ()) -> proc.Timed:
     return cli(config, "tick", "--until-idle", name="tick", python_args=python_args).check(
         "heartbeat tick --until-idle")

@@ -94,6 +94,8 @@ def table(doc: dict) -> str:
             lines.append(_row(f"idle tick, {p['idle_tasks']:,} tasks (ms)", i.get("median_ms"),
                               i.get("limit_median_ms"), None, i.get("ratios", {}).get("product_to_limit"),
                               None, i.get("error")))
+        if "maintenance" in s:
+            lines.append(_maintenance_row(s["maintenance"]))
         if "memory" in s:
             mem = s["memory"]
             n = f"{p['memory_products'] or 0:,}"
@@ -132,6 +134,18 @@ def _throughput_rows(kind: str, t: dict) -> list[str]:
         rows.append(_row(f"{kind}, own CPU time (s)", *[t[c].get("cpu_s") for c in who],
                          r.get("product_to_limit_cpu"), r.get("product_to_peer_cpu")))
     return rows
+
+
+def _maintenance_row(m: dict) -> str:
+    """The product's analysis alone: there is no limit or peer to compare it with."""
+    label = f"{m.get('operation', 'maintenance')} (items/s)"
+    if "error" in m:
+        return _row(label, None, None, None, None, None, m["error"])
+    p = m["product"]
+    note = "the product only (no limit or peer); queueing + tick --until-idle"
+    if p.get("spread", 0) > NOISY:
+        note += f"; noisy: slowest run +{p['spread']:.0%} over the fastest"
+    return _row(label, p["items_per_s"], note=note)
 
 
 def _row(label, product=None, limit=None, peer=None, to_limit=None, to_peer=None, note=None) -> str:

@@ -17,12 +17,12 @@ import traceback
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import enqueue, idle, memory, report, throughput
+from bench import enqueue, idle, maintenance, memory, report, throughput
 from bench.backends import DEFAULT_MARIADB, MariaDB, SQLite
 from bench.peer import unavailable as peer_unavailable
 from bench.proc import ROOT
 
-SECTIONS = ("export", "import", "enqueue", "idle", "memory")
+SECTIONS = ("export", "import", "enqueue", "idle", "memory", "maintenance")
 DEFAULT_OUT = ROOT / "bench" / "results" / "latest.json"
 
 
@@ -125,6 +125,7 @@ def _run_db(backend, ctx: throughput.Context, args) -> tuple[dict, bool]:
         steps.append(("memory", lambda: memory.measure(backend, ctx, args.memory_products)))
     elif "memory" in args.only:
         out["memory"] = {"skipped": "off: give --memory-products N or --products >= 1000000"}
+    steps.append(("maintenance", lambda: maintenance.measure(backend, ctx)))
     for name, step in steps:
         if name.split("_")[0] not in args.only:
             continue

@@ -47,7 +47,10 @@ def test_bench_smoke_run_gives_every_figure_as_a_positive_number(tmp_path):
     assert s["export"]["product"]["items_per_s"] > 0
     assert s["export"]["ratios"]["product_to_limit"] > 0
     assert s["enqueue"]["product_s"] > 0 and s["idle_tick"]["median_ms"] > 0
+    maintenance = s["maintenance"]  # a products analyze-integrity: the product's figure alone
+    assert maintenance["product"]["items_per_s"] > 0
+    assert not {"limit", "peer", "ratios"} & set(maintenance)
     for path, value in numbers(doc["results"]):
         assert value > 0, path
     assert doc["machine"]["cores"] > 0 and doc["parameters"]["products"] == 2000
-    assert "export (items/s)" in run.stdout
+    assert "export (items/s)" in run.stdout and "analyze-integrity (items/s)" in run.stdout
