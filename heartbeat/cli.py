@@ -192,6 +192,20 @@ def profiles_run(app, name, full, dry_run, force):
     click.echo(f"{task.kind} profile {task.profile}: queued {what} {task.id}")  # the id comes last
 
 
+@profiles.command("stats")
+@click.argument("name")
+@json_option
+@click.pass_obj
+def profiles_stats(app, name, as_json):
+    """An export profile's pending changes: new, changed and deleted products since it last sent them."""
+    stats = app.tasks.profile_stats(name)
+    if as_json:
+        print_json(stats)
+        return
+    for key in ("new", "changed", "deleted", "unchanged", "invalid"):
+        click.echo(f"{key + ':':<11} {stats[key]}")
+
+
 @cli.group()
 def tasks():
     """The task manager: list, inspect, kill and delete tasks; download their files."""

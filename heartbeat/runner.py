@@ -105,7 +105,7 @@ class Runner:
     def worker(self, profile: Profile) -> Worker:
         """The profile's worker, made once per process (it keeps its connections)."""
         if profile.name not in self._workers:
-            self._workers[profile.name] = worker_for(profile, self.config)
+            self._workers[profile.name] = worker_for(profile, self.config, self.store)
             self.made_worker = True
         return self._workers[profile.name]
 
@@ -199,7 +199,7 @@ class Runner:
         def work(stopping) -> dict:
             _KEPT.append(self.store.engine.pool)
             self.store.engine.dispose(close=False)  # the child opens connections of its own...
-            worker = worker_for(profile, self.config)
+            worker = worker_for(profile, self.config, self.store)
             redo = Redo(attempt.position, before.batch_size, self.clock.monotonic() + seconds, stopping)
             try:
                 self._redo(task_id, worker, attempt, now, redo)
@@ -337,7 +337,7 @@ class Runner:
         sync = (SyncUpdate(task.profile, result.sync, frozenset(previous), result.fields)
                 if worker.tracks_changes else None)
         return BatchResult(result.outcomes, seconds, lines, offset, sync, keep_plan, self.clock.now(),
-                           new_batch, [tuple(f) for f in result.findings])
+                           new_batch, [tuple(f) for f in result.findings], worker.forgotten(result.effects))
 
     @staticmethod
     def _export(batch: Batch, worker: Worker, result: Processed) -> int:

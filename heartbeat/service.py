@@ -19,6 +19,7 @@ from core.config import Config
 from core.errors import ProfileNotFound, Refused
 from heartbeat import schedule
 from profiles import worker_for
+from profiles.maintenance import available
 from reports import action_log, csv_report, export_file, maintenance_result
 from tasks.models import Task
 from tasks.states import TaskStatus
@@ -121,12 +122,25 @@ class TaskManager:
         return export_file.read(task)
 
 
+    def profile_stats(self, name: str) -> dict:
+        """An export profile's pending changes (the seed's red numbers): products new to it,
+        changed since it sent them, deleted since, unchanged, and those it cannot send."""
+        profile = self.config.profile(name)
+        if profile.kind != "export" or profile.options.get("entity", "products") != "products":
+            raise Refused(f"{name} is not a products export profile; only those track what they sent")
+        worker = worker_for(profile, self.config)
+        try:
+            counts = worker.pending(lambda ids: self.store.sent_hashes(name, ids), self.store.tracked(name))
+        finally:
+            worker.close()
+        return {"profile": name, **counts}
+
     # -- maintenance ----------------------------------------------------------------------------------
 
     def maintenance_operations(self) -> list[tuple[str, str, str]]:
         """Every maintenance operation as (scope, operation, what it does)."""
         later = " (not available yet)"
-        return [(scope, op, integrity.WHAT[scope, op] + ("" if op in _available(scope) else later))
+        return [(scope, op, integrity.WHAT[scope, op] + ("" if op in available(scope) else later))
                 for scope, ops in integrity.OPERATIONS.items() for op in ops]
 
     def run_maintenance(self, connection: str, operation: str, scope: str = integrity.PRODUCTS) -> Task:
@@ -165,6 +179,8 @@ class TaskManager:
         document = json.loads(b"".join(export_file.read(task)))
         changes = [integrity.Change(c["table"], c["key"], c["before"], c["after"])
                    for c in document["changes"]]
+        if not changes:
+            raise Refused(f"task {task.id} changed nothing in the shop; there is nothing to undo")
         worker = worker_for(profile, self.config)
         try:
             restored = worker.undo(changes)
@@ -184,14 +200,8 @@ class TaskManager:
             raise Refused(f"task {task.id}'s profile {task.profile!r} is no longer configured") from None
 
 
-def _available(scope: str) -> dict[str, tuple[str, ...]]:
-    """The operations of `scope` implemented so far -> the patterns each reports."""
-    checker = integrity.CHECKERS.get(scope)
-    return checker.patterns if checker is not None else {}
-
-
 def _patterns(scope: str, operation: str) -> tuple[str, ...]:
-    return _available(scope).get(operation, ())
+    return available(scope).get(operation, ())
 
 
 def _a(word: str) -> str:

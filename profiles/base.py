@@ -69,6 +69,7 @@ class Worker(ABC):
     has_export_file = False  # the heartbeat appends Processed.records to the task's export file
     has_side_effects = False  # process() plans effects that apply() carries out (see heartbeat.beat)
     tracks_changes = False  # process() gets what was last sent, and reports what it sends
+    store = None  # the state database's TaskStore, for workers that check Heartbeat's own records
     change_actions: frozenset[str] = frozenset()  # outcome actions that change a shop (logged by name)
 
     def __init__(self, profile: Profile, config: Config):
@@ -96,6 +97,11 @@ class Worker(ABC):
         """Carry out planned effects; must be idempotent (a redo after a crash applies them again).
         `at` is the ISO time the plan was made."""
         return None
+
+    def forgotten(self, effects: list) -> dict[str, list[int]]:
+        """Products whose change tracking applied `effects` drop ({profile: product ids}): done in
+        the batch's own transaction, with its outcomes (a maintenance fix of tracking rows)."""
+        return {}
 
     def effect_records(self, effects: list) -> list[str]:
         """Export-file records that describe applied `effects` (a maintenance fix's undo lines);

@@ -9,7 +9,7 @@ none: that completes with 0 items rather than failing as an empty source.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 
 from connectors.platform.export_format import changed_fields, dumps_order, dumps_product, signature
@@ -121,6 +121,33 @@ class ExportWorker(Worker):
             return Outcome(item.position, ItemStatus.SKIPPED, "none", NOT_FOUND), None
         notes = "; ".join(problem.notes) if problem is not None else None
         return Outcome(item.position, ItemStatus.PROCESSED, "exported", notes), self._dumps(record)
+
+    def pending(self, sent: Callable[[list[int]], dict[int, str]], tracked: list[int],
+                chunk: int = 1000) -> dict[str, int]:
+        """The seed's pending counts of this (products) profile: products new to it, changed since
+        it sent them, deleted from the shop since, unchanged, and those it cannot send (a value
+        the export format refuses). `sent(ids)` gives the hashes it last sent; `tracked` every id
+        it tracks. Reads the catalogue as an export does, a chunk at a time."""
+        counts = dict.fromkeys(("new", "changed", "unchanged", "deleted", "invalid"), 0)
+        known = set(tracked)
+        in_shop: set[int] = set()
+        ids = [pid for pid, *_ in self.shop.iter_queue()]
+        for start in range(0, len(ids), chunk):
+            part = ids[start:start + chunk]
+            in_shop.update(part)
+            problems: dict = {}
+            records = self.shop.read_products(part, problems)
+            hashes = sent([pid for pid in part if pid in known])
+            for pid in part:
+                if pid not in records:
+                    counts["invalid"] += 1
+                elif pid not in hashes:
+                    counts["new"] += 1
+                else:
+                    digest = hashlib.sha256(dumps_product(records[pid]).encode()).hexdigest()
+                    counts["unchanged" if digest == hashes[pid] else "changed"] += 1
+        counts["deleted"] = len(known - in_shop)
+        return counts
 
     def export_path(self, task: Task) -> str:
         return str(exports_dir(self.profile, self.config) / f"{self.profile.name}-task-{task.id}.json")

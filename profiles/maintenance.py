@@ -11,13 +11,16 @@ changes, whole before and after images, go into the task's undo file with the ba
 
 from __future__ import annotations
 
+import itertools
 import json
 from dataclasses import asdict
 
 from connectors.platform.export_format import UNDO_ENTITY
 from connectors.prestashop import PrestaShop
-from connectors.prestashop.integrity import CHECKERS, Change, Checker, Record, Rows
+from connectors.prestashop.integrity import CHECKERS, PRODUCTS, Change, Checker, Record, Rows
+from connectors.prestashop.integrity.base import ANALYZE_REPEATED_IDS, FIX_REPEATED_IDS
 from core.errors import ConnectorError, FatalTaskError
+from profiles import tracking_check as tracking
 from profiles.base import Processed, Worker
 from tasks.models import Item, Outcome, QueueEntry, Task
 from tasks.states import ItemStatus
@@ -36,6 +39,7 @@ class MaintenanceWorker(Worker):
         self.has_side_effects = self.has_export_file = self.fixes  # a fix writes, and keeps an undo file
         self._shop: PrestaShop | None = None
         self._checker: Checker | None = None
+        self._stale: list[Record] | None = None  # prepare(): the stale tracking rows to queue
 
     @property
     def shop(self) -> PrestaShop:
@@ -50,18 +54,38 @@ class MaintenanceWorker(Worker):
         return self._checker
 
     def prepare(self, task: Task, previous: Task | None) -> None:
-        if self.scope not in CHECKERS or self.operation not in CHECKERS[self.scope].patterns:
+        """Refuse an operation not available yet; find the stale tracking rows (outside the
+        state database's transaction) when the operation checks Heartbeat's own records."""
+        if self.operation not in available(self.scope):
             raise FatalTaskError(f"{self.scope} {self.operation} is not an available maintenance operation "
                                  "(see `heartbeat maintenance list`)")
+        self._stale = []
+        if (self.scope, self.operation) in tracking.OPERATIONS:
+            if self.store is None:
+                raise FatalTaskError(f"{self.operation} reads Heartbeat's own records: run it as a task")
+            self._stale = tracking.stale_records(self.store, self.config, self.profile.source, self.shop)
 
     def build_queue(self, previous: Task | None = None, task: Task | None = None):
-        """Every record the operation checks. A clean shop may have none (no repeated ids, say):
-        that is a completed task, never the empty-source error."""
+        """Every record the operation checks: the checker's, then Heartbeat's tracking rows that
+        prepare() found stale. A clean shop may have none (no repeated ids, say): that is a
+        completed task, never the empty-source error."""
         self.shop.check()
-        for record in self.checker.records(self.operation):
+        if self._stale is None:
+            self.prepare(task, previous)
+        records = self.checker.records(self._checker_operation) if self._checker_operation else iter(())
+        for record in itertools.chain(records, self._stale):
             own = record.kind in ("product", "order")
             yield QueueEntry(record.id if own else 0, 0, record.label[:64], record.kind,  # the report's name
                              json.dumps(asdict(record), default=str))
+        self._stale = None
+
+    @property
+    def _checker_operation(self) -> str | None:
+        """What the shop's checker runs for this operation (fix-repeated-ids reports the shop's
+        repeated values as analyze-repeated-ids does: it changes only Heartbeat's own records)."""
+        if self.operation == FIX_REPEATED_IDS:
+            return ANALYZE_REPEATED_IDS
+        return self.operation if self.operation in self.checker.patterns else None
 
     def process(self, task: Task, items: list[Item], previous) -> Processed:
         """Check a batch of records; if the batch cannot be checked (a value a check cannot read),
@@ -70,25 +94,31 @@ class MaintenanceWorker(Worker):
         result = Processed(outcomes=[])
         if items[0].position == 1:  # the task as a whole, once
             result.findings += [[0, NOT_CHECKED, line[:255], False] for line in self.checker.not_checked()]
+        shop_records = [r for r in records if r.kind != tracking.KIND]
         try:
-            per_record = self._check(records)
+            per_shop_record = iter(self._check(shop_records) if shop_records else [])
         except ConnectorError:
             raise  # the shop is away: the batch waits
         except Exception:
-            per_record = [self._check_alone(record) for record in records]
-        for item, record, (found, writes) in zip(items, records, per_record, strict=True):
+            per_shop_record = iter([self._check_alone(record) for record in shop_records])
+        state = [r for r in records if r.kind == tracking.KIND]
+        per_state_record = iter(tracking.check(state, self.shop, self.fixes) if state else [])
+        for item, record in zip(items, records, strict=True):
+            found, writes = next(per_state_record if record.kind == tracking.KIND else per_shop_record)
             if isinstance(found, Exception):
                 result.outcomes.append(Outcome(item.position, ItemStatus.ERROR, "none", _reason(found)))
                 continue
             result.outcomes.append(_outcome(item, found))
             result.findings += [[item.position, f.pattern, record.label[:255], f.fixed] for f in found]
-            if writes:
+            if isinstance(writes, dict):  # Heartbeat's own records: not the shop's, not undone
+                result.effects.append([item.position, writes])
+            elif writes:
                 result.effects.append([item.position, [asdict(c) for c in writes]])
         return result
 
     def _check(self, records: list[Record]) -> list[tuple[list, list]]:
         """(findings, changes) of each record."""
-        checked = self.checker.check(self.operation, records)
+        checked = self.checker.check(self._checker_operation, records)
         return list(zip(checked.findings, checked.changes or [[] for _ in records], strict=True))
 
     def _check_alone(self, record: Record) -> tuple:
@@ -102,15 +132,25 @@ class MaintenanceWorker(Worker):
     def apply(self, effects: list, at: str) -> None:
         """Write a batch's planned changes in one shop transaction (again after a crash: the same
         rows, nothing more)."""
-        changes = [Change(**c) for effect in effects for c in effect[1]]
+        changes = [Change(**c) for effect in effects if isinstance(effect[1], list) for c in effect[1]]
         if changes:
             with self.shop._connect() as conn, conn.begin():
                 Rows(conn).apply(changes)
 
+
+    def forgotten(self, effects: list) -> dict[str, list[int]]:
+        """Tracking rows a fix of Heartbeat's own records drops (with the batch, not in apply)."""
+        forget: dict[str, list[int]] = {}
+        for effect in effects:
+            if isinstance(effect[1], dict):
+                profile, product_id = effect[1]["forget"]
+                forget.setdefault(profile, []).append(product_id)
+        return forget
+
     def effect_records(self, effects: list) -> list[str]:
         """The undo file's lines: each change with the item it fixed."""
         return [json.dumps({"position": effect[0], **change}, ensure_ascii=False, separators=(",", ":"))
-                for effect in effects for change in effect[1]]
+                for effect in effects if isinstance(effect[1], list) for change in effect[1]]
 
     def undo(self, changes: list[Change]) -> int:
         """Restore the rows `changes` wrote, in one transaction; Drifted (nothing restored) when a
@@ -132,6 +172,19 @@ class MaintenanceWorker(Worker):
         if self._shop is not None:
             self._shop.close()
             self._shop, self._checker = None, None
+
+
+def available(scope: str) -> dict[str, tuple[str, ...]]:
+    """The operations of `scope` implemented -> every pattern each reports (present with 0)."""
+    checker = CHECKERS.get(scope)
+    ops = dict(checker.patterns) if checker is not None else {}
+    if scope == PRODUCTS and ANALYZE_REPEATED_IDS in ops:
+        ops[FIX_REPEATED_IDS] = ops[ANALYZE_REPEATED_IDS]
+    for op_scope, op in tracking.OPERATIONS:
+        if op_scope == scope:
+            ops[op] = (*ops.get(op, ()), *tracking.PATTERNS)
+    ops.update({op: () for op_scope, op in tracking.NOTHING_TRACKED if op_scope == scope})
+    return ops
 
 
 def _reason(exc: Exception) -> str:

@@ -52,7 +52,7 @@ class BatchResult:
     after this batch, when the work ended: the time its log lines, and a completion, carry
     (None: the `now` given to commit_batch), whether it counts as a new batch (a heartbeat's
     redo of suspect items commits them one by one, and counts as one batch), and a maintenance
-    task's findings."""
+    task's findings and the change-tracking rows it drops."""
 
     outcomes: list[Outcome]
     seconds: float
@@ -63,6 +63,7 @@ class BatchResult:
     ended_at: datetime | None = None
     new_batch: bool = True
     findings: list[tuple[int, str, str, bool]] = field(default_factory=list)  # position, pattern, record
+    forget: dict[str, list[int]] = field(default_factory=dict)  # tracking rows to drop: {profile: ids}
 
 
 class Batch:
@@ -102,6 +103,9 @@ class Batch:
             self._record_sync(result.sync, now)
         counts = Counter(_TEXT[o.status] for o in outcomes)
         self._write_outcomes(outcomes)
+        for profile, product_ids in result.forget.items():
+            self._conn.execute(t.sync_state.delete().where(t.sync_state.c.profile == profile,
+                                                           t.sync_state.c.product_id.in_(product_ids)))
         if result.findings:
             driver.insert_rows(self._conn, t.findings, ("task_id", "position", "pattern", "record", "fixed"),
                                [(self.task.id, *finding) for finding in result.findings])

@@ -180,6 +180,28 @@ class TaskStore:
                 out[pattern] = {"count": int(count), "fixed": int(fixed or 0), "examples": list(first)}
         return out
 
+    # -- change tracking (an export profile's record of what it last sent) -------------------------
+
+    @guarded
+    def tracked(self, profile: str) -> list[int]:
+        """The product ids `profile` has sent and tracks, ascending."""
+        s = t.sync_state.c
+        with self._read() as conn:
+            return list(conn.execute(sa.select(s.product_id).where(s.profile == profile)
+                                     .order_by(s.product_id)).scalars())
+
+    @guarded
+    def sent_hashes(self, profile: str, product_ids: list[int]) -> dict[int, str]:
+        """What `profile` last sent of these products: {product_id: hash}."""
+        s, out = t.sync_state.c, {}
+        with self._read() as conn:
+            for start in range(0, len(product_ids), 5000):
+                chunk = product_ids[start:start + 5000]
+                rows = conn.execute(sa.select(s.product_id, s.hash).where(
+                    s.profile == profile, s.product_id.in_(chunk)))
+                out.update((pid, digest) for pid, digest in rows)
+        return out
+
     @guarded
     def item_counts(self, task_id: int) -> dict[str, int]:
         """Items by status, counted from the items themselves (the counters' ground truth)."""

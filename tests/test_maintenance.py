@@ -163,3 +163,41 @@ def test_a_maintenance_profile_is_checked_against_its_scope(tmp_path):
     with pytest.raises(ConfigError, match=r"profiles\[0\] \(nightly\)\.operation: 'analyze-repeated-ids' is "
                                           "not an operation of scope orders; expected one of"):
         load(config("analyze-repeated-ids"))
+
+
+def test_fix_stats_forgets_tracking_of_products_gone_from_the_shop(tasks, shop_url, clock):
+    beat = tasks.beat
+    export = beat.store.create(beat.config.profile("export-products"), "manual", clock.now(), clock.now())
+    beat.run_until_idle()
+    assert beat.store.get(export.id).progress.processed == PRODUCTS
+    execute(shop_url, "DELETE FROM ps_product_shop WHERE id_product IN (5, 6)")
+
+    analysis, result = run(tasks, "analyze-repeated-ids")
+    assert result["patterns"]["stale_sync_state"] == {"count": 2, "fixed": 0, "examples": [
+        "export-products: product 5", "export-products: product 6"]}
+    assert result["patterns"]["repeated_sync_state"]["count"] == 0  # the key makes it impossible
+    assert tasks.store.tracked("export-products") == list(range(1, PRODUCTS + 1))  # nothing written
+
+    fix, result = run(tasks, "fix-stats")
+    assert result["patterns"]["stale_sync_state"]["fixed"] == 2 and result["checked"] == {"sync_state": 2}
+    assert tasks.store.tracked("export-products") == [i for i in range(1, PRODUCTS + 1) if i not in (5, 6)]
+    with pytest.raises(Refused, match="changed nothing in the shop; there is nothing to undo"):
+        tasks.undo(fix.id)
+    _, again = run(tasks, "fix-stats")
+    assert again["patterns"]["stale_sync_state"]["count"] == 0
+    _, orders = run(tasks, "fix-stats", "orders")
+    assert orders["patterns"] == {} and orders["checked"] == {}
+
+
+def test_profile_stats_count_what_an_export_would_send(tasks, shop_url, clock):
+    beat = tasks.beat
+    assert tasks.profile_stats("export-products") == {"profile": "export-products", "new": PRODUCTS,
+                                                      "changed": 0, "unchanged": 0, "deleted": 0,
+                                                      "invalid": 0}
+    beat.store.create(beat.config.profile("export-products"), "manual", clock.now(), clock.now())
+    beat.run_until_idle()
+    execute(shop_url, "UPDATE ps_product_shop SET price = price + 1 WHERE id_product IN (1, 2, 3)",
+            "UPDATE ps_product_shop SET price = -1 WHERE id_product = 4",
+            "DELETE FROM ps_product_shop WHERE id_product = 9")
+    assert tasks.profile_stats("export-products") == {"profile": "export-products", "new": 0, "changed": 3,
+                                                      "unchanged": PRODUCTS - 5, "deleted": 1, "invalid": 1}

@@ -206,6 +206,16 @@ class PrestaShop:
                 current["attributes"][group] = value
         return by_product
 
+    def existing(self, ids: Sequence[int]) -> set[int]:
+        """Which of these products this shop has (a ps_product_shop row for id_shop)."""
+        ps, found = self.tables.product_shop, set()
+        with self._connect() as conn:
+            for start in range(0, len(ids), IDS_PER_QUERY):
+                chunk = [int(i) for i in ids[start:start + IDS_PER_QUERY]]
+                found.update(conn.execute(sa.select(ps.c.id_product).where(
+                    ps.c.id_shop == self.id_shop, ps.c.id_product.in_(chunk))).scalars())
+        return found
+
     @property
     def dialect(self) -> sa.Dialect:
         return self._engine.dialect
