@@ -201,3 +201,15 @@ def test_profile_stats_count_what_an_export_would_send(tasks, shop_url, clock):
             "DELETE FROM ps_product_shop WHERE id_product = 9")
     assert tasks.profile_stats("export-products") == {"profile": "export-products", "new": 0, "changed": 3,
                                                       "unchanged": PRODUCTS - 5, "deleted": 1, "invalid": 1}
+
+
+def test_fix_stats_forgets_a_product_deleted_from_ps_product_only(tasks, shop_url, clock):
+    beat = tasks.beat
+    beat.store.create(beat.config.profile("export-products"), "manual", clock.now(), clock.now())
+    beat.run_until_idle()
+    execute(shop_url, "DELETE FROM ps_product WHERE id_product = 7")  # its shop row stays behind
+    _, result = run(tasks, "fix-stats")
+    assert result["patterns"]["stale_sync_state"] == {"count": 1, "fixed": 1,
+                                                      "examples": ["export-products: product 7"]}
+    assert 7 not in tasks.store.tracked("export-products")
+    assert tasks.profile_stats("export-products")["deleted"] == 0

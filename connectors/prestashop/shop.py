@@ -207,13 +207,15 @@ class PrestaShop:
         return by_product
 
     def existing(self, ids: Sequence[int]) -> set[int]:
-        """Which of these products this shop has (a ps_product_shop row for id_shop)."""
-        ps, found = self.tables.product_shop, set()
+        """Which of these products this shop has, as iter_queue lists them (a ps_product row and
+        a ps_product_shop row for id_shop)."""
+        p, ps, found = self.tables.product, self.tables.product_shop, set()
         with self._connect() as conn:
             for start in range(0, len(ids), IDS_PER_QUERY):
                 chunk = [int(i) for i in ids[start:start + IDS_PER_QUERY]]
-                found.update(conn.execute(sa.select(ps.c.id_product).where(
-                    ps.c.id_shop == self.id_shop, ps.c.id_product.in_(chunk))).scalars())
+                found.update(conn.execute(
+                    sa.select(ps.c.id_product).join(p, p.c.id_product == ps.c.id_product)
+                    .where(ps.c.id_shop == self.id_shop, ps.c.id_product.in_(chunk))).scalars())
         return found
 
     @property
