@@ -68,7 +68,9 @@ class Config:
         `name` is not one or its connection is not configured."""
         kind, _, rest = name.partition(":")
         connection, scope, operation = (rest.split(":") + ["", "", ""])[:3]
-        if kind != "maintenance" or connection not in self.connections or not (scope and operation):
+        conn = self.connections.get(connection)
+        shop = conn is not None and conn.type == "prestashop"
+        if kind != "maintenance" or not shop or scope not in ("products", "orders") or not operation:
             return None
         return Profile(name=name, kind="maintenance", source=connection, batch_size=MAINTENANCE_BATCH,
                        options={"scope": scope, "operation": operation})

@@ -22,7 +22,7 @@ from profiles import worker_for
 from profiles.maintenance import available
 from reports import action_log, csv_report, export_file, maintenance_result
 from tasks.models import Task
-from tasks.states import TaskStatus
+from tasks.states import ItemStatus, TaskStatus
 from tasks.store import TaskStore
 
 
@@ -48,6 +48,9 @@ class TaskManager:
         (exports) sends every product; `dry_run` (imports) plans and reports but writes nothing;
         `force` (imports) skips the suspicious-feed guard and the unchanged-feed check once."""
         profile = self.config.profile(profile_name)
+        if profile not in self.config.profiles:  # an on-demand maintenance task's name
+            raise Refused(f"{profile_name!r} is not a configured profile; queue a maintenance task with "
+                          "`heartbeat maintenance run CONNECTION OPERATION`")
         for flag, wanted, kind in (("--full", full, "export"), ("--dry-run", dry_run, "import"),
                                    ("--force", force, "import")):
             if wanted and profile.kind != kind:
@@ -162,8 +165,9 @@ class TaskManager:
         worker = worker_for(profile, self.config)
         return maintenance_result.result(
             operation=worker.operation, scope=worker.scope, connection=profile.source,
-            patterns=_patterns(worker.scope, worker.operation),
-            findings=self.store.findings(task.id), kinds=(i.name for i in self.store.items(task.id)))
+            status=task.status.value, patterns=_patterns(worker.scope, worker.operation),
+            findings=self.store.findings(task.id),
+            kinds=(i.name for i in self.store.items(task.id) if i.status == ItemStatus.PROCESSED.value))
 
     def undo(self, task_id: int) -> int:
         """Restore every row a maintenance fix changed, as it was before, in one transaction;

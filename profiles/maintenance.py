@@ -22,10 +22,9 @@ from connectors.prestashop.integrity.base import ANALYZE_REPEATED_IDS, FIX_REPEA
 from core.errors import ConnectorError, FatalTaskError
 from profiles import tracking_check as tracking
 from profiles.base import Processed, Worker
+from reports.maintenance_result import NOT_CHECKED
 from tasks.models import Item, Outcome, QueueEntry, Task
 from tasks.states import ItemStatus
-
-NOT_CHECKED = "not_checked"  # the findings of the task as a whole (position 0): what was not checked
 
 
 class MaintenanceWorker(Worker):

@@ -213,3 +213,15 @@ def test_fix_stats_forgets_a_product_deleted_from_ps_product_only(tasks, shop_ur
                                                       "examples": ["export-products: product 7"]}
     assert 7 not in tasks.store.tracked("export-products")
     assert tasks.profile_stats("export-products")["deleted"] == 0
+
+
+def test_a_result_says_whether_it_is_final_and_counts_only_checked_records(tasks):
+    task = tasks.run_maintenance("shop", "analyze-integrity")
+    pending = tasks.result(task.id)
+    jsonschema.Draft202012Validator(SCHEMA).validate(pending)
+    assert pending["status"] == "pending" and pending["checked"] == {}
+    tasks.beat.run_until_idle()
+    done = tasks.result(task.id)
+    assert done["status"] == "completed" and done["checked"] == {"products": PRODUCTS}
+    with pytest.raises(Refused, match="is not a configured profile; queue a maintenance task with"):
+        tasks.queue("maintenance:shop:products:analyze-integrity")
