@@ -17,8 +17,7 @@ The default category is the shop's (ps_product_shop.id_category_default), else t
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -33,12 +32,12 @@ from connectors.prestashop.integrity.base import (
     Change,
     Checked,
     Checker,
-    Finding,
     Record,
 )
 from connectors.prestashop.integrity.catalogue import Catalogue
 from connectors.prestashop.integrity.orphan_rules import RULES, Rule, orphans
-from connectors.prestashop.integrity.reads import ABSENT, chunks, images, new_row_values, read, whole_rows
+from connectors.prestashop.integrity.product_fixes import Batch, Copy, Create, Fixer, Set
+from connectors.prestashop.integrity.reads import ABSENT, chunks, images, read, whole_rows
 
 LINKED = ("product_without_shop_row", "product_without_lang_row", "default_category_not_linked",
           "stock_row_missing")
@@ -52,34 +51,6 @@ INTEGRITY = ("product_without_shop_row", "product_without_lang_row", "default_ca
              "empty_name")
 REPEATED = ("repeated_reference", "repeated_ean13")
 VALUES_PER_QUERY = 400  # repeated values matched per query (SQLite allows 500 SELECTs in a UNION)
-
-
-@dataclass(frozen=True)
-class _Copy:
-    """The value of `column` in another row (price_drift: the default shop's price)."""
-
-    table: str
-    key: tuple[tuple[str, Any], ...]
-    column: str
-
-
-@dataclass(frozen=True)
-class _Set:
-    """A repair in place: `column` of the row `key` of `table` becomes `value`, a function of its
-    current (encoded) value or a _Copy."""
-
-    table: str
-    key: tuple[tuple[str, Any], ...]
-    column: str
-    value: Callable[[Any], Any] | _Copy
-
-
-class _Create(NamedTuple):
-    """A missing row to create: "shop" (args: id_product), "lang" (id_product, id_lang), "stock"
-    (id_product, id_product_attribute) or "link" (id_category, id_product)."""
-
-    kind: str
-    args: tuple[int, ...]
 
 
 class ProductChecker(Checker):
@@ -107,7 +78,7 @@ class ProductChecker(Checker):
         self.t = shop.tables
         self._tables: set[str] | None = None
         self._langs: list[tuple[int, str]] | None = None
-        self._new_rows: dict[str, list[tuple[str, Any]]] = {}
+        self.fixer = Fixer(shop)
 
     # -- what the shop has ------------------------------------------------------------------------
 
@@ -234,7 +205,7 @@ class ProductChecker(Checker):
     def check(self, operation: str, records: list[Record]) -> Checked:
         self._operation(operation)
         with self.shop._connect() as conn:
-            batch = _Batch(conn, operation, self.patterns[operation], len(records))
+            batch = Batch(conn, operation, self.patterns[operation], len(records))
             products = [(i, r) for i, r in enumerate(records) if r.kind == "product"]
             if products:
                 self._check_products(batch, products)
@@ -247,12 +218,12 @@ class ProductChecker(Checker):
                 if mine:
                     self._check_repeated(batch, column, mine)
             if operation == FIX_INTEGRITY:
-                self._fix_values(batch)
+                self.fixer.values(batch)
             elif operation == FIX_LINKEDS:
-                self._fix_links(batch)
+                self.fixer.links(batch)
             return batch.checked()
 
-    def _check_products(self, batch: _Batch, records: list[tuple[int, Record]]) -> None:
+    def _check_products(self, batch: Batch, records: list[tuple[int, Record]]) -> None:
         """One finding per pattern and product: the details of its rows joined, all their repairs."""
         ids = [r.id for _, r in records]
         languages = self._languages(batch.conn)
@@ -276,10 +247,10 @@ class ProductChecker(Checker):
         t, p, own = self.t, c.products[pid], c.shops.get((pid, self.shop.id_shop))
         default_shop = c.shops.get((pid, p.id_shop_default))
         if default_shop is not None and p.price != default_shop.price:
-            source = _Copy("product_shop", (("id_product", pid), ("id_shop", p.id_shop_default)), "price")
+            source = Copy("product_shop", (("id_product", pid), ("id_shop", p.id_shop_default)), "price")
             yield ("price_drift", f"{t.product.name}.price {p.price}, {t.product_shop.name}.price "
                                   f"{default_shop.price} in default shop {p.id_shop_default}",
-                   [_Set("product", (("id_product", pid),), "price", source)])
+                   [Set("product", (("id_product", pid),), "price", source)])
         prices = [(t.product.name, p.price)]
         if own is not None:
             prices.append((f"{t.product_shop.name} (shop {own.id_shop})", own.price))
@@ -299,7 +270,7 @@ class ProductChecker(Checker):
             problem = v.text_problem(name)
             if problem:
                 key = (("id_product", pid), ("id_shop", self.shop.id_shop), ("id_lang", id_lang))
-                repair = _Set("product_lang", key, "name", v.clean)
+                repair = Set("product_lang", key, "name", v.clean)
                 yield "invalid_text", f"{where} {v.show(name)} {problem}", [repair]
             if v.empty(name):
                 yield "empty_name", f"{where} is empty ({v.show(name)})", [None]
@@ -309,13 +280,13 @@ class ProductChecker(Checker):
         own = c.shops.get((pid, shop))
         if own is None:
             yield ("product_without_shop_row", f"no {t.product_shop.name} row for shop {shop}",
-                   [_Create("shop", (pid,))])
+                   [Create("shop", (pid,))])
         missing = [(id_lang, iso) for id_lang, iso in c.languages if (pid, id_lang) not in c.names]
         if missing:
             detail = (f"no {t.product_lang.name} row for shop {shop} in language "
                       + ", ".join(f"{id_lang}{iso}" for id_lang, iso in missing))
             if (pid, self.shop.id_lang) in c.names:
-                yield "product_without_lang_row", detail, [_Create("lang", (pid, i)) for i, _ in missing]
+                yield "product_without_lang_row", detail, [Create("lang", (pid, i)) for i, _ in missing]
             else:
                 yield ("product_without_lang_row", f"{detail} (none in language {self.shop.id_lang} to copy)",
                        [None])
@@ -326,7 +297,7 @@ class ProductChecker(Checker):
                    [None])
         elif c.links is not None and (category, pid) not in c.links:
             yield ("default_category_not_linked", f"no {t.category_product.name} row for default category "
-                   f"{category}", [_Create("link", (category, pid))])
+                   f"{category}", [Create("link", (category, pid))])
         combinations = [r.id_product_attribute for r in c.combinations.get(pid, [])]
         absent = [pa for pa in (0, *combinations) if (pid, pa) not in c.stock]
         if absent:
@@ -338,7 +309,7 @@ class ProductChecker(Checker):
                 what.append("combination " + _ids(pa for pa in absent if pa))
             detail = f"no {t.stock_available.name} row in {where} for " + " and ".join(what)
             yield ("stock_row_missing", detail,
-                   [_Create("stock", (pid, pa)) for pa in absent])
+                   [Create("stock", (pid, pa)) for pa in absent])
 
     def _default_combination(self, c: Catalogue, pid: int) -> Iterator[tuple[str, str, list[Any]]]:
         """Exactly one default combination in ps_product_attribute and in the shop's rows. A fix
@@ -370,7 +341,7 @@ class ProductChecker(Checker):
         if problems:
             yield "default_combination_count", "; ".join(problems), repairs
 
-    def _check_orphans(self, batch: _Batch, rule: Rule, records: list[tuple[int, Record]]) -> None:
+    def _check_orphans(self, batch: Batch, rule: Rule, records: list[tuple[int, Record]]) -> None:
         """Findings for the records that are still orphans; fix-orphans deletes them (an orphan
         combination with its shop rows and attribute rows, which would be orphans next)."""
         table = getattr(self.t, rule.table)
@@ -390,7 +361,7 @@ class ProductChecker(Checker):
         if deleting and rule.pattern == "orphan_combination":
             self._delete_dependents(batch, [(i, r) for i, r in records if batch.changes[i]])
 
-    def _delete_dependents(self, batch: _Batch, deleted: list[tuple[int, Record]]) -> None:
+    def _delete_dependents(self, batch: Batch, deleted: list[tuple[int, Record]]) -> None:
         owner = {r.key["id_product_attribute"]: i for i, r in deleted}
         if not owner:
             return
@@ -400,7 +371,7 @@ class ProductChecker(Checker):
                 i = owner[image["id_product_attribute"]]
                 batch.change(i, None, Change(table.name, {c: image[c] for c in key}, image, None))
 
-    def _check_repeated(self, batch: _Batch, column: str, records: list[tuple[int, Record]]) -> None:
+    def _check_repeated(self, batch: Batch, column: str, records: list[tuple[int, Record]]) -> None:
         sharing = self._sharing(batch.conn, column, [r.key[column] for _, r in records])
         for i, record in records:
             rows = sharing.get(record.key[column], [])
@@ -432,151 +403,6 @@ class ProductChecker(Checker):
                     out.setdefault(value, []).append((int(pid), int(x)))
         return out
 
-    # -- fixes ------------------------------------------------------------------------------------
-
-    def _fix_values(self, batch: _Batch) -> None:
-        """fix-integrity: one Change per row, with every column its findings' repairs set."""
-        plan: dict[tuple[str, tuple], list[tuple[int, int, _Set]]] = {}
-        for i, n, repair in batch.pending:
-            plan.setdefault((repair.table, repair.key), []).append((i, n, repair))
-        copies = [s.value for sets in plan.values() for _, _, s in sets if isinstance(s.value, _Copy)]
-        sources = self._images(batch.conn, [(c.table, c.key) for c in copies])
-        current = self._images(batch.conn, list(plan))
-        for (table, key), sets in plan.items():
-            before = current.get((table, key))
-            if before is None:
-                continue
-            after = dict(before)
-            for _, _, repair in sets:
-                if not isinstance(repair.value, _Copy):
-                    after[repair.column] = repair.value(after[repair.column])
-                elif (source := sources.get((repair.value.table, repair.value.key))) is not None:
-                    after[repair.column] = source[repair.value.column]
-            if after != before:
-                batch.change(sets[0][0], None, Change(getattr(self.t, table).name, dict(key), before, after))
-                for i, n, _ in sets:
-                    batch.done(i, n)
-
-    def _images(self, conn: sa.Connection, wanted: list[tuple[str, tuple]]) -> dict[tuple[str, tuple], dict]:
-        """(table, key as pairs) -> the row's image; one query per table."""
-        out = {}
-        for table in sorted({t for t, _ in wanted}):
-            keys = [dict(k) for t, k in wanted if t == table]
-            for found, image in images(conn, getattr(self.t, table), keys).items():
-                out[(table, tuple(zip(keys[0], found, strict=True)))] = image
-        return out
-
-    def _fix_links(self, batch: _Batch) -> None:
-        """fix-linkeds: the missing rows, every column of the real table given (see _create)."""
-        conn, t, shop, lang = batch.conn, self.t, self.shop.id_shop, self.shop.id_lang
-        wanted = {kind: [(i, n, r.args) for i, n, r in batch.pending if r.kind == kind]
-                  for kind in ("shop", "lang", "stock", "link")}
-        products = images(conn, t.product, [{"id_product": a[0]} for _, _, a in wanted["shop"]])
-        for i, n, (pid,) in wanted["shop"]:  # copied from the product's own row
-            if (pid,) in products:
-                self._create(batch, i, n, t.product_shop, {"id_product": pid, "id_shop": shop},
-                             {**products[(pid,)], "id_shop": shop})
-        sources = images(conn, t.product_lang, [{"id_product": a[0], "id_shop": shop, "id_lang": lang}
-                                                for _, _, a in wanted["lang"]])
-        for i, n, (pid, id_lang) in wanted["lang"]:  # copied from the default language's row
-            if (source := sources.get((pid, shop, lang))) is not None:
-                key = {"id_product": pid, "id_shop": shop, "id_lang": id_lang}
-                self._create(batch, i, n, t.product_lang, key, {**source, "id_lang": id_lang})
-        self._create_stock(batch, wanted["stock"])
-        self._create_links(batch, wanted["link"])
-
-    def _create_stock(self, batch: _Batch, wanted: list[tuple[int, int, tuple]]) -> None:
-        """Stock rows of quantity 0 in the shop's stock scope, with ids after the highest one."""
-        if not wanted:
-            return
-        st, scope = self.t.stock_available, self.shop.stock
-        next_id = (batch.conn.execute(sa.select(sa.func.max(st.c.id_stock_available))).scalar() or 0) + 1
-        for i, n, (pid, pa) in wanted:
-            key = {"id_product": pid, "id_product_attribute": pa, "id_shop": scope.id_shop,
-                   "id_shop_group": scope.id_shop_group}
-            values = {"id_stock_available": next_id, **key, "quantity": 0, "physical_quantity": 0,
-                      "reserved_quantity": 0}
-            if self._create(batch, i, n, st, key, values):
-                next_id += 1
-
-    def _create_links(self, batch: _Batch, wanted: list[tuple[int, int, tuple]]) -> None:
-        """category_product rows at the end of their category (positions count from 0)."""
-        if not wanted:
-            return
-        cp = self.t.category_product
-        categories = sorted({a[0] for _, _, a in wanted})
-        query = (sa.select(cp.c.id_category, sa.func.max(cp.c.position))
-                 .where(cp.c.id_category.in_(categories)).group_by(cp.c.id_category))
-        last = {int(category): int(position) for category, position in batch.conn.execute(query)}
-        for i, n, (category, pid) in wanted:
-            position = last.get(category, -1) + 1
-            if self._create(batch, i, n, cp, {"id_category": category, "id_product": pid},
-                            {"id_category": category, "id_product": pid, "position": position}):
-                last[category] = position
-
-    def _create(self, batch: _Batch, i: int, n: int, table: sa.Table, key: dict, values: dict) -> bool:
-        """Plan creating `key` in `table`: every column of the real table from `values`, else the
-        value the database would give it. A column with neither leaves the finding unfixed, noted."""
-        if table.name not in self._new_rows:
-            self._new_rows[table.name] = new_row_values(batch.conn, table.name)
-        row: dict[str, Any] = {}
-        for column, default in self._new_rows[table.name]:
-            row[column] = values.get(column, default)
-            if row[column] is ABSENT:
-                batch.note(i, n, f"not created: {table.name}.{column} has no default")
-                return False
-        batch.change(i, n, Change(table.name, key, None, row))
-        return True
-
-
-@dataclass
-class _Batch:
-    """One check's findings and changes, per record, and the repairs a fix has still to plan.
-    A finding is fixed once every one of its repairs made a change (never with a None repair)."""
-
-    conn: sa.Connection
-    operation: str
-    patterns: tuple[str, ...]
-    size: int
-    found: list[list[list]] = field(default_factory=list)  # per record: [pattern, detail, fixed]
-    changes: list[list[Change]] = field(default_factory=list)
-    pending: list[tuple[int, int, Any]] = field(default_factory=list)  # (record, finding, repair)
-    missing: dict[tuple[int, int], int] = field(default_factory=dict)  # repairs a finding still needs
-    written: set[tuple] = field(default_factory=set)  # (table, key) of the changes so far
-
-    def __post_init__(self):
-        self.found = [[] for _ in range(self.size)]
-        self.changes = [[] for _ in range(self.size)]
-
-    def add(self, i: int, pattern: str, detail: str, repairs: Sequence[Any] = ()) -> int:
-        """A finding of record i, with the repairs a fix plans for it; returns its number."""
-        self.found[i].append([pattern, detail, False])
-        n = len(self.found[i]) - 1
-        if self.operation.startswith("fix-") and repairs and None not in repairs:
-            self.missing[(i, n)] = len(repairs)
-            self.pending += [(i, n, repair) for repair in repairs]
-        return n
-
-    def change(self, i: int, n: int | None, change: Change) -> None:
-        """Record i's change (a row is written once per batch); it makes one repair of finding n."""
-        row = (change.table, tuple(sorted(change.key.items())))
-        if row not in self.written:
-            self.written.add(row)
-            self.changes[i].append(change)
-        if n is not None:
-            self.done(i, n)
-
-    def done(self, i: int, n: int) -> None:
-        self.missing[(i, n)] -= 1
-        self.found[i][n][2] = self.missing[(i, n)] == 0
-
-    def note(self, i: int, n: int, text: str) -> None:
-        self.found[i][n][1] += f" ({text})"
-
-    def checked(self) -> Checked:
-        findings = [[Finding(*f) for f in found] for found in self.found]
-        return Checked(findings, self.changes if self.operation.startswith("fix-") else [])
-
 
 def _code_findings(table: str, what: str, key: tuple, reference: Any,
                    ean: Any) -> Iterator[tuple[str, str, list]]:
@@ -586,19 +412,19 @@ def _code_findings(table: str, what: str, key: tuple, reference: Any,
         yield "invalid_ean13", f"ean13 {v.show(ean)} of {what}: {problem}", [None]
     if v.untrimmed(reference):
         yield ("untrimmed_reference", f"reference {v.show(reference)} of {what} has spaces around it",
-               [_Set(table, key, "reference", v.clean_reference)])
+               [Set(table, key, "reference", v.clean_reference)])
     problem = v.text_problem(reference)
     if problem:
         yield ("invalid_text", f"reference {v.show(reference)} of {what} {problem}",
-               [_Set(table, key, "reference", v.clean_reference)])
+               [Set(table, key, "reference", v.clean_reference)])
 
 
-def _one_default(table: str, rows: dict[int, Any], target: int, key: Callable[[int], tuple]) -> list[_Set]:
+def _one_default(table: str, rows: dict[int, Any], target: int, key: Callable[[int], tuple]) -> list[Set]:
     """Repairs making `target` the only default_on of `rows` (id -> default_on): the others first,
     so a unique (id_product, default_on) index never sees two."""
-    off = [_Set(table, key(pa), "default_on", lambda _: None) for pa, on in sorted(rows.items())
+    off = [Set(table, key(pa), "default_on", lambda _: None) for pa, on in sorted(rows.items())
            if on and pa != target]
-    on = [_Set(table, key(target), "default_on", lambda _: 1)] if not rows.get(target) else []
+    on = [Set(table, key(target), "default_on", lambda _: 1)] if not rows.get(target) else []
     return off + on
 
 
