@@ -398,17 +398,17 @@ def shop_rows(conn: sa.Connection, statement: Prepared, **values: Any) -> list[t
     SQLite cannot decode some text: it keeps whatever bytes were written as TEXT, and one broken
     name would otherwise fail every read of its batch ("Could not decode to UTF-8 column"). The
     export format notes such text. Clean text keeps SQLite's own (C) decoding."""
+    # imported here: the integrity package reads through this module
+    from connectors.prestashop.integrity.rows import text_factory
+
     try:
         return statement.rows(conn, **values)
     except sa.exc.OperationalError as exc:
-        raw = conn.connection.driver_connection
-        if "decode" not in str(exc.orig).lower() or not hasattr(raw, "text_factory"):
+        if "decode" not in str(exc.orig).lower() or not hasattr(conn.connection.driver_connection,
+                                                                  "text_factory"):
             raise
-        raw.text_factory = _DECODE_REPLACING
-        try:
+        with text_factory(conn, _DECODE_REPLACING):
             return statement.rows(conn, **values)
-        finally:
-            raw.text_factory = str
 
 
 _DECODE_REPLACING = functools.partial(str, encoding="utf-8", errors="replace")

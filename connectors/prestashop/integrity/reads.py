@@ -1,18 +1,17 @@
 """Reading many shop rows at once for the integrity checks: a batch's rows with text that may not be
-UTF-8, whole-row images of many rows in one query (the same images integrity.rows.Rows reads one
+UTF-8, whole-row images of many rows in one query (integrity.rows.read_images, as Rows reads them one
 row at a time), and the values the database gives a new row's unnamed columns.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterator, Sequence
 from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
 
-from connectors.prestashop.integrity.rows import encode
+from connectors.prestashop.integrity.rows import read_images, text_factory, text_or_bytes
 from connectors.prestashop.shop import IDS_PER_QUERY
 
 ABSENT = object()  # no value can be known for a column before the row is written
@@ -27,7 +26,7 @@ def read(conn: sa.Connection, query: sa.Select, *, replacing: bool = False) -> l
     except sa.exc.OperationalError as exc:
         if "decode" not in str(exc.orig).lower():
             raise
-        with text_factory(conn, _replacing if replacing else _text_or_bytes):
+        with text_factory(conn, _replacing if replacing else text_or_bytes):
             return conn.execute(query).all()
 
 
@@ -41,10 +40,7 @@ def read_in(conn: sa.Connection, query: sa.Select, column: sa.ColumnElement,
 def whole_rows(conn: sa.Connection, table: sa.Table, *where: sa.ColumnElement[bool]) -> list[dict[str, Any]]:
     """Every column of the real table (also those schema.py does not declare) of the rows matching
     `where`, encoded exactly as integrity.rows.Rows.read gives them."""
-    with text_factory(conn, _text_or_bytes):
-        result = conn.execute(sa.select(sa.text("*")).select_from(table).where(*where))
-        names = list(result.keys())
-        return [{n: encode(v) for n, v in zip(names, row, strict=True)} for row in result]
+    return read_images(conn, sa.select(sa.text("*")).select_from(table).where(*where))
 
 
 def images(conn: sa.Connection, table: sa.Table,
@@ -75,28 +71,6 @@ def new_row_values(conn: sa.Connection, table: str) -> list[tuple[str, Any]]:
 def chunks(items: list, size: int) -> Iterator[list]:
     for start in range(0, len(items), size):
         yield items[start:start + size]
-
-
-@contextmanager
-def text_factory(conn: sa.Connection, factory: Callable[[bytes], Any]) -> Iterator[None]:
-    """SQLite: decode text with `factory` meanwhile (nothing to do on other drivers)."""
-    raw = conn.connection.driver_connection
-    previous = getattr(raw, "text_factory", None)
-    if previous is None:
-        yield
-        return
-    raw.text_factory = factory
-    try:
-        yield
-    finally:
-        raw.text_factory = previous
-
-
-def _text_or_bytes(data: bytes) -> str | bytes:
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        return data
 
 
 def _replacing(data: bytes) -> str:
