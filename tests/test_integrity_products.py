@@ -309,3 +309,29 @@ def test_a_batch_reads_each_table_once(demo_url, corrupted):
 ])
 def test_ean13_check_digit(code, problem):
     assert ean13_problem(code) == problem
+
+
+# -- multistore -----------------------------------------------------------------------------------
+
+
+def _second_shop(url: str, pid: int) -> None:
+    """Shop 2 in shop 1's group, and product `pid` created there and not shared with shop 1."""
+    execute(url, "INSERT INTO ps_shop (id_shop, id_shop_group, name, id_category, theme_name) "
+                 "VALUES (2, 1, 'Second', 2, 'classic')",
+            f"UPDATE ps_product SET id_shop_default = 2 WHERE id_product = {pid}",
+            f"UPDATE ps_product_shop SET id_shop = 2 WHERE id_product = {pid}",
+            f"UPDATE ps_product_lang SET id_shop = 2 WHERE id_product = {pid}",
+            f"UPDATE ps_stock_available SET id_shop = 2 WHERE id_product = {pid}")
+
+
+def test_a_product_of_another_shop_only_is_not_missing_here(demo_url):
+    _second_shop(demo_url, 7)
+    execute(demo_url, "DELETE FROM ps_product_shop WHERE id_product = 8 AND id_shop = 1")  # lost here
+    before = dump(demo_url)
+    assert found(run(demo_url, ANALYZE_INTEGRITY).counts) == {"product_without_shop_row": 1}
+    result = run(demo_url, FIX_LINKEDS)
+    assert [d.split(":")[1].strip() for d in result.details] == ["product_without_shop_row"]
+    here = raw(demo_url, "SELECT id_product FROM ps_product_shop WHERE id_shop = 1 AND id_product IN (7, 8)")
+    assert here == [(8,)]
+    undo(demo_url, result.batches)
+    assert dump(demo_url) == before

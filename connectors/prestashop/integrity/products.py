@@ -12,6 +12,12 @@ own, or its group's when the group shares stock) and every language active in it
 with a ps_lang_shop row; the connection's id_lang alone when those tables are missing). A missing
 name row is copied from the connection's id_lang, the shop's default language as Heartbeat knows it.
 The default category is the shop's (ps_product_shop.id_category_default), else the product's.
+
+Multistore: ps_product holds the products of every shop. A product with no ps_product_shop row for
+the connection's shop is product_without_shop_row only when its id_shop_default is that shop (it
+was created here, its shop row is lost); a product created in another shop and not shared with
+this one is not missing here, so fix-linkeds never adds it (nor its language and stock rows) to
+this shop, which would publish the other shop's catalogue. Its values are still checked.
 """
 
 from __future__ import annotations
@@ -278,6 +284,9 @@ class ProductChecker(Checker):
     def _linked_findings(self, c: Catalogue, pid: int) -> Iterator[tuple[str, str, list[Any]]]:
         t, shop, p = self.t, self.shop.id_shop, c.products[pid]
         own = c.shops.get((pid, shop))
+        if own is None and p.id_shop_default != shop:
+            yield from self._default_category(c, pid, own)
+            return  # a product of another shop only: nothing of it is missing here
         if own is None:
             yield ("product_without_shop_row", f"no {t.product_shop.name} row for shop {shop}",
                    [Create("shop", (pid,))])
@@ -290,14 +299,7 @@ class ProductChecker(Checker):
             else:
                 yield ("product_without_lang_row", f"{detail} (none in language {self.shop.id_lang} to copy)",
                        [None])
-        category = (own.id_category_default if own is not None and own.id_category_default
-                    else p.id_category_default)
-        if not category or category not in c.categories:
-            yield ("default_category_missing", f"id_category_default {category} is not in {t.category.name}",
-                   [None])
-        elif c.links is not None and (category, pid) not in c.links:
-            yield ("default_category_not_linked", f"no {t.category_product.name} row for default category "
-                   f"{category}", [Create("link", (category, pid))])
+        yield from self._default_category(c, pid, own)
         combinations = [r.id_product_attribute for r in c.combinations.get(pid, [])]
         absent = [pa for pa in (0, *combinations) if (pid, pa) not in c.stock]
         if absent:
@@ -310,6 +312,18 @@ class ProductChecker(Checker):
             detail = f"no {t.stock_available.name} row in {where} for " + " and ".join(what)
             yield ("stock_row_missing", detail,
                    [Create("stock", (pid, pa)) for pa in absent])
+
+    def _default_category(self, c: Catalogue, pid: int, own: Any) -> Iterator[tuple[str, str, list[Any]]]:
+        """default_category_missing, and default_category_not_linked (the link is shop-wide)."""
+        t, p = self.t, c.products[pid]
+        category = (own.id_category_default if own is not None and own.id_category_default
+                    else p.id_category_default)
+        if not category or category not in c.categories:
+            yield ("default_category_missing", f"id_category_default {category} is not in {t.category.name}",
+                   [None])
+        elif c.links is not None and (category, pid) not in c.links:
+            yield ("default_category_not_linked", f"no {t.category_product.name} row for default category "
+                   f"{category}", [Create("link", (category, pid))])
 
     def _default_combination(self, c: Catalogue, pid: int) -> Iterator[tuple[str, str, list[Any]]]:
         """Exactly one default combination in ps_product_attribute and in the shop's rows. A fix
