@@ -277,8 +277,41 @@ def test_a_shop_without_the_optional_tables_is_checked_without_them(demo_url):
             "DELETE FROM ps_product_lang WHERE id_product = 3")
     with PrestaShop(demo_url) as shop:
         lines = ProductChecker(shop).not_checked()
-    assert [line.split(":")[0] for line in lines] == ["ps_lang", "ps_category_product"]
+    assert [line.split(":")[0] for line in lines] == ["ps_lang", "ps_lang_shop", "ps_category_product"]
     assert found(run(demo_url, ANALYZE_INTEGRITY).counts) == {"product_without_lang_row": 1}
+
+
+def test_not_checked_names_the_missing_table_exactly(demo_url):
+    execute(demo_url, "DROP TABLE ps_lang_shop")
+    with PrestaShop(demo_url) as shop:
+        (line,) = ProductChecker(shop).not_checked()
+    assert line.startswith("ps_lang_shop: table not found (product_without_lang_row checked in language 1")
+
+
+def test_a_shop_without_combination_attributes_deletes_orphan_combinations_without_them(demo_url):
+    execute(demo_url, "INSERT INTO ps_product_attribute (id_product_attribute, id_product, reference, "
+                      "default_on) VALUES (900001, 999006, 'GONE-1', 1)",
+            "DROP TABLE ps_product_attribute_combination")
+    with PrestaShop(demo_url) as shop:
+        lines = ProductChecker(shop).not_checked()
+    assert lines == ["ps_product_attribute_combination: table not found "
+                     "(orphan_combination_attribute not checked)"]
+    before = dump(demo_url)
+    result = run(demo_url, FIX_ORPHANS)
+    assert found(result.counts) == found(result.fixed) == {"orphan_combination": 1}
+    undo(demo_url, result.batches)
+    assert dump(demo_url) == before
+
+
+def test_a_shop_without_attributes_says_attribute_rows_are_not_checked(demo_url):
+    execute(demo_url, "INSERT INTO ps_product_attribute_combination (id_attribute, id_product_attribute) "
+                      "SELECT 999, MIN(id_product_attribute) FROM ps_product_attribute",
+            "DROP TABLE ps_attribute")
+    with PrestaShop(demo_url) as shop:
+        lines = ProductChecker(shop).not_checked()
+    assert [line.split(" (")[0] for line in lines] == ["ps_attribute: table not found"]
+    assert "orphan_combination_attribute not checked for missing attributes" in lines[0]
+    assert found(run(demo_url, ANALYZE_INTEGRITY).counts) == {}
 
 
 def test_records_are_read_in_pages(demo_url):

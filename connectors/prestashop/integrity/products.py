@@ -96,16 +96,20 @@ class ProductChecker(Checker):
         return getattr(self.t, name).name in self._tables
 
     def not_checked(self) -> list[str]:
-        lines = []
-        if not (self._has("lang") and self._has("lang_shop")):
-            lines.append(f"{self.t.lang.name}: table not found (product_without_lang_row checked in language "
-                         f"{self.shop.id_lang} only; orphan_product_lang not checked for missing languages)")
-        if not self._has("category_product"):
-            lines.append(f"{self.t.category_product.name}: table not found (default_category_not_linked and "
-                         "orphan_category_product not checked)")
-        if not self._has("shop"):
-            lines.append(f"{self.t.shop.name}: table not found (orphan rows of missing shops not checked)")
-        return lines
+        """One line per optional table the shop lacks, naming it and what is not checked without it
+        (those checks never query it)."""
+        one_language = (f"product_without_lang_row checked in language {self.shop.id_lang} only; "
+                        "orphan_product_lang not checked for missing languages")
+        optional = (
+            ("lang", one_language),
+            ("lang_shop", one_language),
+            ("category_product", "default_category_not_linked and orphan_category_product not checked"),
+            ("shop", "orphan rows of missing shops not checked"),
+            ("product_attribute_combination", "orphan_combination_attribute not checked"),
+            ("attribute", "orphan_combination_attribute not checked for missing attributes"),
+        )
+        return [f"{getattr(self.t, name).name}: table not found ({what})"
+                for name, what in optional if not self._has(name)]
 
     def _languages(self, conn: sa.Connection) -> list[tuple[int, str]]:
         """(id_lang, " (iso_code)") of the languages active in the shop, ascending; read once."""
@@ -217,7 +221,7 @@ class ProductChecker(Checker):
                 self._check_products(batch, products)
             for rule in RULES:
                 mine = [(i, r) for i, r in enumerate(records) if r.pattern == rule.pattern]
-                if mine and rule.pattern in batch.patterns:
+                if mine and rule.pattern in batch.patterns and self._has(rule.table):
                     self._check_orphans(batch, rule, mine)
             for column in ("reference", "ean13"):
                 mine = [(i, r) for i, r in enumerate(records) if r.pattern == f"repeated_{column}"]
@@ -379,8 +383,11 @@ class ProductChecker(Checker):
         owner = {r.key["id_product_attribute"]: i for i, r in deleted}
         if not owner:
             return
-        for table, key in ((self.t.product_attribute_shop, ("id_product_attribute", "id_shop")),
-                           (self.t.product_attribute_combination, ("id_attribute", "id_product_attribute"))):
+        for name, key in (("product_attribute_shop", ("id_product_attribute", "id_shop")),
+                          ("product_attribute_combination", ("id_attribute", "id_product_attribute"))):
+            if not self._has(name):
+                continue
+            table = getattr(self.t, name)
             for image in whole_rows(batch.conn, table, table.c.id_product_attribute.in_(sorted(owner))):
                 i = owner[image["id_product_attribute"]]
                 batch.change(i, None, Change(table.name, {c: image[c] for c in key}, image, None))
