@@ -15,6 +15,8 @@ import itertools
 import json
 from dataclasses import asdict
 
+import structlog
+
 from connectors.platform.export_format import UNDO_ENTITY
 from connectors.prestashop import PrestaShop
 from connectors.prestashop.integrity import CHECKERS, PRODUCTS, Change, Checker, Record, Rows
@@ -25,6 +27,8 @@ from profiles.base import Processed, Worker
 from reports.maintenance_result import NOT_CHECKED
 from tasks.models import Item, Outcome, QueueEntry, Task
 from tasks.states import ItemStatus
+
+log = structlog.get_logger()
 
 
 class MaintenanceWorker(Worker):
@@ -134,8 +138,10 @@ class MaintenanceWorker(Worker):
         changes = [Change(**c) for effect in effects if isinstance(effect[1], list) for c in effect[1]]
         if changes:
             with self.shop._connect() as conn, conn.begin():
-                Rows(conn).apply(changes)
-
+                skipped = Rows(conn).apply(changes)
+            if skipped:  # rows someone changed since the plan read them: left alone, never overwritten
+                log.warning("maintenance.rows_changed_since_plan", profile=self.profile.name, rows=skipped,
+                            planned_at=at)
 
     def forgotten(self, effects: list) -> dict[str, list[int]]:
         """Tracking rows a fix of Heartbeat's own records drops (with the batch, not in apply)."""
