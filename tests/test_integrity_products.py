@@ -242,6 +242,25 @@ def test_fixes_repair_as_prestashop_would(demo_url, corrupted):
     assert [tuple(r) for r in stock] == [(0, 0, 0, 1, 0)] * 2
 
 
+def test_one_default_combination_is_also_the_products_cached_default(demo_url):
+    (pid, first), = raw(demo_url, "SELECT id_product, MIN(id_product_attribute) FROM ps_product_attribute "
+                                  "GROUP BY id_product ORDER BY id_product LIMIT 1")
+    execute(demo_url, *(f"ALTER TABLE ps_{t} ADD COLUMN cache_default_attribute INT NOT NULL DEFAULT 0"
+                        for t in ("product", "product_shop")),
+            f"UPDATE ps_product_attribute SET default_on = NULL WHERE id_product = {pid}",
+            f"UPDATE ps_product_attribute_shop SET default_on = NULL WHERE id_product = {pid}")
+    before = dump(demo_url)
+    result = run(demo_url, FIX_INTEGRITY)
+    assert found(result.fixed) == {"default_combination_count": 1}
+    cached = [raw(demo_url, f"SELECT cache_default_attribute FROM ps_{t} WHERE id_product = {pid}")
+              for t in ("product", "product_shop")]
+    assert cached == [[(first,)], [(first,)]]
+    assert {c.table for cs in result.batches for c in cs} == {
+        "ps_product", "ps_product_shop", "ps_product_attribute", "ps_product_attribute_shop"}
+    undo(demo_url, result.batches)
+    assert dump(demo_url) == before
+
+
 # -- shops that differ from the demo ------------------------------------------------------------
 
 

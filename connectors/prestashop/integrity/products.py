@@ -73,7 +73,8 @@ class ProductChecker(Checker):
     writes = {
         ANALYZE_INTEGRITY: (),
         ANALYZE_REPEATED_IDS: (),
-        FIX_INTEGRITY: ("product", "product_lang", "product_attribute", "product_attribute_shop"),
+        FIX_INTEGRITY: ("product", "product_shop", "product_lang", "product_attribute",
+                        "product_attribute_shop"),
         FIX_ORPHANS: ("stock_available", "product_lang", "product_shop", "category_product",
                       "product_attribute_combination", "product_attribute", "product_attribute_shop"),
         FIX_LINKEDS: ("product_shop", "product_lang", "stock_available", "category_product"),
@@ -350,14 +351,27 @@ class ProductChecker(Checker):
             current = {r.id_product_attribute: r.default_on for r in combinations}
             repairs += _one_default("product_attribute", current, target,
                                     lambda pa: (("id_product_attribute", pa),))
+        shop_target = shop_defaults[0] if len(shop_defaults) == 1 else target
         if in_shop and len(shop_defaults) != 1:
             problems.append(f"{len(shop_defaults)} default_on among combinations {_ids(sorted(in_shop))} in "
                             f"{self.t.product_attribute_shop.name} (shop {self.shop.id_shop})")
-            target = target if target in in_shop else (shop_defaults[0] if shop_defaults else min(in_shop))
-            repairs += _one_default("product_attribute_shop", in_shop, target,
+            shop_target = (target if target in in_shop
+                           else shop_defaults[0] if shop_defaults else min(in_shop))
+            repairs += _one_default("product_attribute_shop", in_shop, shop_target,
                                     lambda pa: (("id_product_attribute", pa), ("id_shop", self.shop.id_shop)))
         if problems:
+            repairs += self._cached_default(c, pid, target, shop_target)
             yield "default_combination_count", "; ".join(problems), repairs
+
+    def _cached_default(self, c: Catalogue, pid: int, target: int, shop_target: int) -> list[Set]:
+        """PrestaShop shows the default of ps_product(_shop).cache_default_attribute: the new
+        defaults there too, in the same change (where the shop's tables have that column)."""
+        column = "cache_default_attribute"
+        repairs = [Set("product", (("id_product", pid),), column, lambda _: target, cache=True)]
+        if (pid, self.shop.id_shop) in c.shops:
+            key = (("id_product", pid), ("id_shop", self.shop.id_shop))
+            repairs.append(Set("product_shop", key, column, lambda _: shop_target, cache=True))
+        return repairs
 
     def _check_orphans(self, batch: Batch, rule: Rule, records: list[tuple[int, Record]]) -> None:
         """Findings for the records that are still orphans; fix-orphans deletes them (an orphan
