@@ -333,6 +333,21 @@ def test_a_shop_without_attributes_says_attribute_rows_are_not_checked(demo_url)
     assert found(run(demo_url, ANALYZE_INTEGRITY).counts) == {}
 
 
+def test_repeated_broken_utf8_references_are_paged_on_their_bytes(demo_url, backend):
+    if backend != "sqlite":
+        pytest.skip("MariaDB refuses text that is not UTF-8")
+    broken = ["X'41C001'", "X'41C002'", "X'41C003'", "X'41C004'"]  # each below U+FFFD's bytes
+    execute(demo_url, *(f"UPDATE ps_product SET reference = CAST({value} AS TEXT) WHERE id_product IN "
+                        f"({2 * n + 1}, {2 * n + 2})" for n, value in enumerate(broken)))
+    with PrestaShop(demo_url) as shop:
+        shop.queue_page = 2
+        checker = ProductChecker(shop)
+        records = [Record(**json.loads(json.dumps(asdict(r)))) for r in checker.records(ANALYZE_REPEATED_IDS)]
+        checked = checker.check(ANALYZE_REPEATED_IDS, records)
+    assert [r.key["ids"] for r in records] == [[1, 2], [3, 4], [5, 6], [7, 8]]
+    assert [[f.pattern for f in found] for found in checked.findings] == [["repeated_reference"]] * 4
+
+
 def test_records_are_read_in_pages(demo_url):
     corrupt_free = run(demo_url, ANALYZE_INTEGRITY).records
     with PrestaShop(demo_url) as shop:

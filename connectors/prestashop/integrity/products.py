@@ -44,6 +44,7 @@ from connectors.prestashop.integrity.catalogue import Catalogue
 from connectors.prestashop.integrity.orphan_rules import RULES, Rule, orphans
 from connectors.prestashop.integrity.product_fixes import Batch, Copy, Create, Fixer, Set
 from connectors.prestashop.integrity.reads import ABSENT, chunks, images, read, whole_rows
+from connectors.prestashop.integrity.rows import decode, encode
 
 LINKED = ("product_without_shop_row", "product_without_lang_row", "default_category_not_linked",
           "stock_row_missing")
@@ -144,14 +145,14 @@ class ProductChecker(Checker):
         if operation not in self.patterns:
             raise ValueError(f"the products scope has no operation {operation!r}")
 
-    def _pages(self, query: Callable[[Any], sa.Select],
-               position: Callable[[sa.Row], Any]) -> Iterator[sa.Row]:
+    def _pages(self, query: Callable[[Any], sa.Select], position: Callable[[sa.Row], Any],
+               replacing: bool = True) -> Iterator[sa.Row]:
         """The rows of query(after) page by page: `after` is None first, then the position of the
-        last row read (keyset); no connection is held between pages."""
+        last row read (keyset); no connection is held between pages. See reads.read: `replacing`."""
         after, size = None, self.shop.queue_page
         while True:
             with self.shop._connect() as conn:
-                page = read(conn, query(after).limit(size), replacing=True)
+                page = read(conn, query(after).limit(size), replacing=replacing)
             yield from page
             if len(page) < size:
                 return
@@ -188,14 +189,20 @@ class ProductChecker(Checker):
         found = sa.union_all(sa.select(p.c[column].label("value"), p.c.id_product),
                              sa.select(pa.c[column].label("value"), pa.c.id_product)).subquery("found")
 
-        def query(after: str | None) -> sa.Select:
-            later = [found.c.value > after] if after is not None else []
-            return (sa.select(found.c.value).where(found.c.value.is_not(None), found.c.value != "", *later)
-                    .group_by(found.c.value).having(sa.func.count(sa.distinct(found.c.id_product)) > 1)
-                    .order_by(found.c.value))
+        # SQLite keeps text that is not UTF-8: page on its bytes (the BINARY order of its text), so a
+        # value read with U+FFFD never becomes a position that skips others
+        sqlite = self.shop._engine.dialect.name == "sqlite"
+        position = sa.cast(found.c.value, sa.LargeBinary) if sqlite else found.c.value
 
-        page: list[str] = []
-        for (value,) in self._pages(query, lambda row: row[0]):
+        def query(after: Any) -> sa.Select:
+            later = [position > after] if after is not None else []
+            return (sa.select(found.c.value, position.label("position"))
+                    .where(found.c.value.is_not(None), found.c.value != "", *later)
+                    .group_by(found.c.value).having(sa.func.count(sa.distinct(found.c.id_product)) > 1)
+                    .order_by(position))
+
+        page: list[Any] = []
+        for value, _ in self._pages(query, lambda row: row[1], replacing=False):
             page.append(value)
             if len(page) == VALUES_PER_QUERY:
                 yield from self._repeated_page(column, page)
@@ -207,9 +214,10 @@ class ProductChecker(Checker):
             return
         with self.shop._connect() as conn:
             sharing = self._sharing(conn, column, values)
-        for value in values:
+        for value in values:  # text that is not UTF-8 as bytes, kept in the record as {"hex": ...}
             ids = sorted({pid for pid, _ in sharing.get(value, [])})
-            yield Record(column, 0, value, {column: value, "ids": ids}, f"repeated_{column}")
+            key = {column: encode(value), "ids": ids}
+            yield Record(column, 0, v.as_text(value), key, f"repeated_{column}")
 
     # -- checks -----------------------------------------------------------------------------------
 
@@ -407,9 +415,9 @@ class ProductChecker(Checker):
                 batch.change(i, None, Change(table.name, {c: image[c] for c in key}, image, None))
 
     def _check_repeated(self, batch: Batch, column: str, records: list[tuple[int, Record]]) -> None:
-        sharing = self._sharing(batch.conn, column, [r.key[column] for _, r in records])
+        sharing = self._sharing(batch.conn, column, [decode(r.key[column]) for _, r in records])
         for i, record in records:
-            rows = sharing.get(record.key[column], [])
+            rows = sharing.get(decode(record.key[column]), [])
             products = sorted({pid for pid, _ in rows})
             if len(products) < 2:
                 continue
@@ -423,18 +431,19 @@ class ProductChecker(Checker):
             batch.add(i, f"repeated_{column}", f"{column} {value} is shared by products {shown}")
 
     def _sharing(self, conn: sa.Connection, column: str,
-                 wanted: Sequence[str]) -> dict[str, list[tuple[int, int]]]:
+                 wanted: Sequence[Any]) -> dict[Any, list[tuple[int, int]]]:
         """value -> (id_product, id_product_attribute or 0) of the products and combinations that
-        have it, as the database matches them (its collation decides what is the same value)."""
+        have it, as the database matches them (its collation decides what is the same value); a
+        value that is bytes (SQLite text that is not UTF-8) matches those very bytes."""
         p, pa = self.t.product, self.t.product_attribute
         out: dict[str, list[tuple[int, int]]] = {}
         for chunk in chunks(list(dict.fromkeys(wanted)), VALUES_PER_QUERY):
-            selects = [sa.select(sa.literal(value, sa.String).label("value")) for value in chunk]
+            selects = [sa.select(_literal(value).label("value")) for value in chunk]
             values = (sa.union_all(*selects) if len(selects) > 1 else selects[0]).subquery("wanted")
             for table, combination in ((p, sa.literal(0)), (pa, pa.c.id_product_attribute)):
                 query = (sa.select(values.c.value, table.c.id_product, combination)
                          .join(table, table.c[column] == values.c.value))
-                for value, pid, x in read(conn, query, replacing=True):
+                for value, pid, x in read(conn, query):
                     out.setdefault(value, []).append((int(pid), int(x)))
         return out
 
@@ -461,6 +470,12 @@ def _one_default(table: str, rows: dict[int, Any], target: int, key: Callable[[i
            if on and pa != target]
     on = [Set(table, key(target), "default_on", lambda _: 1)] if not rows.get(target) else []
     return off + on
+
+
+def _literal(value: Any) -> sa.ColumnElement:
+    if isinstance(value, bytes):
+        return sa.cast(sa.literal(value, sa.LargeBinary), sa.Text)
+    return sa.literal(value, sa.String)
 
 
 def _ids(ids: Any) -> str:
