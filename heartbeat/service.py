@@ -8,7 +8,6 @@ turns them into its own answer (an exit code and one line; an HTTP status) witho
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -20,7 +19,7 @@ from core.errors import ProfileNotFound, Refused
 from heartbeat import schedule
 from profiles import worker_for
 from profiles.maintenance import available
-from reports import action_log, csv_report, export_file, maintenance_result
+from reports import action_log, csv_report, export_file, maintenance_result, undo_file
 from tasks.models import Task
 from tasks.states import ItemStatus, TaskStatus
 from tasks.store import TaskStore
@@ -180,9 +179,8 @@ class TaskManager:
             raise Refused(f"task {task.id} changed nothing in the shop; there is nothing to undo")
         if any(line.message.startswith(action_log.UNDONE) for line in self.store.log(task.id)):
             raise Refused(f"task {task.id} was undone already")
-        document = json.loads(b"".join(export_file.read(task)))
         changes = [integrity.Change(c["table"], c["key"], c["before"], c["after"])
-                   for c in document["changes"]]
+                   for c in undo_file.changes(task)]
         if not changes:
             raise Refused(f"task {task.id} changed nothing in the shop; there is nothing to undo")
         worker = worker_for(profile, self.config)

@@ -21,9 +21,10 @@ from connectors.platform.export_format import UNDO_ENTITY
 from connectors.prestashop import PrestaShop
 from connectors.prestashop.integrity import CHECKERS, PRODUCTS, Change, Checker, Record, Rows
 from connectors.prestashop.integrity.base import ANALYZE_REPEATED_IDS, FIX_REPEATED_IDS
-from core.errors import ConnectorError, FatalTaskError
+from core.errors import ConnectorError, FatalTaskError, ProfileNotFound
 from profiles import tracking_check as tracking
 from profiles.base import Processed, Worker
+from reports import undo_file
 from reports.maintenance_result import NOT_CHECKED
 from tasks.models import Item, Outcome, QueueEntry, Task
 from tasks.states import ItemStatus
@@ -62,6 +63,11 @@ class MaintenanceWorker(Worker):
         if self.operation not in available(self.scope):
             raise FatalTaskError(f"{self.scope} {self.operation} is not an available maintenance operation "
                                  "(see `heartbeat maintenance list`)")
+        if self.fixes and self.store is not None:
+            other = self._running_fix(task)
+            if other is not None:
+                raise FatalTaskError(f"task {other.id} ({other.profile}) is fixing connection "
+                                     f"{self.profile.source}; one fix at a time: run this one when it ends")
         self._stale = []
         if (self.scope, self.operation) in tracking.OPERATIONS:
             if self.store is None:
@@ -81,6 +87,20 @@ class MaintenanceWorker(Worker):
             yield QueueEntry(record.id if own else 0, 0, record.label[:64], record.kind,  # the report's name
                              json.dumps(asdict(record), default=str))
         self._stale = None
+
+    def _running_fix(self, task: Task | None) -> Task | None:
+        """Another maintenance fix running on this connection (under any profile name)."""
+        for other in self.store.list(status="running", limit=None):
+            if other.kind != "maintenance" or (task is not None and other.id == task.id):
+                continue
+            try:
+                profile = self.config.profile(other.profile)
+            except ProfileNotFound:
+                continue
+            fixing = profile.options.get("operation", "").startswith("fix-")
+            if fixing and profile.source == self.profile.source:
+                return other
+        return None
 
     @property
     def _checker_operation(self) -> str | None:
@@ -153,9 +173,8 @@ class MaintenanceWorker(Worker):
         return forget
 
     def effect_records(self, effects: list) -> list[str]:
-        """The undo file's lines: each change with the item it fixed."""
-        return [json.dumps({"position": effect[0], **change}, ensure_ascii=False, separators=(",", ":"))
-                for effect in effects if isinstance(effect[1], list) for change in effect[1]]
+        """The undo file's lines (reports/undo_file.py)."""
+        return undo_file.lines(effects)
 
     def undo(self, changes: list[Change]) -> int:
         """Restore the rows `changes` wrote, in one transaction; Drifted (nothing restored) when a

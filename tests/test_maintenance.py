@@ -225,3 +225,29 @@ def test_a_result_says_whether_it_is_final_and_counts_only_checked_records(tasks
     assert done["status"] == "completed" and done["checked"] == {"products": PRODUCTS}
     with pytest.raises(Refused, match="is not a configured profile; queue a maintenance task with"):
         tasks.queue("maintenance:shop:products:analyze-integrity")
+
+
+def test_one_fix_at_a_time_on_a_connection(tmp_path, db_url, shop_url, clock):
+    import dataclasses
+
+    from core.config import Profile
+
+    create_demo_shop(shop_url, products=PRODUCTS, seed=42)
+    config = make_config(tmp_path, db_url, shop_url, batch_size=25)
+    nightly = Profile(name="nightly-fix", kind="maintenance", source="shop", batch_size=10,
+                      options={"scope": "products", "operation": "fix-integrity"})
+    config = dataclasses.replace(config, profiles=(*config.profiles, nightly))
+    beat = make_heartbeat(config, clock)
+    manager = TaskManager(config, beat.store, clock)
+    first = manager.queue("nightly-fix")
+    beat.tick(clock.now())
+    assert beat.store.get(first.id).status == "running"
+    second = manager.run_maintenance("shop", "fix-orphans")
+    analysis = manager.run_maintenance("shop", "analyze-integrity")  # reads only: may run beside it
+    beat.tick(clock.advance(60))
+    refused = beat.store.get(second.id)
+    assert refused.status == "error"
+    assert refused.message == (f"task {first.id} (nightly-fix) is fixing connection shop; one fix at a "
+                               "time: run this one when it ends")
+    beat.run_until_idle()
+    assert beat.store.get(first.id).status == "completed" == beat.store.get(analysis.id).status
