@@ -175,6 +175,8 @@ KINDS: dict[str, Kind] = {
             "scope": Opt(str, PRODUCTS, _one_of(*MAINTENANCE_OPERATIONS)),
             "operation": Opt(str, check=_one_of(*dict.fromkeys(op for ops in MAINTENANCE_OPERATIONS.values()
                                                                 for op in ops))),
+            # fix-repeated-ids only: give each product sharing a reference one of its own (renames.py)
+            "rename_repeated_references": Opt(bool, False),
         },
     ),
 }

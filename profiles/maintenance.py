@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import itertools
 import json
-from dataclasses import asdict
+from dataclasses import asdict, replace
 
 import structlog
 
@@ -21,6 +21,7 @@ from connectors.platform.export_format import UNDO_ENTITY
 from connectors.prestashop import PrestaShop
 from connectors.prestashop.integrity import CHECKERS, PRODUCTS, Change, Checker, Record, Rows
 from connectors.prestashop.integrity.base import ANALYZE_REPEATED_IDS, FIX_REPEATED_IDS
+from connectors.prestashop.integrity.renames import rename_repeated_reference
 from core.errors import ConnectorError, FatalTaskError, ProfileNotFound
 from profiles import tracking_check as tracking
 from profiles.base import Processed, Worker
@@ -142,7 +143,18 @@ class MaintenanceWorker(Worker):
     def _check(self, records: list[Record]) -> list[tuple[list, list]]:
         """(findings, changes) of each record."""
         checked = self.checker.check(self._checker_operation, records)
-        return list(zip(checked.findings, checked.changes or [[] for _ in records], strict=True))
+        per_record = list(zip(checked.findings, checked.changes or [[] for _ in records], strict=True))
+        if self.operation == FIX_REPEATED_IDS and self.profile.options.get("rename_repeated_references"):
+            per_record = [self._rename(record, *pair) if record.pattern == "repeated_reference" else pair
+                          for record, pair in zip(records, per_record, strict=True)]
+        return per_record
+
+    def _rename(self, record: Record, found: list, writes: list) -> tuple[list, list]:
+        """A repeated reference made unique (renames.py), when the profile asks for it."""
+        changes = rename_repeated_reference(self.shop, record.key["reference"], record.key["ids"])
+        if changes:
+            found = [replace(f, fixed=True) if f.pattern == "repeated_reference" else f for f in found]
+        return found, [*writes, *changes]
 
     def _check_alone(self, record: Record) -> tuple:
         try:

@@ -4,6 +4,7 @@ restores the shop exactly (or refuses, restoring nothing)."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -12,6 +13,7 @@ import pytest
 import sqlalchemy as sa
 
 from connectors.prestashop import create_demo_shop
+from core.config import Profile
 from core.errors import Refused
 from heartbeat.service import TaskManager
 from tests.helpers import execute, make_config, make_heartbeat, raw
@@ -159,7 +161,8 @@ def test_a_maintenance_profile_is_checked_against_its_scope(tmp_path):
         return path
 
     profile = load(config("fix-orphans")).profile("nightly")
-    assert (profile.kind, profile.options) == ("maintenance", {"scope": "orders", "operation": "fix-orphans"})
+    assert (profile.kind, profile.options) == ("maintenance", {"scope": "orders", "operation": "fix-orphans",
+                                                               "rename_repeated_references": False})
     with pytest.raises(ConfigError, match=r"profiles\[0\] \(nightly\)\.operation: 'analyze-repeated-ids' is "
                                           "not an operation of scope orders; expected one of"):
         load(config("analyze-repeated-ids"))
@@ -228,10 +231,6 @@ def test_a_result_says_whether_it_is_final_and_counts_only_checked_records(tasks
 
 
 def test_one_fix_at_a_time_on_a_connection(tmp_path, db_url, shop_url, clock):
-    import dataclasses
-
-    from core.config import Profile
-
     create_demo_shop(shop_url, products=PRODUCTS, seed=42)
     config = make_config(tmp_path, db_url, shop_url, batch_size=25)
     nightly = Profile(name="nightly-fix", kind="maintenance", source="shop", batch_size=10,
@@ -251,3 +250,30 @@ def test_one_fix_at_a_time_on_a_connection(tmp_path, db_url, shop_url, clock):
                                "time: run this one when it ends")
     beat.run_until_idle()
     assert beat.store.get(first.id).status == "completed" == beat.store.get(analysis.id).status
+
+
+@pytest.mark.parametrize("rename", [False, True])
+def test_fix_repeated_ids_renames_shared_references_when_asked(tmp_path, db_url, shop_url, clock, rename):
+    create_demo_shop(shop_url, products=PRODUCTS, seed=42)
+    (shared,), = raw(shop_url, "SELECT reference FROM ps_product WHERE id_product = 15")
+    execute(shop_url, f"UPDATE ps_product SET reference = '{shared}' WHERE id_product IN (16, 18)")
+    config = make_config(tmp_path, db_url, shop_url, batch_size=25)
+    profile = Profile(name="dedupe", kind="maintenance", source="shop", batch_size=10,
+                      options={"scope": "products", "operation": "fix-repeated-ids",
+                               "rename_repeated_references": rename})
+    config = dataclasses.replace(config, profiles=(*config.profiles, profile))
+    beat = make_heartbeat(config, clock)
+    manager = TaskManager(config, beat.store, clock)
+    before = dump(shop_url)
+    task = manager.queue("dedupe")
+    beat.run_until_idle()
+    result = manager.result(task.id)
+    query = "SELECT reference FROM ps_product WHERE id_product IN (15, 16, 18) ORDER BY id_product"
+    references = [r for (r,) in raw(shop_url, query)]
+    if not rename:
+        assert result["patterns"]["repeated_reference"] == {"count": 1, "fixed": 0, "examples": [shared]}
+        assert references == [shared] * 3 and dump(shop_url) == before
+        return
+    assert result["patterns"]["repeated_reference"] == {"count": 1, "fixed": 1, "examples": [shared]}
+    assert references == [shared, f"{shared}-16", f"{shared}-18"]
+    assert manager.undo(task.id) == 2 and dump(shop_url) == before
