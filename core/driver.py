@@ -14,7 +14,8 @@ cache lookups and its per-value result processors spends more time there than in
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from operator import itemgetter
 from typing import Any
 
@@ -171,3 +172,24 @@ def update_rows(conn: Connection, table: sa.Table, set_columns: Sequence[str], k
     columns = [*set_columns, *key_columns]
     sql = f"UPDATE {table.name} SET {sets} WHERE {keys}"
     return conn.exec_driver_sql(sql, _prepare(conn, table, columns, rows)).rowcount
+
+
+def decode_replacing(data: bytes) -> str:
+    """A SQLite text factory: invalid UTF-8 read as U+FFFD instead of failing the read."""
+    return data.decode("utf-8", errors="replace")
+
+
+@contextmanager
+def text_factory(conn: Connection, factory: Callable[[bytes], Any]) -> Iterator[None]:
+    """SQLite: decode text with `factory` meanwhile, then the previous factory again (nothing to do
+    on other drivers)."""
+    raw = conn.connection.driver_connection
+    previous = getattr(raw, "text_factory", None)
+    if previous is None:
+        yield
+        return
+    raw.text_factory = factory
+    try:
+        yield
+    finally:
+        raw.text_factory = previous

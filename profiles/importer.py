@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import functools
 import json
-import re
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -19,7 +18,16 @@ from typing import Any
 from connectors.feeds import open_feed
 from connectors.platform.export_format import MAX_NAME, MAX_REFERENCE, REPLACEMENT, format_decimal, shown
 from connectors.prestashop import PrestaShop
-from connectors.prestashop.writer import COMBINATION_UPDATABLE, ShopWriter, Target, Unreadable, to_decimal
+from connectors.prestashop.integrity.values import ean13_problem
+from connectors.prestashop.writer import (
+    COMBINATION_UPDATABLE,
+    ID_TEXT,
+    ShopWriter,
+    Target,
+    Unreadable,
+    to_decimal,
+    to_quantity,
+)
 from core.errors import ConnectorError, FatalTaskError
 from profiles.base import Processed, Worker, non_empty
 from profiles.feed_guard import FeedGuard, Thresholds
@@ -34,8 +42,6 @@ DRY_RUN_ACTION = "would update"  # a dry run's processed rows: what a run would 
 MAX_ROW = 60_000  # characters of a queued row (MariaDB's TEXT holds 65,535 bytes)
 MAX_AMOUNT = Decimal("99999999999999.999999")  # PrestaShop's DECIMAL(20,6) columns
 MAX_QUANTITY = 1_000_000_000  # INT columns, with room for physical = quantity + reserved
-_ID = re.compile(r"[0-9]{1,9}")  # an id_product a feed may name (ASCII digits, within INT)
-_WHOLE = re.compile(r"[+-]?[0-9]+")
 KEY_FIELDS = {  # match_by -> (the field keying a product row, the one keying a combination row)
     "reference": ("reference", "combination_reference"),
     "ean13": ("ean13", "combination_ean13"),
@@ -164,7 +170,7 @@ class ImportWorker(Worker):
             payload = _payload({"line": line, "fields": {}, "error": error or
                                 f"row is {len(payload)} characters long (at most {MAX_ROW}) (line {line})"})
         name = fields.get("name")
-        product_id = int(pid) if _ID.fullmatch(pid) else 0  # an id the shop cannot have matches nothing
+        product_id = int(pid) if ID_TEXT.fullmatch(pid) else 0  # an id the shop cannot have matches nothing
         return QueueEntry(product_id, 0, key, name[:255] if name else name, payload)
 
     def duplicate_note(self):
@@ -282,10 +288,7 @@ def _parse_number(field: str, text: str) -> Decimal:
 
 
 def _parse_quantity(field: str, text: str) -> int:
-    value = text.strip()
-    if not _WHOLE.fullmatch(value):
-        raise ValueError(f"quantity {text!r} is not a whole number")
-    return int(value)
+    return to_quantity(text)  # "quantity '5.5' is not a whole number"
 
 
 def _parse_active(field: str, text: str) -> bool:
@@ -312,11 +315,7 @@ def _parse_ean13(field: str, text: str) -> str:
 
 def valid_gtin(code: str) -> bool:
     """True for an EAN-8, UPC-A (12) or EAN-13 whose last digit is its GS1 check digit."""
-    if len(code) not in (8, 12, 13) or not (code.isascii() and code.isdigit()):
-        return False
-    digits = [int(c) for c in reversed(code[:-1])]  # weights 3, 1, 3, ... from the right
-    total = sum(d * (3 if i % 2 == 0 else 1) for i, d in enumerate(digits))
-    return (10 - total % 10) % 10 == int(code[-1])
+    return bool(code) and ean13_problem(code) is None
 
 
 _PARSERS = {"price": _parse_number, "wholesale_price": _parse_number, "weight": _parse_number,

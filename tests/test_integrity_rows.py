@@ -12,9 +12,9 @@ import sqlalchemy as sa
 
 from connectors.prestashop.integrity.base import Change
 from connectors.prestashop.integrity.reads import whole_rows
-from connectors.prestashop.integrity.rows import Drifted, Rows, text_factory, text_or_bytes
+from connectors.prestashop.integrity.rows import Drifted, Rows, text_or_bytes
 from connectors.prestashop.shop import shop_rows
-from core.driver import Prepared
+from core.driver import Prepared, text_factory
 
 BROKEN = "CAST(X'41FF42' AS TEXT)"  # SQLite text that is not valid UTF-8: A, 0xFF, B
 

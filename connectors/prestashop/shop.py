@@ -21,7 +21,7 @@ from sqlalchemy.engine import URL, make_url
 
 from connectors.platform import export_format as fmt
 from connectors.prestashop.schema import ShopTables, shop_tables
-from core.driver import Prepared, positional_parameters
+from core.driver import Prepared, decode_replacing, positional_parameters, text_factory
 from core.errors import ConnectorError, ConnectorUnavailable
 
 CONNECT_TIMEOUT = 5  # seconds: an unreachable MySQL server fails a task fast, not after minutes
@@ -398,17 +398,12 @@ def shop_rows(conn: sa.Connection, statement: Prepared, **values: Any) -> list[t
     SQLite cannot decode some text: it keeps whatever bytes were written as TEXT, and one broken
     name would otherwise fail every read of its batch ("Could not decode to UTF-8 column"). The
     export format notes such text. Clean text keeps SQLite's own (C) decoding."""
-    # imported here: the integrity package reads through this module
-    from connectors.prestashop.integrity.rows import text_factory
-
     try:
         return statement.rows(conn, **values)
     except sa.exc.OperationalError as exc:
         if "decode" not in str(exc.orig).lower() or not hasattr(conn.connection.driver_connection,
                                                                   "text_factory"):
             raise
-        with text_factory(conn, _DECODE_REPLACING):
+        with text_factory(conn, decode_replacing):
             return statement.rows(conn, **values)
 
-
-_DECODE_REPLACING = functools.partial(str, encoding="utf-8", errors="replace")

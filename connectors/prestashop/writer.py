@@ -35,6 +35,7 @@ from core.driver import Prepared
 from core.fields import COMBINATION_UPDATABLE, UPDATABLE
 
 LOOKUP_BY = ("reference", "ean13", "id")
+ID_TEXT = re.compile(r"[0-9]{1,9}")  # an id_product a feed may name: ASCII digits, within INT
 _MICRO = Decimal("0.000001")
 
 
@@ -353,7 +354,7 @@ def _wanted(keys: Iterable[str], by: str) -> dict[Any, list[str]]:
         if not key:
             continue
         if by == "id":
-            if not re.fullmatch(r"[0-9]{1,9}", key.strip()):  # ASCII digits, within INT
+            if not ID_TEXT.fullmatch(key.strip()):
                 continue
             wanted.setdefault(int(key), []).append(key)
         else:
@@ -380,7 +381,8 @@ _READERS: dict[str, Callable[[Sequence[Any]], list[Any]]] = {
 }
 
 
-def _quantity(value: Any) -> int:
+def to_quantity(value: Any) -> int:
+    """A quantity as its INT column takes it; ValueError naming the value otherwise."""
     if value.__class__ is int:
         return value
     text = str(value).strip()
@@ -415,5 +417,5 @@ def to_decimal(value: Any) -> Decimal:
 # field -> a value as its column takes it
 _CONVERT: dict[str, Callable[[Any], Any]] = {
     "price": to_decimal, "wholesale_price": to_decimal, "weight": to_decimal,
-    "quantity": _quantity, "active": _active, "name": _text, "ean13": _text,
+    "quantity": to_quantity, "active": _active, "name": _text, "ean13": _text,
 }

@@ -11,8 +11,9 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from connectors.prestashop.integrity.rows import read_images, text_factory, text_or_bytes
+from connectors.prestashop.integrity.rows import read_images, text_or_bytes
 from connectors.prestashop.shop import IDS_PER_QUERY
+from core.driver import decode_replacing, text_factory
 
 ABSENT = object()  # no value can be known for a column before the row is written
 
@@ -26,7 +27,7 @@ def read(conn: sa.Connection, query: sa.Select, *, replacing: bool = False) -> l
     except sa.exc.OperationalError as exc:
         if "decode" not in str(exc.orig).lower():
             raise
-        with text_factory(conn, _replacing if replacing else text_or_bytes):
+        with text_factory(conn, decode_replacing if replacing else text_or_bytes):
             return conn.execute(query).all()
 
 
@@ -71,10 +72,6 @@ def new_row_values(conn: sa.Connection, table: str) -> list[tuple[str, Any]]:
 def chunks(items: list, size: int) -> Iterator[list]:
     for start in range(0, len(items), size):
         yield items[start:start + size]
-
-
-def _replacing(data: bytes) -> str:
-    return data.decode("utf-8", errors="replace")
 
 
 def _default(column: dict[str, Any], sqlite: bool) -> Any:

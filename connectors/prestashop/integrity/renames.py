@@ -14,10 +14,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from connectors.platform.export_format import MAX_REFERENCE
 from connectors.prestashop.integrity.base import Change
 from connectors.prestashop.integrity.rows import Rows, decode
-
-MAX_REFERENCE = 64
 
 
 def renamed(reference: Any, suffix: str) -> str:

@@ -13,8 +13,7 @@ there.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -22,6 +21,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from connectors.prestashop.integrity.base import Change
+from core.driver import text_factory
 from core.errors import Refused
 
 
@@ -39,22 +39,6 @@ def text_or_bytes(data: bytes) -> str | bytes:
         return data.decode("utf-8")
     except UnicodeDecodeError:
         return BrokenText(data)
-
-
-@contextmanager
-def text_factory(conn: sa.Connection, factory: Callable[[bytes], Any]) -> Iterator[None]:
-    """SQLite: decode text with `factory` meanwhile, then the previous factory again (nothing to do
-    on other drivers)."""
-    raw = conn.connection.driver_connection
-    previous = getattr(raw, "text_factory", None)
-    if previous is None:
-        yield
-        return
-    raw.text_factory = factory
-    try:
-        yield
-    finally:
-        raw.text_factory = previous
 
 
 def read_images(conn: sa.Connection, query: str | sa.Executable, params: tuple = ()) -> list[dict[str, Any]]:
