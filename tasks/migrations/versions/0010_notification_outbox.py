@@ -1,0 +1,18 @@
+"""The notification outbox: deliveries written in the same transaction as the status change.
+
+Revision ID: 0010
+Revises: 0009
+"""
+
+revision = "0010"
+down_revision = "0009"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    pass  # reserved: filled by the change that needs it
+
+
+def downgrade() -> None:
+    pass
