@@ -42,6 +42,23 @@ class Profile:
 
 
 @dataclass(frozen=True)
+class CategoryRule:
+    """A [[category_rules]] entry (docs/categories.md): products matching every criterion given go
+    to `category` of `column`. Text criteria compare case-insensitively; `shop_category` matches a
+    product whose default category is that one or below it; `connection` limits the rule to one
+    shop. Rules are tried in the file's order; the first that matches wins over the mapping table."""
+
+    index: int  # its place in the file, from 1: "rule 2"
+    column: str
+    category: str
+    connection: str | None = None
+    reference_prefix: str | None = None
+    name_contains: str | None = None
+    manufacturer_contains: str | None = None
+    shop_category: int | None = None
+
+
+@dataclass(frozen=True)
 class Config:
     path: Path
     data_dir: Path
@@ -52,6 +69,7 @@ class Config:
     keep_history: int | None = None  # days; None keeps everything
     connections: dict[str, Connection] = field(default_factory=dict)
     profiles: tuple[Profile, ...] = ()
+    category_rules: tuple[CategoryRule, ...] = ()
 
     def profile(self, name: str) -> Profile:
         for p in self.profiles:

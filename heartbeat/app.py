@@ -10,6 +10,7 @@ from core.config import Config, Connection
 from core.errors import Refused
 from heartbeat import config as config_module
 from heartbeat.beat import Heartbeat
+from heartbeat.categories import CategoryManager
 from heartbeat.service import TaskManager
 from reports import action_log
 from tasks.database import create_state_engine, ensure_schema
@@ -36,6 +37,11 @@ class App:
     def tasks(self) -> TaskManager:
         """The task verbs (heartbeat.service), as every front door calls them."""
         return TaskManager(self.config, self.store)
+
+    @cached_property
+    def categories(self) -> CategoryManager:
+        """The category mapping's verbs (heartbeat.categories)."""
+        return CategoryManager(self.config, self.store)
 
     def heartbeat(self, stop: threading.Event | None = None) -> Heartbeat:
         return Heartbeat(self.config, self.store, stop=stop)

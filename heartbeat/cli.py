@@ -368,6 +368,129 @@ def maintenance_run(app, connection, operation, scope):
     click.echo(f"maintenance {scope} {operation} on {connection}: queued task {task.id}")  # the id comes last
 
 
+@cli.group()
+def categories():
+    """The category mapping: platform taxonomies, the mapping table, overrides (docs/categories.md)."""
+
+
+@categories.command("columns")
+@json_option
+@click.pass_obj
+def categories_columns(app, as_json):
+    """The mapping table's columns: shop connections and platforms, with their taxonomies."""
+    columns = app.categories.columns()
+    if as_json:
+        print_json(columns)
+        return
+    for c in columns:
+        taxonomy = (f"taxonomy of {plural(c['taxonomy'], 'category', 'categories')} from {c['taxonomy_file']}"
+                    if c["taxonomy"] else "no taxonomy")
+        mapped = plural(c["mapped"], "mapped category", "mapped categories")
+        click.echo(f"{c['name']:<20} {c['kind']:<8} {mapped}, {taxonomy}")
+
+
+@categories.group("taxonomy")
+def categories_taxonomy():
+    """A platform's category tree, so mapped categories are checked and shown with their path."""
+
+
+@categories_taxonomy.command("load")
+@click.argument("column")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.pass_obj
+def categories_taxonomy_load(app, column, file):
+    """Load FILE (Google's taxonomy-with-ids, or a CSV of id,path) as COLUMN's taxonomy."""
+    parsed = app.categories.load_taxonomy(column, file)
+    version = f" (version {parsed.version})" if parsed.version else ""
+    loaded = plural(len(parsed.entries), "category", "categories")
+    click.echo(f"{column}: {loaded} loaded from {file}{version}")
+
+
+@categories.command("export")
+@output_option
+@click.pass_obj
+def categories_export(app, output_file):
+    """Write the mapping table as CSV: ids per column, then their paths (ignored on import)."""
+    with output(output_file) as out:
+        app.categories.export_csv(out)
+
+
+@categories.command("import")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.pass_obj
+def categories_import(app, file):
+    """Replace the mapping table by FILE's (CSV; cells are ids or full paths), all or nothing."""
+    rows = app.categories.import_csv(file)
+    click.echo(f"mapping table: {plural(rows, 'row')} imported from {file}")
+
+
+connection_option = click.option("--connection", help="The prestashop connection (default: the only one).")
+
+
+@categories.command("set")
+@click.argument("product_id", type=click.IntRange(min=1))
+@click.argument("column")
+@click.argument("category")
+@connection_option
+@click.pass_obj
+def categories_set(app, product_id, column, category, connection):
+    """Product PRODUCT_ID goes to CATEGORY (an id or path) of COLUMN, whatever rules or table say."""
+    ident = app.categories.set_override(product_id, column, category, connection)
+    click.echo(f"product {product_id}: {column} category {ident}")
+
+
+@categories.command("unset")
+@click.argument("product_id", type=click.IntRange(min=1))
+@click.argument("column")
+@connection_option
+@click.pass_obj
+def categories_unset(app, product_id, column, connection):
+    """Remove product PRODUCT_ID's COLUMN override: rules and the table decide again."""
+    app.categories.unset_override(product_id, column, connection)
+    click.echo(f"product {product_id}: {column} override removed")
+
+
+@categories.command("unmapped")
+@click.argument("profile")
+@json_option
+@click.pass_obj
+def categories_unmapped(app, profile, as_json):
+    """The shop categories whose products PROFILE cannot give a category, most products first."""
+    rows = app.categories.unmapped(profile)
+    if as_json:
+        print_json([row.as_json() for row in rows])
+        return
+    if not rows:
+        click.echo(f"{profile}: every product has a category")
+    for row in rows:
+        click.echo(f"{row.id_category:>6}  {plural(row.products, 'product'):>14}  {row.path}")
+
+
+@categories.command("suggest")
+@click.argument("column")
+@connection_option
+@click.option("--limit", default=3, show_default=True, type=click.IntRange(min=1, max=20),
+              help="Candidates per shop category.")
+@click.option("--csv", "as_csv", is_flag=True,
+              help="Print the mapping table with the best candidates appended, to review and import.")
+@output_option
+@click.pass_obj
+def categories_suggest(app, column, connection, limit, as_csv, output_file):
+    """Propose COLUMN categories for unmapped shop categories, by name similarity. Writes nothing."""
+    suggestions = app.categories.suggest(column, connection, limit)
+    with output(output_file) as out:
+        if as_csv:
+            app.categories.export_csv(out, app.categories.suggestion_rows(suggestions, column, connection))
+            return
+        if not suggestions:
+            out.write(f"every shop category holding products is mapped in {column}\n")
+        for s in suggestions:
+            out.write(f"{s.category.id_category} {s.category.path!r} "
+                      f"({plural(s.category.products, 'product')}):\n")
+            for ident, path, score in s.candidates:
+                out.write(f"    {score:5.1f}  {ident:<8} {path}\n")
+
+
 def _problems(problems: list[str]) -> None:
     """Files that could not be removed: one line each on stderr, and exit 1."""
     for problem in problems:

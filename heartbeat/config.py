@@ -24,7 +24,7 @@ from sqlalchemy.exc import ArgumentError
 
 from connectors.prestashop.integrity.base import OPERATIONS as MAINTENANCE_OPERATIONS
 from connectors.prestashop.integrity.base import PRODUCTS
-from core.config import Config, Connection, Profile
+from core.config import CategoryRule, Config, Connection, Profile
 from core.errors import ConfigError
 from core.fields import FEED_FIELDS
 from core.fields import UPDATABLE as IMPORT_FIELDS
@@ -150,6 +150,10 @@ KINDS: dict[str, Kind] = {
             "entity": Opt(str, "products", _one_of("products", "orders")),
             "full": Opt(bool, False),
             "allow_empty": Opt(bool, False),
+            # the category mapping (docs/categories.md): which column's category each product carries,
+            # and whether a product without one is skipped ("category is mandatory")
+            "category_column": Opt(str, None, NAME),
+            "category_required": Opt(bool, False),
         },
     ),
     "import": Kind(
@@ -180,7 +184,17 @@ KINDS: dict[str, Kind] = {
         },
     ),
 }
-TOP_LEVEL = ("heartbeat", "database", "connections", "profiles")
+RULE_KEYS = {  # a [[category_rules]] entry: the target, then criteria (at least one)
+    "column": Opt(str, check=NAME),
+    "category": Opt(str, check=NON_EMPTY),
+    "connection": Opt(str, None),
+    "reference_prefix": Opt(str, None, NON_EMPTY),
+    "name_contains": Opt(str, None, NON_EMPTY),
+    "manufacturer_contains": Opt(str, None, NON_EMPTY),
+    "shop_category": Opt(int, None, AT_LEAST_1),
+}
+RULE_CRITERIA = ("reference_prefix", "name_contains", "manufacturer_contains", "shop_category")
+TOP_LEVEL = ("heartbeat", "database", "connections", "profiles", "category_rules")
 DB_BACKENDS = ("sqlite", "mysql", "mariadb")
 _TYPE_NAMES = {str: "a string", int: "an integer", float: "a number", bool: "a boolean (true or false)",
                list: "an array", dict: "a table"}
@@ -240,6 +254,7 @@ class _Loader:
             database_url=db["url"] or _sqlite_url(hb["data_dir"] / "state.db"),
             connections=connections,
             profiles=self.profiles(data.get("profiles", []), connections),
+            category_rules=self.category_rules(data.get("category_rules", []), connections),
             **hb,
         )
 
@@ -381,12 +396,35 @@ class _Loader:
         if values["target"] is not None:
             self.reference(connections, values["target"], kind.target, f"{where}.target", kind_name)
         self.check_schedule(values["schedule"], values["timezone"], where)
+        if kind_name == "export" and values["category_required"] and values["category_column"] is None:
+            raise self.err(f"{where}.category_required", "needs category_column: the column whose category "
+                                                         "each product must have (e.g. \"google\")")
+        if kind_name == "export" and values["category_column"] == values["source"]:
+            raise self.err(f"{where}.category_column", f"is the profile's own source {values['source']!r}; "
+                                                       "name the platform's column (e.g. \"google\")")
         if kind_name == "maintenance" and values["operation"] not in MAINTENANCE_OPERATIONS[values["scope"]]:
             raise self.err(f"{where}.operation", f"{values['operation']!r} is not an operation of scope "
                                                  f"{values['scope']}; expected one of "
                                                  f"{', '.join(MAINTENANCE_OPERATIONS[values['scope']])}")
         options = {key: values.pop(key) for key in kind.options}
         return Profile(options=options, **values)
+
+    def category_rules(self, items: Any, connections: dict[str, Connection]) -> tuple[CategoryRule, ...]:
+        """Every [[category_rules]] entry, in order: a column, a category and at least one criterion."""
+        if not isinstance(items, list):
+            got = _describe(items, "")
+            raise self.err("category_rules", f"expected [[category_rules]] tables, got {got}")
+        out = []
+        for i, body in enumerate(items):
+            where = f"category_rules[{i}]"
+            values = self.table(self.expect_table(body, where), RULE_KEYS, where)
+            if values["connection"] is not None:
+                self.reference(connections, values["connection"], ("prestashop",), f"{where}.connection",
+                               "category")
+            if all(values[key] is None for key in RULE_CRITERIA):
+                raise self.err(where, f"a rule needs at least one criterion: {', '.join(RULE_CRITERIA)}")
+            out.append(CategoryRule(index=i + 1, **values))
+        return tuple(out)
 
     def reference(self, connections: dict, name: str, types: tuple[str, ...], dotted: str, kind: str) -> None:
         """Refuses a connection name that is undefined or whose type is not one of `types`."""

@@ -130,7 +130,7 @@ class TaskManager:
         profile = self.config.profile(name)
         if profile.kind != "export" or profile.options.get("entity", "products") != "products":
             raise Refused(f"{name} is not a products export profile; only those track what they sent")
-        worker = worker_for(profile, self.config)
+        worker = worker_for(profile, self.config, self.store)
         try:
             counts = worker.pending(lambda ids: self.store.sent_hashes(name, ids), self.store.tracked(name))
         finally:

@@ -18,6 +18,8 @@ from connectors.prestashop.orders import OrderReader
 from connectors.prestashop.shop import Problem
 from core.errors import ConnectorError
 from profiles.base import Processed, Worker, exports_dir, non_empty
+from profiles.category_mapping import CategoryResolver
+from tasks.categories import CategoryStore
 from tasks.models import Item, Outcome, QueueEntry, Task
 from tasks.states import ItemStatus
 
@@ -33,6 +35,9 @@ class ExportWorker(Worker):
         self.entity = profile.options.get("entity", "products")
         self.tracks_changes = self.entity == "products"
         self._shop: PrestaShop | None = None
+        self.category_column: str | None = (profile.options.get("category_column")
+                                            if self.tracks_changes else None)
+        self._resolver: tuple[int | None, CategoryResolver] | None = None  # (task id, its resolver)
 
     @property
     def shop(self) -> PrestaShop:
@@ -60,6 +65,34 @@ class ExportWorker(Worker):
             return OrderReader(self.shop).read_orders(ids)
         return self.shop.read_products(ids, problems)
 
+    def resolver(self, task_id: int | None = None) -> CategoryResolver | None:
+        """The category mapping of this profile's column (None without one), read from the state
+        database once per task: a task exports with the mapping it started with (in this process)."""
+        if self.category_column is None:
+            return None
+        if self._resolver is None or self._resolver[0] != task_id or task_id is None:
+            if self.store is None:
+                raise RuntimeError("an export with a category_column needs the state database (Worker.store)")
+            resolver = CategoryResolver.load(CategoryStore(self.store.engine), self.shop.category_tree(),
+                                             self.profile.source, self.category_column,
+                                             self.config.category_rules)
+            self._resolver = (task_id, resolver)
+        return self._resolver[1]
+
+    def _categorised(self, record: dict, resolver: CategoryResolver | None) -> str | None:
+        """Give `record` its platform category (before its combinations, as the schema lists it);
+        the reason to skip it when the profile requires one and it resolves to none."""
+        if resolver is None:
+            return None
+        resolved = resolver.resolve_record(record)
+        if resolved is None and self.profile.options.get("category_required"):
+            category = record.get("category")
+            return resolver.mandatory(category["id"] if category else 0)
+        combinations = record.pop("combinations")
+        record["platform_category"] = resolved.as_json() if resolved is not None else None
+        record["combinations"] = combinations
+        return None
+
     def _dumps(self, record: dict) -> str:
         return dumps_order(record) if self.entity == "orders" else dumps_product(record)
 
@@ -72,10 +105,11 @@ class ExportWorker(Worker):
         except Exception:  # some row cannot be read: find it by reading one at a time
             records = None
         full = self.profile.options.get("full") or task.options.get("full")
+        resolver = self.resolver(task.id)
         result = Processed(outcomes=[])
         for item in items:
             try:
-                outcome, record = self._export(item, records, problems)
+                outcome, record = self._export(item, records, problems, resolver)
             except ConnectorError:
                 raise
             except Exception as exc:  # this one only; the batch goes on
@@ -110,7 +144,8 @@ class ExportWorker(Worker):
         detail = f"{what}; {outcome.detail}" if outcome.detail else what
         return outcome._replace(detail=detail), record
 
-    def _export(self, item: Item, records: dict | None, problems: dict) -> tuple[Outcome, str | None]:
+    def _export(self, item: Item, records: dict | None, problems: dict,
+                resolver: CategoryResolver | None = None) -> tuple[Outcome, str | None]:
         if records is None:
             records = self._read([item.product_id], problems)
         record = records.get(item.product_id)
@@ -119,19 +154,25 @@ class ExportWorker(Worker):
             return Outcome(item.position, ItemStatus.ERROR, "none", problem.error), None
         if record is None:
             return Outcome(item.position, ItemStatus.SKIPPED, "none", NOT_FOUND), None
+        mandatory = self._categorised(record, resolver)
+        if mandatory is not None:
+            return Outcome(item.position, ItemStatus.SKIPPED, "none", mandatory), None
         notes = "; ".join(problem.notes) if problem is not None else None
         return Outcome(item.position, ItemStatus.PROCESSED, "exported", notes), self._dumps(record)
 
     def pending(self, sent: Callable[[list[int]], dict[int, str]], tracked: list[int],
                 chunk: int = 1000) -> dict[str, int]:
         """The seed's pending counts of this (products) profile: products new to it, changed since
-        it sent them, deleted from the shop since, unchanged, and those it cannot send (a value
-        the export format refuses). `sent(ids)` gives the hashes it last sent; `tracked` every id
-        it tracks. Reads the catalogue as an export does, a chunk at a time."""
+        it sent them, deleted from the shop since, unchanged, and those it cannot send.
+        `sent(ids)` gives the hashes it last sent; `tracked` every id it tracks. Reads the
+        catalogue as an export does, a chunk at a time; "invalid" counts the
+        products it cannot send (a value the export format refuses, or no category where the
+        profile requires one)."""
         counts = dict.fromkeys(("new", "changed", "unchanged", "deleted", "invalid"), 0)
         known = set(tracked)
         in_shop: set[int] = set()
         ids = [pid for pid, *_ in self.shop.iter_queue()]
+        resolver = self.resolver()
         for start in range(0, len(ids), chunk):
             part = ids[start:start + chunk]
             in_shop.update(part)
@@ -139,7 +180,7 @@ class ExportWorker(Worker):
             records = self.shop.read_products(part, problems)
             hashes = sent([pid for pid in part if pid in known])
             for pid in part:
-                if pid not in records:
+                if pid not in records or self._categorised(records[pid], resolver) is not None:
                     counts["invalid"] += 1
                 elif pid not in hashes:
                     counts["new"] += 1

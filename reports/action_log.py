@@ -93,8 +93,11 @@ def undone(rows: int) -> str:
     return f"{UNDONE} {plural(rows, 'row')} of the shop restored as they were before this fix"
 
 
-def plural(n: int, word: str) -> str:
-    return f"{n} {word}" if n == 1 else f"{n} {word}{'es' if word.endswith('ch') else 's'}"
+def plural(n: int, word: str, many: str | None = None) -> str:
+    """"1 row", "2 rows"; `many` for a plural of its own ("2 categories")."""
+    if n == 1:
+        return f"{n} {word}"
+    return f"{n} {many}" if many else f"{n} {word}{'es' if word.endswith('ch') else 's'}"
 
 
 def _rate(items: int, seconds: float) -> str:

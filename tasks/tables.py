@@ -127,3 +127,44 @@ profiles = sa.Table(
     sa.Column("next_slot", Timestamp),
     sa.Column("updated_at", Timestamp, nullable=False),
 )
+
+# -- category mapping (docs/categories.md) ------------------------------------------------------------
+# A column is a connection (its shop's categories) or a platform (its taxonomy, when one is loaded).
+category_columns = sa.Table(
+    "hb_category_columns",
+    metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("taxonomy_file", sa.String(255)),  # the file the taxonomy was loaded from, if any
+    sa.Column("taxonomy_version", sa.String(100)),
+    sa.Column("taxonomy_loaded_at", Timestamp),
+    sa.Column("created_at", Timestamp, nullable=False),
+)
+
+taxonomy = sa.Table(
+    "hb_taxonomy",
+    metadata,
+    sa.Column("column_name", sa.String(64), primary_key=True),
+    sa.Column("category_id", sa.String(64), primary_key=True),
+    sa.Column("path", sa.String(1000), nullable=False),
+)
+
+# the mapping table: a row is a set of categories that correspond, one cell per column at most
+category_map = sa.Table(
+    "hb_category_map",
+    metadata,
+    sa.Column("row_id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("column_name", sa.String(64), primary_key=True),
+    sa.Column("category_id", sa.String(64), nullable=False),
+    sa.Index("ix_hb_category_map_column", "column_name", "category_id"),
+)
+
+# per-product overrides: product P of connection C goes to category X of column K, whatever else says
+category_overrides = sa.Table(
+    "hb_category_overrides",
+    metadata,
+    sa.Column("connection", sa.String(100), primary_key=True),
+    sa.Column("id_product", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("column_name", sa.String(64), primary_key=True),
+    sa.Column("category_id", sa.String(64), nullable=False),
+    sa.Column("set_at", Timestamp, nullable=False),
+)

@@ -137,7 +137,8 @@ def test_full_config(tmp_path):
     assert demo_p.name == "demo-export" and demo_p.kind == "export" and demo_p.source == "demo_shop"
     assert (demo_p.target, demo_p.schedule, demo_p.timezone) == (None, None, "UTC")
     assert (demo_p.batch_size, demo_p.misfire_grace, demo_p.enabled) == (100, None, True)
-    assert demo_p.options == {"entity": "products", "full": False, "allow_empty": False}
+    assert demo_p.options == {"entity": "products", "full": False, "allow_empty": False,
+                              "category_column": None, "category_required": False}
     assert live_p.target == "exports" and live_p.schedule == "*/15 8-18 * * mon-fri"
     assert (live_p.timezone, live_p.batch_size, live_p.misfire_grace, live_p.enabled) == (
         "Europe/Madrid",

@@ -36,7 +36,7 @@ def test_demo_shop_has_products_categories_brands_and_combinations(demo_url):
         return raw(demo_url, f"SELECT COUNT(*) FROM ps_{table} WHERE {where}")[0][0]
 
     assert count("product") == count("product_shop") == count("product_lang") == N
-    assert count("category") == 22 and count("category_lang") == 22
+    assert count("category") == count("category_lang") == count("category_shop") == 30  # 22 + 8 deeper
     assert count("manufacturer") == 10
     assert 0 < count("product_shop", "active = 0") < N * 0.15
     with_combinations = count("product", "id_product IN (SELECT id_product FROM ps_product_attribute)")

@@ -52,6 +52,11 @@ COLORS = [("Black", "#000000", "BLK"), ("White", "#ffffff", "WHT"), ("Navy", "#1
           ("Red", "#c0392b", "RED"), ("Green", "#2e7d32", "GRN"), ("Crème", "#f3e9d2", "CRM")]
 SIZE_GROUP, COLOR_GROUP = 1, 2  # attribute ids: sizes 1..4, colours 5..10
 HOME = 2  # the category every product is in, besides its default one (Root > Home > CATEGORIES)
+# Deeper branches (id, parent, name): a product drawn into a parent goes down to its children by its id
+# (see `_deeper`), and is linked to every category on the way, as a merchant ticks them in PrestaShop.
+SUBCATEGORIES = [(23, 10, "Cookware"), (24, 10, "Knives"), (25, 14, "Running"), (26, 14, "Cycling"),
+                 (27, 25, "Trail running"), (28, 16, "Phones"), (29, 16, "Computers"), (30, 29, "Laptops")]
+CHILDREN = {parent: [c for c, p, _ in SUBCATEGORIES if p == parent] for _, parent, _ in SUBCATEGORIES}
 
 NAMES = [(f"{a} {m} {n}", f"{a}-{m}-{n}".lower().replace(" ", "-").replace("&", "and").replace("é", "e"))
          for a, m, n in cartesian(ADJECTIVES, MATERIALS, NOUNS)]
@@ -212,6 +217,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "category": ("id_category", "id_parent", "id_shop_default", "level_depth", "nleft", "nright",
                  "active", "date_add", "date_upd", "position", "is_root_category"),
     "category_lang": ("id_category", "id_shop", "id_lang", "name", "description", "link_rewrite"),
+    "category_shop": ("id_category", "id_shop", "position"),
     "attribute_group": ("id_attribute_group", "is_color_group", "group_type", "position"),
     "attribute_group_lang": ("id_attribute_group", "id_lang", "name", "public_name"),
     "attribute": ("id_attribute", "id_attribute_group", "color", "position"),
@@ -288,16 +294,16 @@ def _reference_rows() -> Iterator[tuple[str, list[tuple]]]:
     yield "lang", [(ID_LANG, "English (English)", 1, "en", "en-us", "en-US", "m/d/Y", "m/d/Y H:i:s", 0)]
     yield "lang_shop", [(ID_LANG, ID_SHOP)]
     yield "manufacturer", [(i, name, day, day, 1) for i, name in enumerate(BRANDS, 1)]
-    n = len(CATEGORIES)
-    categories = [(1, 0, 1, 0, 1, 2 * n + 4, 1, day, day, 0, 0),  # nested set: Root > Home > the rest
-                  (2, 1, 1, 1, 2, 2 * n + 3, 1, day, day, 0, 1)]
-    categories += [(i + 3, 2, 1, 2, 2 * i + 3, 2 * i + 4, 1, day, day, i, 0) for i in range(n)]
-    yield "category", categories
-    names = ["Root", "Home", *CATEGORIES]
+    tree = [(1, 0, "Root"), (HOME, 1, "Home"), *((i, HOME, name) for i, name in enumerate(CATEGORIES, 3)),
+            *SUBCATEGORIES]
+    nested = _nested_set(tree)
+    yield "category", [(cid, parent, 1, *nested[cid], 1, day, day, position, int(cid == HOME))
+                       for cid, parent, position in _positions(tree)]
     yield "category_lang", [
-        (i, ID_SHOP, ID_LANG, name, f"<p>{name} from our demo catalogue.</p>", _slug(name))
-        for i, name in enumerate(names, 1)
+        (cid, ID_SHOP, ID_LANG, name, f"<p>{name} from our demo catalogue.</p>", _slug(name))
+        for cid, _, name in tree
     ]
+    yield "category_shop", [(cid, ID_SHOP, position) for cid, _, position in _positions(tree)]
     yield "attribute_group", [(SIZE_GROUP, 0, "select", 0), (COLOR_GROUP, 1, "color", 1)]
     yield "attribute_group_lang", [(SIZE_GROUP, ID_LANG, "Size", "Size"),
                                    (COLOR_GROUP, ID_LANG, "Color", "Color")]
@@ -308,6 +314,51 @@ def _reference_rows() -> Iterator[tuple[str, list[tuple]]]:
     yield "currency", CURRENCIES
     yield "order_state", [(i, *STATE_FLAGS[i], 1) for i, *_ in ORDER_STATES]
     yield "order_state_lang", [(i, ID_LANG, name, template) for i, name, template, _, _ in ORDER_STATES]
+
+
+def _positions(tree: list[tuple[int, int, str]]) -> list[tuple[int, int, int]]:
+    """(id, parent, position among its siblings from 0) of each category, in `tree`'s order."""
+    seen: dict[int, int] = {}
+    out = []
+    for cid, parent, _ in tree:
+        out.append((cid, parent, seen.get(parent, 0)))
+        seen[parent] = seen.get(parent, 0) + 1
+    return out
+
+
+def _nested_set(tree: list[tuple[int, int, str]]) -> dict[int, tuple[int, int, int]]:
+    """(level_depth, nleft, nright) of each category, numbered depth first by position, as
+    PrestaShop's Category::regenerateEntireNtree does."""
+    children: dict[int, list[int]] = {}
+    for cid, parent, _ in tree:
+        children.setdefault(parent, []).append(cid)
+    out: dict[int, tuple[int, int, int]] = {}
+    counter = 0
+
+    def number(cid: int, depth: int) -> None:
+        nonlocal counter
+        counter += 1
+        left = counter
+        for child in children.get(cid, []):
+            number(child, depth + 1)
+        counter += 1
+        out[cid] = (depth, left, counter)
+
+    number(1, 0)
+    return out
+
+
+def _deeper(category: int, pid: int) -> int:
+    """The subcategory product `pid` drawn into `category` lands in: at each level with children,
+    one product in (children + 1) stays, the others go to a child by their id."""
+    while category in CHILDREN:
+        kids = CHILDREN[category]
+        slot = pid % (len(kids) + 1)
+        if slot == 0:
+            return category
+        category = kids[slot - 1]
+        pid //= len(kids) + 1
+    return category
 
 
 def _slug(text: str) -> str:
@@ -339,7 +390,7 @@ def _product_rows(rng: random.Random, first: int, last: int,
         else:
             mpn, by = None, "our workshop"
         product.append((
-            pid, brand + 1, 3 + int(random_() * n_categories), ID_SHOP, ID_TAX_RULES_GROUP,
+            pid, brand + 1, _deeper(3 + int(random_() * n_categories), pid), ID_SHOP, ID_TAX_RULES_GROUP,
             ean13(f"200{pid:09d}"), None, mpn, reference,
             ((cents * 200_000 + 12) // 24) / 1e6,  # tax excluded at 20%, half-up at 6 decimals
             cents * (40 + int(random_() * 30)) // 100 / 100,  # wholesale: 40-70%, in cents
@@ -401,6 +452,19 @@ def _link_rows(conn: sa.Connection, tables: ShopTables) -> None:
         position = sa.func.row_number().over(partition_by=within, order_by=p.c.id_product) - 1
         conn.execute(cp.insert().from_select(["id_category", "id_product", "position"],
                                              sa.select(category, p.c.id_product, position)))
+    parents = {cid: parent for cid, parent, _ in SUBCATEGORIES}
+    for sub in parents:  # a product of a subcategory is in its parents too, after their own products
+        ancestor = parents[sub]
+        while True:
+            base = conn.execute(sa.select(sa.func.count()).where(cp.c.id_category == ancestor)).scalar()
+            position = sa.func.row_number().over(order_by=p.c.id_product) - 1 + base
+            conn.execute(cp.insert().from_select(
+                ["id_category", "id_product", "position"],
+                sa.select(sa.literal(ancestor), p.c.id_product, position)
+                .where(p.c.id_category_default == sub)))
+            if ancestor not in parents:
+                break
+            ancestor = parents[ancestor]
     image, image_shop = tables.image, tables.image_shop
     conn.execute(image.insert().from_select(["id_image", "id_product", "position", "cover"],
                                             sa.select(p.c.id_product, p.c.id_product, sa.literal(1),

@@ -67,6 +67,7 @@ class ShopTables:
     stock_available: sa.Table
     category: sa.Table
     category_lang: sa.Table
+    category_shop: sa.Table
     manufacturer: sa.Table
     product_attribute: sa.Table
     product_attribute_shop: sa.Table
@@ -172,7 +173,9 @@ def _stock_available(md: sa.MetaData, p: str) -> sa.Table:
     return t
 
 
-def _category(md: sa.MetaData, p: str) -> tuple[sa.Table, sa.Table]:
+def _category(md: sa.MetaData, p: str) -> tuple[sa.Table, sa.Table, sa.Table]:
+    """The category tree (one for every shop: a shop's tree starts at ps_shop.id_category), its
+    names per shop and language, and the categories each shop uses with their position there."""
     cat = _table(
         f"{p}category", md,
         _col("id_category", UINT, primary_key=True, autoincrement=True),
@@ -197,7 +200,13 @@ def _category(md: sa.MetaData, p: str) -> tuple[sa.Table, sa.Table]:
         _col("description", sa.Text, nullable=True),
         _col("link_rewrite", sa.String(128)),
     )
-    return cat, lang
+    shop = _table(
+        f"{p}category_shop", md,
+        _col("id_category", sa.Integer, primary_key=True, autoincrement=False),
+        _col("id_shop", sa.Integer, primary_key=True, autoincrement=False),
+        _col("position", UINT, server_default="0"),
+    )
+    return cat, lang, shop
 
 
 def _shops(md: sa.MetaData, p: str) -> tuple[sa.Table, sa.Table]:
@@ -376,7 +385,7 @@ def _attributes(md: sa.MetaData, p: str) -> tuple[sa.Table, sa.Table, sa.Table, 
 def shop_tables(prefix: str = "ps_") -> ShopTables:
     """The catalogue tables named with `prefix` (cached: the same object for the same prefix)."""
     md = sa.MetaData()
-    category, category_lang = _category(md, prefix)
+    category, category_lang, category_shop = _category(md, prefix)
     pa, pa_shop, pa_combination = _combinations(md, prefix)
     attribute, attribute_lang, group, group_lang = _attributes(md, prefix)
     shop, shop_group = _shops(md, prefix)
@@ -391,6 +400,7 @@ def shop_tables(prefix: str = "ps_") -> ShopTables:
         stock_available=_stock_available(md, prefix),
         category=category,
         category_lang=category_lang,
+        category_shop=category_shop,
         manufacturer=_manufacturer(md, prefix),
         product_attribute=pa,
         product_attribute_shop=pa_shop,

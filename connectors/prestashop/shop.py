@@ -20,6 +20,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import URL, make_url
 
 from connectors.platform import export_format as fmt
+from connectors.prestashop import categories
+from connectors.prestashop.categories import CategoryTree
 from connectors.prestashop.schema import ShopTables, shop_tables
 from core.driver import Prepared, decode_replacing, positional_parameters, text_factory
 from core.errors import ConnectorError, ConnectorUnavailable
@@ -148,6 +150,19 @@ class PrestaShop:
             if len(page) < self.queue_page:
                 return
             last = page[-1][0]
+
+    def category_tree(self) -> CategoryTree:
+        """This shop's category tree, names in its language (connectors.prestashop.categories)."""
+        with self._connect() as conn:
+            return categories.read_tree(conn, self.tables, self.id_shop, self.id_lang)
+
+    def iter_category_facts(self) -> Iterator[categories.ProductFacts]:
+        """Each product's default category, reference, name and manufacturer (what the category
+        rules look at), ascending id, read in pages like iter_queue."""
+        def page(after: int, size: int) -> list[categories.ProductFacts]:
+            with self._connect() as conn:
+                return categories.facts_page(conn, self.tables, self.id_shop, self.id_lang, after, size)
+        return categories.iter_pages(page, self.queue_page)
 
     def read_products(self, ids: Sequence[int],
                       problems: dict[int, Problem] | None = None) -> dict[int, dict[str, Any]]:
