@@ -146,7 +146,8 @@ def test_full_config(tmp_path):
         300,
         False,
     )
-    assert live_p.options == {"entity": "products", "full": True, "allow_empty": True}
+    assert live_p.options == {"entity": "products", "full": True, "allow_empty": True,
+                              "category_column": None, "category_required": False}
     assert cfg.profile("live.export_2") is live_p
     with pytest.raises(ProfileNotFound):
         cfg.profile("nope")
