@@ -83,8 +83,9 @@ class CategoryManager:
         """Write the mapping table (then `extra` rows) as CSV: one column of ids per mapping
         column, then the same columns' paths ("google path"), ignored when read back. Returns the
         number of rows written."""
-        columns = [c.name for c in self.store.columns()]
         rows = [*self.store.mapping(), *extra]
+        columns = list(dict.fromkeys([*(c.name for c in self.store.columns()),
+                                      *(c for row in extra for c in row if c != SCORE)]))
         scored = any(SCORE in row for row in rows)
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow([*columns, *(c + PATH_SUFFIX for c in columns), *([SCORE] if scored else [])])

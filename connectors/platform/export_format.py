@@ -342,23 +342,30 @@ def order(
 
 PRODUCT_KEYS = ("id_product", "reference", "ean13", "upc", "mpn", "name", "description_short", "active",
                 "price", "wholesale_price", "quantity", "weight", "category", "manufacturer", "date_upd",
-                "combinations")  # a product's keys, in the order product() writes them
+                "platform_category", "combinations")  # a product's keys, in the order it is written
+OPTIONAL_KEYS = ("platform_category",)  # written only by some profiles (a category_column)
 _KEY_MARKS = tuple(f'"{key}":'.encode() for key in PRODUCT_KEYS)
 _PACK_DIGESTS = struct.Struct(f">{len(PRODUCT_KEYS)}I").pack
 
 
 def signature(line: bytes) -> str:
     """A digest per top-level field of a `dumps_product` line (CRC-32 of each field's bytes, in
-    PRODUCT_KEYS order, as hex): `changed_fields` compares two. Fields are found by their key in
-    order: inside a JSON string a quote is always escaped, so `"price":` only matches the key, and
-    the nested objects (category, combinations) come after the keys searched before them."""
+    PRODUCT_KEYS order, as hex; 0 for an optional field the line does not have): `changed_fields`
+    compares two. Fields are found by their key in order: inside a JSON string a quote is always
+    escaped, so `"price":` only matches the key, and the nested objects (category, combinations)
+    come after the keys searched before them."""
     find = line.find
-    start, digests = find(_KEY_MARKS[0]), []
-    for mark in _KEY_MARKS[1:]:  # one find and one CRC per field: this runs for every product sent
-        end = find(mark, start)
-        digests.append(crc32(line[start:end]))
-        start = end
-    digests.append(crc32(line[start:]))
+    digests = [0] * len(_KEY_MARKS)
+    field, start = None, 0
+    for i, mark in enumerate(_KEY_MARKS):  # one find and one CRC per field: this runs for every product
+        at = find(mark, start)
+        if at < 0:
+            continue
+        if field is not None:
+            digests[field] = crc32(line[start:at])
+        field, start = i, at
+    if field is not None:
+        digests[field] = crc32(line[start:])
     return _PACK_DIGESTS(*digests).hex()
 
 
