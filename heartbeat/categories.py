@@ -175,6 +175,7 @@ class CategoryManager:
         `limit` taxonomy entries whose names are nearest (rapidfuzz's WRatio on the last level,
         0-100). Nothing is written."""
         from rapidfuzz import fuzz, process  # only this command needs it
+        from rapidfuzz.utils import default_process
 
         shop = self._connection(connection)
         taxonomy = self.store.taxonomy(column)
@@ -191,9 +192,11 @@ class CategoryManager:
             if not category.id_category:
                 continue
             name = resolver.tree.names.get(category.id_category) or category.path
-            best = process.extract(name, leaves, scorer=fuzz.WRatio, limit=limit)
+            found = process.extract(name, leaves, scorer=fuzz.WRatio, processor=default_process,
+                                    limit=limit * 5)
+            best = sorted(found, key=lambda f: (-round(f[1], 1), taxonomy[f[2]].count(">")))[:limit]
             out.append(Suggestion(category, [(ident, taxonomy[ident], round(score, 1))
-                                             for _, score, ident in best]))
+                                             for _, score, ident in best]))  # ties: the broader first
         return out
 
     def suggestion_rows(self, suggestions: Iterable[Suggestion], column: str,
