@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from connectors.platform.export_format import changed_fields, dumps_order, dumps_product, signature
 from connectors.prestashop import PrestaShop
@@ -52,7 +52,7 @@ class ExportWorker(Worker):
             orders.check()
             since = None
             if previous is not None and previous.started_at is not None:  # shop dates are local time
-                since = (previous.started_at - ORDERS_OVERLAP).astimezone().replace(tzinfo=None)
+                since = shop_time(previous.started_at - ORDERS_OVERLAP)
             rows = orders.iter_queue(since)
             allow_empty = allow_empty or since is not None
         else:
@@ -60,10 +60,10 @@ class ExportWorker(Worker):
             rows = self.shop.iter_queue()
         return non_empty((QueueEntry(*row) for row in rows), allow_empty, self.profile.source)
 
-    def _read(self, ids: list[int], problems: dict) -> dict[int, dict]:
+    def _read(self, ids: list[int], problems: dict, at: datetime | None = None) -> dict[int, dict]:
         if self.entity == "orders":
             return OrderReader(self.shop).read_orders(ids)
-        return self.shop.read_products(ids, problems)
+        return self.shop.read_products(ids, problems, at)
 
     def resolver(self, task_id: int | None = None) -> CategoryResolver | None:
         """The category mapping of this profile's column (None without one), read from the state
@@ -98,8 +98,9 @@ class ExportWorker(Worker):
 
     def process(self, task: Task, items: list[Item], previous) -> Processed:
         problems: dict[int, Problem] = {}  # products not exported, or exported with notes
+        at = shop_time(task.started_at)  # the specific prices current when the task started
         try:
-            records = self._read([i.product_id for i in items], problems)
+            records = self._read([i.product_id for i in items], problems, at)
         except ConnectorError:
             raise  # the shop is unreachable: the whole batch waits
         except Exception:  # some row cannot be read: find it by reading one at a time
@@ -109,7 +110,7 @@ class ExportWorker(Worker):
         result = Processed(outcomes=[])
         for item in items:
             try:
-                outcome, record = self._export(item, records, problems, resolver)
+                outcome, record = self._export(item, records, problems, resolver, at)
             except ConnectorError:
                 raise
             except Exception as exc:  # this one only; the batch goes on
@@ -145,9 +146,10 @@ class ExportWorker(Worker):
         return outcome._replace(detail=detail), record
 
     def _export(self, item: Item, records: dict | None, problems: dict,
-                resolver: CategoryResolver | None = None) -> tuple[Outcome, str | None]:
+                resolver: CategoryResolver | None = None,
+                at: datetime | None = None) -> tuple[Outcome, str | None]:
         if records is None:
-            records = self._read([item.product_id], problems)
+            records = self._read([item.product_id], problems, at)
         record = records.get(item.product_id)
         problem = problems.get(item.product_id)
         if problem is not None and problem.error:
@@ -197,6 +199,11 @@ class ExportWorker(Worker):
         if self._shop is not None:
             self._shop.close()
             self._shop = None
+
+
+def shop_time(moment: datetime | None) -> datetime | None:
+    """An aware time as the shop's dates are written: local time, naive (PrestaShop's DATETIMEs)."""
+    return moment.astimezone().replace(tzinfo=None) if moment is not None else None
 
 
 def _reason(exc: Exception) -> str:

@@ -115,8 +115,8 @@ def test_the_report_says_what_changed_since_the_last_export(tmp_path, db_url, sh
         conn.execute(sa.text("UPDATE ps_product_lang SET name = 'Renamed \"price\": 1' WHERE id_product = 4"))
     engine.dispose()
     second, _ = run()
-    assert second.pop(3) == ("processed", f"changed since task #{first_id}: price, quantity")
-    assert second.pop(4) == ("processed", f"changed since task #{first_id}: name")
+    assert second.pop(3) == ("processed", f"changed since task #{first_id}: price, quantity, price_tax_incl")
+    assert second.pop(4) == ("processed", f"changed since task #{first_id}: name, languages")
     assert set(second.values()) == {("skipped", f"unchanged since task #{first_id}")}
     full, _ = run(full=True)
     assert full[5] == ("processed", f"unchanged since task #{first_id} (full export)")

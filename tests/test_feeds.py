@@ -591,7 +591,7 @@ def test_json_in_another_layout_is_parsed_whole(tmp_path):
     assert [r.fields["reference"] for r in rows_of({"path": str(tmp_path / "pretty.json")})] == [
         "DEMO-000001", "DEMO-000002"]
     (tmp_path / "other.json").write_text(json.dumps({"format": "other/2", "products": []}))
-    assert "format 'other/2' is not heartbeat-export/1" in error_of({"path": str(tmp_path / "other.json")})
+    assert "format 'other/2' is not heartbeat-export/2" in error_of({"path": str(tmp_path / "other.json")})
 
 
 # -- streaming ------------------------------------------------------------------------------------

@@ -166,7 +166,7 @@ def test_read_products_matches_the_shop_tables(shop, demo_url):
         for key, value in zip(("price", "wholesale_price", "weight"), row[7:10], strict=True):
             assert Decimal(p[key]) == Decimal(str(value)), key
         assert p["quantity"] == row[10]
-        assert p["category"] == {"id": row[11], "name": row[12]}
+        assert p["category"] == {"id": row[11], "name": row[12], "path": shop.category_tree().path(row[11])}
         assert p["manufacturer"] == row[13]
 
 
@@ -254,13 +254,19 @@ def test_export_file_of_demo_products_validates_against_the_schema(shop):
     {"ean13": "ABC"},
     {"category": {"id": 3}},
     {"surprise": 1},
+    {"price_tax_incl": 15},
+    {"condition": "broken"},
+    {"languages": {"en": {"name": "n"}}},
 ])
 def test_schema_rejects_malformed_products(change):
     product = fmt.product(
         id_product=1, reference="R", ean13="2000000000015", upc=None, mpn=None, name="n",
         description_short="", active=1, price=Decimal("12.5"), wholesale_price=0, quantity=1,
         weight=Decimal("0.5"), category_id=3, category_name="Shoes", manufacturer=None,
-        date_upd=None, combinations=[],
+        date_upd=None, combinations=[], category_path="Home > Shoes",
+        extra=fmt.listing(price=Decimal("12.5"), tax_rate=Decimal(20), sale=None, supplier_reference=None,
+                          condition="new", visibility="both", available_for_order=1, minimal_quantity=1,
+                          width=0, height=0, depth=0, categories=[], languages={}, images=[], features={}),
     )
     document = {"format": fmt.FORMAT, "products": [product],
                 "task": {"id": 1, "profile": "p", "connection": "c", "created_at": "2026-01-01T00:00:00Z"}}

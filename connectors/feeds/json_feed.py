@@ -24,7 +24,7 @@ from typing import Any, BinaryIO, NamedTuple
 
 from connectors.feeds.base import Feed, FeedRow, key_fields, raw
 from connectors.feeds.source import Source
-from connectors.platform.export_format import FORMAT
+from connectors.platform.export_format import FORMAT, READABLE_FORMATS
 
 WHOLE_FILE_LIMIT = 64 * 1024 * 1024
 _HEAD_END = b'"products":['
@@ -105,7 +105,7 @@ class JsonFeed(Feed):
 
     def _check_format(self, head: Any) -> None:
         found = head.get("format") if isinstance(head, dict) else None
-        if found is not None and found != FORMAT:
+        if found is not None and found not in READABLE_FORMATS:
             raise self.fail(f"{self.location}: format {found!r} is not {FORMAT}")
 
 

@@ -2,7 +2,7 @@
 
 An export file is one JSON document (schema: `SCHEMA_PATH`, draft 2020-12):
 
-    {"format": "heartbeat-export/1",
+    {"format": "heartbeat-export/2",
      "task": {"id": 7, "profile": "nightly", "connection": "shop", "created_at": "2026-...Z"},
      "products": [product, ...]}
 
@@ -38,7 +38,8 @@ from pathlib import Path
 from typing import Any
 from zlib import crc32
 
-FORMAT = "heartbeat-export/1"
+FORMAT = "heartbeat-export/2"  # /2 added the listing keys (languages, images, taxes, ...) and deleted entries
+READABLE_FORMATS = ("heartbeat-export/1", FORMAT)  # what a JSON feed may be (/2 only added keys)
 SCHEMA_PATH = Path(__file__).with_name("export-file.schema.json")
 SEPARATOR = ",\n"
 FILE_TAIL = "\n]}\n"
@@ -184,7 +185,8 @@ def combination(
     notes: list[str] | None = None,
 ) -> dict[str, Any]:
     """One combination (a variant of a product) in the export format; raises InvalidValue, and
-    appends to `notes` what was left out or repaired (see the module's docstring)."""
+    appends to `notes` what was left out or repaired (see the module's docstring). `priced`
+    adds what a listing needs once the product's price and tax are known."""
     where = f"combination {id_product_attribute} "
     return {
         "id_product_attribute": int(id_product_attribute),
@@ -194,6 +196,118 @@ def combination(
         "quantity": whole(where + "quantity", quantity),
         "attributes": dict(attributes),
     }
+
+
+def priced(combination_: dict[str, Any], *, price: Decimal, tax: Decimal, sale: Mapping[str, Any] | None,
+           languages: Mapping[str, Mapping[str, str]], images: list[int]) -> dict[str, Any]:
+    """`combination_` with its final prices (the product's price plus its impact; tax included at
+    `tax` percent), its sale price when a specific price applies, its attributes in every language
+    and its images' ids."""
+    where = f"combination {combination_['id_product_attribute']} "
+    final = max(price + Decimal(combination_["price_impact"]), Decimal(0))
+    combination_.update({
+        "price_tax_excl": amount(where + "price_tax_excl", final),
+        "price_tax_incl": amount(where + "price_tax_incl", with_tax(final, tax)),
+        "specific_price": specific_price(sale, final, tax, where) if sale else None,
+        "languages": {iso: dict(names) for iso, names in languages.items()},
+        "images": images,
+    })
+    return combination_
+
+
+CONDITIONS = ("new", "used", "refurbished")
+VISIBILITIES = ("both", "catalog", "search", "none")
+_HUNDRED = Decimal(100)
+
+
+def with_tax(price: Decimal, rate: Decimal) -> Decimal:
+    """A tax-excluded price with `rate` percent added, at PrestaShop's 6 decimals (half up)."""
+    return (price * (1 + rate / _HUNDRED)).quantize(_MICRO, rounding=ROUND_HALF_UP)
+
+
+def specific_price(sale: Mapping[str, Any], price: Decimal, tax: Decimal, where: str = "") -> dict[str, Any]:
+    """The sale a specific price makes of `price` (tax excluded), as PrestaShop computes it: from
+    its own price when it has one (not -1), less a percentage (`reduction` 0.15 is 15 %) or an
+    amount (tax included when `reduction_tax`); never below 0."""
+    base = Decimal(sale["price"]) if sale["price"] is not None and Decimal(sale["price"]) >= 0 else price
+    reduction = Decimal(sale["reduction"] or 0)
+    kind = sale["reduction_type"] if sale["reduction_type"] in ("amount", "percentage") else "amount"
+    if kind == "percentage":
+        final = base * (1 - reduction)
+    else:
+        final = base - (reduction / (1 + tax / _HUNDRED) if sale["reduction_tax"] else reduction)
+    final = max(final.quantize(_MICRO, rounding=ROUND_HALF_UP), Decimal(0))
+    return {
+        "price_tax_excl": amount(where + "specific_price", final),
+        "price_tax_incl": amount(where + "specific_price", with_tax(final, tax)),
+        "reduction": amount(where + "reduction", reduction),
+        "reduction_type": kind,
+        "reduction_tax": bool(sale["reduction_tax"]),
+        "from": iso_local(sale["from"]),
+        "to": iso_local(sale["to"]),
+    }
+
+
+def listing(
+    *,
+    price: Decimal,
+    tax_rate: Decimal,
+    sale: Mapping[str, Any] | None,
+    supplier_reference: str | None,
+    condition: str | None,
+    visibility: str | None,
+    available_for_order: int | bool,
+    minimal_quantity: int | None,
+    width: Any,
+    height: Any,
+    depth: Any,
+    categories: list[dict[str, Any]],
+    languages: Mapping[str, Mapping[str, Any]],
+    images: list[dict[str, Any]],
+    features: Mapping[str, Mapping[str, str]],
+    notes: list[str] | None = None,
+) -> dict[str, Any]:
+    """The keys a marketplace listing needs besides the catalogue's (format /2), in LISTING_KEYS
+    order: prices with tax, the sale, codes, condition, visibility, dimensions, categories, every
+    language, images and features. Raises InvalidValue like `product`."""
+    if condition not in CONDITIONS:
+        _note(notes, f"condition: {shown(condition)} is not one of {', '.join(CONDITIONS)}: exported as new")
+        condition = "new"
+    if visibility not in VISIBILITIES:
+        _note(notes, f"visibility: {shown(visibility)} is not one of {', '.join(VISIBILITIES)}: "
+                     "exported as both")
+        visibility = "both"
+    texts = {}
+    for iso, values in languages.items():
+        texts[iso] = {
+            "name": _limited(f"name ({iso})", _text(f"name ({iso})", values.get("name"), notes), MAX_NAME),
+            "description_short": _text(f"description_short ({iso})", values.get("description_short"), notes),
+            "description": _text(f"description ({iso})", values.get("description"), notes),
+            "link_rewrite": _text(f"link_rewrite ({iso})", values.get("link_rewrite"), notes),
+        }
+    return {
+        "price_tax_incl": amount("price_tax_incl", with_tax(price, tax_rate)),
+        "tax_rate": amount("tax_rate", tax_rate),
+        "specific_price": specific_price(sale, price, tax_rate) if sale else None,
+        "supplier_reference": _limited("supplier_reference", _code(supplier_reference), MAX_REFERENCE),
+        "condition": condition,
+        "visibility": visibility,
+        "available_for_order": bool(available_for_order),
+        "minimal_quantity": max(whole("minimal_quantity", minimal_quantity), 1),
+        "width": amount("width", width),
+        "height": amount("height", height),
+        "depth": amount("depth", depth),
+        "categories": categories,
+        "languages": texts,
+        "images": images,
+        "features": {iso: dict(values) for iso, values in features.items()},
+    }
+
+
+def deleted(id_product: int, reference: str | None) -> dict[str, Any]:
+    """The entry announcing a product deleted from the shop since the profile last sent it, so
+    the platform can end its listings."""
+    return {"id_product": int(id_product), "reference": _code(reference), "deleted": True}
 
 
 def product(
@@ -216,8 +330,11 @@ def product(
     date_upd: datetime | str | None,
     combinations: list[dict[str, Any]],
     notes: list[str] | None = None,
+    category_path: str | None = None,
+    extra: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """One product in the export format; keys in the schema's (and the file's) order.
+    """One product in the export format; keys in the schema's (and the file's) order. `extra` is
+    `listing(...)`'s keys (format /2), written after date_upd.
 
     A missing stock row means quantity 0; a product without default category (NULL or 0) has
     `category` null; `combinations` are `combination(...)` dicts ordered by id. Raises
@@ -230,7 +347,10 @@ def product(
     if mpn is not None and len(mpn) > MAX_MPN:
         _note(notes, f"mpn: {shown(mpn)} is longer than {MAX_MPN} characters: exported as null")
         mpn = None
-    return {
+    category = _category(category_id, category_name, notes)
+    if category is not None:
+        category["path"] = category_path if category_path is not None else category["name"]
+    record = {
         "id_product": int(id_product),
         "reference": _limited("reference", _code(reference), MAX_REFERENCE),
         "ean13": _digits("ean13", ean13, 13, notes),
@@ -243,11 +363,14 @@ def product(
         "wholesale_price": amount("wholesale_price", wholesale_price),
         "quantity": whole("quantity", quantity),
         "weight": amount("weight", weight),
-        "category": _category(category_id, category_name, notes),
+        "category": category,
         "manufacturer": _text("manufacturer", manufacturer, notes) or None,
         "date_upd": iso_local(date_upd),
-        "combinations": combinations,
     }
+    if extra:
+        record.update(extra)
+    record["combinations"] = combinations
+    return record
 
 
 ORDER_TOTALS = (  # ps_orders' amounts an exported order carries, in this order
@@ -340,9 +463,12 @@ def order(
     }
 
 
+LISTING_KEYS = ("price_tax_incl", "tax_rate", "specific_price", "supplier_reference", "condition",
+                "visibility", "available_for_order", "minimal_quantity", "width", "height", "depth",
+                "categories", "languages", "images", "features")  # what `listing` adds (format /2)
 PRODUCT_KEYS = ("id_product", "reference", "ean13", "upc", "mpn", "name", "description_short", "active",
                 "price", "wholesale_price", "quantity", "weight", "category", "manufacturer", "date_upd",
-                "platform_category", "combinations")  # a product's keys, in the order it is written
+                *LISTING_KEYS, "platform_category", "combinations")  # a product's keys, in the order written
 OPTIONAL_KEYS = ("platform_category",)  # written only by some profiles (a category_column)
 _KEY_MARKS = tuple(f'"{key}":'.encode() for key in PRODUCT_KEYS)
 _PACK_DIGESTS = struct.Struct(f">{len(PRODUCT_KEYS)}I").pack

@@ -83,6 +83,18 @@ class ShopTables:
     category_product: sa.Table
     image: sa.Table
     image_shop: sa.Table
+    image_lang: sa.Table
+    product_attribute_image: sa.Table
+    feature: sa.Table
+    feature_lang: sa.Table
+    feature_product: sa.Table
+    feature_value: sa.Table
+    feature_value_lang: sa.Table
+    tax: sa.Table
+    tax_rule: sa.Table
+    tax_rules_group: sa.Table
+    specific_price: sa.Table
+    configuration: sa.Table
 
 
 def _table(name: str, md: sa.MetaData, *columns: sa.Column) -> sa.Table:
@@ -107,8 +119,12 @@ def _product(md: sa.MetaData, p: str) -> sa.Table:
         _col("upc", sa.String(12), nullable=True),
         _col("mpn", sa.String(40), nullable=True),  # since 1.7.7
         _col("reference", sa.String(64), nullable=True),  # varchar(32) before 8.0
+        _col("supplier_reference", sa.String(64), nullable=True),
         _col("price", DECIMAL, server_default="0.000000"),
         _col("wholesale_price", DECIMAL, server_default="0.000000"),
+        _col("width", DECIMAL, server_default="0"),
+        _col("height", DECIMAL, server_default="0"),
+        _col("depth", DECIMAL, server_default="0"),
         _col("weight", DECIMAL, server_default="0"),
         _col("active", FLAG, server_default="0"),
         _col("date_add", sa.DateTime),
@@ -144,6 +160,10 @@ def _product_shop(md: sa.MetaData, p: str) -> sa.Table:
         _col("id_tax_rules_group", UINT),
         _col("price", DECIMAL, server_default="0.000000"),
         _col("wholesale_price", DECIMAL, server_default="0.000000"),
+        _col("minimal_quantity", UINT, server_default="1"),
+        _col("available_for_order", FLAG, server_default="1"),
+        _col("condition", sa.String(11), server_default="new"),  # enum('new','used','refurbished')
+        _col("visibility", sa.String(7), server_default="both"),  # enum('both','catalog','search','none')
         _col("active", FLAG, server_default="0"),
         _col("date_add", sa.DateTime),
         _col("date_upd", sa.DateTime),
@@ -381,6 +401,66 @@ def _attributes(md: sa.MetaData, p: str) -> tuple[sa.Table, sa.Table, sa.Table, 
     return attribute, attribute_lang, group, group_lang
 
 
+def _listing(md: sa.MetaData, p: str) -> dict[str, sa.Table]:
+    """What a marketplace listing needs besides the catalogue: image legends and combination images,
+    features, taxes, specific prices, and the configuration (PS_COUNTRY_DEFAULT, PS_TAX)."""
+
+    def key(name: str, type_=UINT) -> sa.Column:
+        return _col(name, type_, primary_key=True, autoincrement=False)
+
+    def serial(name: str, type_=UINT) -> sa.Column:
+        return _col(name, type_, primary_key=True, autoincrement=True)
+
+    zero = {"server_default": "0"}
+    t = {
+        "image_lang": _table(f"{p}image_lang", md, key("id_image"), key("id_lang"),
+                             _col("legend", sa.String(128), nullable=True)),
+        "product_attribute_image": _table(f"{p}product_attribute_image", md,
+                                          key("id_product_attribute"), key("id_image")),
+        "feature": _table(f"{p}feature", md, serial("id_feature"), _col("position", UINT, **zero)),
+        "feature_lang": _table(f"{p}feature_lang", md, key("id_feature"), key("id_lang"),
+                               _col("name", sa.String(128), nullable=True)),
+        "feature_product": _table(f"{p}feature_product", md, key("id_feature"), key("id_product"),
+                                  key("id_feature_value")),
+        "feature_value": _table(f"{p}feature_value", md, serial("id_feature_value"), _col("id_feature", UINT),
+                                _col("custom", FLAG, nullable=True)),
+        "feature_value_lang": _table(f"{p}feature_value_lang", md, key("id_feature_value"), key("id_lang"),
+                                     _col("value", sa.String(255), nullable=True)),
+        "tax": _table(f"{p}tax", md, serial("id_tax"), _col("rate", sa.Numeric(10, 3)),
+                      _col("active", FLAG, server_default="1"), _col("deleted", FLAG, **zero)),
+        "tax_rules_group": _table(f"{p}tax_rules_group", md, serial("id_tax_rules_group", INT),
+                                  _col("name", sa.String(50)), _col("active", INT),
+                                  _col("deleted", FLAG, **zero), _col("date_add", sa.DateTime),
+                                  _col("date_upd", sa.DateTime)),
+        "tax_rule": _table(f"{p}tax_rule", md, serial("id_tax_rule", INT), _col("id_tax_rules_group", INT),
+                           _col("id_country", INT), _col("id_state", INT),
+                           _col("zipcode_from", sa.String(12)), _col("zipcode_to", sa.String(12)),
+                           _col("id_tax", INT), _col("behavior", INT),
+                           _col("description", sa.String(100))),
+        "specific_price": _table(
+            f"{p}specific_price", md, serial("id_specific_price"),
+            *(_col(c, UINT, **zero) for c in ("id_specific_price_rule", "id_cart")),
+            _col("id_product", UINT), _col("id_shop", UINT, server_default="1"),
+            *(_col(c, UINT, **zero) for c in ("id_shop_group", "id_currency", "id_country", "id_group",
+                                              "id_customer", "id_product_attribute")),
+            _col("price", DECIMAL), _col("from_quantity", sa.Integer, server_default="1"),
+            _col("reduction", DECIMAL), _col("reduction_tax", FLAG, server_default="1"),
+            _col("reduction_type", sa.String(10)),  # enum('amount','percentage')
+            _col("from", sa.DateTime), _col("to", sa.DateTime)),
+        "configuration": _table(f"{p}configuration", md, serial("id_configuration"),
+                                _col("id_shop_group", UINT, nullable=True),
+                                _col("id_shop", UINT, nullable=True),
+                                _col("name", sa.String(254)), _col("value", sa.Text, nullable=True),
+                                _col("date_add", sa.DateTime), _col("date_upd", sa.DateTime)),
+    }
+    sa.Index(f"ix_{p}specific_price_id_product", t["specific_price"].c.id_product)
+    sa.Index(f"ix_{p}feature_product_id_product", t["feature_product"].c.id_product)
+    rule = t["tax_rule"].c
+    sa.Index(f"ix_{p}tax_rule_category_getproducts", rule.id_tax_rules_group, rule.id_country, rule.id_state,
+             rule.zipcode_from)
+    return t
+
+
 @functools.cache
 def shop_tables(prefix: str = "ps_") -> ShopTables:
     """The catalogue tables named with `prefix` (cached: the same object for the same prefix)."""
@@ -416,5 +496,6 @@ def shop_tables(prefix: str = "ps_") -> ShopTables:
         category_product=_category_product(md, prefix),
         image=image,
         image_shop=image_shop,
+        **_listing(md, prefix),
     )
     return tables

@@ -12,6 +12,7 @@ import functools
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, NamedTuple
 from urllib.parse import quote
@@ -20,7 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import URL, make_url
 
 from connectors.platform import export_format as fmt
-from connectors.prestashop import categories
+from connectors.prestashop import categories, listing
 from connectors.prestashop.categories import CategoryTree
 from connectors.prestashop.schema import ShopTables, shop_tables
 from core.driver import Prepared, decode_replacing, positional_parameters, text_factory
@@ -66,8 +67,8 @@ class PrestaShop:
     queue_page = 5000  # rows per query in iter_queue
 
     def __init__(self, url: str, *, prefix: str = "ps_", id_shop: int = 1, id_lang: int = 1,
-                 name: str = "shop"):
-        self.url, self.prefix, self.name = url, prefix, name
+                 name: str = "shop", base_url: str | None = None):
+        self.url, self.prefix, self.name, self.base_url = url, prefix, name, base_url
         self.id_shop, self.id_lang = int(id_shop), int(id_lang)
         self.tables: ShopTables = shop_tables(prefix)
         try:
@@ -84,7 +85,7 @@ class PrestaShop:
         """From a heartbeat `Connection` of type "prestashop" (options: url, prefix, id_shop, id_lang)."""
         o = conn.options
         return cls(o["url"], prefix=o.get("prefix", "ps_"), id_shop=o.get("id_shop", 1),
-                   id_lang=o.get("id_lang", 1), name=conn.name)
+                   id_lang=o.get("id_lang", 1), name=conn.name, base_url=o.get("base_url"))
 
     def __enter__(self) -> PrestaShop:
         return self
@@ -164,31 +165,36 @@ class PrestaShop:
                 return categories.facts_page(conn, self.tables, self.id_shop, self.id_lang, after, size)
         return categories.iter_pages(page, self.queue_page)
 
-    def read_products(self, ids: Sequence[int],
-                      problems: dict[int, Problem] | None = None) -> dict[int, dict[str, Any]]:
+    def read_products(self, ids: Sequence[int], problems: dict[int, Problem] | None = None,
+                      at: datetime | None = None) -> dict[int, dict[str, Any]]:
         """Export-format dicts of the products `ids` in this shop, keyed by id_product, ascending.
 
         Ids not in the shop are absent from the result. A product whose values the export format
         cannot carry (export_format.InvalidValue, its combinations' included) is absent too and,
         when `problems` is given, put there with the reason; a product exported with values left
-        out or repaired gets its notes there. Two queries per `IDS_PER_QUERY` ids: the products
-        with their language, shop, stock, category and manufacturer, then the combinations with
-        their stock and attribute names.
+        out or repaired gets its notes there. Per `IDS_PER_QUERY` ids: the products with their
+        language, shop, stock, category and manufacturer, the combinations with their stock and
+        attribute names, then one query per table of what a listing needs (listing.py: texts in
+        every language, images, categories, features, attributes per language, and the specific
+        prices current at `at`, the shop's local time; None: any).
         """
         wanted = sorted({int(i) for i in ids})
         out: dict[int, dict[str, Any]] = {}
         found: dict[int, Problem] = {}
+        facts = self._facts
         with self._connect() as conn:
             for start in range(0, len(wanted), IDS_PER_QUERY):
                 chunk = wanted[start:start + IDS_PER_QUERY]
                 combinations = self._read_combinations(conn, chunk, found)
-                for row in shop_rows(conn, self._statements.products, ids=chunk):
+                rows = shop_rows(conn, self._statements.products, ids=chunk)
+                extras = self._statements.listing.read(conn, chunk, facts.languages, at, shop_rows)
+                for row in rows:
                     pid = row[0]
                     if pid in found and found[pid].error:
                         continue
                     notes: list[str] = []
                     try:
-                        out[pid] = _product(row, combinations.get(pid, []), notes)
+                        out[pid] = self._product(row, combinations.get(pid, []), extras, facts, notes)
                     except fmt.InvalidValue as exc:
                         found[pid] = Problem(str(exc), ())
                         continue
@@ -196,6 +202,44 @@ class PrestaShop:
         if problems is not None:
             problems.update(found)
         return out
+
+    def _product(self, row: Sequence[Any], combinations: list[dict[str, Any]], extras: listing.Extras,
+                 facts: _ShopFacts, notes: list[str]) -> dict[str, Any]:
+        """A row of `_Statements.products` as the driver gives it (decimals as float on SQLite),
+        with its listing data."""
+        pid, tree = row[0], facts.tree
+        price, tax = listing.dec(row[8]), facts.tax_rates.get(int(row[24] or 0), Decimal(0))
+        sales = extras.sales
+        for combination in combinations:
+            pa = combination["id_product_attribute"]
+            fmt.priced(combination, price=price, tax=tax, sale=sales.get((pid, pa)) or sales.get((pid, 0)),
+                       languages=extras.attributes.get(pa, {}), images=extras.combination_images.get(pa, []))
+        images = extras.images.get(pid, [])
+        for image in images:
+            image["url"] = listing.image_url(self.base_url, image["id"])
+        category = int(row[12] or 0)
+        extra = fmt.listing(
+            price=price, tax_rate=tax, sale=sales.get((pid, 0)), supplier_reference=row[16],
+            condition=row[20], visibility=row[21], available_for_order=row[22], minimal_quantity=row[23],
+            width=row[17], height=row[18], depth=row[19],
+            categories=[{"id": c, "path": tree.path(c)} for c in extras.categories.get(pid, []) if c in tree],
+            languages=extras.texts.get(pid, {}), images=images, features=extras.features.get(pid, {}),
+            notes=notes)
+        return fmt.product(
+            id_product=pid, reference=row[1], ean13=row[2], upc=row[3], mpn=row[4], name=row[5],
+            description_short=row[6], active=row[7], price=row[8], wholesale_price=row[9],
+            quantity=row[10], weight=row[11], category_id=row[12], category_name=row[13],
+            manufacturer=row[14], date_upd=shop_datetime(row[15]), combinations=combinations,
+            notes=notes, category_path=tree.path(category) if category in tree else None, extra=extra,
+        )
+
+    @functools.cached_property
+    def _facts(self) -> _ShopFacts:
+        """What every batch of this reader shares: the shop's languages, tax rates, category tree."""
+        with self._connect() as conn:
+            return _ShopFacts(listing.read_languages(conn, self.tables, self.id_shop),
+                              listing.read_tax_rates(conn, self.tables, self.id_shop),
+                              categories.read_tree(conn, self.tables, self.id_shop, self.id_lang))
 
     def _read_combinations(self, conn: sa.Connection, ids: list[int],
                            problems: dict[int, Problem]) -> dict[int, list[dict]]:
@@ -282,6 +326,7 @@ class _Statements:
         self.queue = Prepared(self._queue(), dialect)
         self.products = Prepared(self._products(), dialect)
         self.combinations = Prepared(self._combinations(), dialect)
+        self.listing = listing.ListingReads(tables, id_shop, dialect)
 
     def _queue(self) -> sa.Select:
         t = self.tables
@@ -306,6 +351,8 @@ class _Statements:
                 p.c.id_product, p.c.reference, p.c.ean13, p.c.upc, p.c.mpn, pl.c.name,
                 pl.c.description_short, ps.c.active, ps.c.price, ps.c.wholesale_price,
                 sa_.c.quantity, p.c.weight, ps.c.id_category_default, cl.c.name, m.c.name, ps.c.date_upd,
+                p.c.supplier_reference, p.c.width, p.c.height, p.c.depth, ps.c.condition, ps.c.visibility,
+                ps.c.available_for_order, ps.c.minimal_quantity, ps.c.id_tax_rules_group,
             )
             .join(ps, sa.and_(ps.c.id_product == p.c.id_product, ps.c.id_shop == self.id_shop))
             .outerjoin(pl, sa.and_(pl.c.id_product == p.c.id_product, pl.c.id_shop == self.id_shop,
@@ -360,15 +407,10 @@ def _noted(problems: dict[int, Problem], pid: int, notes: list[str]) -> None:
         problems[pid] = Problem(None, (*earlier, *notes))
 
 
-def _product(row: Sequence[Any], combinations: list[dict[str, Any]], notes: list[str]) -> dict[str, Any]:
-    """A row of `_Statements.products` as the driver gives it (decimals as float on SQLite)."""
-    return fmt.product(
-        id_product=row[0], reference=row[1], ean13=row[2], upc=row[3], mpn=row[4], name=row[5],
-        description_short=row[6], active=row[7], price=row[8], wholesale_price=row[9],
-        quantity=row[10], weight=row[11], category_id=row[12], category_name=row[13],
-        manufacturer=row[14], date_upd=shop_datetime(row[15]), combinations=combinations,
-        notes=notes,
-    )
+class _ShopFacts(NamedTuple):
+    languages: dict[int, str]  # active id_lang -> iso code
+    tax_rates: dict[int, Decimal]  # id_tax_rules_group -> rate in the shop's country
+    tree: CategoryTree
 
 
 def shop_datetime(value: Any) -> datetime | str | None:
