@@ -163,13 +163,13 @@ class ExportWorker(Worker):
         return Outcome(item.position, ItemStatus.PROCESSED, "exported", notes), self._dumps(record)
 
     def pending(self, sent: Callable[[list[int]], dict[int, str]], tracked: list[int],
-                chunk: int = 1000) -> dict[str, int]:
+                chunk: int = 1000, now: datetime | None = None) -> dict[str, int]:
         """The seed's pending counts of this (products) profile: products new to it, changed since
         it sent them, deleted from the shop since, unchanged, and those it cannot send.
         `sent(ids)` gives the hashes it last sent; `tracked` every id it tracks. Reads the
         catalogue as an export does, a chunk at a time; "invalid" counts the
         products it cannot send (a value the export format refuses, or no category where the
-        profile requires one)."""
+        profile requires one). `now` decides which specific prices are current."""
         counts = dict.fromkeys(("new", "changed", "unchanged", "deleted", "invalid"), 0)
         known = set(tracked)
         in_shop: set[int] = set()
@@ -179,7 +179,7 @@ class ExportWorker(Worker):
             part = ids[start:start + chunk]
             in_shop.update(part)
             problems: dict = {}
-            records = self.shop.read_products(part, problems)
+            records = self.shop.read_products(part, problems, shop_time(now))
             hashes = sent([pid for pid in part if pid in known])
             for pid in part:
                 if pid not in records or self._categorised(records[pid], resolver) is not None:

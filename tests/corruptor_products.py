@@ -28,8 +28,16 @@ class Expected:
 
 
 def add_language(url: str, id_lang: int = 2, iso: str = "fr") -> None:
-    """Install a second language active in shop 1, with every translated row PrestaShop makes for
-    it (copies of language 1's), as installing a language pack does."""
+    """Install a language active in shop 1, with every translated row PrestaShop makes for it
+    (copies of language 1's), as installing a language pack does; nothing if the shop has it (the
+    demo shop comes with French, language 2)."""
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        found = conn.execute(sa.text("SELECT COUNT(*) FROM ps_lang WHERE id_lang = :l"),
+                             {"l": id_lang}).scalar()
+    engine.dispose()
+    if found:
+        return
     statements = [
         ("INSERT INTO ps_lang (id_lang, name, active, iso_code, language_code, locale, date_format_lite, "
          "date_format_full, is_rtl) VALUES (:l, 'Français (French)', 1, :iso, 'fr-fr', 'fr-FR', 'd/m/Y', "

@@ -47,7 +47,8 @@ def seed_dirty_shop(shop_url: str, backend: str) -> dict[int, tuple[str, str]]:
     if backend == "sqlite":  # SQLite keeps whatever it is given; MariaDB's typed columns refuse these
         execute(shop_url,
                 "UPDATE ps_product_shop SET price = 'abc' WHERE id_product = 3",
-                "UPDATE ps_product_lang SET name = CAST(X'426164FFFE4E616D65' AS TEXT) WHERE id_product = 5",
+                "UPDATE ps_product_lang SET name = CAST(X'426164FFFE4E616D65' AS TEXT) WHERE id_product = 5 "
+                "AND id_lang = 1",
                 "UPDATE ps_product_shop SET date_upd = 'yesterday' WHERE id_product = 10",
                 "UPDATE ps_stock_available SET quantity = 'lots' WHERE id_product = 12 "
                 "AND id_product_attribute = 0")

@@ -116,11 +116,11 @@ def found(counts: Counter) -> dict[str, int]:
 # -- a fresh shop ---------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("languages", [1, 2])
+@pytest.mark.parametrize("languages", [2, 3])
 @pytest.mark.parametrize("operation", list(ProductChecker.patterns))
 def test_a_fresh_demo_shop_has_no_finding(demo_url, operation, languages):
-    if languages == 2:
-        add_language(demo_url)
+    if languages == 3:  # the demo shop has English and French
+        add_language(demo_url, 3, "de")
     before = dump(demo_url)
     result = run(demo_url, operation)
     assert found(result.counts) == {} and result.batches == []
@@ -130,8 +130,10 @@ def test_a_fresh_demo_shop_has_no_finding(demo_url, operation, languages):
 
 
 def test_the_demo_shop_links_every_product_as_prestashop_does(demo_url):
-    assert raw(demo_url, "SELECT id_lang, iso_code, active FROM ps_lang") == [(1, "en", 1)]
-    assert raw(demo_url, "SELECT id_lang, id_shop FROM ps_lang_shop") == [(1, 1)]
+    assert raw(demo_url, "SELECT id_lang, iso_code, active FROM ps_lang ORDER BY id_lang") == [(1, "en", 1),
+                                                                                          (2, "fr", 1)]
+    assert raw(demo_url, "SELECT id_lang, id_shop FROM ps_lang_shop ORDER BY id_lang") == [(1, 1), (2, 1)]
+    assert raw(demo_url, "SELECT id_lang, COUNT(*) FROM ps_product_lang GROUP BY id_lang") == [(1, N), (2, N)]
     home = raw(demo_url, "SELECT id_product, position FROM ps_category_product WHERE id_category = 2 "
                          "ORDER BY id_product")
     assert home == [(pid, pid - 1) for pid in range(1, N + 1)]
@@ -141,9 +143,11 @@ def test_the_demo_shop_links_every_product_as_prestashop_does(demo_url):
     positions = raw(demo_url, "SELECT id_category, MIN(position), MAX(position), COUNT(*) "
                               "FROM ps_category_product WHERE id_category <> 2 GROUP BY id_category")
     assert all(low == 0 and high == count - 1 for _, low, high, count in positions)
-    assert raw(demo_url, "SELECT COUNT(*), MIN(cover), MAX(cover) FROM ps_image")[0] == (N, 1, 1)
+    varied = raw(demo_url, "SELECT COUNT(DISTINCT id_product) FROM ps_product_attribute")[0][0]
+    assert raw(demo_url, "SELECT COUNT(*), SUM(cover) FROM ps_image")[0] == (N + varied, N)  # one cover each
     assert raw(demo_url, "SELECT COUNT(*) FROM ps_image_shop s JOIN ps_image i ON i.id_image = s.id_image "
-                         "AND i.id_product = s.id_product AND s.id_shop = 1")[0][0] == N
+                         "AND i.id_product = s.id_product AND s.id_shop = 1")[0][0] == N + varied
+    assert raw(demo_url, "SELECT COUNT(*) FROM ps_image_lang")[0][0] == 2 * (N + varied)
 
 
 # -- a corrupted shop -----------------------------------------------------------------------------

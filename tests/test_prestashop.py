@@ -35,8 +35,10 @@ def test_demo_shop_has_products_categories_brands_and_combinations(demo_url):
     def count(table: str, where: str = "1=1") -> int:
         return raw(demo_url, f"SELECT COUNT(*) FROM ps_{table} WHERE {where}")[0][0]
 
-    assert count("product") == count("product_shop") == count("product_lang") == N
-    assert count("category") == count("category_lang") == count("category_shop") == 30  # 22 + 8 deeper
+    assert count("product") == count("product_shop") == count("product_lang", "id_lang = 1") == N
+    assert count("product_lang", "id_lang = 2") == N  # and in French
+    assert count("category") == count("category_lang", "id_lang = 1") == count("category_shop") == 30
+    assert count("category_lang", "id_lang = 2") == 30
     assert count("manufacturer") == 10
     assert 0 < count("product_shop", "active = 0") < N * 0.15
     with_combinations = count("product", "id_product IN (SELECT id_product FROM ps_product_attribute)")
@@ -200,11 +202,11 @@ def test_names_come_from_the_configured_language(shop, demo_url):
     execute(
         demo_url, """
         INSERT INTO ps_product_lang (id_product, id_shop, id_lang, link_rewrite, name, description_short)
-        VALUES (1, 1, 2, 'chemise', 'Chemise élégante', '<p>Française</p>')""",
-        "INSERT INTO ps_attribute_group_lang VALUES (1, 2, 'Taille', 'Taille')",  # Size; Color untranslated
-        "INSERT INTO ps_attribute_lang VALUES (1, 2, 'P'), (2, 2, 'M'), (3, 2, 'G'), (4, 2, 'TG')",
-    )
-    with PrestaShop(demo_url, id_lang=2) as french:
+        VALUES (1, 1, 3, 'chemise', 'Chemise élégante', '<p>Française</p>')""",
+        "INSERT INTO ps_attribute_group_lang VALUES (1, 3, 'Taille', 'Taille')",  # Size; Color untranslated
+        "INSERT INTO ps_attribute_lang VALUES (1, 3, 'P'), (2, 3, 'M'), (3, 3, 'G'), (4, 3, 'TG')",
+    )  # a third language (the demo has English and French), translated for product 1 only
+    with PrestaShop(demo_url, id_lang=3) as french:
         products = french.read_products(range(1, N + 1))
         p1, p2 = products[1], products[2]
         assert (p1["name"], p1["description_short"]) == ("Chemise élégante", "<p>Française</p>")

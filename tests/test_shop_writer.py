@@ -171,7 +171,8 @@ def test_apply_sets_price_quantity_active_and_name_exactly(writer, demo_url):
     assert text(p_upd) == text(s_upd) == "2026-11-02 10:15:30"
     assert raw(demo_url, "SELECT quantity, physical_quantity, reserved_quantity FROM ps_stock_available "
                          "WHERE id_product = 3 AND id_product_attribute = 0") == [(17, 19, 2)]
-    assert raw(demo_url, "SELECT name FROM ps_product_lang WHERE id_product = 3") == [("Renamed",)]
+    assert raw(demo_url, "SELECT name FROM ps_product_lang "
+                         "WHERE id_product = 3 AND id_lang = 1") == [("Renamed",)]
 
 
 def test_apply_leaves_other_products_alone(writer, demo_url):

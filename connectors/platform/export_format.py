@@ -266,6 +266,7 @@ def listing(
     images: list[dict[str, Any]],
     features: Mapping[str, Mapping[str, str]],
     notes: list[str] | None = None,
+    main_language: str | None = None,
 ) -> dict[str, Any]:
     """The keys a marketplace listing needs besides the catalogue's (format /2), in LISTING_KEYS
     order: prices with tax, the sale, codes, condition, visibility, dimensions, categories, every
@@ -279,9 +280,10 @@ def listing(
         visibility = "both"
     texts = {}
     for iso, values in languages.items():
+        said = None if iso == main_language else notes  # the product's own name and short description say it
         texts[iso] = {
-            "name": _limited(f"name ({iso})", _text(f"name ({iso})", values.get("name"), notes), MAX_NAME),
-            "description_short": _text(f"description_short ({iso})", values.get("description_short"), notes),
+            "name": _limited(f"name ({iso})", _text(f"name ({iso})", values.get("name"), said), MAX_NAME),
+            "description_short": _text(f"description_short ({iso})", values.get("description_short"), said),
             "description": _text(f"description ({iso})", values.get("description"), notes),
             "link_rewrite": _text(f"link_rewrite ({iso})", values.get("link_rewrite"), notes),
         }

@@ -34,6 +34,11 @@ from core.errors import Refused
 
 CHUNK = 20_000  # products generated and inserted at a time
 ID_SHOP, ID_SHOP_GROUP, ID_LANG, ID_TAX_RULES_GROUP = 1, 0, 1, 1
+ID_LANG_FR, ID_COUNTRY_FR = 2, 8  # the shop's second language; France is PrestaShop's country 8
+LANGUAGES = 2  # product_lang rows per product, English then French
+# (id, name, rate, id_tax_rules_group): France's standard and reduced VAT, as PrestaShop's
+# localization pack creates them (every demo product is in group 1; group 2 is there to be chosen)
+TAXES = [(1, "TVA FR 20%", 20.0, "FR Taux standard (20%)"), (2, "TVA FR 5.5%", 5.5, "FR Taux réduit (5.5%)")]
 
 BRANDS = ["Northwind", "Acme Outfitters", "Globex", "Blue Fjord", "Maison Lumière", "Kettle & Co",
           "Urban Peak", "Sunday Studio", "Ironbark", "Papillon"]
@@ -54,6 +59,24 @@ SIZE_GROUP, COLOR_GROUP = 1, 2  # attribute ids: sizes 1..4, colours 5..10
 HOME = 2  # the category every product is in, besides its default one (Root > Home > CATEGORIES)
 # Deeper branches (id, parent, name): a product drawn into a parent goes down to its children by its id
 # (see `_deeper`), and is linked to every category on the way, as a merchant ticks them in PrestaShop.
+# French, for the second language (a word without a translation stays as it is)
+FRENCH = {
+    "Men's clothing": "Vêtements homme", "Women's clothing": "Vêtements femme", "Shoes": "Chaussures",
+    "Bags": "Sacs", "Accessories": "Accessoires", "Jewellery": "Bijoux", "Home decor": "Décoration",
+    "Kitchen": "Cuisine", "Tableware": "Arts de la table", "Stationery": "Papeterie", "Toys": "Jouets",
+    "Sports": "Sports", "Outdoor": "Plein air", "Electronics": "Électronique", "Audio": "Audio",
+    "Books": "Livres", "Beauty": "Beauté", "Garden": "Jardin", "Tools": "Outils",
+    "Pet supplies": "Animalerie", "Cookware": "Ustensiles de cuisson", "Knives": "Couteaux",
+    "Running": "Course à pied", "Cycling": "Cyclisme",
+    "Trail running": "Trail", "Phones": "Téléphones", "Computers": "Ordinateurs", "Laptops": "Portables",
+    "Root": "Racine", "Home": "Accueil", "Size": "Taille", "Color": "Couleur", "Black": "Noir",
+    "White": "Blanc",
+    "Navy": "Marine", "Red": "Rouge", "Green": "Vert", "Material": "Matière", "Made in": "Fabriqué en",
+    "Cotton": "Coton", "Linen": "Lin", "Wool": "Laine", "Leather": "Cuir", "Bamboo": "Bambou", "Oak": "Chêne",
+    "Ceramic": "Céramique", "Steel": "Acier", "Canvas": "Toile", "Glass": "Verre", "Cork": "Liège",
+    "Recycled": "Recyclé", "Portugal": "Portugal", "France": "France", "Vietnam": "Viêt Nam",
+}
+ORIGINS = ["Portugal", "France", "Vietnam"]  # feature 2's values; feature 1 is the name's material
 SUBCATEGORIES = [(23, 10, "Cookware"), (24, 10, "Knives"), (25, 14, "Running"), (26, 14, "Cycling"),
                  (27, 25, "Trail running"), (28, 16, "Phones"), (29, 16, "Computers"), (30, 29, "Laptops")]
 CHILDREN = {parent: [c for c, p, _ in SUBCATEGORIES if p == parent] for _, parent, _ in SUBCATEGORIES}
@@ -218,13 +241,24 @@ COLUMNS: dict[str, tuple[str, ...]] = {
                  "active", "date_add", "date_upd", "position", "is_root_category"),
     "category_lang": ("id_category", "id_shop", "id_lang", "name", "description", "link_rewrite"),
     "category_shop": ("id_category", "id_shop", "position"),
+    "tax": ("id_tax", "rate", "active", "deleted"),
+    "tax_rules_group": ("id_tax_rules_group", "name", "active", "deleted", "date_add", "date_upd"),
+    "tax_rule": ("id_tax_rule", "id_tax_rules_group", "id_country", "id_state", "zipcode_from", "zipcode_to",
+                 "id_tax", "behavior", "description"),
+    "configuration": ("id_configuration", "id_shop_group", "id_shop", "name", "value", "date_add",
+                      "date_upd"),
+    "feature": ("id_feature", "position"),
+    "feature_lang": ("id_feature", "id_lang", "name"),
+    "feature_value": ("id_feature_value", "id_feature", "custom"),
+    "feature_value_lang": ("id_feature_value", "id_lang", "value"),
+    "feature_product": ("id_feature", "id_product", "id_feature_value"),
     "attribute_group": ("id_attribute_group", "is_color_group", "group_type", "position"),
     "attribute_group_lang": ("id_attribute_group", "id_lang", "name", "public_name"),
     "attribute": ("id_attribute", "id_attribute_group", "color", "position"),
     "attribute_lang": ("id_attribute", "id_lang", "name"),
     "product": ("id_product", "id_manufacturer", "id_category_default", "id_shop_default",
                 "id_tax_rules_group", "ean13", "upc", "mpn", "reference", "price", "wholesale_price",
-                "weight", "active", "date_add", "date_upd"),
+                "weight", "active", "date_add", "date_upd", "supplier_reference", "width", "height", "depth"),
     "product_lang": ("id_product", "id_shop", "id_lang", "description", "description_short",
                      "link_rewrite", "name"),
     "stock_available": ("id_product", "id_product_attribute", "id_shop", "id_shop_group", "quantity",
@@ -262,8 +296,10 @@ COLUMNS: dict[str, tuple[str, ...]] = {
 ORDER = {column: n for n, column in enumerate(COLUMNS["orders"])}  # a column's place in an order's row
 DETAIL = {column: n for n, column in enumerate(COLUMNS["order_detail"])}
 GENERATED = ("product", "product_lang", "stock_available", "product_attribute",
-             "product_attribute_combination")
+             "product_attribute_combination", "feature_product")
+ZERO_DATE = "0000-00-00 00:00:00"  # PrestaShop's "no limit" in a specific price's from/to
 LONG_DESCRIPTION = "<p>Designed to last and easy to care for. Ships within 48 hours.</p>"
+LONG_DESCRIPTION_FR = "<p>Conçu pour durer et facile à entretenir. Expédié sous 48 heures.</p>"
 
 
 class _Writer:
@@ -291,8 +327,22 @@ def _reference_rows() -> Iterator[tuple[str, list[tuple]]]:
     day = "2023-01-02 08:00:00"
     yield "shop_group", [(1, "Default", 0)]
     yield "shop", [(ID_SHOP, 1, "Demo shop", 2, "classic")]
-    yield "lang", [(ID_LANG, "English (English)", 1, "en", "en-us", "en-US", "m/d/Y", "m/d/Y H:i:s", 0)]
-    yield "lang_shop", [(ID_LANG, ID_SHOP)]
+    yield "lang", [(ID_LANG, "English (English)", 1, "en", "en-us", "en-US", "m/d/Y", "m/d/Y H:i:s", 0),
+                   (ID_LANG_FR, "Français (French)", 1, "fr", "fr-fr", "fr-FR", "d/m/Y", "d/m/Y H:i:s", 0)]
+    yield "lang_shop", [(ID_LANG, ID_SHOP), (ID_LANG_FR, ID_SHOP)]
+    yield "tax", [(i, rate, 1, 0) for i, _, rate, _ in TAXES]
+    yield "tax_rules_group", [(i, group, 1, 0, day, day) for i, _, _, group in TAXES]
+    yield "tax_rule", [(i, i, ID_COUNTRY_FR, 0, "0", "0", i, 0, "") for i, *_ in TAXES]
+    yield "configuration", [(i, None, None, name, value, day, day) for i, (name, value) in enumerate(
+        (("PS_LANG_DEFAULT", str(ID_LANG)), ("PS_COUNTRY_DEFAULT", str(ID_COUNTRY_FR)), ("PS_TAX", "1"),
+         ("PS_SHOP_DEFAULT", str(ID_SHOP))), 1)]
+    yield "feature", [(1, 0), (2, 1)]
+    yield "feature_lang", [(f, lang, _fr(name) if lang == ID_LANG_FR else name)
+                           for f, name in ((1, "Material"), (2, "Made in")) for lang in (ID_LANG, ID_LANG_FR)]
+    values = [(1, material) for material in MATERIALS] + [(2, origin) for origin in ORIGINS]
+    yield "feature_value", [(i, f, 0) for i, (f, _) in enumerate(values, 1)]
+    yield "feature_value_lang", [(i, lang, _fr(value) if lang == ID_LANG_FR else value)
+                                 for i, (_, value) in enumerate(values, 1) for lang in (ID_LANG, ID_LANG_FR)]
     yield "manufacturer", [(i, name, day, day, 1) for i, name in enumerate(BRANDS, 1)]
     tree = [(1, 0, "Root"), (HOME, 1, "Home"), *((i, HOME, name) for i, name in enumerate(CATEGORIES, 3)),
             *SUBCATEGORIES]
@@ -302,15 +352,19 @@ def _reference_rows() -> Iterator[tuple[str, list[tuple]]]:
     yield "category_lang", [
         (cid, ID_SHOP, ID_LANG, name, f"<p>{name} from our demo catalogue.</p>", _slug(name))
         for cid, _, name in tree
-    ]
+    ] + [(cid, ID_SHOP, ID_LANG_FR, _fr(name), f"<p>{_fr(name)} de notre catalogue.</p>", _slug(_fr(name)))
+         for cid, _, name in tree]
     yield "category_shop", [(cid, ID_SHOP, position) for cid, _, position in _positions(tree)]
     yield "attribute_group", [(SIZE_GROUP, 0, "select", 0), (COLOR_GROUP, 1, "color", 1)]
-    yield "attribute_group_lang", [(SIZE_GROUP, ID_LANG, "Size", "Size"),
-                                   (COLOR_GROUP, ID_LANG, "Color", "Color")]
+    yield "attribute_group_lang", [(group, lang, _fr(name) if lang == ID_LANG_FR else name,
+                                    _fr(name) if lang == ID_LANG_FR else name)
+                                   for group, name in ((SIZE_GROUP, "Size"), (COLOR_GROUP, "Color"))
+                                   for lang in (ID_LANG, ID_LANG_FR)]
     values = [(SIZE_GROUP, None, size) for size, _ in SIZES]
     values += [(COLOR_GROUP, hex_, name) for name, hex_, _ in COLORS]
     yield "attribute", [(i, group, hex_, i) for i, (group, hex_, _) in enumerate(values, 1)]
-    yield "attribute_lang", [(i, ID_LANG, name) for i, (_, _, name) in enumerate(values, 1)]
+    yield "attribute_lang", [(i, lang, _fr(name) if lang == ID_LANG_FR else name)
+                             for i, (_, _, name) in enumerate(values, 1) for lang in (ID_LANG, ID_LANG_FR)]
     yield "currency", CURRENCIES
     yield "order_state", [(i, *STATE_FLAGS[i], 1) for i, *_ in ORDER_STATES]
     yield "order_state_lang", [(i, ID_LANG, name, template) for i, name, template, _, _ in ORDER_STATES]
@@ -361,6 +415,11 @@ def _deeper(category: int, pid: int) -> int:
     return category
 
 
+def _fr(text: str) -> str:
+    """`text` in French, word by word where a word has a translation (a whole phrase first)."""
+    return FRENCH.get(text) or " ".join(FRENCH.get(word, word) for word in text.split(" "))
+
+
 def _slug(text: str) -> str:
     return "".join(c if c.isalnum() else "-" for c in text.lower().replace("'", "")).strip("-")
 
@@ -379,8 +438,10 @@ def _product_rows(rng: random.Random, first: int, last: int,
     product, lang, stock = out["product"], out["product_lang"], out["stock_available"]
     random_ = rng.random
     n_names, n_dates, n_categories = len(NAMES), len(DATES), len(CATEGORIES)
+    n_materials, n_nouns, features = len(MATERIALS), len(NOUNS), out["feature_product"]
     for pid in range(first, last + 1):
-        name, slug = NAMES[int(random_() * n_names)]
+        drawn = int(random_() * n_names)
+        name, slug = NAMES[drawn]
         brand = int(random_() * 11) - 1  # -1: no brand (~9%)
         cents = 199 + int(random_() * 19_800) * (1 + int(random_() * 3))
         d1, d2 = sorted((int(random_() * n_dates), int(random_() * n_dates)))
@@ -396,9 +457,17 @@ def _product_rows(rng: random.Random, first: int, last: int,
             cents * (40 + int(random_() * 30)) // 100 / 100,  # wholesale: 40-70%, in cents
             (50 + int(random_() * 4_950)) / 1000,  # weight, kg
             0 if random_() < 0.05 else 1, DATES[d1], DATES[d2],
+            f"SUP-{pid * 7:07d}" if brand >= 0 else None,  # supplier reference
+            10 + pid % 40, 5 + pid % 25, 2 + pid % 15,  # width, height, depth (cm), from the id
         ))
         short = f"<p>{name} by {by}. Reference {reference}.</p>"
         lang.append((pid, ID_SHOP, ID_LANG, short + LONG_DESCRIPTION, short, f"{slug}-{pid}", name))
+        french = _fr(name)
+        short_fr = f"<p>{french} par {by}. Référence {reference}.</p>"
+        lang.append((pid, ID_SHOP, ID_LANG_FR, short_fr + LONG_DESCRIPTION_FR, short_fr,
+                     f"{_slug(french)}-{pid}", french))
+        features.append((1, pid, 1 + drawn // n_nouns % n_materials))  # its name's material
+        features.append((2, pid, 1 + n_materials + pid % len(ORIGINS)))
         if random_() < 0.10:
             quantity, next_pa = _combinations(rng, out, pid, reference, next_pa)
         else:
@@ -437,6 +506,12 @@ def _copy_shop_rows(conn: sa.Connection, tables: ShopTables) -> None:
             "date_add", "date_upd"]
     select = sa.select(p.c.id_product, sa.literal(ID_SHOP), *(p.c[c] for c in cols))
     conn.execute(ps.insert().from_select(["id_product", "id_shop", *cols], select))
+    pid = ps.c.id_product  # a few products refurbished, catalog-only, sold by two, not for order
+    conn.execute(ps.update().values(
+        condition=sa.case((pid % 50 == 0, "refurbished"), (pid % 70 == 0, "used"), else_="new"),
+        visibility=sa.case((pid % 97 == 0, "catalog"), else_="both"),
+        minimal_quantity=sa.case((pid % 25 == 0, 2), else_=1),
+        available_for_order=sa.case((ps.c.active == 0, 0), else_=1)))
     pa, pas = tables.product_attribute, tables.product_attribute_shop
     cols = ["id_product", "id_product_attribute", "wholesale_price", "price", "weight", "default_on"]
     select = sa.select(*(pa.c[c] for c in cols[:2]), sa.literal(ID_SHOP), *(pa.c[c] for c in cols[2:]))
@@ -469,9 +544,35 @@ def _link_rows(conn: sa.Connection, tables: ShopTables) -> None:
     conn.execute(image.insert().from_select(["id_image", "id_product", "position", "cover"],
                                             sa.select(p.c.id_product, p.c.id_product, sa.literal(1),
                                                       sa.literal(1))))
+    # a product with combinations has a second image, shown for its combinations
+    pa, pai = tables.product_attribute, tables.product_attribute_image
+    first = conn.execute(sa.select(sa.func.coalesce(sa.func.max(image.c.id_image), 0))).scalar()
+    varied = sa.select(pa.c.id_product).distinct().subquery()
+    conn.execute(image.insert().from_select(
+        ["id_image", "id_product", "position", "cover"],
+        sa.select(first + sa.func.row_number().over(order_by=varied.c.id_product), varied.c.id_product,
+                  sa.literal(2), sa.null())))
     conn.execute(image_shop.insert().from_select(["id_product", "id_image", "id_shop", "cover"],
                                                  sa.select(image.c.id_product, image.c.id_image,
                                                            sa.literal(ID_SHOP), image.c.cover)))
+    conn.execute(pai.insert().from_select(
+        ["id_product_attribute", "id_image"],
+        sa.select(pa.c.id_product_attribute, image.c.id_image)
+        .join(image, sa.and_(image.c.id_product == pa.c.id_product, image.c.position == 2))))
+    pl, il = tables.product_lang, tables.image_lang  # legends: the product's name, as PrestaShop fills them
+    conn.execute(il.insert().from_select(
+        ["id_image", "id_lang", "legend"],
+        sa.select(image.c.id_image, pl.c.id_lang, pl.c.name)
+        .join(pl, sa.and_(pl.c.id_product == image.c.id_product, pl.c.id_shop == ID_SHOP))))
+    # specific prices: every 20th product 10 % off for good, every 40th (from 20) 25 % off for a week
+    sp, pid = tables.specific_price, p.c.id_product
+    columns = ["id_product", "id_shop", "price", "reduction", "reduction_tax", "reduction_type", "from", "to"]
+    week = ("2026-11-27 00:00:00", "2026-12-03 23:59:59")
+    for where, reduction, (start, end) in ((pid % 20 == 0, 0.1, (ZERO_DATE, ZERO_DATE)),
+                                           (pid % 40 == 20, 0.25, week)):
+        conn.execute(sp.insert().from_select(columns, sa.select(
+            pid, sa.literal(0), sa.literal(-1), sa.literal(reduction), sa.literal(1),
+            sa.literal("percentage"), sa.literal(start), sa.literal(end)).where(where)))
 
 
 class _OrderPlan:
@@ -530,7 +631,7 @@ class _OrderPlan:
         for pos in self.rng.sample(range(len(products)), min(1 + int(random_() * 4), len(products))):
             row = products[pos]
             pid, ean, reference, weight = row[0], row[5], row[8], row[11]
-            name, pa, unit = names[pos][6], 0, round(row[9] * 1e6)
+            name, pa, unit = names[pos * LANGUAGES][6], 0, round(row[9] * 1e6)  # its English row
             if pid in combinations:
                 options = combinations[pid]
                 pa, reference, ean, impact = options[int(random_() * len(options))]

@@ -172,7 +172,9 @@ class ListingReads:
             start, end = _moment(row[7]), _moment(row[8])
             if at is not None and ((start and start > at) or (end and end < at)):
                 continue
-            rank = (shop != 0, end or datetime.max, start or datetime.min, row[9])  # PrestaShop's order
+            # PrestaShop's order (SpecificPrice::getSpecificPrice): this shop's first, then the latest
+            # end (an unlimited one, 0000-00-00, last), the latest start, the first created
+            rank = (shop != 0, end or datetime.min, start or datetime.min, -row[9])
             key = (pid, pa)
             if key not in best or rank > best[key][0]:
                 best[key] = (rank, row)

@@ -208,7 +208,8 @@ class PrestaShop:
         """A row of `_Statements.products` as the driver gives it (decimals as float on SQLite),
         with its listing data."""
         pid, tree = row[0], facts.tree
-        price, tax = listing.dec(row[8]), facts.tax_rates.get(int(row[24] or 0), Decimal(0))
+        price = Decimal(fmt.amount("price", row[8]))  # checked first: "price: 'abc' is not a number"
+        tax = facts.tax_rates.get(fmt.whole("id_tax_rules_group", row[24]), Decimal(0))
         sales = extras.sales
         for combination in combinations:
             pa = combination["id_product_attribute"]
@@ -224,7 +225,7 @@ class PrestaShop:
             width=row[17], height=row[18], depth=row[19],
             categories=[{"id": c, "path": tree.path(c)} for c in extras.categories.get(pid, []) if c in tree],
             languages=extras.texts.get(pid, {}), images=images, features=extras.features.get(pid, {}),
-            notes=notes)
+            notes=notes, main_language=facts.languages.get(self.id_lang))
         return fmt.product(
             id_product=pid, reference=row[1], ean13=row[2], upc=row[3], mpn=row[4], name=row[5],
             description_short=row[6], active=row[7], price=row[8], wholesale_price=row[9],
