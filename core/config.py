@@ -42,6 +42,16 @@ class Profile:
 
 
 @dataclass(frozen=True)
+class Web:
+    """The `[web]` table: where `heartbeat run` serves the Task Manager page (None: it does not;
+    `heartbeat web` then listens on 127.0.0.1:8080) and the argon2 hash of its password (None: no
+    login, allowed on a loopback address only)."""
+
+    listen: str | None = None
+    password_hash: str | None = None
+
+
+@dataclass(frozen=True)
 class Config:
     path: Path
     data_dir: Path
@@ -52,6 +62,7 @@ class Config:
     keep_history: int | None = None  # days; None keeps everything
     connections: dict[str, Connection] = field(default_factory=dict)
     profiles: tuple[Profile, ...] = ()
+    web: Web = field(default_factory=Web)
 
     def profile(self, name: str) -> Profile:
         for p in self.profiles:

@@ -25,6 +25,7 @@ from sqlalchemy.engine import make_url
 from core.errors import AlreadyRunning
 from heartbeat.app import App
 from heartbeat.beat import TickReport
+from heartbeat.web import server
 
 log = structlog.get_logger("heartbeat")
 
@@ -165,11 +166,14 @@ def run(app: App) -> int:
 
     install_stop_signals(stop, lambda: threading.Thread(
         target=scheduler.shutdown, kwargs={"wait": True}, daemon=True).start())
+    page = server.Background(app, config.web.listen).start() if config.web.listen else None
     log.info("daemon.started", interval=config.interval, owner=beat.owner,
              profiles=[p.name for p in config.profiles])
     try:
         scheduler.start()
     finally:
+        if page is not None:
+            page.stop()
         beat.close()
         release_lock(lock)
     log.info("daemon.stopped")
