@@ -2,9 +2,9 @@
 
 In order: the operations paths (/metrics, /livez, /readyz) and static files need nothing; a request
 with `Authorization: Bearer` is judged by the API token alone (API paths only, no cookie, no CSRF);
-any other state-changing request must come from this site (Origin, Sec-Fetch-Site) and carry the
-session's CSRF token (form field `csrf` or header X-CSRF-Token); then every path but /login needs a
-logged-in session. Refusals: 401 (API) or a redirect to /login (pages) when not logged in, 401 for a
+every other path but /login needs a logged-in session; then a state-changing request must come from
+this site (Origin, Sec-Fetch-Site) and carry the session's CSRF token (form field `csrf` or header
+X-CSRF-Token), /login's included. Refusals: 401 (API) or a redirect to /login (pages) when not logged in, 401 for a
 wrong token, 403 for a cross-site or CSRF-less request. Every response gets the security headers.
 """
 
@@ -61,6 +61,12 @@ class Guard:
                 return await _deny(scope, receive, send, 403, "the API token opens /api/ only")
             scope["heartbeat.auth"] = "token"
             return await self.app(scope, receive, send)
+        if path != "/login" and not self.sessions.logged_in(session):
+            if api:
+                why = "not logged in; log in, or send Authorization: Bearer <HEARTBEAT_API_TOKEN>"
+                return await _deny(scope, receive, send, 401, why)
+            target = path + (f"?{scope['query_string'].decode('latin-1')}" if scope["query_string"] else "")
+            return await _redirect(send, "/login?next=" + quote(target, safe="/"))
         if request.method in UNSAFE:
             if _cross_site(request):
                 return await _deny(scope, receive, send, 403, "cross-site request refused")
@@ -70,12 +76,6 @@ class Guard:
             if not Sessions.csrf_matches(session, request.headers.get("x-csrf-token") or form.get("csrf")):
                 return await _deny(scope, receive, send, 403, "missing or wrong CSRF token; reload the page")
             scope["heartbeat.form"] = form
-        if path != "/login" and not self.sessions.logged_in(session):
-            if api:
-                why = "not logged in; log in, or send Authorization: Bearer <HEARTBEAT_API_TOKEN>"
-                return await _deny(scope, receive, send, 401, why)
-            target = path + (f"?{scope['query_string'].decode('latin-1')}" if scope["query_string"] else "")
-            return await _redirect(send, "/login?next=" + quote(target, safe="/"))
         scope["heartbeat.auth"] = "session"
         await self.app(scope, receive, send)
 
