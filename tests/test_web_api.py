@@ -62,12 +62,14 @@ def test_api_list_filters_and_keyset_cursor(client, tasks):
     assert [t["id"] for t in older] == [ids[2], ids[1]]
     last = client.get(f"/api/tasks?limit=2&profile=catalogue&before={ids[1]}", headers=BEARER)
     assert [t["id"] for t in last.json()] == [ids[0]] and "link" not in last.headers
-    assert [t["id"] for t in client.get("/api/tasks?status=pending&kind=export", headers=BEARER).json()] == ids[::-1]
+    pending = client.get("/api/tasks?status=pending&kind=export", headers=BEARER).json()
+    assert [t["id"] for t in pending] == ids[::-1]
     assert client.get("/api/tasks?kind=import", headers=BEARER).json() == []
 
 
 @pytest.mark.parametrize("query, why", [
-    ("status=finished", "status: expected one of pending, missed, running, completed, killed, error, got 'finished'"),
+    ("status=finished",
+     "status: expected one of pending, missed, running, completed, killed, error, got 'finished'"),
     ("kind=sync", "kind: expected one of export, import, maintenance, got 'sync'"),
     ("before=-3", "before: expected a whole number from 1, got '-3'"),
     ("limit=ten", "limit: expected a whole number from 1, got 'ten'"),
@@ -174,7 +176,8 @@ def test_api_without_credentials_or_with_a_wrong_token_is_401(client, tasks, met
 def test_without_a_token_configured_the_api_takes_sessions_only(tasks, clock):
     with TestClient(make_app(tasks, clock, token=None), follow_redirects=False) as client:
         answer = client.get("/api/tasks", headers=BEARER)
-        assert (answer.status_code, answer.json()) == (401, {"error": "no API token is set (HEARTBEAT_API_TOKEN)"})
+        assert answer.status_code == 401
+        assert answer.json() == {"error": "no API token is set (HEARTBEAT_API_TOKEN)"}
         log_in(client)
         assert client.get("/api/tasks").status_code == 200
 
@@ -301,7 +304,8 @@ def test_tasks_page_shows_the_seed_columns_filters_and_pages(client, tasks):
     ids = [done(tasks).id] + [tasks.queue("nightly").id for _ in range(3)]
     log_in(client)
     page = client.get("/").text
-    for column in ("ID", "Profile", "Kind", "Status", "Progress", "Scheduled At", "Started At", "Finished At"):
+    columns = ("ID", "Profile", "Kind", "Status", "Progress", "Scheduled At", "Started At", "Finished At")
+    for column in columns:
         assert f"<th>{column}</th>" in page
     for word in ("Pending", "Processed", "Skipped", "Cancelled", "Error"):  # the progress tooltip
         assert f"<dt>{word}</dt>" in page

@@ -4,8 +4,9 @@ In order: the operations paths (/metrics, /livez, /readyz) and static files need
 with `Authorization: Bearer` is judged by the API token alone (API paths only, no cookie, no CSRF);
 every other path but /login needs a logged-in session; then a state-changing request must come from
 this site (Origin, Sec-Fetch-Site) and carry the session's CSRF token (form field `csrf` or header
-X-CSRF-Token), /login's included. Refusals: 401 (API) or a redirect to /login (pages) when not logged in, 401 for a
-wrong token, 403 for a cross-site or CSRF-less request. Every response gets the security headers.
+X-CSRF-Token), /login's included. Refusals: 401 (API) or a redirect to /login (pages) when not
+logged in, 401 for a wrong token, 403 for a cross-site or CSRF-less request.
+Every response gets the security headers.
 """
 
 from __future__ import annotations
