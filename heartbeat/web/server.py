@@ -9,8 +9,10 @@ X-Forwarded-Proto sent by 127.0.0.1 only (login rate limit per client, Secure co
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ipaddress
 import logging
+import signal
 import socket
 import threading
 
@@ -69,26 +71,44 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-def server(asgi, listen: str) -> uvicorn.Server:
+class Server(uvicorn.Server):
+    """uvicorn's server without its signal handling, which re-raises SIGTERM after the shutdown (an
+    exit status of -15): `serve` installs ours, and under `heartbeat run` the daemon's stop it."""
+
+    @contextlib.contextmanager
+    def capture_signals(self):
+        yield
+
+
+def server(asgi) -> Server:
     logging.getLogger("uvicorn").setLevel(logging.WARNING)
     config = uvicorn.Config(asgi, log_config=None, access_log=False, lifespan="off", server_header=False,
                             proxy_headers=True, forwarded_allow_ips="127.0.0.1", timeout_graceful_shutdown=5)
-    return uvicorn.Server(config)
+    return Server(config)
 
 
-def prepare(app: App, listen: str) -> tuple[uvicorn.Server, socket.socket]:
+def prepare(app: App, listen: str) -> tuple[Server, socket.socket]:
     host, port = parse_listen(listen)
     asgi = application(app, host)
     sock = bind(host, port)
     if not app.config.web.password_hash:
         log.warning("web.no_password", listen=listen,
                     hint="anyone who can reach this address on this machine can use the page")
-    return server(asgi, listen), sock
+    return server(asgi), sock
 
 
 def serve(app: App, listen: str) -> int:
     """`heartbeat web`: serve until SIGTERM/SIGINT (uvicorn finishes the requests in flight)."""
     srv, sock = prepare(app, listen)
+
+    def on_signal(signum, _frame):
+        if srv.should_exit:  # a second signal: do not wait for the requests in flight
+            srv.force_exit = True
+        srv.should_exit = True
+        log.info("web.stopping", signal=signal.Signals(signum).name)
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
     log.info("web.listening", url=f"http://{listen}/")
     srv.run(sockets=[sock])
     log.info("web.stopped")
