@@ -138,7 +138,7 @@ async def _form(request: Request, receive):
 
 async def _deny(scope, receive, send, status: int, why: str):
     if scope["path"].startswith("/api/"):
-        body, kind = json.dumps({"error": why}).encode(), b"application/json"
+        body, kind = json.dumps({"error": why}, separators=(",", ":")).encode(), b"application/json"
     else:
         body = (f"<!doctype html><title>{status}</title><p>{escape(why)}</p>"
                 '<p><a href="/">Back to the Task Manager</a></p>').encode()
