@@ -25,7 +25,6 @@ from sqlalchemy.engine import make_url
 from core.errors import AlreadyRunning
 from heartbeat.app import App
 from heartbeat.beat import TickReport
-from heartbeat.web import server
 
 log = structlog.get_logger("heartbeat")
 
@@ -151,6 +150,11 @@ def run(app: App) -> int:
 
     config = app.config
     logging.getLogger("apscheduler").setLevel(logging.ERROR)  # "skipped: max instances" is by design
+    page = None
+    if config.web.listen:  # bound now: a busy or refused address stops us before anything starts
+        from heartbeat.web import server  # the web stack, only when the page is served
+
+        page = server.Background(app, config.web.listen)
     lock = sqlite_lock(config.database_url)
     stop = threading.Event()
     beat = app.heartbeat(stop=stop)
@@ -166,10 +170,11 @@ def run(app: App) -> int:
 
     install_stop_signals(stop, lambda: threading.Thread(
         target=scheduler.shutdown, kwargs={"wait": True}, daemon=True).start())
-    page = server.Background(app, config.web.listen).start() if config.web.listen else None
     log.info("daemon.started", interval=config.interval, owner=beat.owner,
              profiles=[p.name for p in config.profiles])
     try:
+        if page is not None:
+            page.start()
         scheduler.start()
     finally:
         if page is not None:

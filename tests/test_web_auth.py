@@ -4,6 +4,8 @@ minimum, the session key file, the session cookie, the login rate limit, schedul
 from __future__ import annotations
 
 import stat
+import subprocess
+import sys
 
 import pytest
 
@@ -94,3 +96,11 @@ def test_failed_logins_are_limited_per_address_and_overall():
     ("1-5 * * * *", "custom"), ("0 0 * 1 *", "custom")])
 def test_schedules_in_words(cron, words):
     assert schedule_words(cron) == words
+
+
+def test_other_commands_start_without_the_web_stack():
+    code = ("import sys, heartbeat.cli, heartbeat.daemon\n"
+            "loaded = {m.split('.')[0] for m in sys.modules}\n"
+            "print(sorted(loaded & {'uvicorn', 'starlette', 'jinja2', 'argon2'}))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout == "[]\n"

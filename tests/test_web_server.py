@@ -93,6 +93,15 @@ def test_an_exposed_address_without_a_password_is_refused(project):
     assert err.startswith("heartbeat: refusing to listen on 0.0.0.0 without a password")
 
 
+def test_run_refuses_an_exposed_page_without_a_password_before_starting(project):
+    with_web(project, listen=f"0.0.0.0:{free_port()}")
+    out = hb(project, "run", check=False)
+    assert out.returncode == 1 and "Traceback" not in out.stderr
+    last = out.stderr.strip().splitlines()[-1]
+    assert last.startswith("heartbeat: refusing to listen on 0.0.0.0 without a password")
+    assert '"daemon.started"' not in out.stderr
+
+
 def test_a_busy_port_and_a_bad_listen_value_are_one_line(project):
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))

@@ -24,7 +24,6 @@ from heartbeat.app import App
 from heartbeat.web import auth
 from heartbeat.web.app import create_app
 
-DEFAULT_LISTEN = "127.0.0.1:8080"
 log = structlog.get_logger("heartbeat.web")
 
 
