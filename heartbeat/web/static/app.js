@@ -22,7 +22,7 @@ function keepFresh(box, url, replace) {
     timer = null;
     if (document.hidden || box.dataset.active !== "1") return;
     try {
-      const answer = await fetch(url(), {credentials: "same-origin", redirect: "error"});
+      const answer = await fetch(url(), {credentials: "same-origin", redirect: "manual"});
       if (!answer.ok) return;  // logged out or gone: stop; a reload shows why
       replace(await answer.text());
       box.dataset.active = answer.headers.get("X-Active") || "0";
