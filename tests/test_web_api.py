@@ -125,6 +125,11 @@ def test_maintenance_result_download_is_the_cli_text(client, tasks):
     assert answer.content == tasks.result_text(task.id).encode()
     assert json.loads(answer.content)["operation"] == "analyze-integrity"
     assert answer.headers["content-disposition"] == f"attachment; filename=task-{task.id}-result.json"
+    log_in(client)
+    page = client.get(f"/tasks/{task.id}").text  # the result as a table
+    assert "<th>Pattern</th>" in page and f'href="/api/tasks/{task.id}/result"' in page
+    for name, pattern in tasks.result(task.id)["patterns"].items():
+        assert f'<td data-label="Pattern">{name}</td><td data-label="Found">{pattern["count"]}</td>' in page
 
 
 def test_downloads_refuse_what_a_task_does_not_have(client, tasks):
