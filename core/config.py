@@ -59,6 +59,16 @@ class CategoryRule:
 
 
 @dataclass(frozen=True)
+class Web:
+    """The `[web]` table: where `heartbeat run` serves the Task Manager page (None: it does not;
+    `heartbeat web` then listens on 127.0.0.1:8080) and the argon2 hash of its password (None: no
+    login, allowed on a loopback address only)."""
+
+    listen: str | None = None
+    password_hash: str | None = None
+
+
+@dataclass(frozen=True)
 class Config:
     path: Path
     data_dir: Path
@@ -70,6 +80,7 @@ class Config:
     connections: dict[str, Connection] = field(default_factory=dict)
     profiles: tuple[Profile, ...] = ()
     category_rules: tuple[CategoryRule, ...] = ()
+    web: Web = field(default_factory=Web)
 
     def profile(self, name: str) -> Profile:
         for p in self.profiles:

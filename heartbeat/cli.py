@@ -22,6 +22,7 @@ from core.errors import HeartbeatError, Refused
 from heartbeat import daemon, logs
 from heartbeat.app import App
 from heartbeat.views import profiles_table, task_details, tasks_table
+from heartbeat.web.commands import web
 from reports.action_log import plural
 from tasks.database import current_revision
 from tasks.states import TaskStatus
@@ -214,12 +215,16 @@ def tasks():
 @tasks.command("list")
 @click.option("--status", type=click.Choice(TASK_STATUSES), help="Only tasks with this status.")
 @click.option("--profile", help="Only tasks of this profile.")
+@click.option("--kind", type=click.Choice(["export", "import", "maintenance"]),
+              help="Only tasks of this kind.")
+@click.option("--before", type=click.IntRange(min=1), metavar="ID",
+              help="Only tasks older than task ID (the next page after one that ended with ID).")
 @click.option("--limit", default=50, show_default=True, type=click.IntRange(min=1))
 @json_option
 @click.pass_obj
-def tasks_list(app, status, profile, limit, as_json):
+def tasks_list(app, status, profile, kind, before, limit, as_json):
     """List tasks, newest first."""
-    found = app.tasks.list(status=status, profile=profile, limit=limit)
+    found = app.tasks.list(status=status, profile=profile, limit=limit, kind=kind, before=before)
     if as_json:
         print_json([t.to_json() for t in found])
     else:
@@ -327,7 +332,7 @@ def tasks_prune(app, age, statuses):
 @click.pass_obj
 def tasks_result(app, task_id, output_file):
     """A maintenance task's JSON dictionary: each bad pattern, how often it was found and fixed."""
-    text = json.dumps(app.tasks.result(task_id), indent=2, ensure_ascii=False) + "\n"
+    text = app.tasks.result_text(task_id)
     with output(output_file) as out:
         out.write(text)
 
@@ -489,6 +494,9 @@ def categories_suggest(app, column, connection, limit, as_csv, output_file):
                       f"({plural(s.category.products, 'product')}):\n")
             for ident, path, score in s.candidates:
                 out.write(f"    {score:5.1f}  {ident:<8} {path}\n")
+
+
+cli.add_command(web)
 
 
 def _problems(problems: list[str]) -> None:

@@ -24,7 +24,7 @@ from sqlalchemy.exc import ArgumentError
 
 from connectors.prestashop.integrity.base import OPERATIONS as MAINTENANCE_OPERATIONS
 from connectors.prestashop.integrity.base import PRODUCTS
-from core.config import CategoryRule, Config, Connection, Profile
+from core.config import CategoryRule, Config, Connection, Profile, Web
 from core.errors import ConfigError
 from core.fields import FEED_FIELDS
 from core.fields import UPDATABLE as IMPORT_FIELDS
@@ -99,6 +99,11 @@ HEARTBEAT_KEYS = {  # the Config field of the same name
     "keep_history": Opt(int, None, AT_LEAST_1),
 }
 DATABASE_KEYS = {"url": Opt(str, None, resolve="db_url")}  # None: sqlite file <data_dir>/state.db
+LISTEN = _check(lambda v: re.fullmatch(r"(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9_.-]+):\d{1,5}", v) and
+                0 < int(v.rsplit(":", 1)[1]) < 65536, "expected HOST:PORT (e.g. 127.0.0.1:8080), got {v!r}")
+ARGON2 = _check(lambda v: v.startswith("$argon2"),
+                "expected an argon2 hash as printed by `heartbeat web hash-password`")
+WEB_KEYS = {"listen": Opt(str, None, LISTEN), "password_hash": Opt(str, None, ARGON2)}  # core.config.Web
 NOT_NEGATIVE = _check(lambda v: math.isfinite(v) and v >= 0, "must be 0 or more, got {v}")
 DOWNLOAD_KEYS = {  # every feed type: how a url is downloaded (connectors/feeds/download.py)
     "max_bytes": Opt(int, 1024 ** 3, AT_LEAST_1),
@@ -194,7 +199,7 @@ RULE_KEYS = {  # a [[category_rules]] entry: the target, then criteria (at least
     "shop_category": Opt(int, None, AT_LEAST_1),
 }
 RULE_CRITERIA = ("reference_prefix", "name_contains", "manufacturer_contains", "shop_category")
-TOP_LEVEL = ("heartbeat", "database", "connections", "profiles", "category_rules")
+TOP_LEVEL = ("heartbeat", "database", "connections", "profiles", "category_rules", "web")
 DB_BACKENDS = ("sqlite", "mysql", "mariadb")
 _TYPE_NAMES = {str: "a string", int: "an integer", float: "a number", bool: "a boolean (true or false)",
                list: "an array", dict: "a table"}
@@ -249,12 +254,14 @@ class _Loader:
         hb = self.table(data.get("heartbeat", {}), HEARTBEAT_KEYS, "heartbeat")
         db = self.table(data.get("database", {}), DATABASE_KEYS, "database")
         connections = self.connections(self.expect_table(data.get("connections", {}), "connections"))
+        web = Web(**self.table(data.get("web", {}), WEB_KEYS, "web"))
         return Config(
             path=Path(os.path.abspath(self.path)),
             database_url=db["url"] or _sqlite_url(hb["data_dir"] / "state.db"),
             connections=connections,
             profiles=self.profiles(data.get("profiles", []), connections),
             category_rules=self.category_rules(data.get("category_rules", []), connections),
+            web=web,
             **hb,
         )
 

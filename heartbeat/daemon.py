@@ -150,6 +150,11 @@ def run(app: App) -> int:
 
     config = app.config
     logging.getLogger("apscheduler").setLevel(logging.ERROR)  # "skipped: max instances" is by design
+    page = None
+    if config.web.listen:  # bound now: a busy or refused address stops us before anything starts
+        from heartbeat.web import server  # the web stack, only when the page is served
+
+        page = server.Background(app, config.web.listen)
     lock = sqlite_lock(config.database_url)
     stop = threading.Event()
     beat = app.heartbeat(stop=stop)
@@ -168,8 +173,12 @@ def run(app: App) -> int:
     log.info("daemon.started", interval=config.interval, owner=beat.owner,
              profiles=[p.name for p in config.profiles])
     try:
+        if page is not None:
+            page.start()
         scheduler.start()
     finally:
+        if page is not None:
+            page.stop()
         beat.close()
         release_lock(lock)
     log.info("daemon.stopped")

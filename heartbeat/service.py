@@ -8,6 +8,7 @@ turns them into its own answer (an exit code and one line; an HTTP status) witho
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -20,7 +21,7 @@ from heartbeat import schedule
 from profiles import worker_for
 from profiles.maintenance import available
 from reports import action_log, csv_report, export_file, maintenance_result, undo_file
-from tasks.models import Task
+from tasks.models import ItemRecord, Task
 from tasks.states import ItemStatus, TaskStatus
 from tasks.store import TaskStore
 
@@ -76,10 +77,10 @@ class TaskManager:
 
     # -- the task manager ---------------------------------------------------------------------------
 
-    def list(self, status: str | None = None, profile: str | None = None,
-             limit: int | None = 50) -> list[Task]:
-        """Tasks newest first."""
-        return self.store.list(status=status, profile=profile, limit=limit)
+    def list(self, status: str | None = None, profile: str | None = None, limit: int | None = 50,
+             kind: str | None = None, before: int | None = None) -> list[Task]:
+        """Tasks newest first; `before` an id: the page after the one that ended with it."""
+        return self.store.list(status=status, profile=profile, limit=limit, kind=kind, before=before)
 
     def show(self, task_id: int) -> Task:
         return self.store.get(task_id)
@@ -110,9 +111,17 @@ class TaskManager:
         """The action log, a line of text at a time."""
         return (action_log.render(line) for line in self.store.log(task_id))
 
+    def log_tail(self, task_id: int, lines: int = 30) -> list[str]:
+        """The action log's last `lines` lines, rendered as `log` renders them."""
+        return [action_log.render(line) for line in self.store.log(task_id)[-lines:]]
+
     def report(self, task_id: int) -> Iterator[str]:
         """The CSV report, a line at a time, in constant memory."""
         return csv_report.lines(self.store.items(task_id))
+
+    def find_in_report(self, task_id: int, text: str, limit: int = 20) -> list[ItemRecord]:
+        """The report's rows of a product, found by its reference or its product id."""
+        return self.store.find_items(task_id, text.strip(), limit)
 
     def export_file(self, task_id: int) -> Iterator[bytes]:
         """The JSON export file (closed into a valid document while the task still runs)."""
@@ -168,6 +177,10 @@ class TaskManager:
             status=task.status.value, patterns=_patterns(worker.scope, worker.operation),
             findings=self.store.findings(task.id),
             kinds=(i.name for i in self.store.items(task.id) if i.status == ItemStatus.PROCESSED.value))
+
+    def result_text(self, task_id: int) -> str:
+        """`result` as the file `tasks result` writes: indented JSON and a final newline."""
+        return json.dumps(self.result(task_id), indent=2, ensure_ascii=False) + "\n"
 
     def undo(self, task_id: int) -> int:
         """Restore every row a maintenance fix changed, as it was before, in one transaction;

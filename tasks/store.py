@@ -94,13 +94,19 @@ class TaskStore:
             return read_task(conn, task_id)
 
     @guarded
-    def list(self, status: str | None = None, profile: str | None = None, limit: int | None = 50):
-        """Tasks newest first (highest id first)."""
+    def list(self, status: str | None = None, profile: str | None = None, limit: int | None = 50,
+             kind: str | None = None, before: int | None = None):
+        """Tasks newest first (highest id first); `before`: only ids below it (keyset pagination:
+        the next page starts below the last id shown, a primary-key range however many tasks)."""
         query = sa.select(*TASK_COLUMNS).order_by(TASK.id.desc()).limit(limit)
         if status:
             query = query.where(TASK.status == TaskStatus(status).value)
         if profile:
             query = query.where(TASK.profile == profile)
+        if kind:
+            query = query.where(TASK.kind == kind)
+        if before is not None:
+            query = query.where(TASK.id < before)
         with self._read() as conn:
             return [Task.from_row(r) for r in conn.execute(query)]
 
@@ -163,6 +169,20 @@ class TaskStore:
             if len(rows) < chunk:
                 return
             after = rows[-1].position
+
+    @guarded
+    def find_items(self, task_id: int, text: str, limit: int = 20) -> list[ItemRecord]:
+        """The task's items whose reference is `text`, or whose product id is `text` when it is a
+        number, in position order (at most `limit`). Raises TaskNotFound."""
+        self.get(task_id)
+        match = ITEM.reference == text
+        if text.isdigit() and len(text) < 10:
+            match = sa.or_(match, ITEM.product_id == int(text))
+        cols = [ITEM.position, ITEM.product_id, ITEM.combination_id, ITEM.reference, ITEM.name,
+                ITEM.status, ITEM.action, ITEM.detail]
+        query = sa.select(*cols).where(ITEM.task_id == task_id, match).order_by(ITEM.position).limit(limit)
+        with self._read() as conn:
+            return [ItemRecord(*r) for r in conn.execute(query)]
 
     @guarded
     def findings(self, task_id: int, examples: int = 10) -> dict[str, dict]:

@@ -162,6 +162,17 @@ def test_counts_in_cli_output_agree_with_their_number(tmp_path, db_url, shop_url
     assert hb("tasks", "kill", task_id).output == f"task {task_id} killed: 1 pending item cancelled\n"
 
 
+def test_tasks_list_pages_with_before_and_filters_by_kind(hb):
+    ids = [queued_id(hb("profiles", "run", "export-products")) for _ in range(5)]
+    page = json.loads(hb("tasks", "list", "--limit", "2", "--json").output)
+    assert [t["id"] for t in page] == [ids[4], ids[3]]
+    older = json.loads(hb("tasks", "list", "--limit", "2", "--before", ids[3], "--json").output)
+    assert [t["id"] for t in older] == [ids[2], ids[1]]
+    exports = json.loads(hb("tasks", "list", "--kind", "export", "--json").output)
+    assert [t["id"] for t in exports] == ids[::-1]
+    assert hb("tasks", "list", "--kind", "import").output == "no tasks\n"
+
+
 def test_bad_status_filter_is_a_usage_error(hb):
     result = hb("tasks", "list", "--status", "bogus")
     assert result.exit_code == 2 and "bogus" in result.stderr

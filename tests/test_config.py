@@ -493,6 +493,13 @@ MISTAKES = [
     ),
     ("import-field-not-text", IMPORT + "fields = [1]\n", f"{IMP}.fields", "unknown field integer 1; must"),
     ("import-fields-empty", IMPORT + "fields = []\n", f"{IMP}.fields", "must list at least one field among"),
+    ("web-listen-no-port", "[web]\nlisten = 'localhost'\n", "web.listen",
+     "expected HOST:PORT (e.g. 127.0.0.1:8080), got 'localhost'"),
+    ("web-listen-bad-port", "[web]\nlisten = '127.0.0.1:99999'\n", "web.listen", "expected HOST:PORT"),
+    ("web-hash-not-argon2", "[web]\npassword_hash = 'secret'\n", "web.password_hash",
+     "expected an argon2 hash as printed by `heartbeat web hash-password`"),
+    ("web-unknown-key", "[web]\npassword = 'x'\n", "web.password",
+     "unknown key (did you mean 'password_hash'?)"),
 ]
 
 
@@ -626,3 +633,9 @@ def test_find_config_path(tmp_path, monkeypatch):
         find_config_path(None)
     with pytest.raises(ConfigError, match=r"^x.toml: config file not found$"):
         find_config_path("x.toml")
+
+
+def test_web_table(tmp_path):
+    config = load(write(tmp_path, "[web]\nlisten = '[::1]:8080'\npassword_hash = '$argon2id$v=19$x'\n"))
+    assert (config.web.listen, config.web.password_hash) == ("[::1]:8080", "$argon2id$v=19$x")
+    assert load(write(tmp_path, "")).web.listen is None

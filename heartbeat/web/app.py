@@ -1,0 +1,81 @@
+"""The ASGI application: routes, templates, static files, error answers, and the Guard around it all.
+
+Operations routes (issue 16) go in `operations_routes` passed to `create_app`, or in ROUTES below:
+`/metrics`, `/livez` and `/readyz` are already let in without a login by guard.OPEN_PATHS.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+from importlib import resources
+
+from jinja2 import Environment, PackageLoader
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute
+from starlette.templating import Jinja2Templates
+
+from core.clock import Clock, as_utc, iso
+from core.errors import (
+    HeartbeatError,
+    IllegalTransition,
+    ProfileNotFound,
+    Refused,
+    StateDatabaseError,
+    TaskNotFound,
+)
+from heartbeat.service import TaskManager
+from heartbeat.web import api, pages
+from heartbeat.web.auth import LoginLimiter, Sessions, password_matches
+from heartbeat.web.guard import Guard
+from heartbeat.web.requests import BadRequest
+
+STATUS = {TaskNotFound: 404, ProfileNotFound: 404, IllegalTransition: 409, Refused: 409, BadRequest: 400,
+          StateDatabaseError: 503}
+STATIC = {"app.css": "text/css; charset=utf-8", "app.js": "text/javascript; charset=utf-8",
+          "favicon.svg": "image/svg+xml"}
+
+
+def create_app(tasks: TaskManager, *, password_hash: str | None, api_token: str | None, secret_key: bytes,
+               clock: Clock | None = None, refresh_seconds: float = 3.0,
+               operations_routes: list[BaseRoute] = ()) -> Guard:
+    """The whole web application over `tasks` (the same TaskManager the CLI uses). `password_hash`
+    None: no login (serve on a loopback address only: server.py checks). `api_token` None: the API
+    takes logged-in sessions only."""
+    app = Starlette(routes=[*operations_routes, *api.routes, *pages.routes],
+                    exception_handlers={HeartbeatError: _error})
+    sessions = Sessions(secret_key, password_hash)
+    state = app.state
+    state.tasks, state.sessions, state.clock = tasks, sessions, clock or Clock()
+    state.limiter = LoginLimiter()
+    state.check_password = lambda given: bool(password_hash) and password_matches(password_hash, given)
+    state.refresh_ms = int(refresh_seconds * 1000)
+    state.templates = Jinja2Templates(env=_templates())
+    state.static = {name: (resources.files("heartbeat.web").joinpath("static", name).read_bytes(), media)
+                    for name, media in STATIC.items()}
+    state.asset_version = hashlib.sha256(b"".join(body for body, _ in state.static.values())).hexdigest()[:10]
+    return Guard(app, sessions, api_token)
+
+
+def _templates() -> Environment:
+    env = Environment(loader=PackageLoader("heartbeat.web", "templates"), autoescape=True)
+    env.filters["iso"] = lambda value: iso(_time(value))
+    env.filters["utc"] = lambda value: _time(value).strftime("%Y-%m-%d %H:%M UTC")
+    env.filters["utc_full"] = lambda value: _time(value).strftime("%Y-%m-%d %H:%M:%S UTC")
+    return env
+
+
+def _time(value: datetime | str) -> datetime:
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return as_utc(value)
+
+
+def _error(request: Request, exc: HeartbeatError) -> Response:
+    """A domain error: the CLI's one line, as JSON under /api/, else as a page; its status by class."""
+    status = next((code for cls, code in STATUS.items() if isinstance(exc, cls)), 400)
+    if request.url.path.startswith("/api/"):
+        return JSONResponse({"error": str(exc)}, status_code=status)
+    return pages.render(request, "error.html", status=status, message=str(exc))
