@@ -336,8 +336,11 @@ class Runner:
             lines = changes + errors + ([summary] if summary else [])
         sync = (SyncUpdate(task.profile, result.sync, frozenset(previous), result.fields)
                 if worker.tracks_changes else None)
+        forget = worker.forgotten(result.effects)
+        if result.forget:
+            forget = {**forget, task.profile: [*forget.get(task.profile, []), *result.forget]}
         return BatchResult(result.outcomes, seconds, lines, offset, sync, keep_plan, self.clock.now(),
-                           new_batch, [tuple(f) for f in result.findings], worker.forgotten(result.effects))
+                           new_batch, [tuple(f) for f in result.findings], forget)
 
     @staticmethod
     def _export(batch: Batch, worker: Worker, result: Processed) -> int:

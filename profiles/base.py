@@ -33,6 +33,7 @@ class Processed:
     sync: dict[int, str] = field(default_factory=dict)
     fields: dict[int, str] = field(default_factory=dict)  # product id -> a digest per field sent
     findings: list = field(default_factory=list)  # each [position, pattern, record, fixed]
+    forget: list[int] = field(default_factory=list)  # product ids it stops tracking (announced deleted)
 
     def only(self, first: int, last: int) -> Processed:
         """The part of a plan about positions first..last (a redo may take fewer items than planned)."""

@@ -12,7 +12,13 @@ import hashlib
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 
-from connectors.platform.export_format import changed_fields, dumps_order, dumps_product, signature
+from connectors.platform.export_format import (
+    changed_fields,
+    deleted,
+    dumps_order,
+    dumps_product,
+    signature,
+)
 from connectors.prestashop import PrestaShop
 from connectors.prestashop.orders import OrderReader
 from connectors.prestashop.shop import Problem
@@ -58,7 +64,28 @@ class ExportWorker(Worker):
         else:
             self.shop.check()
             rows = self.shop.iter_queue()
+            if self.store is not None:
+                rows = self._with_deleted(rows, self.store.tracked(self.profile.name))
         return non_empty((QueueEntry(*row) for row in rows), allow_empty, self.profile.source)
+
+    def _with_deleted(self, rows: Iterator[tuple], tracked: list[int]) -> Iterator[tuple]:
+        """The shop's products (ascending ids), then those this profile sent that the shop no
+        longer has (found by walking both sorted lists once), to announce as deleted."""
+        gone, known = [], iter(tracked)
+        next_known = next(known, None)
+        for row in rows:
+            while next_known is not None and next_known < row[0]:
+                gone.append(next_known)
+                next_known = next(known, None)
+            if next_known == row[0]:
+                next_known = next(known, None)
+            yield row
+        while next_known is not None:
+            gone.append(next_known)
+            next_known = next(known, None)
+        references = self.store.sent_references(self.profile.name, gone) if gone else {}
+        for pid in gone:
+            yield pid, 0, references.get(pid) or "", ""
 
     def _read(self, ids: list[int], problems: dict, at: datetime | None = None) -> dict[int, dict]:
         if self.entity == "orders":
@@ -115,13 +142,22 @@ class ExportWorker(Worker):
                 raise
             except Exception as exc:  # this one only; the batch goes on
                 outcome, record = Outcome(item.position, ItemStatus.ERROR, "none", _reason(exc)), None
-            if record is not None and self.tracks_changes:
-                outcome, record = self._track(item, outcome, record, previous.get(item.product_id),
-                                              full, result)
+            last = previous.get(item.product_id)
+            if record is None and last is not None and outcome.detail == NOT_FOUND:  # sent before: gone now
+                outcome, record = self._deleted(item, last, result)
+            elif record is not None and self.tracks_changes:
+                outcome, record = self._track(item, outcome, record, last, full, result)
             if record is not None:
                 result.records.append(record)
             result.outcomes.append(outcome)
         return result
+
+    def _deleted(self, item: Item, last: tuple, result: Processed) -> tuple[Outcome, str]:
+        """Announce a product this profile sent that the shop no longer has, and stop tracking it."""
+        result.forget.append(item.product_id)
+        detail = f"deleted from the shop since task #{last[1]}: announced"
+        record = self._dumps(deleted(item.product_id, item.reference or None))
+        return Outcome(item.position, ItemStatus.PROCESSED, "exported", detail), record
 
     @staticmethod
     def _track(item: Item, outcome: Outcome, record: str, last: tuple | None, full: bool,

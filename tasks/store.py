@@ -211,6 +211,21 @@ class TaskStore:
                                      .order_by(s.product_id)).scalars())
 
     @guarded
+    def sent_references(self, profile: str, product_ids: list[int]) -> dict[int, str | None]:
+        """The reference each of these products had when `profile` last sent it (from the item of
+        the task that sent it; None when that task is gone): {product_id: reference}."""
+        s, i, out = t.sync_state.c, t.items.c, {}
+        with self._read() as conn:
+            for start in range(0, len(product_ids), 5000):
+                chunk = product_ids[start:start + 5000]
+                query = (sa.select(s.product_id, i.reference)
+                         .outerjoin(t.items, sa.and_(i.task_id == s.task_id, i.product_id == s.product_id))
+                         .where(s.profile == profile, s.product_id.in_(chunk)))
+                for pid, reference in conn.execute(query):
+                    out[pid] = out.get(pid) or reference
+        return out
+
+    @guarded
     def sent_hashes(self, profile: str, product_ids: list[int]) -> dict[int, str]:
         """What `profile` last sent of these products: {product_id: hash}."""
         s, out = t.sync_state.c, {}

@@ -53,8 +53,8 @@ class JsonFeed(Feed):
                 if isinstance(product, _Unparsed):
                     yield FeedRow(index, {}, f"product {index} ({product.where}) is not valid JSON "
                                              f"({product.why}): {raw(product.text)}")
-                else:
-                    yield from product_rows(index, product)
+                elif not (isinstance(product, dict) and product.get("deleted") is True):
+                    yield from product_rows(index, product)  # a deleted entry is not a product to import
 
     def _head(self, first: bytes) -> dict[str, Any]:
         """The head line parsed as an object (without its products), format checked."""

@@ -3,8 +3,9 @@ active language's texts, images (with their legends and URLs), linked categories
 combination attributes per language and images, the current specific price, and the tax rate of
 the product's tax rules group in the shop's country.
 
-One query per table per batch (never one per product), compiled once per shop (`ListingReads`); the
-shop-wide facts (languages, tax rates, the category tree) are read once per reader. Values come as
+One query per table per batch (never one per product), compiled once per shop (`ListingReads`), each
+ordered so a product's record is the same bytes every time on every backend (change tracking hashes
+it); the shop-wide facts (languages, tax rates, the category tree) are read once per reader. Values come as
 the driver gives them (decimals as float on SQLite, text dates on SQLite), so `dec` and
 `shop_datetime` read them the same on every backend.
 """
@@ -88,14 +89,15 @@ class ListingReads:
         self.texts = Prepared(
             sa.select(pl.c.id_product, pl.c.id_lang, pl.c.name, pl.c.description_short, pl.c.description,
                       pl.c.link_rewrite)
-            .where(pl.c.id_product.in_(ids), pl.c.id_shop == s), dialect)
+            .where(pl.c.id_product.in_(ids), pl.c.id_shop == s)
+            .order_by(pl.c.id_product, pl.c.id_lang), dialect)
         self.images = Prepared(
             sa.select(img.c.id_product, img.c.id_image, img.c.position, ish.c.cover, il.c.id_lang,
                       il.c.legend)
             .join(ish, sa.and_(ish.c.id_image == img.c.id_image, ish.c.id_shop == s))
             .outerjoin(il, il.c.id_image == img.c.id_image)
             .where(img.c.id_product.in_(ids))
-            .order_by(img.c.id_product, img.c.position, img.c.id_image), dialect)
+            .order_by(img.c.id_product, img.c.position, img.c.id_image, il.c.id_lang), dialect)
         pa, pai = t.product_attribute, t.product_attribute_image
         self.combination_images = Prepared(
             sa.select(pai.c.id_product_attribute, pai.c.id_image)
@@ -113,7 +115,8 @@ class ListingReads:
             .join(fvl, sa.and_(fvl.c.id_feature_value == fp.c.id_feature_value,
                                fvl.c.id_lang == fl.c.id_lang))
             .where(fp.c.id_product.in_(ids))
-            .order_by(fp.c.id_product, f.c.position, fp.c.id_feature, fp.c.id_feature_value), dialect)
+            .order_by(fp.c.id_product, fl.c.id_lang, f.c.position, fp.c.id_feature, fp.c.id_feature_value),
+            dialect)
         pac, a, al = t.product_attribute_combination, t.attribute, t.attribute_lang
         agl = t.attribute_group_lang
         group = t.attribute_group
@@ -126,8 +129,8 @@ class ListingReads:
             .join(agl, sa.and_(agl.c.id_attribute_group == a.c.id_attribute_group,
                                agl.c.id_lang == al.c.id_lang))
             .where(pa.c.id_product.in_(ids))
-            .order_by(pa.c.id_product_attribute, group.c.position, a.c.id_attribute_group, a.c.position),
-            dialect)
+            .order_by(pa.c.id_product_attribute, al.c.id_lang, group.c.position, a.c.id_attribute_group,
+                      a.c.position), dialect)
         sp = t.specific_price
         # the public price: not for one cart, customer, group, country or currency, from one unit
         self.sales = Prepared(
