@@ -117,6 +117,7 @@ CONNECTION_TYPES: dict[str, dict[str, Opt]] = {
         "prefix": Opt(str, "ps_", PREFIX),
         "id_shop": Opt(int, 1, AT_LEAST_1),
         "id_lang": Opt(int, 1, AT_LEAST_1),
+        "base_url": Opt(str, None, HTTP_URL),  # the shop's address, for image URLs in exports
     },
     "directory": {"path": Opt(str, check=NON_EMPTY, resolve="path")},
     # feeds: exactly one of url (http/https) or path (checked in _Loader.connections)

@@ -128,8 +128,10 @@ def test_full_config(tmp_path):
         "prefix": "ps_",
         "id_shop": 1,
         "id_lang": 1,
+        "base_url": None,
     }
-    assert live.options == {"url": "sqlite:////srv/shop.db", "prefix": "shop_", "id_shop": 2, "id_lang": 3}
+    assert live.options == {"url": "sqlite:////srv/shop.db", "prefix": "shop_", "id_shop": 2, "id_lang": 3,
+                            "base_url": None}
     assert cfg.connections["exports"].options == {"path": tmp_path / "elsewhere" / "exports"}
     assert cfg.connections["literal"].options == {"path": Path("/tmp/${NOT_A_VAR}")}
 
