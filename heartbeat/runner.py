@@ -33,7 +33,7 @@ from core.errors import (
 )
 from heartbeat import sacrificial
 from profiles import worker_for
-from profiles.base import Processed, Worker
+from profiles.base import Processed, Worker, delivery_target
 from reports import action_log, export_file
 from tasks import recovery
 from tasks.batch import Batch, BatchResult, Planning, SyncUpdate
@@ -337,7 +337,8 @@ class Runner:
         sync = (SyncUpdate(task.profile, result.sync, frozenset(previous), result.fields)
                 if worker.tracks_changes else None)
         return BatchResult(result.outcomes, seconds, lines, offset, sync, keep_plan, self.clock.now(),
-                           new_batch, [tuple(f) for f in result.findings], worker.forgotten(result.effects))
+                           new_batch, [tuple(f) for f in result.findings], worker.forgotten(result.effects),
+                           deliver_to=delivery_target(worker.profile, self.config))
 
     @staticmethod
     def _export(batch: Batch, worker: Worker, result: Processed) -> int:
