@@ -246,6 +246,7 @@ def tasks_show(app, task_id, as_json):
 @click.pass_obj
 def tasks_deliver(app, task_id):
     """Upload a completed export task's file to its http target again, now (exit 1 if that fails)."""
+    _configure_logs(app)  # the attempt's log events go to stderr, as the daemon's do
     delivery = app.tasks.deliver(task_id)
     click.echo(f"task {task_id}: {app.tasks.delivery_line(delivery)}")
     if delivery.status.value != "delivered":

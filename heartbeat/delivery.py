@@ -106,7 +106,8 @@ class Deliverer:
         delivered already, or another process is attempting it right now."""
         task = self.store.get(task_id)
         if task.kind != "export":
-            raise Refused(f"task {task_id} is a {task.kind} task; only export files are delivered")
+            article = "an" if task.kind[:1] in "aeiou" else "a"
+            raise Refused(f"task {task_id} is {article} {task.kind} task; only export files are delivered")
         if task.status is not TaskStatus.COMPLETED:
             raise Refused(f"task {task_id} is {task.status.value}; only a completed export task's file is "
                           "delivered")

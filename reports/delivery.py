@@ -10,7 +10,7 @@ from tasks.deliveries import Delivery, DeliveryStatus
 
 def delivered(status: int, seconds: float, connection: str, attempt: int) -> str:
     """The outcome of a successful upload: "delivered: HTTP 201 in 0.4 s (...)"."""
-    return f"delivered: HTTP {status} in {seconds:.1f} s (connection {connection}, attempt {attempt})"
+    return f"delivered: HTTP {status} in {seconds:.2f} s (connection {connection}, attempt {attempt})"
 
 
 def failed(reason: str, connection: str, attempt: int, of: int, next_at: datetime | None,

@@ -119,7 +119,7 @@ def test_failed_then_timed_out_then_accepted_is_imported_once_with_one_key(deliv
     assert lines[-3].startswith("delivery failed: HTTP 500 Internal Server Error: database busy "
                                 "(connection platform, attempt 1 of 8); next attempt at 2026-11-02 ")
     assert "(timeout) (connection platform, attempt 2 of 8); next attempt at" in lines[-2]
-    assert lines[-1] == "delivered: HTTP 201 in 0.0 s (connection platform, attempt 3)"
+    assert lines[-1] == "delivered: HTTP 201 in 0.00 s (connection platform, attempt 3)"
     assert beat.store.get(task.id).status == "completed" and Path(task.export_path).exists()
 
 
@@ -146,7 +146,7 @@ def test_a_delivery_that_keeps_failing_leaves_the_task_completed_and_deliver_tri
     assert (done.status, done.attempts, done.http_status) == ("delivered", 1, 201)
     assert platform.imports == [Path(task.export_path).read_bytes()]
     assert log_of(beat, task.id)[-2:] == ["delivery to connection platform tried again by hand",
-                                          "delivered: HTTP 201 in 0.0 s (connection platform, attempt 1)"]
+                                          "delivered: HTTP 201 in 0.00 s (connection platform, attempt 1)"]
     with pytest.raises(Refused, match=f"task {task.id} was delivered already: delivered: HTTP 201"):
         beat.tasks.deliver(task.id)
 
