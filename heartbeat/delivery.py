@@ -28,6 +28,7 @@ from core.errors import ProfileNotFound, Refused
 from profiles.base import delivery_target
 from reports import delivery as wording
 from tasks.deliveries import Delivery, DeliveryStatus
+from tasks.leases import busy, owner_gone
 from tasks.states import TaskStatus
 from tasks.store import TaskStore
 
@@ -114,6 +115,9 @@ class Deliverer:
         if not task.export_bytes:
             raise Refused(f"task {task_id} has no export file (its source was empty); nothing to deliver")
         current = self.store.deliveries.get(task_id)
+        if current is not None and current.owner not in (None, self.owner) and self._attempting(current):
+            raise Refused(f"task {task_id}'s delivery is being attempted by another process right now; "
+                          f"see `heartbeat tasks show {task_id}`")
         connection = current.connection if current is not None else self._target(task.profile, task_id)
         self.store.deliveries.reopen(task_id, connection, self.clock.now(), wording.retried(connection))
         done = self.attempt(task_id)
@@ -121,6 +125,11 @@ class Deliverer:
             raise Refused(f"task {task_id}'s delivery is being attempted by another process right now; "
                           f"see `heartbeat tasks show {task_id}`")
         return done
+
+    def _attempting(self, delivery: Delivery) -> bool:
+        """True while the process holding the delivery's lease is alive (tasks.leases)."""
+        now = self.clock.now()
+        return busy(delivery.lease_until, now) and not owner_gone(delivery.owner, delivery.lease_until, now)
 
     def _target(self, profile_name: str, task_id: int) -> str:
         try:

@@ -16,13 +16,15 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 from connectors.platform.delivery import HttpTarget, target_url_problem, upload
 from connectors.prestashop import create_demo_shop
 from core.config import Connection
 from core.errors import ConfigError, Refused
+from heartbeat.cli import cli
 from heartbeat.config import check_environment, load
-from heartbeat.delivery import retry_delay
+from heartbeat.delivery import LEASE, retry_delay
 from heartbeat.views import task_details
 from tests.helpers import make_config, make_heartbeat
 from tests.processes import HEARTBEAT, hb, make_project, show
@@ -200,6 +202,21 @@ def test_show_and_json_tell_a_pending_delivery(beat, clock, platform):
                                                   "HTTP 500 Internal Server Error: database busy")
 
 
+def test_an_attempt_held_by_another_host_is_left_alone_until_its_lease_expires(beat, clock, platform):
+    platform.script = ["fail"]
+    task = export(beat, clock)
+    clock.advance(60)
+    assert beat.store.deliveries.claim(task.id, "other-host:4242:1", clock.now(), LEASE).attempts == 2
+    beat.tick()
+    with pytest.raises(Refused, match=f"task {task.id}'s delivery is being attempted by another process"):
+        beat.tasks.deliver(task.id)
+    assert len(platform.requests) == 1
+    clock.advance(LEASE.total_seconds())  # that host never recorded its attempt: taken over
+    assert beat.tick().delivered == [task.id]
+    assert log_of(beat, task.id)[-2].startswith("delivery attempt 2 did not finish: its process is gone")
+    assert beat.store.deliveries.get(task.id).attempts == 3 and len(set(platform.keys)) == 1
+
+
 def test_deleting_a_task_drops_its_delivery(beat, clock, platform):
     platform.script = ["fail"]
     task = export(beat, clock)
@@ -324,3 +341,16 @@ def test_a_process_killed_after_the_upload_retries_with_the_same_key(tmp_path, d
     assert again.returncode == 1
     assert again.stderr.startswith(f"heartbeat: task {task_id} was delivered already")
     assert os.path.exists(show(project, task_id)["export_file"])
+
+
+def test_profiles_check_names_an_unset_auth_variable(tmp_path, monkeypatch):
+    path = tmp_path / "heartbeat.toml"
+    path.write_text(CONFIG.format(http='url = "https://x/y"\nauth_env = "HB_TEST_CHECK_TOKEN"'))
+    monkeypatch.delenv("HB_TEST_CHECK_TOKEN", raising=False)
+    result = CliRunner().invoke(cli, ["--config", str(path), "profiles", "check"])
+    assert result.exit_code == 2 and result.output.strip() == (
+        f"heartbeat: {path}: connections.platform.auth_env: environment variable HB_TEST_CHECK_TOKEN is not "
+        "set (the upload's Authorization header comes from it)")
+    monkeypatch.setenv("HB_TEST_CHECK_TOKEN", "x")
+    result = CliRunner().invoke(cli, ["--config", str(path), "profiles", "check"])
+    assert result.exit_code == 0 and "OK (2 connections, 1 profile)" in result.output
