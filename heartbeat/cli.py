@@ -25,6 +25,7 @@ from heartbeat.app import App
 from heartbeat.views import profiles_table, task_details, tasks_table
 from reports.action_log import plural
 from tasks.database import current_revision
+from tasks.deliveries import DeliveryStatus
 from tasks.states import TaskStatus
 
 TASK_STATUSES = [s.value for s in TaskStatus]
@@ -249,7 +250,7 @@ def tasks_deliver(app, task_id):
     _configure_logs(app)  # the attempt's log events go to stderr, as the daemon's do
     delivery = app.tasks.deliver(task_id)
     click.echo(f"task {task_id}: {app.tasks.delivery_line(delivery)}")
-    if delivery.status.value != "delivered":
+    if delivery.status is not DeliveryStatus.DELIVERED:
         sys.exit(1)
 
 
