@@ -9,6 +9,7 @@ than `now`. A failure in one profile or task is logged and isolated: the others 
 Order (SPEC "One heartbeat"): running tasks get their batch before due tasks start, so a task whose
 profile's running task completes in this heartbeat starts instead of being missed; a task started
 in a heartbeat gets its first batch in that heartbeat. Every task gets at most one batch per tick.
+Last, each due delivery of a finished export file gets one bounded attempt (heartbeat.delivery).
 """
 
 from __future__ import annotations
@@ -23,9 +24,11 @@ from core.clock import Clock
 from core.config import Config, Profile
 from core.errors import FatalTaskError, ProfileNotFound, SourceUnchanged, StateDatabaseError, TaskNotFound
 from heartbeat import schedule
+from heartbeat.delivery import Deliverer
 from heartbeat.runner import Runner
 from heartbeat.service import TaskManager
 from reports import action_log
+from tasks.deliveries import DeliveryStatus
 from tasks.leases import current_owner
 from tasks.states import TaskStatus
 from tasks.store import TaskStore
@@ -40,6 +43,7 @@ class TickReport:
     batches: int = 0
     running: dict[int, str] = field(default_factory=dict)  # task id -> profile: a batch each, this tick
     made_worker: bool = False  # objects that live as long as the process were made (heartbeat.daemon)
+    delivered: list[int] = field(default_factory=list)  # tasks whose export file was delivered this tick
 
     @property
     def busy(self) -> bool:
@@ -59,6 +63,7 @@ class Heartbeat:
         self.lease = timedelta(seconds=max(120.0, 10 * config.interval))
         self.runner = Runner(config, store, self.clock, self.owner, self.stop, self.lease)
         self.tasks = TaskManager(config, store, self.clock)
+        self.deliverer = Deliverer(config, store, self.clock, self.owner)
         self._pruned_at: datetime | None = None
         self._ticking = threading.Lock()  # close() waits for a tick in progress
 
@@ -76,6 +81,7 @@ class Heartbeat:
                 break
             self._isolated(self._start, task_id, now, started, report, what=("task_id", task_id))
         self._batches(started, report)
+        self._isolated(self._deliveries, self._at(now), report, what=("step", "deliveries"))
         report.made_worker, self.runner.made_worker = self.runner.made_worker, False
         return report
 
@@ -207,6 +213,19 @@ class Heartbeat:
                 return
             report.running[task_id] = profile
             self._isolated(self._batch, task_id, profile, report, what=("task_id", task_id))
+
+    def _deliveries(self, now: datetime, report: TickReport) -> None:
+        """One attempt of each delivery due (a task completed in this tick included), each bounded
+        by its connection's timeouts (heartbeat.delivery)."""
+        for task_id in self.deliverer.due(now):
+            if self.stop.is_set():
+                return
+            self._isolated(self._deliver, task_id, report, what=("task_id", task_id))
+
+    def _deliver(self, task_id: int, report: TickReport) -> None:
+        done = self.deliverer.attempt(task_id)
+        if done is not None and done.status is DeliveryStatus.DELIVERED:
+            report.delivered.append(task_id)
 
     def _batch(self, task_id: int, profile_name: str, report: TickReport) -> None:
         done = self.runner.run(task_id, profile_name)

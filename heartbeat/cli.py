@@ -19,12 +19,14 @@ from sqlalchemy.engine import make_url
 
 from connectors.prestashop import create_demo_shop
 from core.errors import HeartbeatError, Refused
+from heartbeat import config as config_module
 from heartbeat import daemon, logs
 from heartbeat.app import App
 from heartbeat.views import profiles_table, task_details, tasks_table
 from heartbeat.web.commands import web
 from reports.action_log import plural
 from tasks.database import current_revision
+from tasks.deliveries import DeliveryStatus
 from tasks.states import TaskStatus
 
 TASK_STATUSES = [s.value for s in TaskStatus]
@@ -174,6 +176,7 @@ def profiles_list(app, as_json):
 def profiles_check(app):
     """Validate the config file; exit 2 with file, key and reason on the first mistake."""
     cfg = app.config
+    config_module.check_environment(cfg)
     click.echo(f"{cfg.path}: OK ({plural(len(cfg.connections), 'connection')}, "
                f"{plural(len(cfg.profiles), 'profile')})")
 
@@ -237,11 +240,23 @@ def tasks_list(app, status, profile, kind, before, limit, as_json):
 @click.pass_obj
 def tasks_show(app, task_id, as_json):
     """Show one task: every field, its message and its progress breakdown."""
-    task = app.tasks.show(task_id)
+    task, delivery = app.tasks.show(task_id), app.tasks.delivery(task_id)
     if as_json:
-        print_json(task.to_json())
+        print_json({**task.to_json(), "delivery": delivery.to_json() if delivery else None})
     else:
-        click.echo(task_details(task))
+        click.echo(task_details(task, app.tasks.delivery_line(delivery) if delivery else None))
+
+
+@tasks.command("deliver")
+@click.argument("task_id", type=int)
+@click.pass_obj
+def tasks_deliver(app, task_id):
+    """Upload a completed export task's file to its http target again, now (exit 1 if that fails)."""
+    _configure_logs(app)  # the attempt's log events go to stderr, as the daemon's do
+    delivery = app.tasks.deliver(task_id)
+    click.echo(f"task {task_id}: {app.tasks.delivery_line(delivery)}")
+    if delivery.status is not DeliveryStatus.DELIVERED:
+        sys.exit(1)
 
 
 @tasks.command("kill")

@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
+from connectors.platform.delivery import target_url_problem
 from connectors.prestashop.integrity.base import OPERATIONS as MAINTENANCE_OPERATIONS
 from connectors.prestashop.integrity.base import PRODUCTS
 from core.config import CategoryRule, Config, Connection, Profile, Web
@@ -71,6 +72,10 @@ NON_EMPTY = _check(lambda v: v.strip(), "must not be empty")
 NAME = _check(lambda v: re.fullmatch(r"[A-Za-z0-9_.-]+", v), "must match [A-Za-z0-9_.-]+, got {v!r}")
 PREFIX = _check(lambda v: re.fullmatch(r"[A-Za-z0-9_]*", v), "must be letters, digits and '_'; got {v!r}")
 HTTP_URL = _check(lambda v: re.match(r"https?://[^/\s]+", v), "must be an http:// or https:// URL")
+ENV_NAME = _check(lambda v: re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", v),
+                  "must be an environment variable's name (letters, digits, '_'), got {v!r}")
+HEADER_NAME = _check(lambda v: re.fullmatch(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+", v),
+                     "must be an HTTP header name such as Authorization, got {v!r}")
 ONE_CHAR = _check(lambda v: len(v) == 1, "must be a single character, got {v!r}")
 ENCODING = _check(lambda v: _known_encoding(v), "unknown encoding {v!r}")
 MAPPING = _check(lambda v: all(isinstance(f, str) and f in FEED_FIELDS + ("",) for f in v.values()),
@@ -120,6 +125,19 @@ CONNECTION_TYPES: dict[str, dict[str, Opt]] = {
         "base_url": Opt(str, None, HTTP_URL),  # the shop's address, for image URLs in exports
     },
     "directory": {"path": Opt(str, check=NON_EMPTY, resolve="path")},
+    # an export's delivery target (connectors/platform/delivery.py): the file is uploaded when done
+    "http": {
+        "url": Opt(str, check=lambda v: target_url_problem(v)),
+        "method": Opt(str, "PUT", _one_of("PUT", "POST")),
+        "auth_header": Opt(str, "Authorization", HEADER_NAME),
+        "auth_env": Opt(str, None, ENV_NAME),  # read when uploading, never stored in the config
+        "gzip": Opt(bool, False),
+        "connect_timeout": Opt(float, 10.0, POSITIVE),
+        "timeout": Opt(float, 60.0, POSITIVE),
+        "max_attempts": Opt(int, 8, _check(lambda v: 1 <= v <= 100, "must be from 1 to 100, got {v}")),
+        "retry_delay": Opt(float, 60.0, POSITIVE),
+        "max_retry_delay": Opt(float, 3600.0, POSITIVE),
+    },
     # feeds: exactly one of url (http/https) or path (checked in _Loader.connections)
     "csv": {
         "url": Opt(str, None, HTTP_URL),
@@ -151,7 +169,7 @@ PROFILE_KEYS = {  # the Profile field of the same name; the kind's options go to
 KINDS: dict[str, Kind] = {
     "export": Kind(
         source=("prestashop",),
-        target=("directory",),
+        target=("directory", "http"),
         options={
             "entity": Opt(str, "products", _one_of("products", "orders")),
             "full": Opt(bool, False),
@@ -218,6 +236,18 @@ def redact_url(url: str) -> str:
     raises; also safe for URLs that do not parse and for passwords with an unescaped '@'."""
     m = _USERINFO.fullmatch(url)
     return re.sub(r"([?&](?:password|passwd)=)[^&]*", r"\1***", f"{m[1]}***{m[3]}" if m else url)
+
+
+def check_environment(config: Config, env: Mapping[str, str] | None = None) -> None:
+    """What `profiles check` adds to loading: every http connection's `auth_env` variable is set in
+    this environment (the daemon reads it only when it uploads). Raises ConfigError naming the key."""
+    env = os.environ if env is None else env
+    for conn in config.connections.values():
+        name = conn.options.get("auth_env") if conn.type == "http" else None
+        if name and name not in env:
+            raise ConfigError(config.path, f"connections.{conn.name}.auth_env",
+                              f"environment variable {name} is not set (the upload's "
+                              f"{conn.options['auth_header']} header comes from it)")
 
 
 def find_config_path(explicit: str | None) -> Path:

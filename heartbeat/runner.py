@@ -33,7 +33,7 @@ from core.errors import (
 )
 from heartbeat import sacrificial
 from profiles import worker_for
-from profiles.base import Processed, Worker
+from profiles.base import Processed, Worker, delivery_target
 from reports import action_log, export_file
 from tasks import recovery
 from tasks.batch import Batch, BatchResult, Planning, SyncUpdate
@@ -340,7 +340,8 @@ class Runner:
         if result.forget:
             forget = {**forget, task.profile: [*forget.get(task.profile, []), *result.forget]}
         return BatchResult(result.outcomes, seconds, lines, offset, sync, keep_plan, self.clock.now(),
-                           new_batch, [tuple(f) for f in result.findings], forget)
+                           new_batch, [tuple(f) for f in result.findings], forget,
+                           deliver_to=delivery_target(worker.profile, self.config))
 
     @staticmethod
     def _export(batch: Batch, worker: Worker, result: Processed) -> int:

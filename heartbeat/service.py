@@ -18,9 +18,13 @@ from core.clock import Clock, iso
 from core.config import Config
 from core.errors import ProfileNotFound, Refused
 from heartbeat import schedule
+from heartbeat.delivery import Deliverer
 from profiles import worker_for
 from profiles.maintenance import available
 from reports import action_log, csv_report, export_file, maintenance_result, undo_file
+from reports import delivery as delivery_wording
+from tasks.deliveries import Delivery
+from tasks.leases import current_owner
 from tasks.models import ItemRecord, Task
 from tasks.states import ItemStatus, TaskStatus
 from tasks.store import TaskStore
@@ -132,6 +136,24 @@ class TaskManager:
             raise Refused(f"task {task.id} {_NO_EXPORT_FILE[task.status]}")
         return export_file.read(task)
 
+    # -- delivery of export files to an http target ---------------------------------------------------
+
+    def delivery(self, task_id: int) -> Delivery | None:
+        """The task's delivery (None: its file is not delivered). Raises TaskNotFound."""
+        self.store.get(task_id)
+        return self.store.deliveries.get(task_id)
+
+    def delivery_line(self, delivery: Delivery) -> str:
+        """The Delivery line of `tasks show`."""
+        return delivery_wording.summary(delivery, self._deliverer().max_attempts(delivery))
+
+    def deliver(self, task_id: int) -> Delivery:
+        """Try a completed export task's delivery again now, in this process (heartbeat.delivery);
+        returns it as the attempt left it (delivered, or pending / failed with the reason)."""
+        return self._deliverer().retry(task_id)
+
+    def _deliverer(self) -> Deliverer:
+        return Deliverer(self.config, self.store, self.clock, current_owner())
 
     def profile_stats(self, name: str) -> dict:
         """An export profile's pending changes (the seed's red numbers): products new to it,

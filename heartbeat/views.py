@@ -52,8 +52,9 @@ def tasks_table(tasks: list[Task]) -> str:
     return table(header, rows)
 
 
-def task_details(task: Task) -> str:
-    """Every field of a task, times in UTC and local time, and the progress breakdown."""
+def task_details(task: Task, delivery: str | None = None) -> str:
+    """Every field of a task, times in UTC and local time, and the progress breakdown; `delivery`:
+    the line of its export file's delivery, if it has one."""
     p = task.progress
     fields = [
         ("Task", str(task.id)), ("Profile", task.profile), ("Kind", task.kind),
@@ -68,6 +69,8 @@ def task_details(task: Task) -> str:
         ("Processor", task.owner or "-"),
         ("Export File", task.export_path or ("-" if task.kind == "export" else "n/a")),
     ]
+    if delivery is not None:
+        fields.append(("Delivery", delivery))
     if task.options:
         fields.insert(5, ("Options", run_options(task)))
     return "\n".join(f"{k + ':':<14} {v}" for k, v in fields)

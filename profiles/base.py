@@ -143,7 +143,14 @@ def non_empty(entries: Iterable[QueueEntry], allow_empty: bool,
 
 
 def exports_dir(profile: Profile, config: Config) -> Path:
-    """Where a profile's export files go: its target directory connection, else <data_dir>/exports."""
-    if profile.target:
+    """Where a profile's export files go: its target directory connection, else <data_dir>/exports
+    (also when the target is an http connection: the file is kept there and delivered from there)."""
+    if profile.target and config.connections[profile.target].type == "directory":
         return Path(config.connections[profile.target].options["path"])
     return config.data_dir / "exports"
+
+
+def delivery_target(profile: Profile, config: Config) -> str | None:
+    """The http connection an export profile's finished files are uploaded to, or None."""
+    conn = config.connections.get(profile.target) if profile.kind == "export" and profile.target else None
+    return conn.name if conn is not None and conn.type == "http" else None

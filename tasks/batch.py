@@ -18,7 +18,7 @@ from sqlalchemy.engine import Connection
 
 from core import driver
 from core.errors import IllegalTransition
-from tasks import rows
+from tasks import deliveries, rows
 from tasks import tables as t
 from tasks.guard import guarded
 from tasks.models import Item, Outcome, Task
@@ -52,7 +52,8 @@ class BatchResult:
     after this batch, when the work ended: the time its log lines, and a completion, carry
     (None: the `now` given to commit_batch), whether it counts as a new batch (a heartbeat's
     redo of suspect items commits them one by one, and counts as one batch), and a maintenance
-    task's findings and the change-tracking rows it drops."""
+    task's findings and the change-tracking rows it drops, and the http connection the export
+    file is delivered to once the task completes (None: no delivery)."""
 
     outcomes: list[Outcome]
     seconds: float
@@ -64,6 +65,7 @@ class BatchResult:
     new_batch: bool = True
     findings: list[tuple[int, str, str, bool]] = field(default_factory=list)  # position, pattern, record
     forget: dict[str, list[int]] = field(default_factory=dict)  # tracking rows to drop: {profile: ids}
+    deliver_to: str | None = None
 
 
 class Batch:
@@ -94,7 +96,8 @@ class Batch:
 
     def commit(self, result: BatchResult, now: datetime, summary: Callable[[Task], str]) -> Task:
         """Record the outcome of every item; when none is left pending, complete the task with the
-        closing `summary(task)` (logged, and its message). The saved plan is dropped unless
+        closing `summary(task)` (logged, and its message), and schedule its export file's delivery if
+        `result.deliver_to` names a connection. The saved plan is dropped unless
         `result.keep_plan`. Returns the task as it now stands."""
         outcomes = result.outcomes
         self._check(outcomes)
@@ -129,6 +132,8 @@ class Batch:
             closing = summary(task)
             rows.write_log(self._conn, task.id, now, closing)
             task = rows.transition(self._conn, task, TaskStatus.COMPLETED, now, closing)
+            if result.deliver_to is not None:
+                deliveries.schedule(self._conn, task.id, result.deliver_to, now)
         return task
 
     def _check(self, outcomes: list[Outcome]) -> None:

@@ -28,7 +28,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from core.clock import as_utc
 from core.errors import FatalTaskError, SourceUnchanged
-from tasks import queue, recovery
+from tasks import deliveries, queue, recovery
 from tasks import tables as t
 from tasks.batch import Batch, BatchResult, Planning
 from tasks.guard import callers, callers_iter, guarded, guarded_iter
@@ -78,6 +78,7 @@ class TaskStore:
     def __init__(self, engine: Engine, wording: Wording):
         self.engine, self.wording = engine, wording
         self.sql = Statements(engine.dialect)
+        self.deliveries = deliveries.DeliveryStore(engine)  # export files uploaded to http targets
 
     # -- reading ---------------------------------------------------------------------------------
 
@@ -560,10 +561,11 @@ class TaskStore:
 
 
 def _delete_rows(conn: Connection, task_ids: list[int]) -> None:
-    """Tasks with everything recorded about them: items, log lines, findings."""
+    """Tasks with everything recorded about them: items, log lines, findings, deliveries."""
     conn.execute(t.items.delete().where(ITEM.task_id.in_(task_ids)))
     conn.execute(t.log.delete().where(t.log.c.task_id.in_(task_ids)))
     conn.execute(t.findings.delete().where(t.findings.c.task_id.in_(task_ids)))
+    deliveries.delete_rows(conn, task_ids)
     conn.execute(t.tasks.delete().where(TASK.id.in_(task_ids)))
 
 

@@ -168,3 +168,23 @@ category_overrides = sa.Table(
     sa.Column("category_id", sa.String(64), nullable=False),
     sa.Column("set_at", Timestamp, nullable=False),
 )
+
+deliveries = sa.Table(  # an export file's upload to an http target (tasks/deliveries.py)
+    "hb_deliveries",
+    metadata,
+    sa.Column("task_id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("connection", sa.String(100), nullable=False),  # the http connection it goes to
+    sa.Column("status", sa.String(16), nullable=False),  # pending | delivered | failed
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),  # since created or retried by hand
+    sa.Column("next_at", Timestamp),  # when a pending delivery is next attempted
+    sa.Column("owner", sa.String(200)),  # the process making an attempt (with lease_until) ...
+    sa.Column("lease_until", Timestamp),  # ... set from its claim to its record
+    sa.Column("sha256", sa.String(64)),  # of the file, as last sent (the Idempotency-Key holds it)
+    sa.Column("http_status", sa.Integer),  # of the last answer
+    sa.Column("seconds", sa.Float),  # the last attempt's duration
+    sa.Column("outcome", sa.Text),  # the last attempt's outcome line (no secret: see connectors.platform)
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Column("updated_at", Timestamp, nullable=False),
+    sa.Column("delivered_at", Timestamp),
+    sa.Index("ix_hb_deliveries_status_next", "status", "next_at"),
+)
