@@ -140,8 +140,10 @@ def demo():
 @click.option("--connection", "connection_name", help="The prestashop connection to fill.")
 @click.option("--if-missing", is_flag=True, help="Do nothing if the demo shop already exists.")
 @click.option("--force", is_flag=True, help="Replace an existing demo shop.")
+@click.option("--shops", default=1, show_default=True, type=click.IntRange(1, 2),
+              help="2: also a second shop, Outlet (id_shop 2), selling every other product (multistore).")
 @click.pass_obj
-def demo_init(app, products, connection_name, if_missing, force):
+def demo_init(app, products, connection_name, if_missing, force, shops):
     """Create the demo shop with generated products, in PrestaShop's own tables."""
     conn = app.demo_shop(connection_name)
     url = conn.options["url"]
@@ -150,7 +152,7 @@ def demo_init(app, products, connection_name, if_missing, force):
         click.echo(f"demo shop already exists: {database}")
         return
     n = create_demo_shop(url, products=products, prefix=conn.options.get("prefix", "ps_"),
-                         overwrite=force)
+                         overwrite=force, shops=shops)
     click.echo(f"demo shop created: {plural(n, 'product')} in {database or url}")
 
 

@@ -218,3 +218,23 @@ def test_a_json_feed_of_an_export_file_leaves_deleted_entries_out(tmp_path):
     path.write_text(head + fmt.SEPARATOR.join(lines) + fmt.FILE_TAIL)
     rows = list(open_feed({"path": str(path)}, "supplier").rows())
     assert [(r.fields.get("reference"), r.error) for r in rows] == [("DEMO-000003", None)]
+
+
+def test_a_second_shop_exports_its_own_products_prices_stock_and_names(shop_url):
+    create_demo_shop(shop_url, products=40, shops=2)
+    with PrestaShop(shop_url, id_shop=2, base_url="https://outlet.example") as outlet, \
+            PrestaShop(shop_url) as main:
+        sold = outlet.read_products(range(1, 41), at=NOW)
+        everything = main.read_products(range(1, 41), at=NOW)
+    assert sorted(sold) == list(range(2, 41, 2))  # the products the outlet has a ps_product_shop row for
+    for pid, product in sold.items():
+        full = everything[pid]
+        assert Decimal(product["price"]) == (Decimal(full["price"]) * Decimal("0.9")).quantize(
+            Decimal("0.000001"))
+        assert product["quantity"] == full["quantity"] // 2  # its own stock rows
+        assert product["category"]["path"].startswith("Outlet Home > Outlet ")
+        assert product["images"][0]["url"].startswith("https://outlet.example/img/p/")
+    document = {"format": fmt.FORMAT, "task": {"id": 1, "profile": "p", "connection": "outlet",
+                                               "created_at": "2026-11-29T12:00:00Z"},
+                "products": list(sold.values())}
+    jsonschema.Draft202012Validator(fmt.load_schema()).validate(json.loads(json.dumps(document)))

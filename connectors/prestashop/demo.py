@@ -131,7 +131,7 @@ def ean13(first12: str) -> str:
 
 
 def create_demo_shop(url: str, products: int = 1000, seed: int = 42, prefix: str = "ps_", *,
-                     overwrite: bool = False) -> int:
+                     overwrite: bool = False, shops: int = 1) -> int:
     """Create a demo shop at `url` with `products` generated products; returns how many.
 
     The same (products, seed) gives the same shop on every backend. Raises `Refused` if the
@@ -144,8 +144,11 @@ def create_demo_shop(url: str, products: int = 1000, seed: int = 42, prefix: str
         raise Refused(f"a demo shop needs 0 or more products, not {products}")
     tables, orders = shop_tables(prefix), order_tables(prefix)
 
+    if shops not in (1, 2):
+        raise Refused(f"a demo shop has 1 or 2 shops, not {shops}")
+
     def build(engine: sa.Engine) -> None:
-        _build(engine, tables, orders, products, seed)
+        _build(engine, tables, orders, products, seed, shops)
 
     u = make_url(url)
     if u.get_backend_name() == "sqlite":
@@ -198,7 +201,8 @@ def _in_database(url: str, tables: ShopTables, orders: OrderTables, overwrite: b
         engine.dispose()
 
 
-def _build(engine: sa.Engine, tables: ShopTables, orders: OrderTables, products: int, seed: int) -> None:
+def _build(engine: sa.Engine, tables: ShopTables, orders: OrderTables, products: int, seed: int,
+           shops: int = 1) -> None:
     """Tables, reference data, customers, products and their orders (in chunks), then secondary
     indexes."""
     all_tables = tables.metadata.sorted_tables + orders.metadata.sorted_tables
@@ -229,6 +233,8 @@ def _build(engine: sa.Engine, tables: ShopTables, orders: OrderTables, products:
                 writer.insert(name, rows)
         _copy_shop_rows(conn, tables)
         _link_rows(conn, tables)
+        if shops == 2:
+            _second_shop(conn, tables)
         for table in all_tables:
             for index in table.indexes:
                 index.create(conn)
@@ -516,6 +522,48 @@ def _copy_shop_rows(conn: sa.Connection, tables: ShopTables) -> None:
     cols = ["id_product", "id_product_attribute", "wholesale_price", "price", "weight", "default_on"]
     select = sa.select(*(pa.c[c] for c in cols[:2]), sa.literal(ID_SHOP), *(pa.c[c] for c in cols[2:]))
     conn.execute(pas.insert().from_select([*cols[:2], "id_shop", *cols[2:]], select))
+
+
+OUTLET = 2  # the second shop of a multistore demo (`demo init --shops 2`)
+
+
+def _second_shop(conn: sa.Connection, tables: ShopTables) -> None:
+    """A second shop, "Outlet", in the same group (its own stock), as PrestaShop fills a new shop
+    given part of the catalogue: every other product (even ids) at 10 % less, its texts and images,
+    combinations and stock; the whole category tree, named "Outlet ..." in English."""
+    t = tables
+    conn.execute(t.shop.insert().values(id_shop=OUTLET, id_shop_group=1, name="Outlet", id_category=HOME,
+                                        theme_name="classic"))
+    conn.execute(t.lang_shop.insert(), [{"id_lang": ID_LANG, "id_shop": OUTLET},
+                                        {"id_lang": ID_LANG_FR, "id_shop": OUTLET}])
+    cs, cl = t.category_shop, t.category_lang
+    conn.execute(cs.insert().from_select(["id_category", "id_shop", "position"],
+                                         sa.select(cs.c.id_category, sa.literal(OUTLET), cs.c.position)
+                                         .where(cs.c.id_shop == ID_SHOP)))
+    name = sa.case((cl.c.id_lang == ID_LANG, sa.literal("Outlet ") + cl.c.name), else_=cl.c.name)
+    conn.execute(cl.insert().from_select(["id_category", "id_shop", "id_lang", "name", "description",
+                                          "link_rewrite"],
+                                         sa.select(cl.c.id_category, sa.literal(OUTLET), cl.c.id_lang, name,
+                                                   cl.c.description, cl.c.link_rewrite)
+                                         .where(cl.c.id_shop == ID_SHOP)))
+    ps = t.product_shop
+    cols = [c.name for c in ps.columns if c.name not in ("id_shop", "price")]
+    conn.execute(ps.insert().from_select(
+        [*cols, "id_shop", "price"],
+        sa.select(*(ps.c[c] for c in cols), sa.literal(OUTLET), sa.func.round(ps.c.price * 0.9, 6))
+        .where(ps.c.id_shop == ID_SHOP, ps.c.id_product % 2 == 0)))
+    outlet = sa.select(ps.c.id_product).where(ps.c.id_shop == OUTLET)
+    for table in (t.product_lang, t.image_shop, t.product_attribute_shop):
+        cols = [c.name for c in table.columns if c.name != "id_shop"]
+        conn.execute(table.insert().from_select(
+            [*cols, "id_shop"], sa.select(*(table.c[c] for c in cols), sa.literal(OUTLET))
+            .where(table.c.id_shop == ID_SHOP, table.c.id_product.in_(outlet))))
+    sa_ = t.stock_available  # the outlet's own stock: half of the main shop's
+    conn.execute(sa_.insert().from_select(
+        ["id_product", "id_product_attribute", "id_shop", "id_shop_group", "quantity", "physical_quantity"],
+        sa.select(sa_.c.id_product, sa_.c.id_product_attribute, sa.literal(OUTLET), sa.literal(0),
+                  sa_.c.quantity // 2, sa_.c.quantity // 2)
+        .where(sa_.c.id_shop == ID_SHOP, sa_.c.id_product.in_(outlet))))
 
 
 def _link_rows(conn: sa.Connection, tables: ShopTables) -> None:
