@@ -242,11 +242,11 @@ def tasks_list(app, status, profile, kind, before, limit, as_json):
 @click.pass_obj
 def tasks_show(app, task_id, as_json):
     """Show one task: every field, its message and its progress breakdown."""
-    task, delivery = app.tasks.show(task_id), app.tasks.delivery(task_id)
     if as_json:
-        print_json({**task.to_json(), "delivery": delivery.to_json() if delivery else None})
-    else:
-        click.echo(task_details(task, app.tasks.delivery_line(delivery) if delivery else None))
+        print_json(app.tasks.show_json(task_id))
+        return
+    task, delivery = app.tasks.show(task_id), app.tasks.delivery(task_id)
+    click.echo(task_details(task, app.tasks.delivery_line(delivery) if delivery else None))
 
 
 @tasks.command("deliver")

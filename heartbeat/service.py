@@ -143,6 +143,12 @@ class TaskManager:
         self.store.get(task_id)
         return self.store.deliveries.get(task_id)
 
+    def show_json(self, task_id: int) -> dict:
+        """`tasks show --json` (and GET /api/tasks/ID): the task's object with its delivery (null
+        when its file is not delivered)."""
+        task, delivery = self.show(task_id), self.delivery(task_id)
+        return {**task.to_json(), "delivery": delivery.to_json() if delivery else None}
+
     def delivery_line(self, delivery: Delivery) -> str:
         """The Delivery line of `tasks show`."""
         return delivery_wording.summary(delivery, self._deliverer().max_attempts(delivery))

@@ -81,7 +81,7 @@ def test_api_refuses_a_bad_filter_with_400_naming_it(client, query, why):
 
 def test_api_shows_a_task_and_404_names_an_unknown_one(client, tasks):
     task = done(tasks)
-    assert client.get(f"/api/tasks/{task.id}", headers=BEARER).json() == task.to_json()
+    assert client.get(f"/api/tasks/{task.id}", headers=BEARER).json() == {**task.to_json(), "delivery": None}
     answer = client.get("/api/tasks/999999", headers=BEARER)
     assert (answer.status_code, answer.json()) == (404, {"error": "task 999999 not found"})
 

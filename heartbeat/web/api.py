@@ -27,7 +27,7 @@ def list_tasks(request: Request) -> JSONResponse:
 
 
 def show_task(request: Request) -> JSONResponse:
-    return JSONResponse(_tasks(request).show(request.path_params["task_id"]).to_json())
+    return JSONResponse(_tasks(request).show_json(request.path_params["task_id"]))
 
 
 def kill_task(request: Request) -> JSONResponse:
