@@ -42,6 +42,32 @@ class Profile:
 
 
 @dataclass(frozen=True)
+class Notify:
+    """One [[notify]] entry (docs/notifications.md): a webhook (`url`, POSTed JSON, an optional
+    secret header) or an e-mail over SMTP (`email` recipients), sent when a task reaches one of the
+    statuses `on` ("missed": the second missed task of a profile in a row). `secret` and
+    `smtp_password` are never logged nor shown."""
+
+    name: str
+    on: frozenset[str] = frozenset({"error"})
+    url: str | None = None
+    secret: str | None = None
+    secret_header: str = "X-Heartbeat-Secret"
+    email: tuple[str, ...] = ()
+    smtp_host: str = "localhost"
+    smtp_port: int = 25
+    smtp_tls: str = "none"  # none | starttls | ssl
+    smtp_user: str | None = None
+    smtp_password: str | None = None
+    smtp_from: str | None = None  # None: heartbeat@<host name>
+    timeout: float = 10.0  # seconds a delivery attempt may take
+
+    @property
+    def kind(self) -> str:
+        return "webhook" if self.url else "email"
+
+
+@dataclass(frozen=True)
 class Config:
     path: Path
     data_dir: Path
@@ -52,6 +78,9 @@ class Config:
     keep_history: int | None = None  # days; None keeps everything
     connections: dict[str, Connection] = field(default_factory=dict)
     profiles: tuple[Profile, ...] = ()
+    notify: tuple[Notify, ...] = ()
+    web_url: str | None = None  # [web] url: the task manager page, linked from notifications
+    min_free_mb: float = 100.0  # free space under which an export or data directory is warned about
 
     def profile(self, name: str) -> Profile:
         for p in self.profiles:
