@@ -74,11 +74,13 @@ class DiskFull(Outage):
     """A file could not be written for want of space (ENOSPC, EDQUOT): an outage, not a verdict.
     Names the file, the bytes it needed and the bytes free where it lives (None: unknown)."""
 
+    PREFIX = "no space left on device: "
+
     def __init__(self, path, needed: int | None, free: int | None):
         self.path, self.needed, self.free = str(path), needed, free
         need = f" needs {needed:,} bytes" if needed is not None else ""
         left = f", {free:,} bytes free there" if free is not None else ""
-        super().__init__(f"no space left on device: {self.path}{need}{left}")
+        super().__init__(f"{self.PREFIX}{self.path}{need}{left}")
 
 
 class AlreadyRunning(HeartbeatError):

@@ -24,11 +24,12 @@ from sqlalchemy.exc import ArgumentError
 
 from connectors.prestashop.integrity.base import OPERATIONS as MAINTENANCE_OPERATIONS
 from connectors.prestashop.integrity.base import PRODUCTS
-from core.config import Config, Connection, Profile
+from core.config import Config, Connection, Notify, Profile
 from core.errors import ConfigError
 from core.fields import FEED_FIELDS
 from core.fields import UPDATABLE as IMPORT_FIELDS
 from heartbeat.schedule import trigger as schedule_trigger
+from tasks.states import TaskStatus
 
 REQUIRED: Any = object()  # marks an Opt without a default
 Check = Callable[[Any], "str | None"]  # why a well-typed value is refused, or None
@@ -91,15 +92,35 @@ def _update_fields(fields: list) -> str | None:
 
 
 UPDATE_FIELDS: Check = _update_fields
+NOT_NEGATIVE = _check(lambda v: math.isfinite(v) and v >= 0, "must be 0 or more, got {v}")
 HEARTBEAT_KEYS = {  # the Config field of the same name
     "interval": Opt(float, 60.0, POSITIVE),
     "data_dir": Opt(str, "data", NON_EMPTY, resolve="path"),
     "log_format": Opt(str, "auto", _one_of("auto", "json", "console")),
     "log_level": Opt(str, "info", _one_of("debug", "info", "warning", "error")),
     "keep_history": Opt(int, None, AT_LEAST_1),
+    "min_free_mb": Opt(float, 100.0, NOT_NEGATIVE),
 }
 DATABASE_KEYS = {"url": Opt(str, None, resolve="db_url")}  # None: sqlite file <data_dir>/state.db
-NOT_NEGATIVE = _check(lambda v: math.isfinite(v) and v >= 0, "must be 0 or more, got {v}")
+WEB_KEYS = {"url": Opt(str, None, HTTP_URL)}  # the task manager page's address, for links
+HEADER = _check(lambda v: re.fullmatch(r"[A-Za-z0-9-]+", v), "must be an HTTP header name, got {v!r}")
+EMAIL = re.compile(r"[^@\s<>,]+@[^@\s<>,]+")
+NOTIFY_KEYS = {  # the core.config.Notify field of the same name (docs/notifications.md)
+    "name": Opt(str, None, NAME),
+    "on": Opt(list, ["error"]),
+    "url": Opt(str, None, HTTP_URL),
+    "secret": Opt(str, None, NON_EMPTY),
+    "secret_header": Opt(str, "X-Heartbeat-Secret", HEADER),
+    "email": Opt(list, None),
+    "smtp_host": Opt(str, "localhost", NON_EMPTY),
+    "smtp_port": Opt(int, 25, _check(lambda v: 0 < v < 65536, "must be a port from 1 to 65535, got {v}")),
+    "smtp_tls": Opt(str, "none", _one_of("none", "starttls", "ssl")),
+    "smtp_user": Opt(str, None, NON_EMPTY),
+    "smtp_password": Opt(str, None),
+    "smtp_from": Opt(str, None, _check(lambda v: EMAIL.fullmatch(v), "must be an e-mail address")),
+    "timeout": Opt(float, 10.0, POSITIVE),
+}
+NOTIFY_EVENTS = tuple(s.value for s in TaskStatus if s is not TaskStatus.PENDING)
 DOWNLOAD_KEYS = {  # every feed type: how a url is downloaded (connectors/feeds/download.py)
     "max_bytes": Opt(int, 1024 ** 3, AT_LEAST_1),
     "timeout": Opt(float, 30.0, POSITIVE),
@@ -180,7 +201,7 @@ KINDS: dict[str, Kind] = {
         },
     ),
 }
-TOP_LEVEL = ("heartbeat", "database", "connections", "profiles")
+TOP_LEVEL = ("heartbeat", "database", "connections", "profiles", "notify", "web")
 DB_BACKENDS = ("sqlite", "mysql", "mariadb")
 _TYPE_NAMES = {str: "a string", int: "an integer", float: "a number", bool: "a boolean (true or false)",
                list: "an array", dict: "a table"}
@@ -235,11 +256,14 @@ class _Loader:
         hb = self.table(data.get("heartbeat", {}), HEARTBEAT_KEYS, "heartbeat")
         db = self.table(data.get("database", {}), DATABASE_KEYS, "database")
         connections = self.connections(self.expect_table(data.get("connections", {}), "connections"))
+        web = self.table(data.get("web", {}), WEB_KEYS, "web")
         return Config(
             path=Path(os.path.abspath(self.path)),
             database_url=db["url"] or _sqlite_url(hb["data_dir"] / "state.db"),
             connections=connections,
             profiles=self.profiles(data.get("profiles", []), connections),
+            notify=self.notify(data.get("notify", [])),
+            web_url=web["url"].rstrip("/") if web["url"] else None,
             **hb,
         )
 
@@ -387,6 +411,44 @@ class _Loader:
                                                  f"{', '.join(MAINTENANCE_OPERATIONS[values['scope']])}")
         options = {key: values.pop(key) for key in kind.options}
         return Profile(options=options, **values)
+
+    def notify(self, items: Any) -> tuple[Notify, ...]:
+        """Every [[notify]] entry: a webhook (url) or an e-mail (email), names unique."""
+        if not isinstance(items, list):
+            raise self.err("notify", f"expected [[notify]] tables, got {_describe(items, '')}")
+        out: list[Notify] = []
+        for i, body in enumerate(items):
+            if isinstance(body, dict) and isinstance(body.get("email"), str):
+                body = {**body, "email": [body["email"]]}  # one address, written as a string
+            values = self.table(self.expect_table(body, f"notify[{i}]"), NOTIFY_KEYS, f"notify[{i}]")
+            name = values["name"] or f"notify-{i + 1}"
+            where = f"notify[{i}] ({name})"
+            if (values["url"] is None) == (values["email"] is None):
+                raise self.err(where, "give exactly one of url (a webhook) or email (addresses to write to)")
+            values["on"] = self.notify_events(values["on"], f"{where}.on")
+            values["email"] = self.addresses(values["email"] or [], f"{where}.email")
+            if values["smtp_password"] is not None and values["smtp_user"] is None:
+                raise self.err(f"{where}.smtp_user", "required with smtp_password")
+            if any(n.name == name for n in out):
+                raise self.err(f"{where}.name", "duplicate name; give each [[notify]] entry its own")
+            out.append(Notify(**{**values, "name": name}))
+        return tuple(out)
+
+    def notify_events(self, on: list, dotted: str) -> frozenset[str]:
+        for event in on:
+            if event not in NOTIFY_EVENTS:
+                shown = repr(event) if isinstance(event, str) else _describe(event, "")
+                raise self.err(dotted, f"unknown status {shown}; expected some of {', '.join(NOTIFY_EVENTS)}")
+        return frozenset(on)
+
+    def addresses(self, emails: list, dotted: str) -> tuple[str, ...]:
+        if not emails:
+            raise self.err(dotted, "must list at least one address")
+        for address in emails:
+            if not isinstance(address, str) or not EMAIL.fullmatch(address):
+                shown = repr(address) if isinstance(address, str) else _describe(address, "")
+                raise self.err(dotted, f"not an e-mail address: {shown}")
+        return tuple(emails)
 
     def reference(self, connections: dict, name: str, types: tuple[str, ...], dotted: str, kind: str) -> None:
         """Refuses a connection name that is undefined or whose type is not one of `types`."""

@@ -23,6 +23,7 @@ import structlog
 from sqlalchemy.engine import make_url
 
 from core.errors import AlreadyRunning
+from heartbeat import notify
 from heartbeat.app import App
 from heartbeat.beat import TickReport
 
@@ -141,6 +142,7 @@ def tick(app: App, until_idle: bool) -> int:
             beat.tick()
     finally:
         beat.close()
+    notify.send_for_tick(app.config, app.store.outbox)  # after the batches, for a bounded time
     return 0
 
 
@@ -167,10 +169,14 @@ def run(app: App) -> int:
         target=scheduler.shutdown, kwargs={"wait": True}, daemon=True).start())
     log.info("daemon.started", interval=config.interval, owner=beat.owner,
              profiles=[p.name for p in config.profiles])
+    sender = notify.start_sender(config, app.store.outbox, stop)  # a thread: never in a batch's way
     try:
         scheduler.start()
     finally:
+        stop.set()
         beat.close()
+        if sender is not None:
+            sender.join(timeout=1)  # an attempt in progress may be cut short: it is retried later
         release_lock(lock)
     log.info("daemon.stopped")
     return 0
