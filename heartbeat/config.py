@@ -426,12 +426,13 @@ class _Loader:
             if (values["url"] is None) == (values["email"] is None):
                 raise self.err(where, "give exactly one of url (a webhook) or email (addresses to write to)")
             values["on"] = self.notify_events(values["on"], f"{where}.on")
-            values["email"] = self.addresses(values["email"] or [], f"{where}.email")
+            if values["email"] is not None:
+                values["email"] = self.addresses(values["email"], f"{where}.email")
             if values["smtp_password"] is not None and values["smtp_user"] is None:
                 raise self.err(f"{where}.smtp_user", "required with smtp_password")
             if any(n.name == name for n in out):
                 raise self.err(f"{where}.name", "duplicate name; give each [[notify]] entry its own")
-            out.append(Notify(**{**values, "name": name}))
+            out.append(Notify(**{**values, "name": name, "email": values["email"] or ()}))
         return tuple(out)
 
     def notify_events(self, on: list, dotted: str) -> frozenset[str]:
