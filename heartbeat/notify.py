@@ -203,7 +203,7 @@ class Sender:
             return False
         with FORK_GUARD:
             self.outbox.delivered(taken.id, self.clock.now())
-            log.info("notify.delivered", delivery=taken.id, target=taken.target, event=taken.event,
+            log.info("notify.delivered", delivery=taken.id, target=taken.target, about=taken.event,
                      task_id=taken.task_id, attempts=taken.attempts)
         return True
 
@@ -213,7 +213,7 @@ class Sender:
         delay = retry_delay(delivery.attempts)
         with FORK_GUARD:
             self.outbox.failed(delivery.id, reason, None if give_up else now + timedelta(seconds=delay))
-            log.warning("notify.failed", delivery=delivery.id, target=delivery.target, event=delivery.event,
+            log.warning("notify.failed", delivery=delivery.id, target=delivery.target, about=delivery.event,
                         task_id=delivery.task_id, attempts=delivery.attempts, reason=reason,
                         **({"gave_up": True} if give_up else {"retry_in": delay}))
 
