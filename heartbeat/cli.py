@@ -19,7 +19,7 @@ from sqlalchemy.engine import make_url
 
 from connectors.prestashop import create_demo_shop
 from core.errors import HeartbeatError, Refused
-from heartbeat import daemon, logs
+from heartbeat import daemon, logs, progress
 from heartbeat.app import App
 from heartbeat.views import profiles_table, task_details, tasks_table
 from reports.action_log import plural
@@ -237,6 +237,17 @@ def tasks_show(app, task_id, as_json):
         print_json(task.to_json())
     else:
         click.echo(task_details(task))
+
+
+@tasks.command("watch")
+@click.argument("task_id", type=int)
+@click.option("--every", default=1.0, show_default=True, type=click.FloatRange(min=0.05),
+              help="Seconds between two looks at the task.")
+@click.pass_obj
+def tasks_watch(app, task_id, every):
+    """Follow a task with a live progress bar (on a terminal) until it ends: exit 0 when it
+    completed, 1 for any other end."""
+    sys.exit(progress.watch(app.tasks.show, task_id, sys.stdout, every=every))
 
 
 @tasks.command("kill")

@@ -15,6 +15,7 @@ import logging
 import os
 import re
 import signal
+import sys
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,7 +24,7 @@ import structlog
 from sqlalchemy.engine import make_url
 
 from core.errors import AlreadyRunning
-from heartbeat import notify
+from heartbeat import notify, progress
 from heartbeat.app import App
 from heartbeat.beat import TickReport
 
@@ -135,12 +136,14 @@ def tick(app: App, until_idle: bool) -> int:
     install_stop_signals(stop)
     beat = app.heartbeat(stop=stop)
     freeze_heap()
+    shown = progress.TickProgress(beat.tasks.show, sys.stdout)  # on a terminal only
     try:
         if until_idle:
-            beat.run_until_idle(after_tick=after_tick)
+            beat.run_until_idle(after_tick=lambda report: (after_tick(report), shown(list(report.running))))
         else:
             beat.tick()
     finally:
+        shown.close()
         beat.close()
     notify.send_for_tick(app.config, app.store.outbox)  # after the batches, for a bounded time
     return 0
