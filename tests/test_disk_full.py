@@ -12,6 +12,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+import structlog
 
 from connectors.prestashop import create_demo_shop
 from core.config import Connection
@@ -104,3 +105,16 @@ def test_a_directory_with_less_free_space_than_the_threshold_is_warned_about(tmp
 def test_an_export_directory_not_made_yet_is_judged_by_its_parent(tmp_path, small_disk):
     disk, _ = small_disk
     assert space.free_bytes(disk / "exports" / "2026") == space.free_bytes(disk)
+
+
+def test_the_heartbeat_logs_low_space_once_an_hour(tmp_path, small_disk, clock):
+    disk, _ = small_disk
+    cfg = export_config(tmp_path, f"sqlite:///{tmp_path / 'state.db'}", "sqlite://", disk)
+    beat = make_heartbeat(dataclasses.replace(cfg, min_free_mb=1), clock)
+    with structlog.testing.capture_logs() as logs:
+        for _ in range(3):
+            beat.tick()
+            clock.advance(1800)
+    low = [e for e in logs if e["event"] == "disk.low_space"]
+    assert [(e["path"], e["free_bytes"], e["threshold_bytes"]) for e in low] == [
+        (str(disk), space.free_bytes(disk), 1024 * 1024)] * 2  # at 0 and 60 min, not at 30
