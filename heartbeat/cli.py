@@ -19,7 +19,7 @@ from sqlalchemy.engine import make_url
 
 from connectors.prestashop import create_demo_shop
 from core.errors import HeartbeatError, Refused
-from heartbeat import daemon, logs, progress
+from heartbeat import daemon, logs, notify_cli, progress
 from heartbeat.app import App
 from heartbeat.views import profiles_table, task_details, tasks_table
 from reports.action_log import plural
@@ -377,6 +377,9 @@ def maintenance_run(app, connection, operation, scope):
     """Queue a maintenance task on a prestashop CONNECTION now; prints its id."""
     task = app.tasks.run_maintenance(connection, operation, scope)
     click.echo(f"maintenance {scope} {operation} on {connection}: queued task {task.id}")  # the id comes last
+
+
+cli.add_command(notify_cli.notify)
 
 
 def _problems(problems: list[str]) -> None:

@@ -405,3 +405,11 @@ def test_heartbeat_tick_sends_after_its_heartbeats(tmp_path, monkeypatch):
         assert len(hook.requests) == 1  # not yet due
     assert processes.show(project, done)["status"] == "completed"  # not asked about: no delivery
     assert json.loads(hook.requests[0].body)["task"]["id"] == failed
+    [problem] = json.loads(processes.hb(project, "notify", "list", "--problems", "--json").stdout)
+    assert (problem["task_id"], problem["status"], problem["attempts"], problem["last_error"]) == (
+        failed, "pending", 1, "HTTP 500 Internal Server Error")
+    listed = processes.hb(project, "notify", "list").stdout.splitlines()
+    assert listed[0].split() == ["ID", "Task", "Event", "Target", "Status", "Attempts", "Created", "Last",
+                                 "error"]
+    assert listed[1].split()[:6] == ["1", str(failed), "task.error", "notify-1", "pending", "1"]
+    assert listed[1].endswith("HTTP 500 Internal Server Error")
