@@ -68,7 +68,7 @@ class Subscriptions:
             return 0
         if task.status is TaskStatus.MISSED and not second_missed_in_a_row(conn, task):
             return 0
-        snapshot = json.dumps(task.to_json(), ensure_ascii=False, sort_keys=True)
+        snapshot = json.dumps(task.to_json(), ensure_ascii=False)  # in the --json order
         at = _naive(now)
         conn.execute(t.notifications.insert(), [
             {"task_id": task.id, "target": target, "event": f"task.{task.status.value}", "task": snapshot,
