@@ -6,6 +6,7 @@ delivered once after a SIGKILL between the status change and the delivery."""
 from __future__ import annotations
 
 import json
+import re
 import signal
 import subprocess
 from datetime import timedelta
@@ -413,3 +414,19 @@ def test_heartbeat_tick_sends_after_its_heartbeats(tmp_path, monkeypatch):
                                  "error"]
     assert listed[1].split()[:6] == ["1", str(failed), "task.error", "notify-1", "pending", "1"]
     assert listed[1].endswith("HTTP 500 Internal Server Error")
+
+
+@pytest.mark.parametrize("text, message", [
+    ('[web]\nurl = "heartbeat.example.com"\n', "web.url: must be an http:// or https:// URL"),
+    ('[web]\nurls = "https://h.example.com"\n', "web.urls: unknown key (did you mean 'url'?)"),
+    ("[heartbeat]\nmin_free_mb = -1\n", "heartbeat.min_free_mb: must be 0 or more, got -1.0"),
+    ('[notify]\nurl = "https://h.example.com"\n', "notify: expected [[notify]] tables, got a table"),
+])
+def test_web_url_and_min_free_mb_are_checked(tmp_path, text, message):
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        _load(tmp_path, text)
+
+
+def test_the_example_config_loads_and_asks_for_no_notification():
+    cfg = load(Path(__file__).resolve().parent.parent / "config.example.toml")
+    assert cfg.notify == () and cfg.web_url is None and cfg.min_free_mb == 100.0
