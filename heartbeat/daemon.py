@@ -145,7 +145,7 @@ def tick(app: App, until_idle: bool) -> int:
     finally:
         shown.close()
         beat.close()
-    notify.send_for_tick(app.config, app.store.outbox)  # after the batches, for a bounded time
+    notify.send_for_tick(app.config, app.store.outbox, stop)  # after the batches, for a bounded time
     return 0
 
 

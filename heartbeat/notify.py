@@ -32,6 +32,7 @@ import structlog
 
 from core.clock import Clock
 from core.config import Config, Notify
+from core.errors import StateDatabaseError
 from heartbeat import __version__
 from heartbeat.sacrificial import FORK_GUARD
 from tasks.outbox import Delivery, Outbox
@@ -201,6 +202,9 @@ class Sender:
         except DeliveryFailed as exc:
             self._failed(taken, str(exc))
             return False
+        except Exception as exc:  # a case no transport foresaw: a failed attempt all the same
+            self._failed(taken, f"{type(exc).__name__}: {_why(exc)}")
+            return False
         with FORK_GUARD:
             self.outbox.delivered(taken.id, self.clock.now())
             log.info("notify.delivered", delivery=taken.id, target=taken.target, about=taken.event,
@@ -245,12 +249,18 @@ def start_sender(config: Config, outbox: Outbox, stop: threading.Event) -> Sende
     return thread
 
 
-def send_for_tick(config: Config, outbox: Outbox, clock: Clock | None = None) -> Sent:
-    """`heartbeat tick`'s sending, after its heartbeats: for TICK_BUDGET seconds at most."""
+def send_for_tick(config: Config, outbox: Outbox, stop: threading.Event | None = None,
+                  clock: Clock | None = None) -> Sent:
+    """`heartbeat tick`'s sending, after its heartbeats: for TICK_BUDGET seconds at most, until
+    `stop`. The state database away is logged, not raised: the next tick sends."""
     if not config.notify:
         return Sent()
     sender = Sender(config, outbox, clock)
-    return sender.send_due(deadline=sender.clock.monotonic() + TICK_BUDGET)
+    try:
+        return sender.send_due(deadline=sender.clock.monotonic() + TICK_BUDGET, stop=stop)
+    except StateDatabaseError as exc:
+        log.error("notify.sender_failed", error=type(exc).__name__, reason=exc.reason)
+        return Sent()
 
 
 def problems(outbox: Outbox, now: datetime) -> list[dict]:
