@@ -24,7 +24,7 @@ import structlog
 from sqlalchemy.engine import make_url
 
 from core.errors import AlreadyRunning
-from heartbeat import notify, progress
+from heartbeat import logs, notify, progress
 from heartbeat.app import App
 from heartbeat.beat import TickReport
 
@@ -137,6 +137,9 @@ def tick(app: App, until_idle: bool) -> int:
     beat = app.heartbeat(stop=stop)
     freeze_heap()
     shown = progress.TickProgress(beat.tasks.show, sys.stdout)  # on a terminal only
+    if until_idle and shown.display is not None and sys.stderr.isatty():  # logs scroll above the bars
+        logs.configure(app.config.log_format, app.config.log_level,
+                       progress.LogsAbove(sys.stderr, shown.display))
     try:
         if until_idle:
             beat.run_until_idle(after_tick=lambda report: (after_tick(report), shown(list(report.running))))

@@ -70,24 +70,63 @@ def line(task: Task, rate: float | None) -> str:
 
 
 class Display:
-    """Lines redrawn in place on a terminal (cut to its width, so none wraps)."""
+    """Lines redrawn in place at the bottom of a terminal (cut to its width, so none wraps); log
+    lines written through `LogsAbove` scroll above them."""
 
     def __init__(self, out: TextIO):
-        self.out, self.drawn = out, 0
+        self.out, self.lines, self.drawn = out, [], 0
 
     def show(self, lines: list[str]) -> None:
-        width = max(20, shutil.get_terminal_size().columns - 1)
-        up = f"\x1b[{self.drawn - 1}F" if self.drawn > 1 else ""
-        text = "\n".join("\r\x1b[2K" + text[:width] for text in lines)
-        self.out.write(up + text)
+        self.lines = lines
+        self._erase()
+        self._draw()
+
+    def around(self, write: Callable[[], object]) -> None:
+        """Erase the lines, `write()` something else to the terminal, draw them again below it."""
+        self._erase()
         self.out.flush()
-        self.drawn = max(len(lines), 1)
+        write()
+        self._draw()
 
     def close(self) -> None:
+        """Leave the last lines drawn, and the cursor on the line after them."""
         if self.drawn:
             self.out.write("\n")
             self.out.flush()
             self.drawn = 0
+
+    def _erase(self) -> None:
+        if self.drawn:  # to the start of the first line drawn, then clear to the end of the screen
+            self.out.write((f"\x1b[{self.drawn - 1}F" if self.drawn > 1 else "\r") + "\x1b[J")
+            self.drawn = 0
+
+    def _draw(self) -> None:
+        width = max(20, shutil.get_terminal_size().columns - 1)
+        if self.lines:
+            self.out.write("\n".join(text[:width] for text in self.lines))
+            self.drawn = len(self.lines)
+        self.out.flush()
+
+
+class LogsAbove:
+    """A log stream for a terminal bars are drawn on: each whole line written goes above the bars
+    (`heartbeat tick --until-idle` on a terminal logs through it)."""
+
+    def __init__(self, stream: TextIO, display: Display):
+        self.stream, self.display, self.pending = stream, display, ""
+
+    def write(self, text: str) -> int:
+        self.pending += text
+        if "\n" in self.pending:
+            done, _, self.pending = self.pending.rpartition("\n")
+            self.display.around(lambda: (self.stream.write(done + "\n"), self.stream.flush()))
+        return len(text)
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+    def isatty(self) -> bool:
+        return self.stream.isatty()
 
 
 def watch(show_task: Callable[[int], Task], task_id: int, out: TextIO, clock: Clock | None = None,

@@ -59,6 +59,18 @@ def test_durations_read_as_a_clock():
     assert [progress.duration(s) for s in (42, 725, 3723)] == ["0:42", "12:05", "1:02:03"]
 
 
+def test_log_lines_scroll_above_the_bars():
+    screen = Terminal()  # stdout and stderr on one terminal
+    display = progress.Display(screen)
+    display.show(["task 1 [#...]", "task 2 [##..]"])
+    print("batch.committed task_id=1", file=progress.LogsAbove(screen, display), flush=True)
+    display.show(["task 1 [##..]", "task 2 [###.]"])
+    display.close()
+    erase = "\x1b[1F\x1b[J"  # up to the first bar, clear to the end of the screen
+    assert screen.getvalue() == ("task 1 [#...]\ntask 2 [##..]" + erase + "batch.committed task_id=1\n"
+                                 "task 1 [#...]\ntask 2 [##..]" + erase + "task 1 [##..]\ntask 2 [###.]\n")
+
+
 @pytest.fixture
 def exporting(tmp_path, db_url, demo_url, clock):
     """A heartbeat on a frozen clock, and a queued 200-product export in batches of 50."""
@@ -79,7 +91,7 @@ def test_watch_draws_the_bar_until_the_task_completes_and_exits_0(exporting, clo
     beat, manager, task_id = exporting
     out = Terminal()
     assert progress.watch(manager.show, task_id, out, clock, every=2, wait=_beat_every(beat, clock)) == 0
-    frames = out.getvalue().split("\r\x1b[2K")[1:]
+    frames = out.getvalue().split("\r\x1b[J")  # each frame erases the one before
     assert frames[0].startswith(f"task {task_id} export-products [....................]")
     assert frames[0].endswith("pending")
     assert "  25% 50/200  50 processed, 0 skipped, 0 errors  25 items/s  ETA 0:06" in frames[1]
@@ -157,20 +169,43 @@ def _read_all(fd: int, procs: list[subprocess.Popen]) -> str:
     return data.decode()
 
 
+def _on_a_terminal(project, *args, logs: bool = False) -> tuple[subprocess.Popen, int]:
+    """`heartbeat ARGS` with its stdout (and with `logs`, its stderr) on a new pseudo-terminal;
+    the process and the terminal's reading end."""
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([*processes.HEARTBEAT, "--config", str(project / "heartbeat.toml"), *args],
+                            cwd=project, stdout=slave, stderr=slave if logs else subprocess.DEVNULL)
+    os.close(slave)
+    return proc, master
+
+
 @pytest.mark.slow
-def test_tasks_watch_and_tick_until_idle_draw_bars_on_a_terminal(tmp_path):
+def test_tasks_watch_draws_its_bar_on_a_terminal(tmp_path):
     project = _project(tmp_path)
     task_id = _queue(project)
-    master, slave = pty.openpty()
-    watching = _watch(project, task_id, stdout=slave, stderr=subprocess.DEVNULL)
-    ticking = subprocess.Popen([*processes.HEARTBEAT, "--config", str(project / "heartbeat.toml"), "tick",
-                                "--until-idle"], cwd=project, stdout=slave, stderr=subprocess.DEVNULL)
-    os.close(slave)
-    screen = _read_all(master, [watching, ticking])
+    watching, master = _on_a_terminal(project, "tasks", "watch", str(task_id), "--every", "0.05")
+    processes.hb(project, "tick", "--until-idle")
+    screen = _read_all(master, [watching])
+    os.close(master)
+    assert watching.wait(timeout=processes.DEADLINE) == 0
+    assert screen.endswith(f"task {task_id} demo-export [####################] 100% 300/300  "
+                           "300 processed, 0 skipped, 0 errors  completed\r\n")
+    assert "\r\x1b[J" in screen
+
+
+@pytest.mark.slow
+def test_tick_until_idle_draws_bars_on_a_terminal_with_its_logs_above_them(tmp_path):
+    project = _project(tmp_path)
+    processes.hb(project, "demo", "init", "--products", "1200", "--force")
+    task_id = _queue(project)
+    ticking, master = _on_a_terminal(project, "tick", "--until-idle", logs=True)
+    screen = _read_all(master, [ticking])
     os.close(master)
     assert ticking.wait(timeout=processes.DEADLINE) == 0
-    assert watching.wait(timeout=processes.DEADLINE) == 0
-    last = (f"task {task_id} demo-export [####################] 100% 300/300  "
-            "300 processed, 0 skipped, 0 errors")
-    assert screen.count(last + "  completed\r\n") == 2  # the watch's last line, and the tick's
-    assert screen.count("\r\x1b[2K") >= 3
+    lines = [line.rsplit("\r\x1b[J", 1)[-1] for line in screen.split("\r\n")]  # as the screen shows them
+    assert lines[-2].endswith(f"task {task_id} demo-export [####################] 100% 1200/1200  "
+                              "1200 processed, 0 skipped, 0 errors  completed")
+    bars = [f"task {task_id} demo-export [#######", f"task {task_id} demo-export [#############"]
+    assert all(any(bar in line for line in lines) for bar in bars)  # after batches 1 and 2 of 3
+    logged = [line for line in lines if "batch.committed" in line]
+    assert len(logged) == 3 and not any("demo-export [" in line for line in logged)  # above the bars
