@@ -148,19 +148,16 @@ class Sent:
     failed: int = 0
 
 
-Transport = Callable[[Notify, Delivery, dict], None]
+TRANSPORTS: dict[str, Callable[[Notify, Delivery, dict], None]] = {"webhook": post, "email": mail}
 
 
 class Sender:
-    """Sends due deliveries, one attempt at a time. `transports`: how each kind of entry is sent
-    (webhook: `post`, email: `mail`)."""
+    """Sends due deliveries, one attempt at a time, each by its entry's kind (TRANSPORTS)."""
 
-    def __init__(self, config: Config, outbox: Outbox, clock: Clock | None = None,
-                 transports: dict[str, Transport] | None = None):
+    def __init__(self, config: Config, outbox: Outbox, clock: Clock | None = None):
         self.config, self.outbox = config, outbox
         self.clock = clock or Clock()
         self.entries = {n.name: n for n in config.notify}
-        self.transports = transports or {"webhook": post, "email": mail}
 
     def send_due(self, deadline: float | None = None, stop: threading.Event | None = None) -> Sent:
         """Attempt every due delivery, oldest first, until none is left, the clock's monotonic
@@ -198,7 +195,7 @@ class Sender:
         if taken is None:
             return None
         try:
-            self.transports[entry.kind](entry, taken, payload(taken, self.config.web_url))
+            TRANSPORTS[entry.kind](entry, taken, payload(taken, self.config.web_url))
         except DeliveryFailed as exc:
             self._failed(taken, str(exc))
             return False
