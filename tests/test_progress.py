@@ -184,8 +184,11 @@ def test_tasks_watch_draws_its_bar_on_a_terminal(tmp_path):
     project = _project(tmp_path)
     task_id = _queue(project)
     watching, master = _on_a_terminal(project, "tasks", "watch", str(task_id), "--every", "0.05")
+    first = processes.wait_for(lambda: select.select([master], [], [], 0.2)[0] and os.read(master, 65536),
+                               "the watch's first frame")
     processes.hb(project, "tick", "--until-idle")
-    screen = _read_all(master, [watching])
+    screen = first.decode() + _read_all(master, [watching])
+    assert screen.startswith(f"task {task_id} demo-export [....................]    - 0/0  pending")
     os.close(master)
     assert watching.wait(timeout=processes.DEADLINE) == 0
     assert screen.endswith(f"task {task_id} demo-export [####################] 100% 300/300  "
