@@ -66,6 +66,33 @@ class Web:
 
     listen: str | None = None
     password_hash: str | None = None
+    url: str | None = None  # its public address, for links (notifications)
+
+
+@dataclass(frozen=True)
+class Notify:
+    """One [[notify]] entry (docs/notifications.md): a webhook (`url`, POSTed JSON, an optional
+    secret header) or an e-mail over SMTP (`email` recipients), sent when a task reaches one of the
+    statuses `on` ("missed": the second missed task of a profile in a row). `secret` and
+    `smtp_password` are never logged nor shown."""
+
+    name: str
+    on: frozenset[str] = frozenset({"error"})
+    url: str | None = None
+    secret: str | None = None
+    secret_header: str = "X-Heartbeat-Secret"
+    email: tuple[str, ...] = ()
+    smtp_host: str = "localhost"
+    smtp_port: int = 25
+    smtp_tls: str = "none"  # none | starttls | ssl
+    smtp_user: str | None = None
+    smtp_password: str | None = None
+    smtp_from: str | None = None  # None: heartbeat@<host name>
+    timeout: float = 10.0  # seconds a delivery attempt may take
+
+    @property
+    def kind(self) -> str:
+        return "webhook" if self.url else "email"
 
 
 @dataclass(frozen=True)
@@ -81,6 +108,8 @@ class Config:
     profiles: tuple[Profile, ...] = ()
     category_rules: tuple[CategoryRule, ...] = ()
     web: Web = field(default_factory=Web)
+    notify: tuple[Notify, ...] = ()
+    min_free_mb: float = 100.0  # free space under which an export or data directory is warned about
 
     def profile(self, name: str) -> Profile:
         for p in self.profiles:

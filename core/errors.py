@@ -59,10 +59,28 @@ class ConnectorError(FatalTaskError):
     """A connection could not be opened or read; the message never contains a password."""
 
 
-class ConnectorUnavailable(ConnectorError):
+class Outage(HeartbeatError):
+    """Something a running task needs is unavailable for now (a shop, disk space): the task keeps
+    its place and the batch is retried with a back-off (heartbeat.runner), never ended."""
+
+
+class ConnectorUnavailable(ConnectorError, Outage):
     """The other side is unreachable for now (connection lost, server restarting, lock timeout):
     a running task keeps its place and the batch is retried later, unlike other ConnectorErrors
     (a missing column, a refused grant), which would fail again and so end the task."""
+
+
+class DiskFull(Outage):
+    """A file could not be written for want of space (ENOSPC, EDQUOT): an outage, not a verdict.
+    Names the file, the bytes it needed and the bytes free where it lives (None: unknown)."""
+
+    PREFIX = "no space left on device: "
+
+    def __init__(self, path, needed: int | None, free: int | None):
+        self.path, self.needed, self.free = str(path), needed, free
+        need = f" needs {needed:,} bytes" if needed is not None else ""
+        left = f", {free:,} bytes free there" if free is not None else ""
+        super().__init__(f"{self.PREFIX}{self.path}{need}{left}")
 
 
 class AlreadyRunning(HeartbeatError):

@@ -14,6 +14,7 @@ from heartbeat.categories import CategoryManager
 from heartbeat.service import TaskManager
 from reports import action_log
 from tasks.database import create_state_engine, ensure_schema
+from tasks.outbox import Subscriptions
 from tasks.store import TaskStore
 
 
@@ -31,7 +32,7 @@ class App:
     def store(self) -> TaskStore:
         engine = create_state_engine(self.config.database_url)
         ensure_schema(engine)
-        return TaskStore(engine, action_log)
+        return TaskStore(engine, action_log, Subscriptions.of(self.config.notify))
 
     @cached_property
     def tasks(self) -> TaskManager:

@@ -23,7 +23,7 @@ import structlog
 from core.clock import Clock
 from core.config import Config, Profile
 from core.errors import FatalTaskError, ProfileNotFound, SourceUnchanged, StateDatabaseError, TaskNotFound
-from heartbeat import schedule
+from heartbeat import schedule, space
 from heartbeat.delivery import Deliverer
 from heartbeat.runner import Runner
 from heartbeat.service import TaskManager
@@ -34,6 +34,7 @@ from tasks.states import TaskStatus
 from tasks.store import TaskStore
 
 log = structlog.get_logger("heartbeat")
+SPACE_CHECK_EVERY = timedelta(hours=1)  # free space of the data and export directories, in the log
 
 
 @dataclass
@@ -65,12 +66,14 @@ class Heartbeat:
         self.tasks = TaskManager(config, store, self.clock)
         self.deliverer = Deliverer(config, store, self.clock, self.owner)
         self._pruned_at: datetime | None = None
+        self._space_checked_at: datetime | None = None
         self._ticking = threading.Lock()  # close() waits for a tick in progress
 
     def tick(self, now: datetime | None = None) -> TickReport:
         now = now or self.clock.now()
         report = TickReport()
         self._isolated(self._prune_history, now, what=("keep_history", self.config.keep_history))
+        self._isolated(self._check_space, now, what=("min_free_mb", self.config.min_free_mb))
         for profile in self.config.profiles:
             self._isolated(self._schedule, profile, now, report, what=("profile", profile.name))
         due, running = self.store.active(now)
@@ -149,6 +152,15 @@ class Heartbeat:
             log.warning("history.file_left", problem=problem)
         if removed.tasks:
             log.info("history.pruned", tasks=len(removed.tasks), keep_days=self.config.keep_history)
+
+    def _check_space(self, now: datetime) -> None:
+        """Warn in the log, once an hour, of a data or export directory short of free space."""
+        if self._space_checked_at is not None and now - self._space_checked_at < SPACE_CHECK_EVERY:
+            return
+        self._space_checked_at = now
+        for warning in space.warnings(self.config):
+            log.warning("disk.low_space", path=warning.path, free_bytes=warning.free,
+                        threshold_bytes=warning.threshold)
 
     def _schedule(self, profile: Profile, now: datetime, report: TickReport) -> None:
         if not profile.schedule:

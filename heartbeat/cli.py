@@ -20,7 +20,7 @@ from sqlalchemy.engine import make_url
 from connectors.prestashop import create_demo_shop
 from core.errors import HeartbeatError, Refused
 from heartbeat import config as config_module
-from heartbeat import daemon, logs
+from heartbeat import daemon, logs, notify_cli, progress
 from heartbeat.app import App
 from heartbeat.views import profiles_table, task_details, tasks_table
 from heartbeat.web.commands import web
@@ -259,6 +259,17 @@ def tasks_deliver(app, task_id):
     click.echo(f"task {task_id}: {app.tasks.delivery_line(delivery)}")
     if delivery.status is not DeliveryStatus.DELIVERED:
         sys.exit(1)
+
+
+@tasks.command("watch")
+@click.argument("task_id", type=int)
+@click.option("--every", default=1.0, show_default=True, type=click.FloatRange(min=0.05),
+              help="Seconds between two looks at the task.")
+@click.pass_obj
+def tasks_watch(app, task_id, every):
+    """Follow a task with a live progress bar (on a terminal) until it ends: exit 0 when it
+    completed, 1 for any other end."""
+    sys.exit(progress.watch(app.tasks.show, task_id, sys.stdout, every=every))
 
 
 @tasks.command("kill")
@@ -514,6 +525,7 @@ def categories_suggest(app, column, connection, limit, as_csv, output_file):
 
 
 cli.add_command(web)
+cli.add_command(notify_cli.notify)
 
 
 def _problems(problems: list[str]) -> None:

@@ -25,11 +25,12 @@ from sqlalchemy.exc import ArgumentError
 from connectors.platform.delivery import target_url_problem
 from connectors.prestashop.integrity.base import OPERATIONS as MAINTENANCE_OPERATIONS
 from connectors.prestashop.integrity.base import PRODUCTS
-from core.config import CategoryRule, Config, Connection, Profile, Web
+from core.config import CategoryRule, Config, Connection, Notify, Profile, Web
 from core.errors import ConfigError
 from core.fields import FEED_FIELDS
 from core.fields import UPDATABLE as IMPORT_FIELDS
 from heartbeat.schedule import trigger as schedule_trigger
+from tasks.states import TaskStatus
 
 REQUIRED: Any = object()  # marks an Opt without a default
 Check = Callable[[Any], "str | None"]  # why a well-typed value is refused, or None
@@ -96,20 +97,41 @@ def _update_fields(fields: list) -> str | None:
 
 
 UPDATE_FIELDS: Check = _update_fields
+NOT_NEGATIVE = _check(lambda v: math.isfinite(v) and v >= 0, "must be 0 or more, got {v}")
 HEARTBEAT_KEYS = {  # the Config field of the same name
     "interval": Opt(float, 60.0, POSITIVE),
     "data_dir": Opt(str, "data", NON_EMPTY, resolve="path"),
     "log_format": Opt(str, "auto", _one_of("auto", "json", "console")),
     "log_level": Opt(str, "info", _one_of("debug", "info", "warning", "error")),
     "keep_history": Opt(int, None, AT_LEAST_1),
+    "min_free_mb": Opt(float, 100.0, NOT_NEGATIVE),
 }
 DATABASE_KEYS = {"url": Opt(str, None, resolve="db_url")}  # None: sqlite file <data_dir>/state.db
 LISTEN = _check(lambda v: re.fullmatch(r"(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9_.-]+):\d{1,5}", v) and
                 0 < int(v.rsplit(":", 1)[1]) < 65536, "expected HOST:PORT (e.g. 127.0.0.1:8080), got {v!r}")
 ARGON2 = _check(lambda v: v.startswith("$argon2"),
                 "expected an argon2 hash as printed by `heartbeat web hash-password`")
-WEB_KEYS = {"listen": Opt(str, None, LISTEN), "password_hash": Opt(str, None, ARGON2)}  # core.config.Web
+WEB_KEYS = {"listen": Opt(str, None, LISTEN), "password_hash": Opt(str, None, ARGON2),  # core.config.Web
+            "url": Opt(str, None, HTTP_URL)}  # the page's public address, for links (notifications)
 NOT_NEGATIVE = _check(lambda v: math.isfinite(v) and v >= 0, "must be 0 or more, got {v}")
+HEADER = _check(lambda v: re.fullmatch(r"[A-Za-z0-9-]+", v), "must be an HTTP header name, got {v!r}")
+EMAIL = re.compile(r"[^@\s<>,]+@[^@\s<>,]+")
+NOTIFY_KEYS = {  # the core.config.Notify field of the same name (docs/notifications.md)
+    "name": Opt(str, None, NAME),
+    "on": Opt(list, ["error"]),
+    "url": Opt(str, None, HTTP_URL),
+    "secret": Opt(str, None, NON_EMPTY),
+    "secret_header": Opt(str, "X-Heartbeat-Secret", HEADER),
+    "email": Opt(list, None),
+    "smtp_host": Opt(str, "localhost", NON_EMPTY),
+    "smtp_port": Opt(int, 25, _check(lambda v: 0 < v < 65536, "must be a port from 1 to 65535, got {v}")),
+    "smtp_tls": Opt(str, "none", _one_of("none", "starttls", "ssl")),
+    "smtp_user": Opt(str, None, NON_EMPTY),
+    "smtp_password": Opt(str, None),
+    "smtp_from": Opt(str, None, _check(lambda v: EMAIL.fullmatch(v), "must be an e-mail address")),
+    "timeout": Opt(float, 10.0, POSITIVE),
+}
+NOTIFY_EVENTS = tuple(s.value for s in TaskStatus if s is not TaskStatus.PENDING)
 DOWNLOAD_KEYS = {  # every feed type: how a url is downloaded (connectors/feeds/download.py)
     "max_bytes": Opt(int, 1024 ** 3, AT_LEAST_1),
     "timeout": Opt(float, 30.0, POSITIVE),
@@ -218,7 +240,7 @@ RULE_KEYS = {  # a [[category_rules]] entry: the target, then criteria (at least
     "shop_category": Opt(int, None, AT_LEAST_1),
 }
 RULE_CRITERIA = ("reference_prefix", "name_contains", "manufacturer_contains", "shop_category")
-TOP_LEVEL = ("heartbeat", "database", "connections", "profiles", "category_rules", "web")
+TOP_LEVEL = ("heartbeat", "database", "connections", "profiles", "category_rules", "notify", "web")
 DB_BACKENDS = ("sqlite", "mysql", "mariadb")
 _TYPE_NAMES = {str: "a string", int: "an integer", float: "a number", bool: "a boolean (true or false)",
                list: "an array", dict: "a table"}
@@ -285,7 +307,8 @@ class _Loader:
         hb = self.table(data.get("heartbeat", {}), HEARTBEAT_KEYS, "heartbeat")
         db = self.table(data.get("database", {}), DATABASE_KEYS, "database")
         connections = self.connections(self.expect_table(data.get("connections", {}), "connections"))
-        web = Web(**self.table(data.get("web", {}), WEB_KEYS, "web"))
+        web = self.table(data.get("web", {}), WEB_KEYS, "web")
+        web = Web(**{**web, "url": web["url"].rstrip("/") if web["url"] else None})
         return Config(
             path=Path(os.path.abspath(self.path)),
             database_url=db["url"] or _sqlite_url(hb["data_dir"] / "state.db"),
@@ -293,6 +316,7 @@ class _Loader:
             profiles=self.profiles(data.get("profiles", []), connections),
             category_rules=self.category_rules(data.get("category_rules", []), connections),
             web=web,
+            notify=self.notify(data.get("notify", [])),
             **hb,
         )
 
@@ -463,6 +487,45 @@ class _Loader:
                 raise self.err(where, f"a rule needs at least one criterion: {', '.join(RULE_CRITERIA)}")
             out.append(CategoryRule(index=i + 1, **values))
         return tuple(out)
+
+    def notify(self, items: Any) -> tuple[Notify, ...]:
+        """Every [[notify]] entry: a webhook (url) or an e-mail (email), names unique."""
+        if not isinstance(items, list):
+            raise self.err("notify", f"expected [[notify]] tables, got {_describe(items, '')}")
+        out: list[Notify] = []
+        for i, body in enumerate(items):
+            if isinstance(body, dict) and isinstance(body.get("email"), str):
+                body = {**body, "email": [body["email"]]}  # one address, written as a string
+            values = self.table(self.expect_table(body, f"notify[{i}]"), NOTIFY_KEYS, f"notify[{i}]")
+            name = values["name"] or f"notify-{i + 1}"
+            where = f"notify[{i}] ({name})"
+            if (values["url"] is None) == (values["email"] is None):
+                raise self.err(where, "give exactly one of url (a webhook) or email (addresses to write to)")
+            values["on"] = self.notify_events(values["on"], f"{where}.on")
+            if values["email"] is not None:
+                values["email"] = self.addresses(values["email"], f"{where}.email")
+            if values["smtp_password"] is not None and values["smtp_user"] is None:
+                raise self.err(f"{where}.smtp_user", "required with smtp_password")
+            if any(n.name == name for n in out):
+                raise self.err(f"{where}.name", "duplicate name; give each [[notify]] entry its own")
+            out.append(Notify(**{**values, "name": name, "email": values["email"] or ()}))
+        return tuple(out)
+
+    def notify_events(self, on: list, dotted: str) -> frozenset[str]:
+        for event in on:
+            if event not in NOTIFY_EVENTS:
+                shown = repr(event) if isinstance(event, str) else _describe(event, "")
+                raise self.err(dotted, f"unknown status {shown}; expected some of {', '.join(NOTIFY_EVENTS)}")
+        return frozenset(on)
+
+    def addresses(self, emails: list, dotted: str) -> tuple[str, ...]:
+        if not emails:
+            raise self.err(dotted, "must list at least one address")
+        for address in emails:
+            if not isinstance(address, str) or not EMAIL.fullmatch(address):
+                shown = repr(address) if isinstance(address, str) else _describe(address, "")
+                raise self.err(dotted, f"not an e-mail address: {shown}")
+        return tuple(emails)
 
     def reference(self, connections: dict, name: str, types: tuple[str, ...], dotted: str, kind: str) -> None:
         """Refuses a connection name that is undefined or whose type is not one of `types`."""

@@ -15,6 +15,7 @@ import logging
 import os
 import re
 import signal
+import sys
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,6 +24,7 @@ import structlog
 from sqlalchemy.engine import make_url
 
 from core.errors import AlreadyRunning
+from heartbeat import logs, notify, progress
 from heartbeat.app import App
 from heartbeat.beat import TickReport
 
@@ -134,13 +136,19 @@ def tick(app: App, until_idle: bool) -> int:
     install_stop_signals(stop)
     beat = app.heartbeat(stop=stop)
     freeze_heap()
+    shown = progress.TickProgress(beat.tasks.show, sys.stdout)  # on a terminal only
+    if until_idle and shown.display is not None and sys.stderr.isatty():  # logs scroll above the bars
+        logs.configure(app.config.log_format, app.config.log_level,
+                       progress.LogsAbove(sys.stderr, shown.display))
     try:
         if until_idle:
-            beat.run_until_idle(after_tick=after_tick)
+            beat.run_until_idle(after_tick=lambda report: (after_tick(report), shown(list(report.running))))
         else:
             beat.tick()
     finally:
+        shown.close()
         beat.close()
+    notify.send_for_tick(app.config, app.store.outbox, stop)  # after the batches, for a bounded time
     return 0
 
 
@@ -172,6 +180,7 @@ def run(app: App) -> int:
         target=scheduler.shutdown, kwargs={"wait": True}, daemon=True).start())
     log.info("daemon.started", interval=config.interval, owner=beat.owner,
              profiles=[p.name for p in config.profiles])
+    sender = notify.start_sender(config, app.store.outbox, stop)  # a thread: never in a batch's way
     try:
         if page is not None:
             page.start()
@@ -179,7 +188,10 @@ def run(app: App) -> int:
     finally:
         if page is not None:
             page.stop()
+        stop.set()
         beat.close()
+        if sender is not None:
+            sender.join(timeout=1)  # an attempt in progress may be cut short: it is retried later
         release_lock(lock)
     log.info("daemon.stopped")
     return 0

@@ -8,8 +8,9 @@ a sacrificial child process (heartbeat.sacrificial), one claim and one commit pe
 child's death is pinned on the item it held; a heartbeat's redo is about one batch's worth of work,
 ends between two items when the daemon is asked to stop, and writes one action-log line.
 
-Failures are isolated per task: a shop that went away keeps the task's place and is retried with a
-back-off; a fatal error ends the task; anything unexpected is retried a few times before it does.
+Failures are isolated per task: an outage (a shop that went away, a full disk) keeps the task's
+place and is retried with a back-off; a fatal error ends the task; anything unexpected is retried a
+few times before it does.
 """
 
 from __future__ import annotations
@@ -25,8 +26,9 @@ import structlog
 from core.clock import Clock
 from core.config import Config, Profile
 from core.errors import (
-    ConnectorUnavailable,
+    DiskFull,
     FatalTaskError,
+    Outage,
     ProfileNotFound,
     StateDatabaseError,
     TaskNotFound,
@@ -99,7 +101,7 @@ class Runner:
         self.owner, self.stop, self.lease = owner, stop, lease
         self.made_worker = False  # since the caller last looked: the process's long-lived objects grew
         self._workers: dict[str, Worker] = {}
-        self._retry: dict[int, tuple[int, datetime]] = {}  # task id -> (failures, next try)
+        self._retry: dict[int, tuple[int, datetime, str]] = {}  # task id -> (failures, next try, what)
         self._unexpected_failures: dict[int, int] = {}  # task id -> unexpected failures in a row
 
     def worker(self, profile: Profile) -> Worker:
@@ -120,7 +122,7 @@ class Runner:
         """This heartbeat's batch of a running task (suspect items: a redo of them one at a time).
         Returns the task after its last commit, None when nothing was committed."""
         now = self.clock.now()
-        failures, retry_at = self._retry.get(task_id, (0, now))
+        failures, retry_at, what = self._retry.get(task_id, (0, now, ""))
         if retry_at > now:
             return None
         try:
@@ -130,7 +132,7 @@ class Runner:
             return None
         try:
             done = self._batches(task_id, profile, now)
-        except ConnectorUnavailable as exc:  # the shop went away: keep our place, try again later
+        except Outage as exc:  # the shop went away, a disk is full: keep our place, try again later
             self.store.unclaim(task_id, self.owner)
             self._back_off(task_id, profile_name, failures, exc, now)
             return None
@@ -147,7 +149,7 @@ class Runner:
         self._unexpected_failures.pop(task_id, None)
         if done is not None and failures:
             del self._retry[task_id]
-            self.store.note(task_id, self.clock.now(), action_log.connection_back(failures))
+            self.store.note(task_id, self.clock.now(), action_log.outage_over(what, failures))
         return done
 
     def _back_off(self, task_id: int, profile: str, failures: int, exc: Exception, now: datetime) -> None:
@@ -155,7 +157,7 @@ class Runner:
         outage goes to the action log, every one to the daemon log."""
         failures += 1
         delay = min(self.config.interval * 2 ** (failures - 1), MAX_BACKOFF)
-        self._retry[task_id] = (failures, now + timedelta(seconds=delay))
+        self._retry[task_id] = (failures, now + timedelta(seconds=delay), _wanting(exc))
         log.warning("batch.retry", task_id=task_id, profile=profile, reason=str(exc),
                     failures=failures, retry_in=delay)
         if failures == 1:
@@ -203,7 +205,7 @@ class Runner:
             redo = Redo(attempt.position, before.batch_size, self.clock.monotonic() + seconds, stopping)
             try:
                 self._redo(task_id, worker, attempt, now, redo)
-            except ConnectorUnavailable as exc:
+            except Outage as exc:
                 return {"raised": "unavailable", "reason": str(exc)}
             except (FatalTaskError, OSError) as exc:
                 return {"raised": "fatal", "reason": _reason(exc)}
@@ -229,7 +231,7 @@ class Runner:
         done = after if self._summarise(before, after, summarised) else None
         if end.died:
             return self._died(after, profile.name, end.how) or done
-        raised = {"unavailable": ConnectorUnavailable, "fatal": FatalTaskError, "state": StateDatabaseError,
+        raised = {"unavailable": Outage, "fatal": FatalTaskError, "state": StateDatabaseError,
                   "unexpected": ChildFailed}.get(end.message.get("raised"))
         if raised is not None:
             raise raised(end.message["reason"])
@@ -353,6 +355,12 @@ class Runner:
         if batch.last:
             data += export_file.FOOTER
         return export_file.append(task.export_path, task.export_bytes, data)
+
+
+def _wanting(exc: Exception) -> str:
+    """What an outage lacks: "space" (a full disk, here or in a sacrificial child, whose DiskFull
+    comes back as its message) or "connection"."""
+    return "space" if isinstance(exc, DiskFull) or str(exc).startswith(DiskFull.PREFIX) else "connection"
 
 
 def _reason(exc: BaseException) -> str:

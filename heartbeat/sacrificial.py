@@ -23,12 +23,18 @@ import os
 import select
 import signal
 import sys
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
 STOP_POLL = 0.05  # seconds between two looks at `should_stop` while a child works
+# A fork copies only the thread that forks. A background thread of the daemon (the notification
+# sender) holds this lock while it touches a lock a child could need (a log stream's, the state
+# database's connection pool), and a fork waits for it: no child starts with such a lock held by a
+# thread it does not have. Network waits happen outside it, so a fork waits milliseconds at most.
+FORK_GUARD = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -56,7 +62,8 @@ def run(work: Callable[[Callable[[], bool]], dict], timeout: float,
     read_end, write_end = os.pipe()
     stop_read, stop_write = os.pipe()
     told = _tell_stop(should_stop, stop_write)  # a stop wanted already: the child knows from the start
-    pid = os.fork()
+    with FORK_GUARD:
+        pid = os.fork()
     if pid == 0:  # the child: never returns
         os.close(read_end)
         os.close(stop_write)

@@ -17,7 +17,7 @@ from connectors.prestashop import integrity
 from core.clock import Clock, iso
 from core.config import Config
 from core.errors import ProfileNotFound, Refused
-from heartbeat import schedule
+from heartbeat import notify, schedule, space
 from heartbeat.delivery import Deliverer
 from profiles import worker_for
 from profiles.maintenance import available
@@ -174,6 +174,26 @@ class TaskManager:
         finally:
             worker.close()
         return {"profile": name, **counts}
+
+    # -- operations (for `heartbeat status`) -----------------------------------------------------------
+
+    def notification_problems(self) -> list[dict]:
+        """Notifications an operator should hear of, oldest first: given up ("failed"), failing
+        (pending after a failed attempt: `last_error`, `attempts`, `next_attempt_at`), or pending
+        and never attempted for 5 minutes (no sender runs). Each is tasks.outbox.Delivery.to_json():
+        {"id", "task_id", "target", "event", "status", "created_at", "attempts", "last_attempt_at",
+        "last_error", "next_attempt_at", "delivered_at"}."""
+        return notify.problems(self.store.outbox, self.clock.now())
+
+    def notifications(self, status: str | None = None, task_id: int | None = None,
+                      limit: int = 50) -> list[dict]:
+        """Notification deliveries newest first, as JSON objects (see notification_problems)."""
+        return [d.to_json() for d in self.store.outbox.list(status, task_id, limit)]
+
+    def space_warnings(self) -> list[dict]:
+        """The data and export directories with less free space than `[heartbeat] min_free_mb`:
+        [{"path", "free_bytes", "threshold_bytes", "message"}] (heartbeat.space)."""
+        return [w.to_json() for w in space.warnings(self.config)]
 
     # -- maintenance ----------------------------------------------------------------------------------
 

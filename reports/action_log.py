@@ -32,6 +32,14 @@ def connection_back(failures: int) -> str:
     return f"connection back after {plural(failures, 'failed attempt')}"
 
 
+def outage_over(what: str, failures: int) -> str:
+    """A batch went through after `failures` attempts failed for want of `what`: "space" (a full
+    disk) or "connection" (an unreachable shop)."""
+    if what == "space":
+        return f"space available again after {plural(failures, 'failed attempt')}"
+    return connection_back(failures)
+
+
 def missed(why: str) -> str:
     return f"missed: {why}"
 

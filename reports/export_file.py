@@ -9,11 +9,14 @@ uninterrupted run's.
 
 from __future__ import annotations
 
+import errno
 import os
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 from connectors.platform.export_format import FILE_TAIL, SEPARATOR, file_head
+from core.errors import DiskFull
 from tasks.models import Task
 
 FOOTER = FILE_TAIL.encode()
@@ -32,22 +35,52 @@ def body(records: list[str], first: bool) -> bytes:
     return (text if first else SEPARATOR + text).encode()
 
 
+NO_SPACE = (errno.ENOSPC, errno.EDQUOT)
+
+
 def append(path: str | Path, committed: int, data: bytes) -> int:
     """Write `data` at the committed offset (dropping anything after it) and make it durable.
-    Returns the new offset, to be committed with the batch."""
+    Returns the new offset, to be committed with the batch. Raises DiskFull (an outage: the batch
+    is retried) when the disk has no room for `data`; the next append drops what got written."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o644)
     try:
-        os.ftruncate(fd, committed)
-        os.lseek(fd, committed, os.SEEK_SET)
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view):]
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o644)
+        try:
+            os.ftruncate(fd, committed)
+            os.lseek(fd, committed, os.SEEK_SET)
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    except OSError as exc:
+        if exc.errno in NO_SPACE:
+            drop_after(path, committed)  # what did fit is freed, so the free space shown is true
+            raise DiskFull(path, len(data), free_bytes(path.parent)) from None
+        raise
     return committed + len(data)
+
+
+def drop_after(path: Path, committed: int) -> None:
+    """Truncate the file to its committed length, if it exists (best effort)."""
+    try:
+        os.truncate(path, committed)
+    except OSError:
+        pass
+
+
+def free_bytes(path: str | Path) -> int | None:
+    """Bytes free for us on the filesystem holding `path` (or its nearest existing parent); None
+    when that cannot be told."""
+    path = Path(path)
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    try:
+        return shutil.disk_usage(path).free
+    except OSError:
+        return None
 
 
 def read(task: Task, chunk: int = 1 << 20) -> Iterator[bytes]:

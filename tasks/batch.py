@@ -22,6 +22,7 @@ from tasks import deliveries, rows
 from tasks import tables as t
 from tasks.guard import guarded
 from tasks.models import Item, Outcome, Task
+from tasks.outbox import Subscriptions
 from tasks.recovery import Attempt, poisoned_batch
 from tasks.statements import Statements
 from tasks.states import ITEM_OUTCOMES, ItemStatus, TaskStatus
@@ -71,9 +72,11 @@ class BatchResult:
 class Batch:
     """The claimed batch as its work sees it: the task, its items, the attempt."""
 
-    def __init__(self, conn: Connection, sql: Statements, task: Task, items: list[Item], attempt: Attempt):
+    def __init__(self, conn: Connection, sql: Statements, task: Task, items: list[Item], attempt: Attempt,
+                 notify: Subscriptions):
         self._conn, self._sql = conn, sql
         self.task, self.items, self.attempt = task, items, attempt
+        self.notify = notify  # the deliveries its completion writes (tasks.outbox)
 
     @property
     def poisoned(self) -> bool:
@@ -131,7 +134,7 @@ class Batch:
         if task.progress.pending == 0:
             closing = summary(task)
             rows.write_log(self._conn, task.id, now, closing)
-            task = rows.transition(self._conn, task, TaskStatus.COMPLETED, now, closing)
+            task = rows.transition(self._conn, task, TaskStatus.COMPLETED, now, closing, self.notify)
             if result.deliver_to is not None:
                 deliveries.schedule(self._conn, task.id, result.deliver_to, now)
         return task

@@ -1,8 +1,9 @@
 """Row operations on a task inside a transaction the store opened: read it, log a line, change its
 status. The store and the batch it hands out share them; nothing above `tasks/` calls them.
 
-`transition` is the only place a task's status changes: it asks the state machine first, and it
-cancels what a task that ends leaves pending.
+`transition` is the only place a task's status changes: it asks the state machine first, cancels
+what a task that ends leaves pending, and writes the notifications the change asks for
+(tasks.outbox), all in the caller's transaction.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from sqlalchemy.engine import Connection
 from core.errors import Refused, TaskNotFound
 from tasks import tables as t
 from tasks.models import Task
+from tasks.outbox import Subscriptions
 from tasks.states import ItemStatus, TaskStatus, check_task_transition
 
 TASK = t.tasks.c
@@ -58,12 +60,13 @@ def write_log(conn: Connection, task_id: int, now: datetime, message: str, level
 
 
 def transition(conn: Connection, task: Task, wanted: TaskStatus, now: datetime,
-               message: str | None) -> Task:
+               message: str | None, notify: Subscriptions) -> Task:
     """The only place a task's status changes. Raises IllegalTransition for a change the state
     machine does not allow, Refused when the row changed under us. Returns the task as it now is.
 
     A task that reaches a final state keeps no pending item: in the same transaction they become
-    cancelled, with `cancelled_because(wanted, message)` as their detail (a kill, an error)."""
+    cancelled, with `cancelled_because(wanted, message)` as their detail (a kill, an error). The
+    deliveries `notify` asks for are written in the same transaction too (tasks.outbox)."""
     check_task_transition(task.id, task.status, wanted)
     values = {"status": wanted.value, "message": message}
     if wanted is TaskStatus.RUNNING:
@@ -81,7 +84,9 @@ def transition(conn: Connection, task: Task, wanted: TaskStatus, now: datetime,
         TASK.id == task.id, TASK.status == task.status.value).values(**values))
     if updated.rowcount != 1:
         raise Refused(f"task {task.id} changed while it was being updated; try again")
-    return read_task(conn, task.id)
+    changed = read_task(conn, task.id)
+    notify.record(conn, changed, now)
+    return changed
 
 
 def cancelled_because(status: TaskStatus, message: str | None) -> str:

@@ -34,6 +34,7 @@ from tasks.batch import Batch, BatchResult, Planning
 from tasks.guard import callers, callers_iter, guarded, guarded_iter
 from tasks.leases import busy, owner_gone
 from tasks.models import Item, ItemRecord, LogLine, QueueEntry, Task
+from tasks.outbox import NOBODY, Outbox, Subscriptions, forget_finished
 from tasks.recovery import Attempt
 from tasks.rows import TASK_COLUMNS, lock_task, naive, read_task, transition, write_log
 from tasks.statements import Statements
@@ -75,10 +76,13 @@ class Planned:
 
 
 class TaskStore:
-    def __init__(self, engine: Engine, wording: Wording):
-        self.engine, self.wording = engine, wording
+    def __init__(self, engine: Engine, wording: Wording, notify: Subscriptions = NOBODY):
+        """`notify`: which status changes write notification deliveries (tasks.outbox), read and
+        sent through `self.outbox`."""
+        self.engine, self.wording, self.notify = engine, wording, notify
         self.sql = Statements(engine.dialect)
         self.deliveries = deliveries.DeliveryStore(engine)  # export files uploaded to http targets
+        self.outbox = Outbox(engine)
 
     # -- reading ---------------------------------------------------------------------------------
 
@@ -363,13 +367,13 @@ class TaskStore:
             why = queue.too_late(task, now, misfire_grace) or queue.sibling_running(conn, task, now)
             if why:
                 write_log(conn, task_id, now, self.wording.missed(why), level="warning")
-                return transition(conn, task, TaskStatus.MISSED, now, why)
+                return transition(conn, task, TaskStatus.MISSED, now, why, self.notify)
             try:
                 total = queue.insert(conn, task_id, callers_iter(callers(build_queue)))
             except SourceUnchanged as exc:  # raised before the first entry: nothing was inserted
-                return _complete_at_once(conn, task, now, str(exc))
+                return _complete_at_once(conn, task, now, str(exc), self.notify)
             if total == 0:  # an empty source the profile allows: nothing to do, no batch
-                return _complete_at_once(conn, task, now, self.wording.nothing_to_do())
+                return _complete_at_once(conn, task, now, self.wording.nothing_to_do(), self.notify)
             if duplicate_note is not None:
                 queue.mark_duplicates(conn, task_id, duplicate_note)
             conn.execute(t.tasks.update().where(TASK.id == task_id).values(
@@ -377,7 +381,7 @@ class TaskStore:
             write_log(conn, task_id, now, self.wording.started(total, task.batch_size))
             if task.options.get("dry_run"):
                 write_log(conn, task_id, now, self.wording.dry_run())
-            return transition(conn, read_task(conn, task_id), TaskStatus.RUNNING, now, None)
+            return transition(conn, read_task(conn, task_id), TaskStatus.RUNNING, now, None, self.notify)
 
     def _fail_pending(self, task_id: int, now: datetime, reason: str) -> Task | None:
         return self._fail(task_id, now, reason, TaskStatus.PENDING)
@@ -389,7 +393,7 @@ class TaskStore:
             task = lock_task(conn, task_id)
             if task is None or task.status is not expected:
                 return task
-            failed = transition(conn, task, TaskStatus.ERROR, now, reason)
+            failed = transition(conn, task, TaskStatus.ERROR, now, reason, self.notify)
             cancelled = failed.progress.cancelled - task.progress.cancelled
             write_log(conn, task_id, now, self.wording.failed(reason, cancelled), level="error")
             return failed
@@ -444,7 +448,7 @@ class TaskStore:
             conn, sql, task = conn_task
             if items is None:
                 items = sql.pending(conn, task, attempt.end)
-            batch = Batch(conn, sql, task, items, attempt)
+            batch = Batch(conn, sql, task, items, attempt, self.notify)
             result = callers(work, batch)
             return batch.commit(result, now, self.wording.summary)
 
@@ -523,7 +527,7 @@ class TaskStore:
             return self._kill(conn, task, now, reason)
 
     def _kill(self, conn: Connection, task: Task, now: datetime, reason: str) -> Task:
-        killed = transition(conn, task, TaskStatus.KILLED, now, reason)
+        killed = transition(conn, task, TaskStatus.KILLED, now, reason, self.notify)
         cancelled = killed.progress.cancelled - task.progress.cancelled
         write_log(conn, task.id, now, self.wording.killed(reason, cancelled), level="warning")
         return killed
@@ -561,17 +565,19 @@ class TaskStore:
 
 
 def _delete_rows(conn: Connection, task_ids: list[int]) -> None:
-    """Tasks with everything recorded about them: items, log lines, findings, deliveries."""
+    """Tasks with everything recorded about them: items, log lines, findings, deliveries,
+    notifications sent (or given up) about them."""
     conn.execute(t.items.delete().where(ITEM.task_id.in_(task_ids)))
+    forget_finished(conn, task_ids)
     conn.execute(t.log.delete().where(t.log.c.task_id.in_(task_ids)))
     conn.execute(t.findings.delete().where(t.findings.c.task_id.in_(task_ids)))
     deliveries.delete_rows(conn, task_ids)
     conn.execute(t.tasks.delete().where(TASK.id.in_(task_ids)))
 
 
-def _complete_at_once(conn, task: Task, now: datetime, message: str) -> Task:
+def _complete_at_once(conn, task: Task, now: datetime, message: str, notify: Subscriptions) -> Task:
     """A task started with nothing to do: running, then completed with `message`, which the log
     says too (no batch is run)."""
     write_log(conn, task.id, now, message)
-    running = transition(conn, task, TaskStatus.RUNNING, now, None)
-    return transition(conn, running, TaskStatus.COMPLETED, now, message)
+    running = transition(conn, task, TaskStatus.RUNNING, now, None, notify)
+    return transition(conn, running, TaskStatus.COMPLETED, now, message, notify)

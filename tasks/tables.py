@@ -188,3 +188,26 @@ deliveries = sa.Table(  # an export file's upload to an http target (tasks/deliv
     sa.Column("delivered_at", Timestamp),
     sa.Index("ix_hb_deliveries_status_next", "status", "next_at"),
 )
+
+notifications = sa.Table(  # the outbox: one row per delivery a status change asks for (tasks/outbox.py)
+    "hb_notifications",
+    metadata,
+    # the delivery id receivers see (X-Heartbeat-Delivery): never reused, like task ids
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("task_id", sa.Integer, nullable=False),
+    sa.Column("target", sa.String(100), nullable=False),  # the [[notify]] entry's name
+    sa.Column("event", sa.String(32), nullable=False),  # task.<status>
+    sa.Column("task", LongText, nullable=False),  # the task's --json object when its status changed
+    sa.Column("status", sa.String(16), nullable=False),  # pending | delivered | failed
+    sa.Column("created_at", Timestamp, nullable=False),
+    # when a pending delivery may be attempted next; an attempt moves it past its timeout first, so
+    # a sender that dies mid-attempt leaves it to be tried again, and two senders never share it
+    sa.Column("next_attempt_at", Timestamp, nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("last_attempt_at", Timestamp),
+    sa.Column("last_error", sa.Text),
+    sa.Column("delivered_at", Timestamp),
+    sa.Index("ix_hb_notifications_due", "status", "next_attempt_at"),
+    sa.Index("ix_hb_notifications_task", "task_id"),
+    sqlite_autoincrement=True,
+)

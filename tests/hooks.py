@@ -8,7 +8,10 @@ Nothing in the product reads these variables (tests/processes.py sets them):
   commits in the state database (exit 71);
 - HB_HOOK_HOLD_ON_PRODUCT=ID with HB_HOOK_HOLD_FILE=PATH: a batch holding product ID writes the pid
   of the process handling it to PATH and then waits forever, so a test can kill the daemon at that
-  very moment (a poll of PATH, not a timer, says when).
+  very moment (a poll of PATH, not a timer, says when);
+- HB_HOOK_HOLD_BEFORE_DELIVERY=PATH: the notification sender, about to attempt a delivery, writes
+  its pid to PATH and waits forever (a test kills the daemon between a status change and its
+  notification's delivery).
 """
 
 from __future__ import annotations
@@ -17,12 +20,23 @@ import os
 import time
 
 import profiles
+from heartbeat import notify
 from heartbeat.cli import main
 
 CRASH_ON = int(os.environ.get("HB_HOOK_CRASH_ON_PRODUCT") or 0)
 CRASH_AFTER_APPLY = os.environ.get("HB_HOOK_CRASH_AFTER_APPLY") == "1"
 HOLD_ON = int(os.environ.get("HB_HOOK_HOLD_ON_PRODUCT") or 0)
 HOLD_FILE = os.environ.get("HB_HOOK_HOLD_FILE")
+HOLD_BEFORE_DELIVERY = os.environ.get("HB_HOOK_HOLD_BEFORE_DELIVERY")
+
+
+def _hold(path: str) -> None:
+    """Write our pid to `path` (atomically), then wait forever."""
+    with open(path + ".tmp", "w") as f:
+        f.write(str(os.getpid()))
+    os.replace(path + ".tmp", path)
+    while True:
+        time.sleep(3600)
 
 
 def _hooked(kind: type) -> type:
@@ -32,11 +46,7 @@ def _hooked(kind: type) -> type:
             if CRASH_ON and CRASH_ON in ids:
                 os._exit(70)
             if HOLD_ON and HOLD_ON in ids and HOLD_FILE:
-                with open(HOLD_FILE + ".tmp", "w") as f:
-                    f.write(str(os.getpid()))
-                os.replace(HOLD_FILE + ".tmp", HOLD_FILE)
-                while True:
-                    time.sleep(3600)
+                _hold(HOLD_FILE)
             return super().process(task, items, previous)
 
         def apply(self, effects, at):
@@ -49,6 +59,15 @@ def _hooked(kind: type) -> type:
 
 
 profiles.KINDS.update({name: _hooked(kind) for name, kind in profiles.KINDS.items()})
+
+if HOLD_BEFORE_DELIVERY:
+    _attempt = notify.Sender.attempt
+
+    def _held_attempt(self, delivery):
+        _hold(HOLD_BEFORE_DELIVERY)
+        return _attempt(self, delivery)
+
+    notify.Sender.attempt = _held_attempt
 
 if __name__ == "__main__":
     main()
