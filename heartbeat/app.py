@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import threading
+from datetime import timedelta
 from functools import cached_property
 from pathlib import Path
 
 from core.config import Config, Connection
 from core.errors import Refused
 from heartbeat import config as config_module
-from heartbeat.beat import Heartbeat
+from heartbeat.beat import Heartbeat, Monitor
 from heartbeat.service import TaskManager
 from reports import action_log
 from tasks.database import create_state_engine, ensure_schema
+from tasks.overview import Overview
+from tasks.registry import Registry
 from tasks.store import TaskStore
 
 
@@ -30,15 +33,26 @@ class App:
     def store(self) -> TaskStore:
         engine = create_state_engine(self.config.database_url)
         ensure_schema(engine)
-        return TaskStore(engine, action_log)
+        return TaskStore(engine, action_log, timedelta(seconds=self.config.dead_after))
+
+    @cached_property
+    def registry(self) -> Registry:
+        """The daemon registry, on an engine of its own (its writes never wait for the tick's pool)."""
+        self.store  # noqa: B018 (the schema is upgraded first)
+        return Registry(create_state_engine(self.config.database_url))
+
+    @cached_property
+    def overview(self) -> Overview:
+        """Whole-database counts for `status` and the metrics."""
+        return Overview(self.store.engine)
 
     @cached_property
     def tasks(self) -> TaskManager:
         """The task verbs (heartbeat.service), as every front door calls them."""
         return TaskManager(self.config, self.store)
 
-    def heartbeat(self, stop: threading.Event | None = None) -> Heartbeat:
-        return Heartbeat(self.config, self.store, stop=stop)
+    def heartbeat(self, stop: threading.Event | None = None, monitor: Monitor | None = None) -> Heartbeat:
+        return Heartbeat(self.config, self.store, stop=stop, monitor=monitor)
 
     def demo_shop(self, name: str | None) -> Connection:
         """The connection `demo init` fills: the named one, else the only prestashop connection

@@ -97,8 +97,22 @@ HEARTBEAT_KEYS = {  # the Config field of the same name
     "log_format": Opt(str, "auto", _one_of("auto", "json", "console")),
     "log_level": Opt(str, "info", _one_of("debug", "info", "warning", "error")),
     "keep_history": Opt(int, None, AT_LEAST_1),
+    "dead_after": Opt(float, 30.0, POSITIVE),  # seconds unseen before a registered process is dead
 }
 DATABASE_KEYS = {"url": Opt(str, None, resolve="db_url")}  # None: sqlite file <data_dir>/state.db
+
+
+def listen_address(text: str) -> tuple[str, int] | None:
+    """("HOST", PORT) of a "HOST:PORT" listen address ("[::1]:9464" for IPv6), or None if malformed."""
+    host, _, port = text.rpartition(":")
+    host = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+    if not host or not port.isdigit() or not 1 <= int(port) <= 65535 or any(c in host for c in "[]/ "):
+        return None
+    return host, int(port)
+
+
+LISTEN = _check(lambda v: listen_address(v), "must be HOST:PORT (e.g. 127.0.0.1:9464), got {v!r}")
+METRICS_KEYS = {"listen": Opt(str, None, LISTEN)}  # [metrics]: served by `heartbeat run`
 NOT_NEGATIVE = _check(lambda v: math.isfinite(v) and v >= 0, "must be 0 or more, got {v}")
 DOWNLOAD_KEYS = {  # every feed type: how a url is downloaded (connectors/feeds/download.py)
     "max_bytes": Opt(int, 1024 ** 3, AT_LEAST_1),
@@ -180,7 +194,7 @@ KINDS: dict[str, Kind] = {
         },
     ),
 }
-TOP_LEVEL = ("heartbeat", "database", "connections", "profiles")
+TOP_LEVEL = ("heartbeat", "database", "connections", "profiles", "metrics")
 DB_BACKENDS = ("sqlite", "mysql", "mariadb")
 _TYPE_NAMES = {str: "a string", int: "an integer", float: "a number", bool: "a boolean (true or false)",
                list: "an array", dict: "a table"}
@@ -235,7 +249,9 @@ class _Loader:
         hb = self.table(data.get("heartbeat", {}), HEARTBEAT_KEYS, "heartbeat")
         db = self.table(data.get("database", {}), DATABASE_KEYS, "database")
         connections = self.connections(self.expect_table(data.get("connections", {}), "connections"))
+        metrics = self.table(data.get("metrics", {}), METRICS_KEYS, "metrics")
         return Config(
+            metrics_listen=metrics["listen"],
             path=Path(os.path.abspath(self.path)),
             database_url=db["url"] or _sqlite_url(hb["data_dir"] / "state.db"),
             connections=connections,

@@ -28,7 +28,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from core.clock import as_utc
 from core.errors import FatalTaskError, SourceUnchanged
-from tasks import queue, recovery
+from tasks import queue, recovery, registry
 from tasks import tables as t
 from tasks.batch import Batch, BatchResult, Planning
 from tasks.guard import callers, callers_iter, guarded, guarded_iter
@@ -75,8 +75,10 @@ class Planned:
 
 
 class TaskStore:
-    def __init__(self, engine: Engine, wording: Wording):
-        self.engine, self.wording = engine, wording
+    def __init__(self, engine: Engine, wording: Wording, dead_after: timedelta = registry.DEAD_AFTER):
+        """`dead_after`: how long a registered process may go unseen before it is dead (its tasks
+        are taken over, tasks.registry)."""
+        self.engine, self.wording, self.dead_after = engine, wording, dead_after
         self.sql = Statements(engine.dialect)
 
     # -- reading ---------------------------------------------------------------------------------
@@ -370,7 +372,8 @@ class TaskStore:
             if task is None or task.status is not TaskStatus.RUNNING:
                 return None
             other = task.owner not in (None, owner)
-            gone = other and owner_gone(task.owner, task.lease_until, now)
+            gone = other and owner_gone(task.owner, task.lease_until, now,
+                                        self._registered_dead(conn, task, now))
             if other and busy(task.lease_until, now) and not gone:
                 return None  # another process is in the middle of a batch
             attempt = recovery.next_attempt(task, owner, gone)
@@ -380,6 +383,10 @@ class TaskStore:
                 owner=owner, lease_until=naive(now + lease), attempt_position=attempt.position,
                 attempt_end=attempt.end, restarts=attempt.restarts, suspect_until=attempt.suspect_until))
             return attempt
+
+    def _registered_dead(self, conn: Connection, task: Task, now: datetime) -> bool:
+        state = registry.presence(conn, task.owner, now, self.dead_after)
+        return state in (registry.DaemonState.DEAD, registry.DaemonState.STOPPED)
 
     @guarded
     def plan(self, task_id: int, owner: str, attempt: Attempt,
