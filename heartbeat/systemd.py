@@ -38,14 +38,18 @@ class Notifier:
         return self.address is not None
 
     def send(self, *lines: str) -> None:
-        """One datagram of `lines`; a failure is logged once and never raised (systemd went away:
-        nothing of our work depends on it)."""
+        """One datagram of `lines`, never waiting: when the listener's queue is full the message
+        is dropped (the tick loop must never block on systemd). Any other failure (the socket is
+        gone) is logged once and ends notifying; nothing of our work depends on it."""
         if self.address is None:
             return
         try:
             if self._sock is None:
                 self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+                self._sock.setblocking(False)
             self._sock.sendto("\n".join(lines).encode(), self.address)
+        except BlockingIOError:
+            log.debug("systemd.notify_dropped", message=lines[0])
         except OSError as exc:
             log.warning("systemd.notify_failed", reason=exc.strerror or str(exc), socket=self.address)
             self.address = None
