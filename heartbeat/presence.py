@@ -21,7 +21,7 @@ from core.config import Config
 from core.errors import StateDatabaseError
 from heartbeat.beat import Monitor, TickReport
 from heartbeat.systemd import Notifier
-from tasks.leases import current_host, current_owner
+from tasks.leases import current_owner
 from tasks.registry import Registry
 
 log = structlog.get_logger("heartbeat")
@@ -61,7 +61,8 @@ class Presence(Monitor):
 
     def start(self, refresh: bool = True) -> int:
         """Register (raises StateDatabaseError) and, with `refresh`, start the refresh thread."""
-        self.id = self.registry.register(self.owner, self.kind, current_host(), os.getpid(), version(),
+        host = self.owner.rsplit(":", 2)[0]
+        self.id = self.registry.register(self.owner, self.kind, host, os.getpid(), version(),
                                          str(self.config.path), self.clock.now())
         if refresh:
             every = refresh_every(self.config.dead_after)

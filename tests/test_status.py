@@ -1,0 +1,134 @@
+"""`heartbeat status`: what it reports and its exit code (0 alive and well, 1 otherwise with the
+reasons on stderr, 2 for a config mistake), on SQLite and MariaDB, on an injected clock."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from connectors.prestashop import create_demo_shop
+from core.errors import FatalTaskError, StateDatabaseError
+from heartbeat import status
+from heartbeat.app import App
+from heartbeat.beat import Heartbeat
+from heartbeat.cli import cli
+from heartbeat.presence import Presence
+from tests.test_cli import write_config
+
+
+@pytest.fixture
+def config_path(tmp_path, db_url, shop_url) -> Path:
+    create_demo_shop(shop_url, products=30)
+    path = write_config(tmp_path, db_url, shop_url)
+    with open(path, "a") as f:
+        f.write('\n[[profiles]]\nname = "other"\nkind = "export"\nsource = "shop"\nbatch_size = 10\n')
+    return path
+
+
+def run_status(config_path: Path, *args: str):
+    return CliRunner().invoke(cli, ["--config", str(config_path), "status", *args])
+
+
+def tick(app: App, clock, owner="host-a:1:1") -> Presence:
+    """One heartbeat of a registered daemon at the clock's time, to its end."""
+    presence = Presence(app.registry, app.config, "run", clock, owner=owner)
+    presence.start(refresh=False)
+    Heartbeat(app.config, app.store, clock=clock, owner=owner, monitor=presence).run_until_idle()
+    return presence
+
+
+def test_no_tick_ever_is_exit_1_with_the_reason_on_stderr(config_path):
+    result = run_status(config_path, "--json")
+    assert result.exit_code == 1
+    report = json.loads(result.stdout)
+    assert report["ok"] is False and report["daemons"] == [] and report["last_tick"] is None
+    assert result.stderr == "heartbeat: no daemon or cron tick has ever ticked on this state database\n"
+
+
+def test_a_cron_tick_is_seen_alive_and_status_exits_0(config_path):
+    assert CliRunner().invoke(cli, ["--config", str(config_path), "tick"]).exit_code == 0
+    result = run_status(config_path, "--json")
+    assert result.exit_code == 0, result.stderr
+    report = json.loads(result.stdout)
+    [row] = report["daemons"]
+    assert (row["kind"], row["state"]) == ("tick", "stopped") and row["last_tick"] == report["last_tick"]
+    assert report["database"]["revision"] == "0011"
+    text = run_status(config_path)
+    assert text.exit_code == 0 and text.stdout.splitlines()[-1] == "OK" and "stopped  tick" in text.stdout
+
+
+def test_the_newest_tick_must_be_within_the_limit(config_path, clock):
+    app = App(str(config_path))
+    tick(app, clock)
+    assert status.collect(app, clock).ok
+    clock.advance(30)
+    assert status.collect(app, clock).ok
+    clock.advance(1)
+    report = status.collect(app, clock)
+    assert not report.ok
+    assert report.problems[0].startswith("no daemon or cron tick has ticked for 31 s (limit 30 s; the last: run ")
+    assert "is dead (not seen for 31 s)" in report.warnings[0]
+    assert report.to_json()["daemons"][0]["state"] == "dead"
+
+
+def test_a_profile_whose_last_task_failed_makes_status_exit_1_until_one_completes(config_path, clock):
+    app = App(str(config_path))
+    store, profile = app.store, app.config.profile("export-products")
+    failed = store.create(profile, "manual", clock.now(), clock.now())
+
+    def broken():
+        raise FatalTaskError("connection refused")
+
+    store.start(failed.id, clock.now(), "host-a:1:1", None, broken, lambda t: None, timedelta(minutes=2))
+    tick(app, clock)
+    report = status.collect(app, clock)
+    assert report.problems == [f"profile export-products: its last task {failed.id} ended in error: "
+                               "connection refused"]
+    rows = {p["name"]: p for p in report.to_json()["profiles"]}
+    assert rows["export-products"]["failing"] and rows["export-products"]["last_failed"]["id"] == failed.id
+    assert not rows["other"]["failing"] and rows["other"]["last_completed"] is None
+    assert "FAILING" in report.text()
+    done = store.create(profile, "manual", clock.now(), clock.now())
+    tick(app, clock)
+    report = status.collect(app, clock)
+    assert report.ok, report.problems
+    assert report.to_json()["profiles"][0]["last_completed"]["id"] == done.id
+
+
+def test_running_and_due_tasks_and_the_oldest_delay(config_path, clock):
+    app = App(str(config_path))
+    tick(app, clock)
+    app.store.create(app.config.profile("other"), "manual", clock.now(), clock.now())
+    clock.advance(12)
+    tasks = status.collect(app, clock).to_json()["tasks"]
+    assert tasks == {"running": [], "due": 1, "oldest_due_delay_seconds": 12.0}
+
+
+def test_a_section_is_a_provider_and_one_failing_hides_nothing_else(config_path, clock):
+    app = App(str(config_path))
+    tick(app, clock)
+
+    def notifications_section(ctx):
+        return status.Section("notifications", {"notifications": {"failed": 2}}, ["notifications  2 failed"],
+                              warnings=["2 deliveries failed"])
+
+    def disk_section(ctx):
+        raise StateDatabaseError("gone away")
+
+    report = status.collect(app, clock, [*status.PROVIDERS, notifications_section, disk_section])
+    data = report.to_json()
+    assert data["notifications"] == {"failed": 2} and data["warnings"] == ["2 deliveries failed"]
+    assert data["problems"] == ["state database error: gone away"] and not data["ok"]
+    assert "daemons" in data and "notifications  2 failed" in report.text()
+
+
+def test_a_config_mistake_is_exit_2(tmp_path):
+    path = tmp_path / "heartbeat.toml"
+    path.write_text('[metrics]\nlisten = "localhost"\n')
+    result = run_status(path)
+    assert result.exit_code == 2
+    assert "metrics.listen: must be HOST:PORT (e.g. 127.0.0.1:9464), got 'localhost'" in result.stderr
