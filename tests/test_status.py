@@ -70,7 +70,7 @@ def test_the_newest_tick_must_be_within_the_limit(config_path, clock):
     clock.advance(1)
     report = status.collect(app, clock)
     assert not report.ok
-    assert report.problems[0].startswith("no daemon or cron tick has ticked for 31 s (limit 30 s; the last: run ")
+    assert report.problems[0].startswith("no daemon or cron tick has ticked for 31 s (limit 30 s; the last: ")
     assert "is dead (not seen for 31 s)" in report.warnings[0]
     assert report.to_json()["daemons"][0]["state"] == "dead"
 
