@@ -37,7 +37,7 @@ class _IPv6Server(ThreadingHTTPServer):
     address_family = socket.AF_INET6
 
 
-def start(app, listen: str) -> MetricsServer:
+def start(app, listen: str, clock=None) -> MetricsServer:
     """Serve `app`'s metrics on `listen` ("HOST:PORT"). Raises Refused when it cannot listen there."""
     host, port = listen_address(listen)
 
@@ -45,10 +45,10 @@ def start(app, listen: str) -> MetricsServer:
         def do_GET(self):  # noqa: N802 (http.server's name)
             path = self.path.split("?", 1)[0]
             if path == "/metrics":
-                body, content_type = metrics.exposition(app)
+                body, content_type = metrics.exposition(app, clock)
                 self._answer(200, body, content_type)
             elif path in ("/livez", "/readyz"):
-                health = metrics.liveness() if path == "/livez" else metrics.readiness(app)
+                health = metrics.liveness() if path == "/livez" else metrics.readiness(app, clock)
                 self._answer(health.http_status, health.body, _TEXT)
             else:
                 self._answer(404, b"not found: try /metrics, /livez or /readyz\n", _TEXT)
