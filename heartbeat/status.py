@@ -39,6 +39,7 @@ class Section:
 
 
 Provider = Callable[[Context], Section]
+SHOW_DEAD = timedelta(hours=1)  # a dead process stays in the report this long after it was last seen
 
 
 @dataclass
@@ -98,7 +99,7 @@ def database_section(ctx: Context) -> Section:
 def daemons_section(ctx: Context) -> Section:
     config, now = ctx.app.config, ctx.now
     dead_after, limit = timedelta(seconds=config.dead_after), tick_limit(config)
-    daemons = shown_daemons(ctx.app.registry.daemons())
+    daemons = shown_daemons(ctx.app.registry.daemons(), now)
     ticks = [d for d in daemons if d.last_tick is not None]
     newest = max(ticks, key=lambda d: d.last_tick) if ticks else None
     states = [d.state(now, dead_after) for d in daemons]
@@ -116,20 +117,23 @@ def daemons_section(ctx: Context) -> Section:
         last = f"{newest.kind} {newest.host} pid {newest.pid}"
         problems.append(f"no daemon or cron tick has ticked for {_ago(now, newest.last_tick)} (limit "
                         f"{limit.total_seconds():g} s; the last: {last})")
-    warnings = [f"{d.kind} {d.host} pid {d.pid} is dead (not seen for {_ago(now, d.last_seen)}); its tasks "
-                "are taken over" for d, s in zip(daemons, states, strict=True) if s is DaemonState.DEAD]
+    warnings = [f"{d.kind} {d.host} pid {d.pid} is dead (not seen for {_ago(now, d.last_seen)}); the next "
+                "daemon to tick takes its tasks over"
+                for d, s in zip(daemons, states, strict=True) if s is DaemonState.DEAD]
     data = {"daemons": [d.to_json(now, dead_after) for d in daemons],
             "last_tick": iso(newest.last_tick) if newest else None,
             "tick_limit_seconds": limit.total_seconds(), "dead_after_seconds": dead_after.total_seconds()}
     return Section("daemons", data, lines, problems, warnings)
 
 
-def shown_daemons(daemons: list[Daemon]) -> list[Daemon]:
-    """The rows worth showing: every one not cleanly stopped, and the newest stopped one of each
-    host and kind (a cron deployment leaves one stopped row per tick)."""
+def shown_daemons(daemons: list[Daemon], now: datetime) -> list[Daemon]:
+    """The rows worth showing: every one not cleanly stopped and seen within SHOW_DEAD (the
+    registry keeps dead rows longer, for takeovers), and the newest stopped one of each host and
+    kind (a cron deployment leaves one stopped row per tick)."""
     seen, out = set(), []
     for d in daemons:  # newest first
-        if d.stopped_at is None or (d.host, d.kind) not in seen:
+        if d.stopped_at is None and now - d.last_seen <= SHOW_DEAD or (
+                d.stopped_at is not None and (d.host, d.kind) not in seen):
             out.append(d)
         seen.add((d.host, d.kind))
     return out

@@ -73,6 +73,8 @@ def test_the_newest_tick_must_be_within_the_limit(config_path, clock):
     assert report.problems[0].startswith("no daemon or cron tick has ticked for 31 s (limit 30 s; the last: ")
     assert "is dead (not seen for 31 s)" in report.warnings[0]
     assert report.to_json()["daemons"][0]["state"] == "dead"
+    clock.advance(3600)  # long dead: kept in the registry (for a takeover) but no longer shown
+    assert status.collect(app, clock).to_json()["daemons"] == []
 
 
 def test_a_profile_whose_last_task_failed_makes_status_exit_1_until_one_completes(config_path, clock):
