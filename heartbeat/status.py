@@ -10,6 +10,7 @@ the rest of the report.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -117,8 +118,10 @@ def daemons_section(ctx: Context) -> Section:
         last = f"{newest.kind} {newest.host} pid {newest.pid}"
         problems.append(f"no daemon or cron tick has ticked for {_ago(now, newest.last_tick)} (limit "
                         f"{limit.total_seconds():g} s; the last: {last})")
-    warnings = [f"{d.kind} {d.host} pid {d.pid} is dead (not seen for {_ago(now, d.last_seen)}); the next "
-                "daemon to tick takes its tasks over"
+    owners = Counter(t.owner for t in ctx.app.store.list(status=TaskStatus.RUNNING.value, limit=None))
+    warnings = [f"{d.kind} {d.host} pid {d.pid} is dead (not seen for {_ago(now, d.last_seen)})"
+                + (f"; the next daemon to tick takes over its {owners[d.owner]} running task(s)"
+                   if owners[d.owner] else "")
                 for d, s in zip(daemons, states, strict=True) if s is DaemonState.DEAD]
     data = {"daemons": [d.to_json(now, dead_after) for d in daemons],
             "last_tick": iso(newest.last_tick) if newest else None,

@@ -71,7 +71,7 @@ def test_the_newest_tick_must_be_within_the_limit(config_path, clock):
     report = status.collect(app, clock)
     assert not report.ok
     assert report.problems[0].startswith("no daemon or cron tick has ticked for 31 s (limit 30 s; the last: ")
-    assert "is dead (not seen for 31 s)" in report.warnings[0]
+    assert report.warnings[0].endswith("is dead (not seen for 31 s)")  # and owns no running task
     assert report.to_json()["daemons"][0]["state"] == "dead"
     clock.advance(3600)  # long dead: kept in the registry (for a takeover) but no longer shown
     assert status.collect(app, clock).to_json()["daemons"] == []
@@ -134,3 +134,20 @@ def test_a_config_mistake_is_exit_2(tmp_path):
     result = run_status(path)
     assert result.exit_code == 2
     assert "metrics.listen: must be HOST:PORT (e.g. 127.0.0.1:9464), got 'localhost'" in result.stderr
+
+
+def test_a_dead_daemon_holding_tasks_is_a_warning_while_another_ticks(config_path, clock):
+    app = App(str(config_path))
+    app.store.create(app.config.profile("export-products"), "manual", clock.now(), clock.now())
+    first = Presence(app.registry, app.config, "run", clock, owner="host-a:1:1")
+    first.start(refresh=False)
+    Heartbeat(app.config, app.store, clock=clock, owner="host-a:1:1", monitor=first).tick()  # 1 batch of 3
+    clock.advance(31)
+    second = Presence(app.registry, app.config, "run", clock, owner="host-b:2:2")
+    second.start(refresh=False)
+    second.tick_started(clock.now())
+    report = status.collect(app, clock)
+    assert report.ok, report.problems
+    [warning] = report.warnings
+    assert warning.startswith("run host-a pid ") and warning.endswith(
+        "is dead (not seen for 31 s); the next daemon to tick takes over its 1 running task(s)")
