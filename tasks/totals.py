@@ -17,25 +17,28 @@ from tasks import tables as t
 
 TOTALS = t.profile_totals.c
 OUTCOMES = ("processed", "skipped", "error")
+BUCKETS = [t.bucket_column(b) for b in t.BATCH_BUCKETS]
+# one statement for every batch, built once: each column plus its parameter (0 where unchanged)
+_ADD = t.profile_totals.update().where(TOTALS.profile == sa.bindparam("key")).values(
+    {name: getattr(TOTALS, name) + sa.bindparam(f"add_{name}")
+     for name in (*OUTCOMES, "batches", "batch_seconds", *BUCKETS)})
+_NEW = t.profile_totals.insert()
 
 
 def add_batch(conn: Connection, profile: str, counts: Mapping[str, int], seconds: float) -> None:
     """Count one committed batch of `profile`: its items by outcome and its duration."""
-    values = {o: getattr(TOTALS, o) + counts.get(o, 0) for o in OUTCOMES if counts.get(o)}
-    values.update(batches=TOTALS.batches + 1, batch_seconds=TOTALS.batch_seconds + seconds)
-    for bound in t.BATCH_BUCKETS:
-        if seconds <= bound:
-            name = t.bucket_column(bound)
-            values[name] = getattr(TOTALS, name) + 1
-    update = t.profile_totals.update().where(TOTALS.profile == profile).values(**values)
-    if conn.execute(update).rowcount:
+    params = {"key": profile, "add_batches": 1, "add_batch_seconds": seconds,
+              **{f"add_{o}": counts.get(o, 0) for o in OUTCOMES},
+              **{f"add_{name}": int(seconds <= bound)
+                 for name, bound in zip(BUCKETS, t.BATCH_BUCKETS, strict=True)}}
+    if conn.execute(_ADD, params).rowcount:
         return
     try:  # the profile's first batch: its row, in a savepoint in case another process inserts it first
         with conn.begin_nested():
-            conn.execute(t.profile_totals.insert().values(profile=profile))
+            conn.execute(_NEW, {"profile": profile})
     except sa.exc.IntegrityError:
         pass
-    conn.execute(update)
+    conn.execute(_ADD, params)
 
 
 def read(conn: Connection) -> dict[str, dict]:
