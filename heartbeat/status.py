@@ -5,7 +5,9 @@ for people, its problems (any problem makes `status` exit 1, each is a line on s
 warnings (shown; the exit code is unchanged). To add a section (notification deliveries, disk
 space...), write a provider `def my_section(ctx: Context) -> Section` and append it to PROVIDERS;
 a provider that raises a HeartbeatError becomes a problem of its own, so one outage never hides
-the rest of the report.
+the rest of the report. When the state database does not answer (the `database` section failed),
+the providers that read it are skipped, so the outage is reported once and without waiting for it
+again; a provider that needs no database sets `provider.without_database = True` and still runs.
 """
 
 from __future__ import annotations
@@ -78,13 +80,16 @@ def collect(app, clock: Clock | None = None, providers: list[Provider] | None = 
     """Every provider's section. A config mistake is raised (ConfigError: exit 2), not reported."""
     app.config  # noqa: B018
     ctx = Context(app, (clock or Clock()).now())
-    sections = []
+    sections, database_down = [], False
     for provider in PROVIDERS if providers is None else providers:
         name = provider.__name__.removesuffix("_section")
+        if database_down and not getattr(provider, "without_database", False):
+            continue
         try:
             sections.append(provider(ctx))
         except HeartbeatError as exc:
             sections.append(Section(name, {}, [f"{name}: {exc}"], problems=[str(exc)]))
+            database_down = database_down or provider is database_section
     return Status(ctx.now, sections)
 
 

@@ -17,9 +17,8 @@ from heartbeat import metrics_server
 from heartbeat.app import App
 from heartbeat.beat import Heartbeat
 from heartbeat.presence import Presence
-from tests.helpers import execute
-from tests.test_cli import write_config
-from tests.test_database import _upgrade_to
+from tests.helpers import execute, upgrade_to
+from tests.helpers import write_config_file as write_config
 
 
 @pytest.fixture
@@ -140,7 +139,7 @@ def test_items_handled_before_the_upgrade_count(db_url):
     from tasks.overview import Overview
 
     engine = create_state_engine(db_url)
-    _upgrade_to(engine, "0008")
+    upgrade_to(engine, "0008")
     execute(db_url, "INSERT INTO hb_tasks (id, profile, kind, status, triggered_by, created_at, "
             "scheduled_at, batch_size, total, processed, skipped, error) VALUES (1, 'catalogue', 'export', "
             "'completed', 'manual', '2026-11-01 10:00:00', '2026-11-01 10:00:00', 10, 9, 5, 3, 1)")

@@ -17,7 +17,7 @@ from heartbeat.app import App
 from heartbeat.beat import Heartbeat
 from heartbeat.cli import cli
 from heartbeat.presence import Presence
-from tests.test_cli import write_config
+from tests.helpers import write_config_file as write_config
 
 
 @pytest.fixture
@@ -126,6 +126,22 @@ def test_a_section_is_a_provider_and_one_failing_hides_nothing_else(config_path,
     assert data["notifications"] == {"failed": 2} and data["warnings"] == ["2 deliveries failed"]
     assert data["problems"] == ["state database error: gone away"] and not data["ok"]
     assert "daemons" in data and "notifications  2 failed" in report.text()
+
+
+def test_a_state_database_that_does_not_answer_is_one_problem(tmp_path, clock):
+    path = tmp_path / "heartbeat.toml"
+    path.write_text('[database]\nurl = "mysql+pymysql://root@127.0.0.1:1/none"\n')
+
+    def disk_section(ctx):
+        return status.Section("disk", {"disk": "ok"})
+
+    disk_section.without_database = True
+    report = status.collect(App(str(path)), clock, [*status.PROVIDERS, disk_section])
+    [problem] = report.problems
+    assert problem.startswith("state database mysql+pymysql://root@127.0.0.1:1/none: ")
+    assert report.to_json()["disk"] == "ok" and "daemons" not in report.to_json()
+    result = run_status(path)
+    assert result.exit_code == 1 and result.stderr.count("\n") == 1
 
 
 def test_a_config_mistake_is_exit_2(tmp_path):
