@@ -104,6 +104,8 @@ class Config:
     log_format: str = "auto"  # auto | json | console
     log_level: str = "info"
     keep_history: int | None = None  # days; None keeps everything
+    dead_after: float = 30.0  # seconds a registered process may go unseen before it is dead
+    metrics_listen: str | None = None  # [metrics] listen = "HOST:PORT": `heartbeat run` serves /metrics
     connections: dict[str, Connection] = field(default_factory=dict)
     profiles: tuple[Profile, ...] = ()
     category_rules: tuple[CategoryRule, ...] = ()

@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import threading
+from datetime import timedelta
 from functools import cached_property
 from pathlib import Path
 
 from core.config import Config, Connection
 from core.errors import Refused
 from heartbeat import config as config_module
-from heartbeat.beat import Heartbeat
+from heartbeat.beat import Heartbeat, Monitor
 from heartbeat.categories import CategoryManager
 from heartbeat.service import TaskManager
 from reports import action_log
 from tasks.database import create_state_engine, ensure_schema
 from tasks.outbox import Subscriptions
+from tasks.overview import Overview
+from tasks.registry import Registry
 from tasks.store import TaskStore
 
 
@@ -32,7 +35,19 @@ class App:
     def store(self) -> TaskStore:
         engine = create_state_engine(self.config.database_url)
         ensure_schema(engine)
-        return TaskStore(engine, action_log, Subscriptions.of(self.config.notify))
+        return TaskStore(engine, action_log, Subscriptions.of(self.config.notify),
+                         dead_after=timedelta(seconds=self.config.dead_after))
+
+    @cached_property
+    def registry(self) -> Registry:
+        """The daemon registry, on an engine of its own (its writes never wait for the tick's pool)."""
+        self.store  # noqa: B018 (the schema is upgraded first)
+        return Registry(create_state_engine(self.config.database_url))
+
+    @cached_property
+    def overview(self) -> Overview:
+        """Whole-database counts for `status` and the metrics."""
+        return Overview(self.store.engine)
 
     @cached_property
     def tasks(self) -> TaskManager:
@@ -44,8 +59,8 @@ class App:
         """The category mapping's verbs (heartbeat.categories)."""
         return CategoryManager(self.config, self.store)
 
-    def heartbeat(self, stop: threading.Event | None = None) -> Heartbeat:
-        return Heartbeat(self.config, self.store, stop=stop)
+    def heartbeat(self, stop: threading.Event | None = None, monitor: Monitor | None = None) -> Heartbeat:
+        return Heartbeat(self.config, self.store, stop=stop, monitor=monitor)
 
     def demo_shop(self, name: str | None) -> Connection:
         """The connection `demo init` fills: the named one, else the only prestashop connection

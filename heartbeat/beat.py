@@ -52,12 +52,29 @@ class TickReport:
         return bool(self.started or self.batches)
 
 
+class Monitor:
+    """What the tick loop tells whoever watches it (heartbeat/presence.py: the daemon registry and
+    systemd): a tick starts, a task is being worked on, the tick ended. Does nothing by default;
+    a monitor never raises."""
+
+    def tick_started(self, at: datetime) -> None:
+        pass
+
+    def doing(self, what: str) -> None:
+        pass
+
+    def tick_ended(self, report: TickReport) -> None:
+        pass
+
+
 class Heartbeat:
     """Scheduling, starting and dispatching: the batches themselves are the Runner's."""
 
     def __init__(self, config: Config, store: TaskStore, clock: Clock | None = None,
-                 owner: str | None = None, stop: threading.Event | None = None):
+                 owner: str | None = None, stop: threading.Event | None = None,
+                 monitor: Monitor | None = None):
         self.config, self.store = config, store
+        self.monitor = monitor or Monitor()
         self.clock = clock or Clock()
         self.owner = owner or current_owner()
         self.stop = stop or threading.Event()
@@ -72,6 +89,7 @@ class Heartbeat:
     def tick(self, now: datetime | None = None) -> TickReport:
         now = now or self.clock.now()
         report = TickReport()
+        self.monitor.tick_started(now)
         self._isolated(self._prune_history, now, what=("keep_history", self.config.keep_history))
         self._isolated(self._check_space, now, what=("min_free_mb", self.config.min_free_mb))
         for profile in self.config.profiles:
@@ -86,6 +104,7 @@ class Heartbeat:
         self._batches(started, report)
         self._isolated(self._deliveries, self._at(now), report, what=("step", "deliveries"))
         report.made_worker, self.runner.made_worker = self.runner.made_worker, False
+        self.monitor.tick_ended(report)
         return report
 
     def _at(self, now: datetime) -> datetime:
@@ -190,6 +209,7 @@ class Heartbeat:
     def _start(self, task_id: int, now: datetime, started: dict[int, str], report: TickReport) -> None:
         """Start a due task; a running one joins `started` (task id -> profile) for its first batch."""
         task = self.store.get(task_id)
+        self.monitor.doing(f"starting task {task_id} ({task.profile})")
         try:
             profile = self.config.profile(task.profile)
         except ProfileNotFound:
@@ -240,6 +260,7 @@ class Heartbeat:
             report.delivered.append(task_id)
 
     def _batch(self, task_id: int, profile_name: str, report: TickReport) -> None:
+        self.monitor.doing(f"batch of task {task_id} ({profile_name})")
         done = self.runner.run(task_id, profile_name)
         if done is None:
             return

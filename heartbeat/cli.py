@@ -21,6 +21,7 @@ from connectors.prestashop import create_demo_shop
 from core.errors import HeartbeatError, Refused
 from heartbeat import config as config_module
 from heartbeat import daemon, logs, notify_cli, progress
+from heartbeat import status as status_report
 from heartbeat.app import App
 from heartbeat.views import profiles_table, task_details, tasks_table
 from heartbeat.web.commands import web
@@ -114,6 +115,19 @@ def tick(app, until_idle):
     """Do one heartbeat now (for system cron), or several with --until-idle."""
     _configure_logs(app)
     sys.exit(daemon.tick(app, until_idle))
+
+
+@cli.command()
+@json_option
+@click.pass_obj
+def status(app, as_json):
+    """Is Heartbeat alive? Exit 0 when a daemon (or cron tick) ticked recently and no profile's last
+    task failed; else 1, with the reasons on stderr (docs/operations.md)."""
+    report = status_report.collect(app)
+    click.echo(json.dumps(report.to_json(), indent=2, ensure_ascii=False) if as_json else report.text())
+    for problem in report.problems:
+        click.echo(f"heartbeat: {problem}", err=True)
+    sys.exit(0 if report.ok else 1)
 
 
 @cli.group()

@@ -105,14 +105,26 @@ HEARTBEAT_KEYS = {  # the Config field of the same name
     "log_level": Opt(str, "info", _one_of("debug", "info", "warning", "error")),
     "keep_history": Opt(int, None, AT_LEAST_1),
     "min_free_mb": Opt(float, 100.0, NOT_NEGATIVE),
+    "dead_after": Opt(float, 30.0, POSITIVE),  # seconds unseen before a registered process is dead
 }
 DATABASE_KEYS = {"url": Opt(str, None, resolve="db_url")}  # None: sqlite file <data_dir>/state.db
-LISTEN = _check(lambda v: re.fullmatch(r"(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9_.-]+):\d{1,5}", v) and
-                0 < int(v.rsplit(":", 1)[1]) < 65536, "expected HOST:PORT (e.g. 127.0.0.1:8080), got {v!r}")
+
+
+def listen_address(text: str) -> tuple[str, int] | None:
+    """("HOST", PORT) of a "HOST:PORT" listen address ("[::1]:9464" for IPv6), or None if malformed."""
+    host, _, port = text.rpartition(":")
+    host = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+    if not host or not port.isdigit() or not 1 <= int(port) <= 65535 or any(c in host for c in "[]/ "):
+        return None
+    return host, int(port)
+
+
+LISTEN = _check(lambda v: listen_address(v), "must be HOST:PORT (e.g. 127.0.0.1:8080), got {v!r}")
 ARGON2 = _check(lambda v: v.startswith("$argon2"),
                 "expected an argon2 hash as printed by `heartbeat web hash-password`")
 WEB_KEYS = {"listen": Opt(str, None, LISTEN), "password_hash": Opt(str, None, ARGON2),  # core.config.Web
             "url": Opt(str, None, HTTP_URL)}  # the page's public address, for links (notifications)
+METRICS_KEYS = {"listen": Opt(str, None, LISTEN)}  # [metrics]: served by `heartbeat run`
 NOT_NEGATIVE = _check(lambda v: math.isfinite(v) and v >= 0, "must be 0 or more, got {v}")
 HEADER = _check(lambda v: re.fullmatch(r"[A-Za-z0-9-]+", v), "must be an HTTP header name, got {v!r}")
 EMAIL = re.compile(r"[^@\s<>,]+@[^@\s<>,]+")
@@ -240,7 +252,7 @@ RULE_KEYS = {  # a [[category_rules]] entry: the target, then criteria (at least
     "shop_category": Opt(int, None, AT_LEAST_1),
 }
 RULE_CRITERIA = ("reference_prefix", "name_contains", "manufacturer_contains", "shop_category")
-TOP_LEVEL = ("heartbeat", "database", "connections", "profiles", "category_rules", "notify", "web")
+TOP_LEVEL = ("heartbeat", "database", "connections", "profiles", "category_rules", "notify", "web", "metrics")
 DB_BACKENDS = ("sqlite", "mysql", "mariadb")
 _TYPE_NAMES = {str: "a string", int: "an integer", float: "a number", bool: "a boolean (true or false)",
                list: "an array", dict: "a table"}
@@ -309,7 +321,9 @@ class _Loader:
         connections = self.connections(self.expect_table(data.get("connections", {}), "connections"))
         web = self.table(data.get("web", {}), WEB_KEYS, "web")
         web = Web(**{**web, "url": web["url"].rstrip("/") if web["url"] else None})
+        metrics = self.table(data.get("metrics", {}), METRICS_KEYS, "metrics")
         return Config(
+            metrics_listen=metrics["listen"],
             path=Path(os.path.abspath(self.path)),
             database_url=db["url"] or _sqlite_url(hb["data_dir"] / "state.db"),
             connections=connections,

@@ -24,9 +24,11 @@ import structlog
 from sqlalchemy.engine import make_url
 
 from core.errors import AlreadyRunning
-from heartbeat import logs, notify, progress
+from heartbeat import logs, metrics_server, notify, progress
 from heartbeat.app import App
 from heartbeat.beat import TickReport
+from heartbeat.presence import Presence
+from heartbeat.systemd import Notifier
 
 log = structlog.get_logger("heartbeat")
 
@@ -131,10 +133,13 @@ def after_tick(report: TickReport | None) -> None:
 
 
 def tick(app: App, until_idle: bool) -> int:
-    """`heartbeat tick`: one heartbeat, or back to back until idle; returns the exit status."""
+    """`heartbeat tick`: one heartbeat, or back to back until idle; returns the exit status. It is
+    registered like a daemon (kind "tick"), so a cron deployment is seen ticking."""
     stop = threading.Event()
     install_stop_signals(stop)
-    beat = app.heartbeat(stop=stop)
+    presence = Presence(app.registry, app.config, "tick")
+    beat = app.heartbeat(stop=stop, monitor=presence)
+    presence.start()
     freeze_heap()
     shown = progress.TickProgress(beat.tasks.show, sys.stdout)  # on a terminal only
     if until_idle and shown.display is not None and sys.stderr.isatty():  # logs scroll above the bars
@@ -148,6 +153,7 @@ def tick(app: App, until_idle: bool) -> int:
     finally:
         shown.close()
         beat.close()
+        presence.close()
     notify.send_for_tick(app.config, app.store.outbox, stop)  # after the batches, for a bounded time
     return 0
 
@@ -164,22 +170,44 @@ def run(app: App) -> int:
 
         page = server.Background(app, config.web.listen)
     lock = sqlite_lock(config.database_url)
+    try:
+        return _run(app, BlockingScheduler, page)
+    finally:
+        release_lock(lock)
+
+
+def _run(app: App, scheduler_class, page=None) -> int:
+    config = app.config
     stop = threading.Event()
-    beat = app.heartbeat(stop=stop)
+    notifier = Notifier.from_env()
+    presence = Presence(app.registry, config, "run", notifier=notifier)
+    beat = app.heartbeat(stop=stop, monitor=presence)
+    presence.start()
+    server = None
+    try:
+        if config.metrics_listen:  # its own App: its own connections, never the tick's
+            server = metrics_server.start(App(app.config_path), config.metrics_listen)
+    except BaseException:
+        presence.close()
+        raise
+    _check_watchdog(notifier, config.interval)
     freeze_heap()
 
     def heartbeat() -> None:
         after_tick(beat.safe_tick())
 
-    scheduler = BlockingScheduler(timezone=UTC)
+    scheduler = scheduler_class(timezone=UTC)
     scheduler.add_job(heartbeat, "interval", seconds=config.interval, id="heartbeat",
                       max_instances=1, coalesce=True, next_run_time=datetime.now(UTC),
                       misfire_grace_time=None)
 
-    install_stop_signals(stop, lambda: threading.Thread(
-        target=scheduler.shutdown, kwargs={"wait": True}, daemon=True).start())
-    log.info("daemon.started", interval=config.interval, owner=beat.owner,
-             profiles=[p.name for p in config.profiles])
+    def on_stop() -> None:
+        presence.stopping()
+        threading.Thread(target=scheduler.shutdown, kwargs={"wait": True}, daemon=True).start()
+
+    install_stop_signals(stop, on_stop)
+    log.info("daemon.started", interval=config.interval, owner=beat.owner, registry_id=presence.id,
+             profiles=[p.name for p in config.profiles], metrics=config.metrics_listen)
     sender = notify.start_sender(config, app.store.outbox, stop)  # a thread: never in a batch's way
     try:
         if page is not None:
@@ -192,6 +220,15 @@ def run(app: App) -> int:
         beat.close()
         if sender is not None:
             sender.join(timeout=1)  # an attempt in progress may be cut short: it is retried later
-        release_lock(lock)
+        if server is not None:
+            server.close()
+        presence.close()
     log.info("daemon.stopped")
     return 0
+
+
+def _check_watchdog(notifier: Notifier, interval: float) -> None:
+    """systemd's watchdog is pinged from the tick loop: at least once per `interval` when idle."""
+    if notifier.watchdog_seconds is not None and notifier.watchdog_seconds < 2 * interval:
+        log.warning("systemd.watchdog_too_short", watchdog_seconds=notifier.watchdog_seconds,
+                    interval=interval, hint="make WatchdogSec longer than twice the interval and any batch")

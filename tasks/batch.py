@@ -18,7 +18,7 @@ from sqlalchemy.engine import Connection
 
 from core import driver
 from core.errors import IllegalTransition
-from tasks import deliveries, rows
+from tasks import deliveries, rows, totals
 from tasks import tables as t
 from tasks.guard import guarded
 from tasks.models import Item, Outcome, Task
@@ -127,6 +127,8 @@ class Batch:
         if result.export_bytes is not None:
             values["export_bytes"] = result.export_bytes
         self._conn.execute(t.tasks.update().where(TASK.id == self.task.id).values(**values))
+        if outcomes:
+            totals.add_batch(self._conn, self.task.profile, counts, result.seconds)
         for line in result.log_lines:  # a line, or (level, line)
             level, text = line if isinstance(line, tuple) else ("info", line)
             rows.write_log(self._conn, self.task.id, now, text, level)

@@ -3,7 +3,12 @@
 A task's `owner` is the process that handled its last batch (it stays set between batches, so a
 processor that dies, busy or idle, is noticed); its `lease_until` is set only while a batch is in
 progress. An owner id is "host:pid:start", where start is the process's start time as the kernel
-counts it, so a recycled pid is not mistaken for the process that died.
+counts it, so a recycled pid is not mistaken for the process that died. The host is the host name,
+or $HEARTBEAT_HOST_ID where several hosts share one name (containers) or tests play two hosts.
+
+Whether an owner still exists: on this host, /proc says; on another host, the daemon registry
+(tasks/registry.py) says whether its process is alive, and a lease held by a batch in progress
+still fences it until it expires (a batch is never taken from a daemon that might be alive).
 """
 
 from __future__ import annotations
@@ -24,23 +29,29 @@ def _process_start(pid: int) -> str | None:
     return stat.rsplit(")", 1)[-1].split()[19]
 
 
+def current_host() -> str:
+    return os.environ.get("HEARTBEAT_HOST_ID") or socket.gethostname()
+
+
 @cache
 def current_owner() -> str:
     pid = os.getpid()
-    return f"{socket.gethostname()}:{pid}:{_process_start(pid) or 0}"
+    return f"{current_host()}:{pid}:{_process_start(pid) or 0}"
 
 
-def owner_gone(owner: str, lease_until: datetime | None, now: datetime) -> bool:
+def owner_gone(owner: str, lease_until: datetime | None, now: datetime,
+               registered_dead: bool = False) -> bool:
     """True when `owner` is known to no longer exist: on this host, its process is gone; on another
-    host, it held a batch (a lease) that expired without being committed. An idle owner on another
-    host cannot be told from a dead one, and is not called gone."""
+    host, the registry calls it dead (`registered_dead`: dead or stopped) and it holds no lease,
+    or it held a batch (a lease) that expired without being committed. An owner on another host
+    that the registry does not know cannot be told from a live idle one, and is not called gone."""
     try:
         host, pid_text, start = owner.rsplit(":", 2)
         pid = int(pid_text)
     except ValueError:
-        return _lease_expired(lease_until, now)
-    if host != socket.gethostname():
-        return _lease_expired(lease_until, now)
+        return _lease_expired(lease_until, now) or (registered_dead and not busy(lease_until, now))
+    if host != current_host():
+        return _lease_expired(lease_until, now) or (registered_dead and not busy(lease_until, now))
     if pid == os.getpid():
         return owner != current_owner()
     actual = _process_start(pid)

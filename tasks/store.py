@@ -28,7 +28,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from core.clock import as_utc
 from core.errors import FatalTaskError, SourceUnchanged
-from tasks import deliveries, queue, recovery
+from tasks import deliveries, queue, recovery, registry
 from tasks import tables as t
 from tasks.batch import Batch, BatchResult, Planning
 from tasks.guard import callers, callers_iter, guarded, guarded_iter
@@ -76,10 +76,12 @@ class Planned:
 
 
 class TaskStore:
-    def __init__(self, engine: Engine, wording: Wording, notify: Subscriptions = NOBODY):
+    def __init__(self, engine: Engine, wording: Wording, notify: Subscriptions = NOBODY,
+                 dead_after: timedelta = registry.DEAD_AFTER):
         """`notify`: which status changes write notification deliveries (tasks.outbox), read and
-        sent through `self.outbox`."""
-        self.engine, self.wording, self.notify = engine, wording, notify
+        sent through `self.outbox`; `dead_after`: how long a registered process may go unseen before
+        it is dead (its tasks are taken over, tasks.registry)."""
+        self.engine, self.wording, self.notify, self.dead_after = engine, wording, notify, dead_after
         self.sql = Statements(engine.dialect)
         self.deliveries = deliveries.DeliveryStore(engine)  # export files uploaded to http targets
         self.outbox = Outbox(engine)
@@ -410,7 +412,8 @@ class TaskStore:
             if task is None or task.status is not TaskStatus.RUNNING:
                 return None
             other = task.owner not in (None, owner)
-            gone = other and owner_gone(task.owner, task.lease_until, now)
+            gone = other and owner_gone(task.owner, task.lease_until, now,
+                                        self._registered_dead(conn, task, now))
             if other and busy(task.lease_until, now) and not gone:
                 return None  # another process is in the middle of a batch
             attempt = recovery.next_attempt(task, owner, gone)
@@ -420,6 +423,10 @@ class TaskStore:
                 owner=owner, lease_until=naive(now + lease), attempt_position=attempt.position,
                 attempt_end=attempt.end, restarts=attempt.restarts, suspect_until=attempt.suspect_until))
             return attempt
+
+    def _registered_dead(self, conn: Connection, task: Task, now: datetime) -> bool:
+        state = registry.presence(conn, task.owner, now, self.dead_after)
+        return state in (registry.DaemonState.DEAD, registry.DaemonState.STOPPED)
 
     @guarded
     def plan(self, task_id: int, owner: str, attempt: Attempt,

@@ -211,3 +211,45 @@ notifications = sa.Table(  # the outbox: one row per delivery a status change as
     sa.Index("ix_hb_notifications_task", "task_id"),
     sqlite_autoincrement=True,
 )
+
+# -- daemon registry and cumulative batch totals (migration 0009) -----------------------------------
+
+daemons = sa.Table(  # one row per `heartbeat run` or `heartbeat tick` process (tasks/registry.py)
+    "hb_daemons",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("owner", sa.String(200), nullable=False),  # the owner id its tasks carry (tasks/leases.py)
+    sa.Column("kind", sa.String(8), nullable=False),  # run | tick
+    sa.Column("host", sa.String(200), nullable=False),
+    sa.Column("pid", sa.Integer, nullable=False),
+    sa.Column("version", sa.String(50), nullable=False),
+    sa.Column("config_path", sa.String(1000), nullable=False),
+    sa.Column("started_at", Timestamp, nullable=False),
+    sa.Column("last_seen", Timestamp, nullable=False),  # refreshed by a thread of its own
+    sa.Column("last_tick", Timestamp),
+    sa.Column("stopped_at", Timestamp),  # set by a clean exit
+    sa.Column("doing", sa.String(255)),
+    sa.Index("ix_hb_daemons_owner", "owner"),
+    sa.Index("ix_hb_daemons_last_seen", "last_seen"),
+)
+
+# Upper bounds (seconds) of the batch duration histogram's buckets (tasks/totals.py); +Inf is `batches`.
+BATCH_BUCKETS = (0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0)
+
+
+def bucket_column(bound: float) -> str:
+    """The column counting the batches that took at most `bound` seconds: le_0_25 for 0.25."""
+    return "le_" + f"{bound:g}".replace(".", "_")
+
+
+profile_totals = sa.Table(  # per profile, counted at each batch commit; never lowered by pruning
+    "hb_profile_totals",
+    metadata,
+    sa.Column("profile", sa.String(100), primary_key=True),
+    sa.Column("processed", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("skipped", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("error", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("batches", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("batch_seconds", sa.Float, nullable=False, server_default="0"),
+    *(sa.Column(bucket_column(b), sa.BigInteger, nullable=False, server_default="0") for b in BATCH_BUCKETS),
+)

@@ -8,11 +8,13 @@ from decimal import Decimal
 from pathlib import Path
 
 import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config as AlembicConfig
 
 from core.config import Config, Connection, Profile
 from heartbeat.beat import Heartbeat
 from reports import action_log
-from tasks.database import create_state_engine, ensure_schema
+from tasks.database import MIGRATIONS, create_state_engine, ensure_schema
 from tasks.store import TaskStore
 
 
@@ -130,3 +132,36 @@ def import_config(tmp_path, state_url, shop_url, feed: dict, **options) -> Confi
                       options=options)
     return Config(path=tmp_path / "heartbeat.toml", data_dir=tmp_path / "data", database_url=state_url,
                   connections=connections, profiles=(profile,))
+
+
+def write_config_file(tmp_path: Path, state_url: str, shop_url: str, batch_size: int = 10) -> Path:
+    """A config file with one export profile (export-products) of the shop at shop_url."""
+    path = tmp_path / "heartbeat.toml"
+    path.write_text(f"""
+[heartbeat]
+interval = 1
+data_dir = "data"
+
+[database]
+url = "{state_url}"
+
+[connections.shop]
+type = "prestashop"
+url = "{shop_url}"
+
+[[profiles]]
+name = "export-products"
+kind = "export"
+source = "shop"
+batch_size = {batch_size}
+""")
+    return path
+
+
+def upgrade_to(engine: sa.Engine, revision: str) -> None:
+    """Migrate to an older revision, as a database made by an earlier release would be."""
+    cfg = AlembicConfig()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, revision)

@@ -114,7 +114,7 @@ def test_a_busy_port_and_a_bad_listen_value_are_one_line(project):
     with_web(project, listen="localhost")
     bad = hb(project, "web", check=False)
     assert bad.returncode == 2 and bad.stderr.strip().endswith(
-        "heartbeat.toml: web.listen: expected HOST:PORT (e.g. 127.0.0.1:8080), got 'localhost'")
+        "heartbeat.toml: web.listen: must be HOST:PORT (e.g. 127.0.0.1:8080), got 'localhost'")
 
 
 def test_web_serves_the_cli_bytes_and_stops_on_sigterm(project):

@@ -21,7 +21,7 @@ import uvicorn
 
 from core.errors import Refused
 from heartbeat.app import App
-from heartbeat.web import auth
+from heartbeat.web import auth, operations
 from heartbeat.web.app import create_app
 
 log = structlog.get_logger("heartbeat.web")
@@ -53,7 +53,8 @@ def application(app: App, host: str, refresh_seconds: float = 3.0):
                       "the page; set [web] password_hash (see `heartbeat web hash-password`) or listen on "
                       "127.0.0.1")
     return create_app(app.tasks, password_hash=web.password_hash, api_token=auth.api_token(),
-                      secret_key=auth.secret_key(app.config.data_dir), refresh_seconds=refresh_seconds)
+                      secret_key=auth.secret_key(app.config.data_dir), refresh_seconds=refresh_seconds,
+                      operations_routes=operations.routes(app))
 
 
 def bind(host: str, port: int) -> socket.socket:
