@@ -47,6 +47,7 @@ class Runner:
         self.spec = spec
         self.state = RawState(connect(spec.state_url, state=True))
         self.shop = connect(spec.shop_url, state=False)
+        self.at = datetime.now()  # the shop's local time: which specific prices are current (as the product)
 
     def create_and_start(self) -> tuple[int, int, float]:
         """A new task with its queue built: (task id, items, seconds the start took)."""
@@ -75,7 +76,7 @@ class Runner:
             export_bytes = None
             if self.spec.kind == "export":
                 known = self.state.sync_state(task.profile, [i[1] for i in items])
-                outcomes, records = rawwork.export_batch(self.shop, items)
+                outcomes, records = rawwork.export_batch(self.shop, items, self.at)
                 export_bytes = _append(task, list(records.values()), last, self.spec.connection)
                 sent = {pid: hashlib.sha256(r.encode()).hexdigest() for pid, r in records.items()}
                 self.state.record_sync(task, sent, set(known), now)

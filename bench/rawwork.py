@@ -22,8 +22,10 @@ from collections.abc import Iterator
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 
+from bench import rawlisting
 from bench.sql import Db
 from connectors.platform import export_format as fmt
+from connectors.prestashop.shop import build_product
 
 QUEUE_PAGE = 5000
 IDS_PER_QUERY = 5000
@@ -40,7 +42,8 @@ QUEUE_SQL = (
 PRODUCTS_SQL = (
     "SELECT p.id_product, p.reference, p.ean13, p.upc, p.mpn, pl.name, pl.description_short, "
     "ps.active, ps.price, ps.wholesale_price, sa.quantity, p.weight, ps.id_category_default, "
-    "cl.name, m.name, ps.date_upd FROM ps_product p "
+    "cl.name, m.name, ps.date_upd, p.supplier_reference, p.width, p.height, p.depth, ps.{q}condition{q}, "
+    "ps.visibility, ps.available_for_order, ps.minimal_quantity, ps.id_tax_rules_group FROM ps_product p "
     "JOIN ps_product_shop ps ON ps.id_product = p.id_product AND ps.id_shop = ? "
     "LEFT OUTER JOIN ps_product_lang pl ON pl.id_product = p.id_product AND pl.id_shop = ? "
     "AND pl.id_lang = ? "
@@ -96,21 +99,22 @@ def queue(shop: Db) -> Iterator[tuple]:
         last = page[-1][0]
 
 
-def export_batch(shop: Db, items: list[tuple]) -> tuple[list[tuple], dict[int, str]]:
-    """Outcomes (position, status, action, detail) and the JSON record of each product found."""
+def export_batch(shop: Db, items: list[tuple], at: datetime) -> tuple[list[tuple], dict[int, str]]:
+    """Outcomes (position, status, action, detail) and the JSON record of each product found;
+    `at`, the shop's local time when the task started, picks the current specific prices."""
     ids = [i[1] for i in items]
     products: dict[int, dict] = {}
+    facts = _facts(shop)
+    quote = "`" if shop.mysql else '"'
     for start in range(0, len(ids), IDS_PER_QUERY):
         chunk = ids[start:start + IDS_PER_QUERY]
         combinations = _combinations(shop, chunk)
-        shop.cur.execute(shop.sql(PRODUCTS_SQL.format(ids=shop.marks(len(chunk)))),
+        shop.cur.execute(shop.sql(PRODUCTS_SQL.format(ids=shop.marks(len(chunk)), q=quote)),
                          (ID_SHOP, ID_SHOP, ID_LANG, ID_SHOP, ID_SHOP, ID_LANG, *chunk))
-        for r in shop.cur.fetchall():
-            products[r[0]] = fmt.product(
-                id_product=r[0], reference=r[1], ean13=r[2], upc=r[3], mpn=r[4], name=r[5],
-                description_short=r[6], active=r[7], price=r[8], wholesale_price=r[9], quantity=r[10],
-                weight=r[11], category_id=r[12], category_name=r[13], manufacturer=r[14],
-                date_upd=_datetime(r[15]), combinations=combinations.get(r[0], []))
+        found = shop.cur.fetchall()
+        extras = rawlisting.extras(shop, facts.languages, chunk, at)
+        for r in found:
+            products[r[0]] = build_product(r, combinations.get(r[0], []), extras, facts, None, ID_LANG)
     outcomes, records = [], {}
     for position, product_id, *_ in items:
         product = products.get(product_id)
@@ -120,6 +124,16 @@ def export_batch(shop: Db, items: list[tuple]) -> tuple[list[tuple], dict[int, s
         records[product_id] = fmt.dumps_product(product)
         outcomes.append((position, "processed", "exported", None))
     return outcomes, records
+
+
+_FACTS: dict[int, object] = {}
+
+
+def _facts(shop: Db):
+    """The shop-wide facts, read once per shop connection (the product: once per task)."""
+    if id(shop) not in _FACTS:
+        _FACTS[id(shop)] = rawlisting.facts(shop)
+    return _FACTS[id(shop)]
 
 
 def _combinations(shop: Db, ids: list[int]) -> dict[int, list[dict]]:

@@ -145,50 +145,60 @@ class ListingReads:
         """The batch's listing data; `languages` maps the shop's active id_lang to its iso code;
         `at` (the shop's local time) decides which specific prices are current; `rows(conn,
         statement, ids=...)` runs a statement (shop.shop_rows: broken UTF-8 read as U+FFFD)."""
-        out = Extras()
-        for pid, lang, name, short, long, rewrite in rows(conn, self.texts, ids=ids):
-            if lang in languages:
-                out.texts.setdefault(pid, {})[languages[lang]] = {
-                    "name": name, "description_short": short, "description": long, "link_rewrite": rewrite}
-        current: dict[int, dict[str, Any]] = {}
-        for pid, image, position, cover, lang, legend in rows(conn, self.images, ids=ids):
-            if current.get(pid, {}).get("id") != image:
-                current[pid] = {"id": int(image), "position": int(position or 0), "cover": bool(cover),
-                                "legend": {}, "url": None}
-                out.images.setdefault(pid, []).append(current[pid])
-            if lang in languages:
-                current[pid]["legend"][languages[lang]] = legend or ""
-        for pa, image in rows(conn, self.combination_images, ids=ids):
-            out.combination_images.setdefault(pa, []).append(int(image))
-        for pid, category in rows(conn, self.categories, ids=ids):
-            out.categories.setdefault(pid, []).append(int(category))
-        for pid, lang, name, value in rows(conn, self.features, ids=ids):
-            if lang in languages and name:
-                names = out.features.setdefault(pid, {}).setdefault(languages[lang], {})
-                names[name] = f"{names[name]}, {value}" if name in names else (value or "")
-        for pa, lang, group, value in rows(conn, self.attributes, ids=ids):
-            if lang in languages and group:
-                out.attributes.setdefault(pa, {}).setdefault(languages[lang], {})[group] = value or ""
-        best: dict[tuple[int, int], tuple] = {}
-        for row in rows(conn, self.sales, ids=ids):
-            pid, pa, shop, *_ = row
-            start, end = _moment(row[7]), _moment(row[8])
-            if at is not None and ((start and start > at) or (end and end < at)):
-                continue
-            # PrestaShop's order (SpecificPrice::getSpecificPrice): this shop's first, then the latest
-            # end (an unlimited one, 0000-00-00, last), the latest start, the first created
-            rank = (shop != 0, end or datetime.min, start or datetime.min, -row[9])
-            key = (pid, pa)
-            if key not in best or rank > best[key][0]:
-                best[key] = (rank, row)
-        for key, (_, row) in best.items():
-            out.sales[key] = {"price": dec(row[3]) if row[3] is not None else None, "reduction": dec(row[4]),
-                              "reduction_tax": bool(row[5]), "reduction_type": row[6],
-                              "from": _moment(row[7]), "to": _moment(row[8])}
-        return out
+        found = {name: rows(conn, getattr(self, name), ids=ids) for name in STATEMENTS}
+        return assemble(found, languages, at)
 
 
-def _moment(value: Any) -> datetime | None:
+STATEMENTS = ("texts", "images", "combination_images", "categories", "features", "attributes", "sales")
+
+
+def assemble(rows: dict[str, list[tuple]], languages: dict[int, str], at: datetime | None) -> Extras:
+    """A batch's Extras from the rows of each of STATEMENTS (columns and order as ListingReads
+    selects them), whoever read them (the bench's raw limit reads the same rows)."""
+    out = Extras()
+    for pid, lang, name, short, long, rewrite in rows["texts"]:
+        if lang in languages:
+            out.texts.setdefault(pid, {})[languages[lang]] = {
+                "name": name, "description_short": short, "description": long, "link_rewrite": rewrite}
+    current: dict[int, dict[str, Any]] = {}
+    for pid, image, position, cover, lang, legend in rows["images"]:
+        if current.get(pid, {}).get("id") != image:
+            current[pid] = {"id": int(image), "position": int(position or 0), "cover": bool(cover),
+                            "legend": {}, "url": None}
+            out.images.setdefault(pid, []).append(current[pid])
+        if lang in languages:
+            current[pid]["legend"][languages[lang]] = legend or ""
+    for pa, image in rows["combination_images"]:
+        out.combination_images.setdefault(pa, []).append(int(image))
+    for pid, category in rows["categories"]:
+        out.categories.setdefault(pid, []).append(int(category))
+    for pid, lang, name, value in rows["features"]:
+        if lang in languages and name:
+            names = out.features.setdefault(pid, {}).setdefault(languages[lang], {})
+            names[name] = f"{names[name]}, {value}" if name in names else (value or "")
+    for pa, lang, group, value in rows["attributes"]:
+        if lang in languages and group:
+            out.attributes.setdefault(pa, {}).setdefault(languages[lang], {})[group] = value or ""
+    best: dict[tuple[int, int], tuple] = {}
+    for row in rows["sales"]:
+        pid, pa, shop, *_ = row
+        start, end = moment(row[7]), moment(row[8])
+        if at is not None and ((start and start > at) or (end and end < at)):
+            continue
+        # PrestaShop's order (SpecificPrice::getSpecificPrice): this shop's first, then the latest
+        # end (an unlimited one, 0000-00-00, last), the latest start, the first created
+        rank = (shop != 0, end or datetime.min, start or datetime.min, -row[9])
+        key = (pid, pa)
+        if key not in best or rank > best[key][0]:
+            best[key] = (rank, row)
+    for key, (_, row) in best.items():
+        out.sales[key] = {"price": dec(row[3]) if row[3] is not None else None, "reduction": dec(row[4]),
+                          "reduction_tax": bool(row[5]), "reduction_type": row[6],
+                          "from": moment(row[7]), "to": moment(row[8])}
+    return out
+
+
+def moment(value: Any) -> datetime | None:
     """A specific price's from/to as the driver gives it; None for PrestaShop's "unlimited"
     (0000-00-00 00:00:00, NULL) and for text that is not a date."""
     if isinstance(value, datetime):

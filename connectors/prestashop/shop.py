@@ -204,41 +204,14 @@ class PrestaShop:
         return out
 
     def _product(self, row: Sequence[Any], combinations: list[dict[str, Any]], extras: listing.Extras,
-                 facts: _ShopFacts, notes: list[str]) -> dict[str, Any]:
-        """A row of `_Statements.products` as the driver gives it (decimals as float on SQLite),
-        with its listing data."""
-        pid, tree = row[0], facts.tree
-        price = Decimal(fmt.amount("price", row[8]))  # checked first: "price: 'abc' is not a number"
-        tax = facts.tax_rates.get(fmt.whole("id_tax_rules_group", row[24]), Decimal(0))
-        sales = extras.sales
-        for combination in combinations:
-            pa = combination["id_product_attribute"]
-            fmt.priced(combination, price=price, tax=tax, sale=sales.get((pid, pa)) or sales.get((pid, 0)),
-                       languages=extras.attributes.get(pa, {}), images=extras.combination_images.get(pa, []))
-        images = extras.images.get(pid, [])
-        for image in images:
-            image["url"] = listing.image_url(self.base_url, image["id"])
-        category = int(row[12] or 0)
-        extra = fmt.listing(
-            price=price, tax_rate=tax, sale=sales.get((pid, 0)), supplier_reference=row[16],
-            condition=row[20], visibility=row[21], available_for_order=row[22], minimal_quantity=row[23],
-            width=row[17], height=row[18], depth=row[19],
-            categories=[{"id": c, "path": tree.path(c)} for c in extras.categories.get(pid, []) if c in tree],
-            languages=extras.texts.get(pid, {}), images=images, features=extras.features.get(pid, {}),
-            notes=notes, main_language=facts.languages.get(self.id_lang))
-        return fmt.product(
-            id_product=pid, reference=row[1], ean13=row[2], upc=row[3], mpn=row[4], name=row[5],
-            description_short=row[6], active=row[7], price=row[8], wholesale_price=row[9],
-            quantity=row[10], weight=row[11], category_id=row[12], category_name=row[13],
-            manufacturer=row[14], date_upd=shop_datetime(row[15]), combinations=combinations,
-            notes=notes, category_path=tree.path(category) if category in tree else None, extra=extra,
-        )
+                 facts: ShopFacts, notes: list[str]) -> dict[str, Any]:
+        return build_product(row, combinations, extras, facts, self.base_url, self.id_lang, notes)
 
     @functools.cached_property
-    def _facts(self) -> _ShopFacts:
+    def _facts(self) -> ShopFacts:
         """What every batch of this reader shares: the shop's languages, tax rates, category tree."""
         with self._connect() as conn:
-            return _ShopFacts(listing.read_languages(conn, self.tables, self.id_shop),
+            return ShopFacts(listing.read_languages(conn, self.tables, self.id_shop),
                               listing.read_tax_rates(conn, self.tables, self.id_shop),
                               categories.read_tree(conn, self.tables, self.id_shop, self.id_lang))
 
@@ -408,10 +381,46 @@ def _noted(problems: dict[int, Problem], pid: int, notes: list[str]) -> None:
         problems[pid] = Problem(None, (*earlier, *notes))
 
 
-class _ShopFacts(NamedTuple):
+class ShopFacts(NamedTuple):
+    """What every batch of a reader shares."""
+
     languages: dict[int, str]  # active id_lang -> iso code
     tax_rates: dict[int, Decimal]  # id_tax_rules_group -> rate in the shop's country
     tree: CategoryTree
+
+
+def build_product(row: Sequence[Any], combinations: list[dict[str, Any]], extras: listing.Extras,
+                  facts: ShopFacts, base_url: str | None, id_lang: int,
+                  notes: list[str] | None = None) -> dict[str, Any]:
+    """A row of `_Statements.products` as the driver gives it (decimals as float on SQLite), with
+    its combinations and listing data, as the export format's product (raises InvalidValue).
+    The bench's raw limit builds its records with it too, from rows it reads itself."""
+    pid, tree = row[0], facts.tree
+    price = Decimal(fmt.amount("price", row[8]))  # checked first: "price: 'abc' is not a number"
+    tax = facts.tax_rates.get(fmt.whole("id_tax_rules_group", row[24]), Decimal(0))
+    sales = extras.sales
+    for combination in combinations:
+        pa = combination["id_product_attribute"]
+        fmt.priced(combination, price=price, tax=tax, sale=sales.get((pid, pa)) or sales.get((pid, 0)),
+                   languages=extras.attributes.get(pa, {}), images=extras.combination_images.get(pa, []))
+    images = extras.images.get(pid, [])
+    for image in images:
+        image["url"] = listing.image_url(base_url, image["id"])
+    category = int(row[12] or 0)
+    extra = fmt.listing(
+        price=price, tax_rate=tax, sale=sales.get((pid, 0)), supplier_reference=row[16],
+        condition=row[20], visibility=row[21], available_for_order=row[22], minimal_quantity=row[23],
+        width=row[17], height=row[18], depth=row[19],
+        categories=[{"id": c, "path": tree.path(c)} for c in extras.categories.get(pid, []) if c in tree],
+        languages=extras.texts.get(pid, {}), images=images, features=extras.features.get(pid, {}),
+        notes=notes, main_language=facts.languages.get(id_lang))
+    return fmt.product(
+        id_product=pid, reference=row[1], ean13=row[2], upc=row[3], mpn=row[4], name=row[5],
+        description_short=row[6], active=row[7], price=row[8], wholesale_price=row[9],
+        quantity=row[10], weight=row[11], category_id=row[12], category_name=row[13],
+        manufacturer=row[14], date_upd=shop_datetime(row[15]), combinations=combinations,
+        notes=notes, category_path=tree.path(category) if category in tree else None, extra=extra,
+    )
 
 
 def shop_datetime(value: Any) -> datetime | str | None:
