@@ -253,9 +253,13 @@ class StockScope(NamedTuple):
 
     def where(self, stock: sa.Table) -> sa.ColumnElement[bool]:
         """The condition on ps_stock_available (`stock`, or an alias of it) for these rows."""
+        return sa.and_(*(stock.c[column] == value for column, value in self.columns().items()))
+
+    def columns(self) -> dict[str, int]:
+        """The same condition as column = value pairs."""
         if self.id_shop_group:
-            return sa.and_(stock.c.id_shop == 0, stock.c.id_shop_group == self.id_shop_group)
-        return stock.c.id_shop == self.id_shop
+            return {"id_shop": 0, "id_shop_group": self.id_shop_group}
+        return {"id_shop": self.id_shop}
 
 
 class _Statements:
