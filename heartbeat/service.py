@@ -17,8 +17,8 @@ from core.clock import Clock, iso
 from core.config import Config
 from core.errors import ProfileNotFound, Refused
 from heartbeat import schedule
+from profiles import maintenance_available as available  # loads the checks when a command asks
 from profiles import worker_for
-from profiles.maintenance import available
 from reports import action_log, csv_report, export_file, maintenance_result, undo_file
 from tasks.models import Task
 from tasks.states import ItemStatus, TaskStatus

@@ -16,7 +16,7 @@ from connectors.feeds.json_feed import product_rows
 from connectors.prestashop.writer import UPDATABLE, ShopWriter, Target, Update
 from core.errors import ConnectorError
 from tests import helpers
-from tests.helpers import execute
+from tests.helpers import execute, share_stock
 
 N = 30
 NOW = datetime(2026, 11, 2, 10, 15, 30, 123456)  # naive shop-local time; stored to the second
@@ -319,7 +319,6 @@ def mixed_updates() -> list[Update]:
 @pytest.mark.parametrize("stock", ["own", "shared"])
 def test_set_based_apply_leaves_the_shop_as_row_by_row_updates_do(demo_url, twin_url, stock):
     from connectors.prestashop import PrestaShop, create_demo_shop
-    from tests.test_shared_stock import share_stock
 
     create_demo_shop(twin_url, products=N, seed=42)
     for url in (demo_url, twin_url):
