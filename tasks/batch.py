@@ -146,6 +146,8 @@ class Batch:
                    "work_seconds": task.work_seconds + result.seconds, "lease_until": None}
         if result.export_bytes is not None:
             changed["export_bytes"] = result.export_bytes
+        if not result.keep_plan:
+            changed["plan_position"] = 0
         return dataclasses.replace(task, **changed)
 
     def _check(self, outcomes: list[Outcome]) -> None:
@@ -219,6 +221,8 @@ class Planning:
     def saved_plan(self) -> str | None:
         """The plan saved by an attempt that started at or before this one, if any (the caller
         asks tasks.recovery.covers whether it covers this batch)."""
+        if not 0 < self.task.plan_position <= self.attempt.position:  # the locked row says: none
+            return None
         return self._conn.execute(sa.select(TASK.plan).where(
             TASK.id == self.task.id, TASK.plan_position <= self.attempt.position, TASK.plan.is_not(None),
         )).scalar()
