@@ -15,11 +15,12 @@ tracking): that is what the ratio measures.
 - export batch: one read of the batch's products (with language, shop, stock, category and
   manufacturer) and one of their combinations (with stock and attribute names), the same SQL as
   the connector's, encoded by the product's export format (byte-identical files); the batch's
-  bytes appended and fsynced; one UPDATE of the items' outcomes; commit.
+  bytes appended and fsynced; the items' outcomes in one statement (`update_rows`); commit.
 - import batch: one lookup of the batch's keys among products and one among combinations; what
-  changed written set-based, one statement per table (prices on ps_product and ps_product_shop,
-  quantities on ps_stock_available, date_upd on both product tables), the shop committing first;
-  one UPDATE of the items' outcomes; commit. Values are set, never added: a redo is harmless.
+  changed written one statement per table (prices on ps_product and ps_product_shop, quantities
+  on ps_stock_available, date_upd on both product tables): set-based on MariaDB, an executemany on
+  SQLite (`update_rows` says why), the shop committing first; the items' outcomes, the same way;
+  commit. Values are set, never added: a redo is harmless.
 
 `Runner` is also what each python-rq job of the peer runs (bench/peer.py). `connect` is the
 bench's DBAPI connection helper (the checks in bench/verify.py use it too).
@@ -166,24 +167,29 @@ def mysql_connect(url: str, database: bool = True):
     return conn
 
 
-def update_joined(db: Db, table: str, sets: str, keys: str, rows: list[tuple], width: int,
-                  where: str = "", params: tuple = ()) -> None:
-    """One set-based UPDATE of `table` from `rows` of `width` values, named v.c0, v.c1...: `sets`
-    and `keys` (the join) refer to them. SQLite: UPDATE ... FROM (VALUES ...), with its automatic
-    index off (it would index the whole table for a list it has no statistics of); MariaDB: UPDATE
-    ... JOIN (SELECT ... UNION ALL VALUES ...)."""
-    values = [v for row in rows for v in row]
+def update_rows(db: Db, table: str, sets: list[str], keys: list[str], rows: list[tuple],
+                where: str = "", params: tuple = ()) -> None:
+    """UPDATE `table` from `rows` (the values of `sets`, then of `keys`), the fastest way each
+    driver has: on MariaDB one set-based statement, UPDATE ... JOIN (SELECT ... UNION ALL VALUES
+    ...) (executemany would send one UPDATE per row); on SQLite, in-process, an executemany of one
+    prepared UPDATE (twice as fast as UPDATE ... FROM (VALUES ...) there). A `sets` entry may be
+    `column = +other`: the row's value plus the table's `other` column."""
+    columns = [s.split(" = ")[0] for s in sets]
     if db.mysql:
-        first = ", ".join(f"%s AS c{i}" for i in range(width))
-        more = f" UNION ALL VALUES {db.marks(len(rows) - 1, width)}" if len(rows) > 1 else ""
-        db.cur.execute(f"UPDATE {table} JOIN (SELECT {first}{more}) AS v ON {keys} SET {sets}"
-                       + (f" WHERE {where}" if where else ""), (*values, *params))
+        names = columns + keys
+        first = ", ".join(f"%s AS c{i}" for i in range(len(names)))
+        more = f" UNION ALL VALUES {db.marks(len(rows) - 1, len(names))}" if len(rows) > 1 else ""
+        assign = ", ".join(f"{table}.{c} = v.c{i}" + (f" + {table}.{s.split('+')[1]}" if "+" in s else "")
+                           for i, (c, s) in enumerate(zip(columns, sets, strict=True)))
+        join = " AND ".join(f"{table}.{k} = v.c{len(columns) + i}" for i, k in enumerate(keys))
+        db.cur.execute(f"UPDATE {table} JOIN (SELECT {first}{more}) AS v ON {join} SET {assign}"
+                       + (f" WHERE {where}" if where else ""), (*(v for row in rows for v in row), *params))
         return
-    names = ", ".join(f"column{i + 1} AS c{i}" for i in range(width))
-    db.cur.execute("PRAGMA automatic_index = OFF")
-    listed = f"(SELECT {names} FROM (VALUES {db.marks(len(rows), width)}))"
-    db.cur.execute(f"UPDATE {table} SET {sets} FROM {listed} AS v WHERE {keys}"
-                   + (f" AND {where}" if where else ""), (*values, *params))
+    assign = ", ".join(f"{c} = ?" + (f" + {s.split('+')[1]}" if "+" in s else "")
+                       for c, s in zip(columns, sets, strict=True))
+    match = " AND ".join(f"{k} = ?" for k in keys)
+    db.cur.executemany(f"UPDATE {table} SET {assign} WHERE {match}" + (f" AND {where}" if where else ""),
+                       [(*row, *params) for row in rows])
 
 
 # -- the task -------------------------------------------------------------------------------------
@@ -223,13 +229,14 @@ class Runner:
         started, db = time.perf_counter(), self.state
         db.begin()
         db.cur.execute(ITEMS_TABLE)
+        # every value a placeholder: only then does pymysql send a chunk as one multi-row INSERT
         insert = db.sql("INSERT INTO limit_items (position, product_id, reference, payload, status) "
-                        "VALUES (?, ?, ?, ?, 'pending')")
+                        "VALUES (?, ?, ?, ?, ?)")
         chunk: list[tuple] = []
         for row in self._entries():
             self.total += 1
-            chunk.append((self.total, *row))
-            if len(chunk) == CHUNK:  # pymysql sends each chunk as one multi-row INSERT
+            chunk.append((self.total, *row, "pending"))
+            if len(chunk) == CHUNK:
                 db.cur.executemany(insert, chunk)
                 chunk = []
         if chunk:
@@ -284,8 +291,8 @@ class Runner:
             else:
                 outcomes = self._import(items)
             if outcomes:
-                update_joined(db, "limit_items", "status = v.c1, detail = v.c2",
-                              "limit_items.position = v.c0", outcomes, 3)
+                update_rows(db, "limit_items", ["status", "detail"], ["position"],
+                            [(status, detail, position) for position, status, detail in outcomes])
             db.commit()
         except BaseException:
             db.rollback()
@@ -371,10 +378,10 @@ class Runner:
             old_price, old_quantity = decimal_of(row[2]), int(row[3] or 0)
             changes = []
             if price != old_price:
-                prices.append((row[1], price if shop.mysql else float(price)))
+                prices.append((price if shop.mysql else float(price), row[1]))
                 changes.append(f"price: {fmt.format_decimal(old_price)} -> {fmt.format_decimal(price)}")
             if quantity != old_quantity:
-                quantities.append((row[1], quantity))
+                quantities.append((quantity, row[1]))
                 changes.append(f"quantity: {old_quantity} -> {quantity}")
             outcomes.append((position, "processed", "; ".join(changes)) if changes
                             else (position, "skipped", UNCHANGED))
@@ -382,21 +389,21 @@ class Runner:
         return outcomes
 
     def _write(self, prices: list[tuple], quantities: list[tuple]) -> None:
-        """Set-based: one UPDATE per table, the shop committing first."""
-        touched = sorted({i for i, _ in prices} | {i for i, _ in quantities})
+        """One statement per table (`update_rows`), the shop committing first."""
+        touched = sorted({i for _, i in prices} | {i for _, i in quantities})
         if not touched:
             return
         shop = self.shop
         shop.begin()
         if prices:
-            update_joined(shop, "ps_product", "price = v.c1", "ps_product.id_product = v.c0", prices, 2)
-            update_joined(shop, "ps_product_shop", "price = v.c1", "ps_product_shop.id_product = v.c0",
-                          prices, 2, shop.sql("ps_product_shop.id_shop = ?"), (ID_SHOP,))
+            update_rows(shop, "ps_product", ["price"], ["id_product"], prices)
+            update_rows(shop, "ps_product_shop", ["price"], ["id_product"], prices,
+                        shop.sql("ps_product_shop.id_shop = ?"), (ID_SHOP,))
         if quantities:
-            update_joined(shop, "ps_stock_available", "quantity = v.c1, physical_quantity = v.c1 + "
-                          "ps_stock_available.reserved_quantity", "ps_stock_available.id_product = v.c0",
-                          quantities, 2, shop.sql("ps_stock_available.id_product_attribute = 0 AND "
-                                                  "ps_stock_available.id_shop = ?"), (ID_SHOP,))
+            update_rows(shop, "ps_stock_available", ["quantity", "physical_quantity = +reserved_quantity"],
+                        ["id_product"], [(q, q, pid) for q, pid in quantities],
+                        shop.sql("ps_stock_available.id_product_attribute = 0 "
+                                 "AND ps_stock_available.id_shop = ?"), (ID_SHOP,))
         stamp = datetime.now().strftime("%Y-%m-%d %H:%M:%S")  # PrestaShop keeps local time
         marks = shop.marks(len(touched))
         shop.cur.execute(shop.sql(f"UPDATE ps_product SET date_upd = ? WHERE id_product IN ({marks})"),

@@ -194,7 +194,7 @@ class Batch:
                     o.position, _PENDING) for o in singles if o.product_id is not None]
         keys = ("task_id", "position", "status")
         written += driver.update_rows(self._conn, t.items, ("status", "action", "detail"), keys, plain)
-        if matched and driver.set_based(self._conn):  # an import's: one statement, not one per item
+        if matched and driver.set_based(self._conn):  # an import's: one round trip, not one per item
             written += driver.update_from_values(
                 self._conn, t.items, ("status", "action", "detail", "product_id", "combination_id"),
                 ("position",), [(*o[:5], o[6]) for o in matched],

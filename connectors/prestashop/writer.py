@@ -5,10 +5,11 @@
 transaction. Writes set values, never add to them, so applying the same updates again changes
 nothing. Tables and columns are PrestaShop's own (schema.py), through SQLAlchemy Core.
 
-Writes are set-based: one UPDATE per table and field for a whole batch, its values joined as a list
-(core.driver.update_from_values), rather than one UPDATE per row (on MariaDB, one round trip per
-row). Where the database cannot (SQLite before 3.33) the same values are written row by row; both
-ways leave the shop in the same state (tests/test_shop_writer.py compares them). Values are set
+Writes are set-based on MySQL/MariaDB: one UPDATE per table and field for a whole batch, its values
+joined as a list (core.driver.update_from_values), rather than one UPDATE per row, which costs a
+round trip each. On SQLite (in-process) an executemany of one prepared UPDATE per row is faster,
+and is kept (core.driver.set_based). Both ways leave the shop in the same state
+(tests/test_shop_writer.py compares them on both backends). Values are set
 whatever the row holds now: a row changed in the shop since the batch was planned gets the planned
 value, a row deleted since is left deleted, a missing stock row is created.
 
@@ -79,7 +80,7 @@ class ShopWriter:
     def __init__(self, shop: PrestaShop, set_based: bool | None = None):
         self.shop, self.t = shop, shop.tables
         self._prepared: dict[tuple, Prepared] = {}
-        self.set_based = set_based  # None: wherever the database can (False: row by row, as a reference)
+        self.set_based = set_based  # None: where it pays (core.driver.set_based); True or False: always
 
     def _statement(self, key: tuple, build: Callable[[], sa.Executable]) -> Prepared:
         if key not in self._prepared:
