@@ -8,10 +8,10 @@ nothing. Tables and columns are PrestaShop's own (schema.py), through SQLAlchemy
 Writes are set-based on MySQL/MariaDB: one UPDATE per table and field for a whole batch, its values
 joined as a list (core.driver.update_from_values), rather than one UPDATE per row, which costs a
 round trip each. On SQLite (in-process) an executemany of one prepared UPDATE per row is faster,
-and is kept (core.driver.set_based). Both ways leave the shop in the same state
-(tests/test_shop_writer.py compares them on both backends). Values are set
-whatever the row holds now: a row changed in the shop since the batch was planned gets the planned
-value, a row deleted since is left deleted, a missing stock row is created.
+and is kept (core.driver.set_based). Both ways leave the shop in the same state (tests/
+test_shop_writer.py compares them on both backends). Values are set whatever the row holds now: a
+row changed in the shop since the batch was planned gets the planned value, a row deleted since
+is left deleted, a missing stock row is created.
 
 What a field means where (P = product, C = combination):
 - price: P ps_product.price + ps_product_shop.price (tax excluded); C the price impact,
