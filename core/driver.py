@@ -14,6 +14,7 @@ cache lookups and its per-value result processors spends more time there than in
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from operator import itemgetter
@@ -28,6 +29,48 @@ def positional_parameters(url: sa.URL) -> dict[str, str]:
     pymysql escapes a dict of parameters at a higher cost than a tuple, and executemany runs that
     once per row."""
     return {"paramstyle": "format"} if url.get_driver_name() == "pymysql" else {}
+
+
+PING_AFTER_IDLE_S = 5.0  # a pooled pymysql connection unused for longer is pinged before it is used again
+_IN_TRANSACTION = 1  # pymysql.constants.SERVER_STATUS.SERVER_STATUS_IN_TRANS
+
+
+def create_engine(url: str | sa.URL, **options: Any) -> sa.Engine:
+    """sa.create_engine with positional parameters (above) and a pool that checks connections
+    before use. With pymysql, a batch takes a pooled connection several times, and SQLAlchemy's
+    pre-ping (a round trip at each checkout) and reset-on-return (a ROLLBACK at each return, even
+    after a COMMIT) would double the round trips of a batch's bookkeeping: there a connection is
+    pinged only when it has been idle for PING_AFTER_IDLE_S (between heartbeats, when the server
+    may have dropped it: a dead one is replaced, as pre-ping would), and rolled back on return
+    only if the server says a transaction is still open. Other drivers keep SQLAlchemy's pre-ping."""
+    url = sa.engine.make_url(url)
+    lean = url.get_driver_name() == "pymysql"
+    engine = sa.create_engine(url, pool_pre_ping=not lean, pool_reset_on_return=None if lean else "rollback",
+                              **positional_parameters(url), **options)
+    if lean:
+        _lean_pool(engine.pool)
+    return engine
+
+
+def _lean_pool(pool: sa.Pool) -> None:
+    @sa.event.listens_for(pool, "checkin")
+    def _returned(dbapi_conn, record):
+        record.info["returned_at"] = time.monotonic()
+
+    @sa.event.listens_for(pool, "checkout")
+    def _taken(dbapi_conn, record, proxy):
+        returned = record.info.pop("returned_at", None)
+        if returned is None or time.monotonic() - returned <= PING_AFTER_IDLE_S:
+            return  # just connected, or used a moment ago
+        try:
+            dbapi_conn.ping(reconnect=False)
+        except Exception as exc:  # the pool replaces the connection and tries again
+            raise sa.exc.DisconnectionError(str(exc)) from exc
+
+    @sa.event.listens_for(pool, "reset")
+    def _reset(dbapi_conn, record, state):
+        if dbapi_conn is not None and dbapi_conn.server_status & _IN_TRANSACTION:
+            dbapi_conn.rollback()
 
 
 class Prepared:

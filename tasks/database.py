@@ -8,13 +8,12 @@ COMMITTED, the usual level for job queues: row locks without gap locks.
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine, make_url
 
-from core.driver import positional_parameters
+from core import driver
 from core.errors import StateDatabaseError
 
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -26,47 +25,8 @@ def create_state_engine(url: str) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         return _sqlite_engine(url)
-    lean = parsed.get_driver_name() == "pymysql"
-    engine = sa.create_engine(
-        url, pool_pre_ping=not lean, pool_reset_on_return=None if lean else "rollback", pool_recycle=3600,
-        isolation_level="READ COMMITTED", connect_args={"connect_timeout": 10},
-        **positional_parameters(parsed),
-    )
-    if lean:
-        _lean_pool(engine.pool)
-    return engine
-
-
-PING_AFTER_IDLE_S = 5.0  # a pooled connection unused for longer is pinged before it is used again
-_IN_TRANSACTION = 1  # pymysql.constants.SERVER_STATUS.SERVER_STATUS_IN_TRANS
-
-
-def _lean_pool(pool: sa.Pool) -> None:
-    """A batch takes a pooled connection three or four times; SQLAlchemy's pre-ping (a round trip
-    at each checkout) and reset-on-return (a ROLLBACK at each return, even after a COMMIT) would
-    double the round trips of its bookkeeping. Instead, a connection is pinged only when it has
-    been idle for PING_AFTER_IDLE_S (between heartbeats, when the server may have dropped it: a
-    dead one is replaced, as pre-ping would), and rolled back on return only if the server says a
-    transaction is still open."""
-
-    @sa.event.listens_for(pool, "checkin")
-    def _returned(dbapi_conn, record):
-        record.info["returned_at"] = time.monotonic()
-
-    @sa.event.listens_for(pool, "checkout")
-    def _taken(dbapi_conn, record, proxy):
-        returned = record.info.pop("returned_at", None)
-        if returned is None or time.monotonic() - returned <= PING_AFTER_IDLE_S:
-            return  # just connected, or used a moment ago
-        try:
-            dbapi_conn.ping(reconnect=False)
-        except Exception as exc:  # the pool replaces the connection and tries again
-            raise sa.exc.DisconnectionError(str(exc)) from exc
-
-    @sa.event.listens_for(pool, "reset")
-    def _reset(dbapi_conn, record, state):
-        if dbapi_conn is not None and dbapi_conn.server_status & _IN_TRANSACTION:
-            dbapi_conn.rollback()
+    return driver.create_engine(url, pool_recycle=3600, isolation_level="READ COMMITTED",
+                                connect_args={"connect_timeout": 10})
 
 
 def _sqlite_engine(url: str) -> Engine:

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 
+from core import driver
 from tasks import database
 from tests.helpers import import_config, make_config, make_heartbeat, write_csv
 
@@ -99,7 +100,7 @@ def test_one_import_batch(tmp_path, db_url, demo_url, clock, backend):
 
 
 def test_a_pooled_connection_idle_for_long_is_pinged_and_replaced_when_dead(mariadb_url, monkeypatch):
-    monkeypatch.setattr(database, "PING_AFTER_IDLE_S", -1.0)  # every checkout counts as after a pause
+    monkeypatch.setattr(driver, "PING_AFTER_IDLE_S", -1.0)  # every checkout counts as after a pause
     engine = database.create_state_engine(mariadb_url)
     try:
         with engine.connect() as conn:

@@ -21,7 +21,7 @@ from sqlalchemy.engine import URL, make_url
 
 from connectors.platform import export_format as fmt
 from connectors.prestashop.schema import ShopTables, shop_tables
-from core.driver import Prepared, decode_replacing, positional_parameters, text_factory
+from core.driver import Prepared, create_engine, decode_replacing, text_factory
 from core.errors import ConnectorError, ConnectorUnavailable
 
 CONNECT_TIMEOUT = 5  # seconds: an unreachable MySQL server fails a task fast, not after minutes
@@ -394,7 +394,7 @@ def _create_engine(url: str, sqlite_path: Path | None) -> sa.Engine:
         defaults = {"connect_timeout": CONNECT_TIMEOUT, "read_timeout": IO_TIMEOUT,
                     "write_timeout": IO_TIMEOUT}
         connect_args = {k: v for k, v in defaults.items() if k not in u.query}  # the URL's win
-    return sa.create_engine(u, pool_pre_ping=True, connect_args=connect_args, **positional_parameters(u))
+    return create_engine(u, connect_args=connect_args)
 
 
 def shop_rows(conn: sa.Connection, statement: Prepared, **values: Any) -> list[tuple]:
