@@ -14,7 +14,7 @@ import sqlite3
 import uuid
 from pathlib import Path
 
-from bench.sql import mysql_connect
+from bench.limit import mysql_connect
 
 DEFAULT_MARIADB = os.environ.get("HEARTBEAT_TEST_MARIADB", "mysql+pymysql://root@127.0.0.1:3306")
 

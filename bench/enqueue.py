@@ -62,19 +62,14 @@ def _product(backend: Backend, ctx: Context, r: int) -> float:
             raise verify.Incomplete(f"the product's start queued {task and task.progress.total} items")
         return seconds
     finally:
-        engine.dispose()
         backend.discard(state)
         backend.discard(shop)
 
 
 def _limit(backend: Backend, ctx: Context, r: int) -> float:
-    from tasks.database import create_state_engine, ensure_schema
-
     label = f"enqueue-limit-{r}"
     state, shop = backend.state(label), backend.shop(label, ctx.products)
-    engine = create_state_engine(state)
     try:
-        ensure_schema(engine)
         runner = Runner(Spec("export", state, shop, ctx.batch_size, str(ctx.workdir / "exports")))
         _, total, seconds = runner.create_and_start()
         runner.close()
@@ -82,6 +77,5 @@ def _limit(backend: Backend, ctx: Context, r: int) -> float:
             raise verify.Incomplete(f"the limit's start queued {total} items")
         return seconds
     finally:
-        engine.dispose()
         backend.discard(state)
         backend.discard(shop)

@@ -15,8 +15,7 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path
 
-from bench.rawwork import MICRO, decimal_of
-from bench.sql import connect
+from bench.limit import MICRO, connect, decimal_of
 
 HEADER = "Reference #;Price tax excluded;Quantity\n"
 

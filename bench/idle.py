@@ -15,8 +15,8 @@ from datetime import UTC, datetime, timedelta
 
 from bench import product
 from bench.backends import Backend
+from bench.limit import Db, connect
 from bench.report import sig
-from bench.sql import Db, connect
 from bench.throughput import Context
 from tasks.states import TaskStatus
 

@@ -14,8 +14,8 @@ from pathlib import Path
 
 from bench import product, verify
 from bench.backends import Backend
+from bench.limit import connect
 from bench.report import sig
-from bench.sql import connect
 from bench.throughput import Context
 
 

@@ -2,7 +2,7 @@
 
     python -m bench.peer '<spec as JSON>' REDIS_URL
 
-In a fresh process: create the task and build its queue (as the limit does), enqueue one job per
+In a fresh process: build the queue (as the limit does), enqueue one job per
 batch on a queue of its own on a local Redis, then run them with rq's `SimpleWorker` in burst mode in
 that same process (no fork per job). Each job is `batch_job`: the limit's transaction for one batch,
 on connections the worker process keeps between jobs (a module-level cache, as rq apps usually
@@ -12,6 +12,7 @@ hold their database connections). rq settings are its defaults (job results kept
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 import uuid
@@ -71,8 +72,11 @@ def main(argv: list[str]) -> int:
     for job in jobs:  # leave the shared Redis as we found it
         job.delete()
     queue.delete(delete_jobs=True)
+    export = spec.kind == "export" and os.path.exists(enqueuer.path)
+    size = os.path.getsize(enqueuer.path) if export else 0
     print(json.dumps({"task_id": task_id, "total": total, "queue_s": queue_s, "batches_s": batches_s,
-                      "batches": batches, "failed_jobs": failed}))
+                      "batches": batches, "failed_jobs": failed,
+                      "export_path": enqueuer.path if export else None, "export_bytes": size}))
     return 1 if failed else 0
 
 

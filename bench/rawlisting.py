@@ -4,14 +4,14 @@ own pure functions (listing.assemble, shop.build_product, the export format), so
 are byte-identical to the product's and a difference in speed is a difference in everything around.
 
 Shop-wide facts (languages, tax rates, the category tree) are read once per process, as the
-product reads them once per task.
+product reads them once per task. `shop` is bench.limit's Db (a DB-API cursor and the driver's
+placeholder style).
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from bench.sql import Db
 from connectors.prestashop.categories import CategoryTree
 from connectors.prestashop.listing import STATEMENTS, Extras, assemble, tax_rate
 from connectors.prestashop.shop import ShopFacts
@@ -72,7 +72,7 @@ SQL = {"texts": TEXTS_SQL, "images": IMAGES_SQL, "combination_images": COMBINATI
 ARGS = {"texts": ((), (ID_SHOP,)), "images": ((ID_SHOP,), ()), "sales": ((), (ID_SHOP,))}
 
 
-def facts(shop: Db) -> ShopFacts:
+def facts(shop) -> ShopFacts:
     """The shop's active languages, tax rates in its country and category tree (the global
     configuration rows: the bench's shop has no per-shop ones)."""
     cur, sql = shop.cur, shop.sql
@@ -94,8 +94,10 @@ def facts(shop: Db) -> ShopFacts:
     return ShopFacts(languages, rates, CategoryTree(names, parents, ROOT))
 
 
-def extras(shop: Db, languages: dict[int, str], ids: list[int], at: datetime) -> Extras:
+def extras(shop, languages: dict[int, str], ids: list[int], at: datetime) -> Extras:
     """One query per listing table for these products, assembled as the product assembles them."""
+    if not ids:
+        return Extras()
     marks, quote = shop.marks(len(ids)), "`" if shop.mysql else '"'
     found = {}
     for name in STATEMENTS:

@@ -89,9 +89,10 @@ def _run(who: str, kind: str, backend: Backend, ctx: Context, feed: Path | None,
     try:
         if who == "product":
             timed, task_id, extra = _product(kind, workdir, state, shop, ctx, feed)
+            st = verify.task_state(state, task_id)
         else:
-            timed, task_id, extra = _raw(who, kind, workdir, state, shop, ctx, feed)
-        st = verify.task_state(state, task_id)
+            timed, info, extra = _raw(who, kind, workdir, state, shop, ctx, feed)
+            st = verify.limit_state(state, info)
         verify.check_complete(st, ctx.products, f"{who} ({kind}, {backend.name})")
         digest = verify.export_digest(st) if kind == "export" else verify.shop_digest(shop)
     finally:
@@ -111,11 +112,6 @@ def _product(kind, workdir, state, shop, ctx, feed):
 
 
 def _raw(who, kind, workdir, state, shop, ctx, feed):
-    from tasks.database import create_state_engine, ensure_schema
-
-    engine = create_state_engine(state)  # the product's schema, made by the product's migrations
-    ensure_schema(engine)
-    engine.dispose()
     spec = Spec(kind, state, shop, ctx.batch_size, str(workdir / "exports"),
                 feed_path=str(feed) if feed else None,
                 profile=product.EXPORT_PROFILE if kind == "export" else product.IMPORT_PROFILE)
@@ -123,7 +119,7 @@ def _raw(who, kind, workdir, state, shop, ctx, feed):
     args = [spec.to_json()] + ([ctx.redis_url] if who == "peer" else [])
     timed = proc.run(proc.python("-m", module, *args), workdir / "logs", who).check(f"the {who}")
     info = json.loads(timed.stdout.strip().splitlines()[-1])
-    return timed, info["task_id"], {"queue_s": sig(info["queue_s"])}
+    return timed, info, {"queue_s": sig(info["queue_s"])}
 
 
 def profile_product(kind: str, backend: Backend, ctx: Context, feed: Path | None) -> Path:

@@ -1,15 +1,15 @@
 """Checks that every contestant did the whole task, and the same task.
 
-Read with plain SQL, the same way for all three: the task row, its items counted by status, the
-body of its export file (everything after the head, which names the task), and for imports the
-shop's resulting prices and quantities.
+Read with plain SQL: the product's task row and its items counted by status (the limit and the
+peer keep their own item table: `limit_state`), the body of the export file (everything after the
+head, which names the task), and for imports the shop's resulting prices and quantities.
 """
 
 from __future__ import annotations
 
 import hashlib
 
-from bench.sql import connect
+from bench.limit import connect
 from connectors.platform.export_format import format_decimal
 from tasks.states import TaskStatus
 
@@ -34,6 +34,21 @@ def task_state(state_url: str, task_id: int) -> dict:
         return state
     finally:
         db.close()
+
+
+def limit_state(state_url: str, info: dict) -> dict:
+    """The limit's (or the peer's) task as `task_state` gives the product's: from its own item
+    table (bench/limit.py) and what its process printed (the export file and its length)."""
+    db = connect(state_url, state=True)
+    try:
+        db.cur.execute("SELECT status, COUNT(*) FROM limit_items GROUP BY status")
+        items = dict(db.cur.fetchall())
+    finally:
+        db.close()
+    counts = {s: items.get(s, 0) for s in ("pending", "processed", "skipped", "error")}
+    return {"status": TaskStatus.RUNNING if counts["pending"] else TaskStatus.COMPLETED,
+            "total": sum(items.values()), **counts, "export_path": info.get("export_path"),
+            "export_bytes": info.get("export_bytes"), "items": {k: v for k, v in items.items() if v}}
 
 
 def check_complete(state: dict, total: int, what: str) -> None:

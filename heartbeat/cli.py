@@ -17,7 +17,7 @@ from pathlib import Path
 import click
 from sqlalchemy.engine import make_url
 
-from connectors.prestashop import create_demo_shop
+import connectors.prestashop as prestashop  # its demo generator loads when `demo init` asks for it
 from core.errors import HeartbeatError, Refused
 from heartbeat import config as config_module
 from heartbeat import daemon, logs, notify_cli, progress
@@ -165,8 +165,8 @@ def demo_init(app, products, connection_name, if_missing, force, shops):
     if database and Path(database).exists() and if_missing and not force:
         click.echo(f"demo shop already exists: {database}")
         return
-    n = create_demo_shop(url, products=products, prefix=conn.options.get("prefix", "ps_"),
-                         overwrite=force, shops=shops)
+    n = prestashop.create_demo_shop(url, products=products, prefix=conn.options.get("prefix", "ps_"),
+                                    overwrite=force, shops=shops)
     click.echo(f"demo shop created: {plural(n, 'product')} in {database or url}")
 
 

@@ -19,8 +19,8 @@ from core.config import Config
 from core.errors import ProfileNotFound, Refused
 from heartbeat import notify, schedule, space
 from heartbeat.delivery import Deliverer
+from profiles import maintenance_available as available  # loads the checks when a command asks
 from profiles import worker_for
-from profiles.maintenance import available
 from reports import action_log, csv_report, export_file, maintenance_result, undo_file
 from reports import delivery as delivery_wording
 from tasks.deliveries import Delivery

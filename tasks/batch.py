@@ -8,6 +8,7 @@ export-file offset and the sync state land in that one transaction, or none of t
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,7 +22,7 @@ from core.errors import IllegalTransition
 from tasks import deliveries, rows, totals
 from tasks import tables as t
 from tasks.guard import guarded
-from tasks.models import Item, Outcome, Task
+from tasks.models import Item, Outcome, Progress, Task
 from tasks.outbox import Subscriptions
 from tasks.recovery import Attempt, poisoned_batch
 from tasks.statements import Statements
@@ -129,9 +130,9 @@ class Batch:
         self._conn.execute(t.tasks.update().where(TASK.id == self.task.id).values(**values))
         if outcomes:
             totals.add_batch(self._conn, self.task.profile, counts, result.seconds)
-        for line in result.log_lines:  # a line, or (level, line)
-            level, text = line if isinstance(line, tuple) else ("info", line)
-            rows.write_log(self._conn, self.task.id, now, text, level)
+        rows.write_logs(self._conn, self.task.id, now, result.log_lines)
+        if self.task.progress.pending > len(outcomes):  # the row as it now stands, without reading it
+            return self._updated(counts, result)
         task = rows.read_task(self._conn, self.task.id)
         if task.progress.pending == 0:
             closing = summary(task)
@@ -140,6 +141,24 @@ class Batch:
             if result.deliver_to is not None:
                 deliveries.schedule(self._conn, task.id, result.deliver_to, now)
         return task
+
+    def _updated(self, counts: Counter, result: BatchResult) -> Task:
+        """The task as `commit` left it (the row is locked by this transaction since it was read:
+        nobody else changed it). Its work_seconds are this process's sum, which a MariaDB FLOAT
+        column stores less precisely; a completion reads the row back, for its summary."""
+        task, outcomes = self.task, result.outcomes
+        p = task.progress
+        progress = Progress(p.total, p.pending - len(outcomes), p.processed + counts["processed"],
+                            p.skipped + counts["skipped"], p.cancelled, p.error + counts["error"])
+        batches = task.batches + (1 if outcomes and result.new_batch else 0)
+        changed = {"progress": progress, "batches": batches,
+                   "handled_upto": outcomes[-1].position if outcomes else task.handled_upto,
+                   "work_seconds": task.work_seconds + result.seconds, "lease_until": None}
+        if result.export_bytes is not None:
+            changed["export_bytes"] = result.export_bytes
+        if not result.keep_plan:
+            changed["plan_position"] = 0
+        return dataclasses.replace(task, **changed)
 
     def _check(self, outcomes: list[Outcome]) -> None:
         positions = [o.position for o in outcomes]
@@ -185,9 +204,15 @@ class Batch:
                     o.position, _PENDING) for o in singles if o.product_id is not None]
         keys = ("task_id", "position", "status")
         written += driver.update_rows(self._conn, t.items, ("status", "action", "detail"), keys, plain)
-        written += driver.update_rows(self._conn, t.items,
-                                      ("status", "action", "detail", "product_id", "combination_id"), keys,
-                                      matched)
+        if matched and driver.set_based(self._conn):  # an import's: one round trip, not one per item
+            written += driver.update_from_values(
+                self._conn, t.items, ("status", "action", "detail", "product_id", "combination_id"),
+                ("position",), [(*o[:5], o[6]) for o in matched],
+                fixed={"task_id": self.task.id, "status": _PENDING})
+        else:
+            written += driver.update_rows(self._conn, t.items,
+                                          ("status", "action", "detail", "product_id", "combination_id"),
+                                          keys, matched)
         if written != len(outcomes):
             raise IllegalTransition(f"task {self.task.id}'s batch", "stale", "committed",
                                     f"{len(outcomes) - written} of its items are no longer pending "
@@ -206,6 +231,8 @@ class Planning:
     def saved_plan(self) -> str | None:
         """The plan saved by an attempt that started at or before this one, if any (the caller
         asks tasks.recovery.covers whether it covers this batch)."""
+        if not 0 < self.task.plan_position <= self.attempt.position:  # the locked row says: none
+            return None
         return self._conn.execute(sa.select(TASK.plan).where(
             TASK.id == self.task.id, TASK.plan_position <= self.attempt.position, TASK.plan.is_not(None),
         )).scalar()

@@ -13,7 +13,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine, make_url
 
-from core.driver import positional_parameters
+from core import driver
 from core.errors import StateDatabaseError
 
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -25,10 +25,8 @@ def create_state_engine(url: str) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         return _sqlite_engine(url)
-    return sa.create_engine(
-        url, pool_pre_ping=True, pool_recycle=3600, isolation_level="READ COMMITTED",
-        connect_args={"connect_timeout": 10}, **positional_parameters(parsed),
-    )
+    return driver.create_engine(url, pool_recycle=3600, isolation_level="READ COMMITTED",
+                                connect_args={"connect_timeout": 10})
 
 
 def _sqlite_engine(url: str) -> Engine:

@@ -57,6 +57,7 @@ class Task:
     attempt_end: int = 0
     restarts: int = 0
     suspect_until: int = 0
+    plan_position: int = 0  # where the saved import plan starts (0: no plan saved)
 
     @classmethod
     def from_row(cls, row) -> Task:
@@ -71,7 +72,7 @@ class Task:
             export_path=m["export_path"], export_bytes=m["export_bytes"], owner=m["owner"],
             lease_until=as_utc(m["lease_until"]), options=json.loads(m["options"] or "{}"),
             attempt_position=m["attempt_position"], attempt_end=m["attempt_end"],
-            restarts=m["restarts"], suspect_until=m["suspect_until"],
+            restarts=m["restarts"], suspect_until=m["suspect_until"], plan_position=m["plan_position"],
         )
 
     def to_json(self) -> dict[str, Any]:

@@ -42,12 +42,10 @@ def insert(conn: Connection, task_id: int, entries: Iterable[QueueEntry]) -> int
     """Bulk-insert the queue in chunks; returns its length. Positions start at 1."""
     total, it = 0, iter(entries)
     pending = ItemStatus.PENDING.value
-    columns = ("task_id", "position", "product_id", "combination_id", "reference", "name", "status",
-               "payload")
+    columns = ("task_id", "position", "status", *QueueEntry._fields)  # a row: 3 values + the entry
     while chunk := list(islice(it, QUEUE_CHUNK)):
         driver.insert_rows(conn, t.items, columns, [
-            (task_id, total + i, e.product_id, e.combination_id, e.reference, e.name, pending, e.payload)
-            for i, e in enumerate(chunk, start=1)
+            (task_id, position, pending) + entry for position, entry in enumerate(chunk, start=total + 1)
         ])
         total += len(chunk)
     return total

@@ -13,6 +13,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from core import driver
 from core.errors import Refused, TaskNotFound
 from tasks import tables as t
 from tasks.models import Task
@@ -57,6 +58,13 @@ def lock_task(conn: Connection, task_id: int, skip_locked: bool = True) -> Task 
 def write_log(conn: Connection, task_id: int, now: datetime, message: str, level: str = "info") -> None:
     conn.execute(_LOG_LINE, {"task_id": task_id, "logged_at": naive(now), "level": level,
                              "message": message})
+
+
+def write_logs(conn: Connection, task_id: int, now: datetime, lines: list[str | tuple[str, str]]) -> None:
+    """Log lines (text, or (level, text)) in one multi-row insert."""
+    at = naive(now)
+    driver.insert_rows(conn, t.log, ("task_id", "logged_at", "level", "message"), [
+        (task_id, at, *(line if isinstance(line, tuple) else ("info", line))) for line in lines])
 
 
 def transition(conn: Connection, task: Task, wanted: TaskStatus, now: datetime,

@@ -165,3 +165,15 @@ def upgrade_to(engine: sa.Engine, revision: str) -> None:
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, revision)
+
+
+def share_stock(shop_url: str) -> None:
+    """Group 1 shares stock: its rows hold quantity 1000 + id; stale per-shop rows hold 7."""
+    execute(shop_url,
+            "UPDATE ps_shop_group SET share_stock = 1 WHERE id_shop_group = 1",
+            "UPDATE ps_stock_available SET id_shop = 0, id_shop_group = 1, "
+            "quantity = 1000 + id_product, physical_quantity = 1000 + id_product",
+            "INSERT INTO ps_stock_available (id_product, id_product_attribute, id_shop, id_shop_group, "
+            "quantity, physical_quantity, reserved_quantity) "
+            "SELECT id_product, 0, 1, 0, 7, 7, 0 FROM ps_product",
+            "DELETE FROM ps_stock_available WHERE id_product = 2 AND id_shop = 0")

@@ -58,7 +58,17 @@ def _hooked(kind: type) -> type:
     return Hooked
 
 
-profiles.KINDS.update({name: _hooked(kind) for name, kind in profiles.KINDS.items()})
+_HOOKED: dict[str, type] = {}
+_worker_class = profiles.worker_class
+
+
+def _hooked_worker_class(kind: str) -> type:
+    if kind not in _HOOKED:
+        _HOOKED[kind] = _hooked(_worker_class(kind))
+    return _HOOKED[kind]
+
+
+profiles.worker_class = _hooked_worker_class  # worker_for looks it up at each call
 
 if HOLD_BEFORE_DELIVERY:
     _attempt = notify.Sender.attempt

@@ -54,3 +54,75 @@ def test_bench_smoke_run_gives_every_figure_as_a_positive_number(tmp_path):
         assert value > 0, path
     assert doc["machine"]["cores"] > 0 and doc["parameters"]["products"] == 2000
     assert "export (items/s)" in run.stdout and "analyze-integrity (items/s)" in run.stdout
+
+
+@pytest.fixture
+def fresh_url(backend, tmp_path):
+    """fresh_url(label): the URL of another new, empty database on the test's backend (MariaDB:
+    dropped after the test)."""
+    import uuid
+
+    import sqlalchemy as sa
+
+    from tests.conftest import MARIADB_SERVER
+
+    created: list[str] = []
+
+    def make(label: str) -> str:
+        if backend == "sqlite":
+            return f"sqlite:///{tmp_path / label}.db"
+        name = f"hb_test_{label}_{uuid.uuid4().hex[:8]}"
+        with server.connect() as conn:
+            conn.exec_driver_sql(f"CREATE DATABASE {name} CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
+        created.append(name)
+        return f"{MARIADB_SERVER}/{name}?charset=utf8mb4"
+
+    server = sa.create_engine(MARIADB_SERVER)
+    yield make
+    with server.connect() as conn:
+        for name in created:
+            conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name}")
+    server.dispose()
+
+
+@pytest.mark.parametrize("kind", ["export", "import"])
+def test_the_limit_does_the_products_work(tmp_path, db_url, shop_url, fresh_url, clock, kind):
+    """The limit (bench/limit.py) against the product on the same shop, on SQLite and MariaDB: the
+    same export file after its head line, or the same prices and quantities after an import; so a
+    ratio compares the same work. (The smoke run above covers SQLite only.)"""
+    from bench import verify
+    from bench.feed import write_feed
+    from bench.limit import Runner, Spec
+    from connectors.prestashop import create_demo_shop
+    from tests.helpers import import_config, make_config, make_heartbeat
+
+    products, twin_shop, limit_state = 60, fresh_url("twin_shop"), fresh_url("limit_state")
+    for url in (shop_url, twin_shop):
+        create_demo_shop(url, products=products, seed=42)
+    feed = tmp_path / "feed.csv"
+    if kind == "import":
+        assert write_feed(shop_url, feed) == products
+        config = import_config(tmp_path, db_url, shop_url, {"path": str(feed)}, fields=["price", "quantity"])
+    else:
+        config = make_config(tmp_path, db_url, shop_url, batch_size=25,
+                             options={"entity": "products", "full": True})
+    beat = make_heartbeat(config, clock)
+    task = beat.store.create(config.profiles[0], "manual", clock.now(), clock.now())
+    beat.run_until_idle()
+    task = beat.store.get(task.id)
+    assert task.progress.pending == 0 and task.progress.total == products
+
+    runner = Runner(Spec(kind, limit_state, twin_shop, 25, str(tmp_path / "limit"),
+                         feed_path=str(feed) if kind == "import" else None))
+    runner.create_and_start()
+    while not runner.run_batch():
+        pass
+    runner.close()
+    state = verify.limit_state(limit_state, {"export_path": runner.path, "export_bytes": runner.offset})
+    verify.check_complete(state, products, "the limit")
+    if kind == "export":
+        assert verify.export_digest(state) == verify.export_digest(
+            {"export_path": task.export_path, "export_bytes": task.export_bytes})
+    else:
+        assert verify.shop_digest(twin_shop) == verify.shop_digest(shop_url)
+        assert state["processed"] == task.progress.processed > 0

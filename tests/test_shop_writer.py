@@ -5,6 +5,7 @@ Every write is checked with independent raw SQL on the shop's tables.
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from decimal import Decimal
 
@@ -15,7 +16,7 @@ from connectors.feeds.json_feed import product_rows
 from connectors.prestashop.writer import UPDATABLE, ShopWriter, Target, Update
 from core.errors import ConnectorError
 from tests import helpers
-from tests.helpers import execute
+from tests.helpers import execute, share_stock
 
 N = 30
 NOW = datetime(2026, 11, 2, 10, 15, 30, 123456)  # naive shop-local time; stored to the second
@@ -279,3 +280,92 @@ def test_exported_products_read_back_equal_the_shops_current_values(shop, writer
         if "active" in row.fields:
             assert (row.fields["active"] == "1") == target.current["active"]
             assert row.fields["name"] == target.current["name"]
+
+
+# -- set-based writes against the row-by-row reference ---------------------------------------------
+
+
+@pytest.fixture
+def twin_url(backend, tmp_path, request):
+    """A second fresh shop database on the same backend as `demo_url`."""
+    if backend == "sqlite":
+        yield f"sqlite:///{tmp_path / 'twin-shop.db'}"
+        return
+    from tests.conftest import MARIADB_SERVER
+
+    name = "hb_test_twin_" + uuid.uuid4().hex[:8]
+    server = sa.create_engine(MARIADB_SERVER)
+    with server.connect() as conn:
+        conn.exec_driver_sql(f"CREATE DATABASE {name} CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
+    yield f"{MARIADB_SERVER}/{name}?charset=utf8mb4"
+    with server.connect() as conn:
+        conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name}")
+    server.dispose()
+
+
+def mixed_updates() -> list[Update]:
+    """Every field on products and combinations, a target named twice (its last values count), a
+    product whose stock row is missing (4), one deleted from the shop (12), a negative impact."""
+    updates = [Update(pid, 0, {"price": f"{pid}.125", "quantity": pid * 3, "active": pid % 2 == 0,
+                               "name": f"Name {pid} é", "wholesale_price": "1.0000005", "weight": "0.5",
+                               "ean13": f"{pid:013d}"}) for pid in range(1, 13) if pid != PARENT]
+    updates += [Update(PARENT, SMALL, {"price": "-1.5", "quantity": 40, "wholesale_price": "2",
+                                       "weight": "0.25", "ean13": "2010000000017"}),
+                Update(PARENT, XL, {"quantity": 3}),
+                Update(3, 0, {"price": "99", "quantity": 7}),  # the second update of 3 wins
+                Update(PARENT, 0, {"active": False, "name": "Parent"})]
+    return updates
+
+
+@pytest.mark.parametrize("stock", ["own", "shared"])
+def test_set_based_apply_leaves_the_shop_as_row_by_row_updates_do(demo_url, twin_url, stock):
+    import sqlite3
+
+    from connectors.prestashop import PrestaShop, create_demo_shop
+
+    if demo_url.startswith("sqlite") and sqlite3.sqlite_version_info < (3, 33):
+        pytest.skip("UPDATE ... FROM needs SQLite 3.33")
+    create_demo_shop(twin_url, products=N, seed=42)
+    for url in (demo_url, twin_url):
+        if stock == "shared":
+            share_stock(url)
+        execute(url, "DELETE FROM ps_stock_available WHERE id_product = 4",
+                "UPDATE ps_stock_available SET reserved_quantity = 2 WHERE id_product = 5",
+                "DELETE FROM ps_product_shop WHERE id_product = 12")
+    for url, set_based in ((demo_url, True), (twin_url, False)):
+        with PrestaShop(url, name="demo_shop") as shop:
+            if stock == "shared":
+                assert shop.stock == (0, 1)
+            statements: list[str] = []
+            sa.event.listen(shop._engine, "before_cursor_execute",
+                            lambda *a, seen=statements: seen.append(a[2]))
+            ShopWriter(shop, set_based=set_based).apply(mixed_updates(), NOW)
+            if set_based:  # (forced on SQLite too) one UPDATE per table and field, whatever the
+                # number of rows: products 9 (price, wholesale_price, active: 2 tables each; weight,
+                # ean13, name), combinations 7, stock 3 (again after creating 4's row, then the
+                # parent's sum), date_upd 2
+                updates = [s for s in statements if s.lstrip().upper().startswith("UPDATE")]
+                assert len(updates) == 21, updates
+    assert snapshot(demo_url) == snapshot(twin_url)
+    scope = "id_shop = 0 AND id_shop_group = 1" if stock == "shared" else "id_shop = 1"
+    assert raw(demo_url, f"SELECT id_product, quantity, physical_quantity FROM ps_stock_available "
+                         f"WHERE id_product IN (3, 4, 5) AND id_product_attribute = 0 AND {scope} "
+                         "ORDER BY id_product") == [(3, 7, 7), (4, 12, 12), (5, 15, 17)]
+    assert [(r[0], dec(r[1])) for r in raw(demo_url, "SELECT id_product, price FROM ps_product "
+                                                     "WHERE id_product IN (3, 5) ORDER BY id_product")] \
+        == [(3, Decimal("99")), (5, Decimal("5.125"))]
+    assert raw(demo_url, f"SELECT quantity FROM ps_stock_available WHERE id_product = {PARENT} AND "
+                         f"id_product_attribute = 0 AND {scope}") == [(43,)]
+    assert raw(demo_url, "SELECT COUNT(*) FROM ps_product_shop WHERE id_product = 12") == [(0,)]
+
+
+def test_a_thousand_updates_take_a_few_statements(writer, shop):
+    assert shop.stock == (1, 0)  # read once per shop object, before its first write
+    statements = []
+    sa.event.listen(shop._engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
+    writer.apply([Update(pid, 0, {"price": "3.5", "quantity": 2}) for pid in range(1, N + 1)] * 40, NOW)
+    # ps_product.price, ps_product_shop.price, the stock rows, then date_upd on both product tables
+    # (SQLite also sets PRAGMA automatic_index around each: not a round trip, the database is in-process)
+    assert [s.split()[:2] for s in statements if not s.startswith("PRAGMA")] == [
+        ["UPDATE", "ps_product"], ["UPDATE", "ps_product_shop"], ["UPDATE", "ps_stock_available"],
+        ["UPDATE", "ps_product"], ["UPDATE", "ps_product_shop"]]

@@ -24,7 +24,7 @@ from connectors.platform import export_format as fmt
 from connectors.prestashop import categories, listing
 from connectors.prestashop.categories import CategoryTree
 from connectors.prestashop.schema import ShopTables, shop_tables
-from core.driver import Prepared, decode_replacing, positional_parameters, text_factory
+from core.driver import Prepared, create_engine, decode_replacing, text_factory
 from core.errors import ConnectorError, ConnectorUnavailable
 
 CONNECT_TIMEOUT = 5  # seconds: an unreachable MySQL server fails a task fast, not after minutes
@@ -286,9 +286,13 @@ class StockScope(NamedTuple):
 
     def where(self, stock: sa.Table) -> sa.ColumnElement[bool]:
         """The condition on ps_stock_available (`stock`, or an alias of it) for these rows."""
+        return sa.and_(*(stock.c[column] == value for column, value in self.columns().items()))
+
+    def columns(self) -> dict[str, int]:
+        """The same condition as column = value pairs."""
         if self.id_shop_group:
-            return sa.and_(stock.c.id_shop == 0, stock.c.id_shop_group == self.id_shop_group)
-        return stock.c.id_shop == self.id_shop
+            return {"id_shop": 0, "id_shop_group": self.id_shop_group}
+        return {"id_shop": self.id_shop}
 
 
 class _Statements:
@@ -457,7 +461,7 @@ def _create_engine(url: str, sqlite_path: Path | None) -> sa.Engine:
         defaults = {"connect_timeout": CONNECT_TIMEOUT, "read_timeout": IO_TIMEOUT,
                     "write_timeout": IO_TIMEOUT}
         connect_args = {k: v for k, v in defaults.items() if k not in u.query}  # the URL's win
-    return sa.create_engine(u, pool_pre_ping=True, connect_args=connect_args, **positional_parameters(u))
+    return create_engine(u, connect_args=connect_args)
 
 
 def shop_rows(conn: sa.Connection, statement: Prepared, **values: Any) -> list[tuple]:

@@ -5,6 +5,14 @@
 transaction. Writes set values, never add to them, so applying the same updates again changes
 nothing. Tables and columns are PrestaShop's own (schema.py), through SQLAlchemy Core.
 
+Writes are set-based on MySQL/MariaDB: one UPDATE per table and field for a whole batch, its values
+joined as a list (core.driver.update_from_values), rather than one UPDATE per row, which costs a
+round trip each. On SQLite (in-process) an executemany of one prepared UPDATE per row is faster,
+and is kept (core.driver.set_based). Both ways leave the shop in the same state (tests/
+test_shop_writer.py compares them on both backends). Values are set whatever the row holds now: a
+row changed in the shop since the batch was planned gets the planned value, a row deleted since
+is left deleted, a missing stock row is created.
+
 What a field means where (P = product, C = combination):
 - price: P ps_product.price + ps_product_shop.price (tax excluded); C the price impact,
   ps_product_attribute.price + ps_product_attribute_shop.price.
@@ -31,7 +39,7 @@ from typing import Any, NamedTuple
 import sqlalchemy as sa
 
 from connectors.prestashop.shop import IDS_PER_QUERY, PrestaShop, first_line, safe_url, shop_rows
-from core.driver import Prepared
+from core.driver import Prepared, set_based, update_from_values
 from core.fields import COMBINATION_UPDATABLE, UPDATABLE
 
 LOOKUP_BY = ("reference", "ean13", "id")
@@ -69,9 +77,10 @@ class ShopWriter:
     """Lookups and writes on one shop, through the shop's own engine and tables. Statements are
     compiled on first use and kept (core.driver.Prepared): keep one writer per shop."""
 
-    def __init__(self, shop: PrestaShop):
+    def __init__(self, shop: PrestaShop, set_based: bool | None = None):
         self.shop, self.t = shop, shop.tables
         self._prepared: dict[tuple, Prepared] = {}
+        self.set_based = set_based  # None: where it pays (core.driver.set_based); True or False: always
 
     def _statement(self, key: tuple, build: Callable[[], sa.Executable]) -> Prepared:
         if key not in self._prepared:
@@ -192,13 +201,14 @@ class ShopWriter:
 
 
 class _Plan:
-    """Updates grouped for executemany: per field, the rows (value, id) where id is id_product
-    for products and id_product_attribute for combinations; quantities as (value, pid, pa)."""
+    """Updates grouped by table: per field, the rows (value, id) where id is id_product for
+    products and id_product_attribute for combinations; quantities as (value, pid, pa). A target
+    named twice keeps the value of its last update, as updates run one after the other would."""
 
     def __init__(self, updates: Iterable[Update]):
-        self.product: dict[str, list[tuple]] = {}
-        self.combination: dict[str, list[tuple]] = {}
-        self.quantities: list[tuple[int, int, int]] = []
+        product: dict[str, dict[int, Any]] = {}
+        combination: dict[str, dict[int, Any]] = {}
+        quantities: dict[tuple[int, int], int] = {}
         self.touched: set[int] = set()
         for pid, pa, values in updates:  # Update, or any (id_product, id_product_attribute, values)
             pid, pa = int(pid), int(pa)
@@ -209,11 +219,14 @@ class _Plan:
                     raise ValueError(f"{field!r} cannot be set on {what} (expected {', '.join(allowed)})")
                 converted = _CONVERT[field](value)
                 if field == "quantity":
-                    self.quantities.append((converted, pid, pa))
+                    quantities[(pid, pa)] = converted
                 else:
-                    group = self.combination if pa else self.product
-                    group.setdefault(field, []).append((converted, pa or pid))
+                    group = combination if pa else product
+                    group.setdefault(field, {})[pa or pid] = converted
                 self.touched.add(pid)
+        self.product = {f: [(v, k) for k, v in rows.items()] for f, rows in product.items()}
+        self.combination = {f: [(v, k) for k, v in rows.items()] for f, rows in combination.items()}
+        self.quantities = [(v, pid, pa) for (pid, pa), v in quantities.items()]
 
 
 # field -> (table name in ShopTables, whether its rows are per shop); name rows are per shop and language
@@ -238,6 +251,7 @@ class _Writes:
 
     def __init__(self, conn: sa.Connection, writer: ShopWriter):
         self.conn, self.writer, self.t, self.shop = conn, writer, writer.t, writer.shop
+        self.set_based = set_based(conn) if writer.set_based is None else writer.set_based
 
     def run(self, plan: _Plan, stamp: str) -> None:
         for field, rows in plan.product.items():
@@ -251,7 +265,15 @@ class _Writes:
         self._stamp(sorted(plan.touched), stamp)
 
     def _set(self, table_name: str, column: str, key: str, per_shop: bool, rows: list[tuple]) -> None:
-        """UPDATE table SET column = :v WHERE key = :k [AND id_shop (AND id_lang)], executemany."""
+        """UPDATE table SET column = v WHERE key = k [AND id_shop (AND id_lang)] for every row (v, k):
+        one set-based statement, or an executemany row by row."""
+        if self.set_based:
+            fixed = {"id_shop": self.shop.id_shop} if per_shop else {}
+            if table_name == "product_lang":
+                fixed["id_lang"] = self.shop.id_lang
+            update_from_values(self.conn, getattr(self.t, table_name), (column,), (key,), rows, fixed=fixed)
+            return
+
         def build() -> sa.Update:
             table = getattr(self.t, table_name)
             where = [table.c[key] == sa.bindparam("k")]
@@ -292,17 +314,28 @@ class _Writes:
     def _set_quantity(self, rows: list[tuple[int, int, int]]) -> None:
         """(quantity, pid, pa) rows; a stock row that does not exist yet is created first (the
         UPDATE's match count tells: the rare case costs a lookup, the common one nothing)."""
-        def build() -> sa.Update:
-            st, v = self.t.stock_available, sa.bindparam("v")
-            return (st.update()
-                    .where(st.c.id_product == sa.bindparam("pid"),
-                           st.c.id_product_attribute == sa.bindparam("pa"), self.shop.stock.where(st))
-                    .values(quantity=v, physical_quantity=v + st.c.reserved_quantity))
+        if self.set_based:
+            def write() -> int:
+                return update_from_values(
+                    self.conn, self.t.stock_available, ("quantity",), ("id_product", "id_product_attribute"),
+                    rows, fixed=self.shop.stock.columns(), plus={"physical_quantity": ("quantity",
+                                                                                        "reserved_quantity")})
+        else:
+            statement = self.writer._statement(("set quantity",), self._quantity_statement)
 
-        statement = self.writer._statement(("set quantity",), build)
-        if statement.many(self.conn, ("v", "pid", "pa"), rows) < len(rows):
+            def write() -> int:
+                return statement.many(self.conn, ("v", "pid", "pa"), rows)
+
+        if write() < len(rows):
             self._ensure_stock_rows({(pid, pa) for _, pid, pa in rows})
-            statement.many(self.conn, ("v", "pid", "pa"), rows)
+            write()
+
+    def _quantity_statement(self) -> sa.Update:
+        st, v = self.t.stock_available, sa.bindparam("v")
+        return (st.update()
+                .where(st.c.id_product == sa.bindparam("pid"),
+                       st.c.id_product_attribute == sa.bindparam("pa"), self.shop.stock.where(st))
+                .values(quantity=v, physical_quantity=v + st.c.reserved_quantity))
 
     def _ensure_stock_rows(self, wanted: set[tuple[int, int]]) -> None:
         """Insert the stock rows (quantity 0, in the shop's stock scope) of `wanted` that do not exist."""
