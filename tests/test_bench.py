@@ -114,6 +114,7 @@ def test_the_limit_does_the_products_work(tmp_path, db_url, shop_url, fresh_url,
 
     runner = Runner(Spec(kind, limit_state, twin_shop, 25, str(tmp_path / "limit"),
                          feed_path=str(feed) if kind == "import" else None))
+    runner.at = task.started_at.astimezone().replace(tzinfo=None)  # the sales current when the product ran
     runner.create_and_start()
     while not runner.run_batch():
         pass
