@@ -255,6 +255,7 @@ class Heartbeat:
             self._isolated(self._deliver, task_id, report, what=("task_id", task_id))
 
     def _deliver(self, task_id: int, report: TickReport) -> None:
+        self.monitor.doing(f"delivery of task {task_id}")  # the registry's "doing", systemd's watchdog
         done = self.deliverer.attempt(task_id)
         if done is not None and done.status is DeliveryStatus.DELIVERED:
             report.delivered.append(task_id)

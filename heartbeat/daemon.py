@@ -151,9 +151,7 @@ def tick(app: App, until_idle: bool) -> int:
         else:
             beat.tick()
     finally:
-        shown.close()
-        beat.close()
-        presence.close()
+        _shut_down(("progress", shown.close), ("heartbeat", beat.close), ("registry", presence.close))
     notify.send_for_tick(app.config, app.store.outbox, stop)  # after the batches, for a bounded time
     return 0
 
@@ -182,15 +180,42 @@ def _run(app: App, scheduler_class, page=None) -> int:
     notifier = Notifier.from_env()
     presence = Presence(app.registry, config, "run", notifier=notifier)
     beat = app.heartbeat(stop=stop, monitor=presence)
-    presence.start()
-    server = None
+    server = sender = None
     try:
+        presence.start()
         if config.metrics_listen:  # its own App: its own connections, never the tick's
             server = metrics_server.start(App(app.config_path), config.metrics_listen)
-    except BaseException:
-        presence.close()
-        raise
-    _check_watchdog(notifier, config.interval)
+        sender = notify.start_sender(config, app.store.outbox, stop)  # a thread: never in a batch's way
+        _serve(app, beat, presence, stop, page, scheduler_class)
+    finally:
+        _shut_down(("web page", page.stop if page is not None else None), ("stop", stop.set),
+                   ("heartbeat", beat.close),
+                   # an attempt in progress may be cut short: it is retried later
+                   ("notification sender", (lambda: sender.join(timeout=1)) if sender is not None else None),
+                   ("metrics server", server.close if server is not None else None),
+                   ("registry", presence.close))
+    log.info("daemon.stopped")
+    return 0
+
+
+def _shut_down(*steps) -> None:
+    """Each (name, callable) in turn, whatever the others do: a step that fails (the state database
+    gone at shutdown, say) is logged and the next one still runs, so the registry row is marked
+    stopped and every socket and thread is released."""
+    for name, step in steps:
+        if step is None:
+            continue
+        try:
+            step()
+        except Exception as exc:  # shutting down: say it, and go on
+            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            log.error("daemon.shutdown_step_failed", step=name, reason=reason)
+
+
+def _serve(app: App, beat, presence, stop, page, scheduler_class) -> None:
+    """The web page (if served) and the scheduler's loop, until a stop signal."""
+    config = app.config
+    _check_watchdog(presence.notifier, config.interval)
     freeze_heap()
 
     def heartbeat() -> None:
@@ -208,23 +233,9 @@ def _run(app: App, scheduler_class, page=None) -> int:
     install_stop_signals(stop, on_stop)
     log.info("daemon.started", interval=config.interval, owner=beat.owner, registry_id=presence.id,
              profiles=[p.name for p in config.profiles], metrics=config.metrics_listen)
-    sender = notify.start_sender(config, app.store.outbox, stop)  # a thread: never in a batch's way
-    try:
-        if page is not None:
-            page.start()
-        scheduler.start()
-    finally:
-        if page is not None:
-            page.stop()
-        stop.set()
-        beat.close()
-        if sender is not None:
-            sender.join(timeout=1)  # an attempt in progress may be cut short: it is retried later
-        if server is not None:
-            server.close()
-        presence.close()
-    log.info("daemon.stopped")
-    return 0
+    if page is not None:
+        page.start()
+    scheduler.start()
 
 
 def _check_watchdog(notifier: Notifier, interval: float) -> None:

@@ -20,6 +20,7 @@ from core.clock import Clock
 from core.config import Config
 from core.errors import StateDatabaseError
 from heartbeat.beat import Monitor, TickReport
+from heartbeat.sacrificial import FORK_GUARD
 from heartbeat.systemd import Notifier
 from tasks.leases import current_owner
 from tasks.registry import Registry
@@ -77,7 +78,8 @@ class Presence(Monitor):
 
     def _refreshing(self, every: float) -> None:
         while not self._halt.wait(every):
-            self.refresh()
+            with FORK_GUARD:  # a fork (sacrificial.py) must not copy the pool's or the logs' locks held
+                self.refresh()
 
     def _quietly(self, verb, *args) -> bool:
         """A registry write; an outage is logged once (until it works again), never raised: the

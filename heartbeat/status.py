@@ -206,17 +206,24 @@ def _seconds(seconds: float) -> str:
     return f"{seconds // 3600} h {seconds % 3600 // 60} min"
 
 
+GIVEN_UP_RECENTLY = timedelta(days=1)  # a notification given up this recently makes status fail
+
+
 def notifications_section(ctx: Context) -> Section:
-    """Notifications given up (a problem: someone was not told) and those failing or never
-    attempted (warnings: they are retried), from the outbox (docs/notifications.md)."""
+    """Notifications given up in the last day (a problem: someone was not told), older ones and
+    those failing or never attempted (warnings: the old ones stay listed until their task is
+    deleted, the others are retried), from the outbox (docs/notifications.md)."""
     found = ctx.app.tasks.notification_problems()
     problems, warnings = [], []
     for d in found:
+        last = d["last_attempt_at"] or d["created_at"]
+        recent = last is None or ctx.now - datetime.fromisoformat(last.replace("Z", "+00:00")) \
+            < GIVEN_UP_RECENTLY
         line = (f"notification {d['id']} ({d['event']} of task {d['task_id']} to {d['target']}): "
                 + (f"given up after {d['attempts']} attempts: {d['last_error']}" if d["status"] == "failed"
                    else f"failing, attempt {d['attempts']}: {d['last_error']}" if d["last_error"]
                    else "not attempted yet: is a daemon sending?"))
-        (problems if d["status"] == "failed" else warnings).append(line)
+        (problems if d["status"] == "failed" and recent else warnings).append(line)
     lines = ["notifications", *(f"  {line}" for line in problems + warnings)] if found else []
     return Section("notifications", {"notifications": found}, lines, problems, warnings)
 

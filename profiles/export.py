@@ -44,6 +44,7 @@ class ExportWorker(Worker):
         self.category_column: str | None = (profile.options.get("category_column")
                                             if self.tracks_changes else None)
         self._resolver: tuple[int | None, CategoryResolver] | None = None  # (task id, its resolver)
+        self._facts_task: int | None = None  # the task the shop's facts were read for
 
     @property
     def shop(self) -> PrestaShop:
@@ -100,7 +101,7 @@ class ExportWorker(Worker):
         if self._resolver is None or self._resolver[0] != task_id or task_id is None:
             if self.store is None:
                 raise RuntimeError("an export with a category_column needs the state database (Worker.store)")
-            resolver = CategoryResolver.load(CategoryStore(self.store.engine), self.shop.category_tree(),
+            resolver = CategoryResolver.load(CategoryStore(self.store.engine), self.shop.facts.tree,
                                              self.profile.source, self.category_column,
                                              self.config.category_rules)
             self._resolver = (task_id, resolver)
@@ -126,6 +127,9 @@ class ExportWorker(Worker):
     def process(self, task: Task, items: list[Item], previous) -> Processed:
         problems: dict[int, Problem] = {}  # products not exported, or exported with notes
         at = shop_time(task.started_at)  # the specific prices current when the task started
+        if self.entity == "products" and self._facts_task != task.id:  # a new task (in this process):
+            self.shop.forget_facts()  # the shop's taxes, languages and categories as they are now
+            self._facts_task = task.id
         try:
             records = self._read([i.product_id for i in items], problems, at)
         except ConnectorError:

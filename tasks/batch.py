@@ -129,7 +129,7 @@ class Batch:
             values["export_bytes"] = result.export_bytes
         self._conn.execute(t.tasks.update().where(TASK.id == self.task.id).values(**values))
         if outcomes:
-            totals.add_batch(self._conn, self.task.profile, counts, result.seconds)
+            totals.add_batch(self._conn, self.task.profile, counts, result.seconds, result.new_batch)
         rows.write_logs(self._conn, self.task.id, now, result.log_lines)
         if self.task.progress.pending > len(outcomes):  # the row as it now stands, without reading it
             return self._updated(counts, result)

@@ -25,11 +25,15 @@ _ADD = t.profile_totals.update().where(TOTALS.profile == sa.bindparam("key")).va
 _NEW = t.profile_totals.insert()
 
 
-def add_batch(conn: Connection, profile: str, counts: Mapping[str, int], seconds: float) -> None:
-    """Count one committed batch of `profile`: its items by outcome and its duration."""
-    params = {"key": profile, "add_batches": 1, "add_batch_seconds": seconds,
+def add_batch(conn: Connection, profile: str, counts: Mapping[str, int], seconds: float,
+              new_batch: bool = True) -> None:
+    """Count one committed batch of `profile`: its items by outcome and its duration. A part of a
+    redo (`new_batch` false: suspect items redone one at a time) adds its items and seconds but is
+    not a batch of its own, as the task's `batches` counter sees it."""
+    counted = int(new_batch)
+    params = {"key": profile, "add_batches": counted, "add_batch_seconds": seconds,
               **{f"add_{o}": counts.get(o, 0) for o in OUTCOMES},
-              **{f"add_{name}": int(seconds <= bound)
+              **{f"add_{name}": counted * int(seconds <= bound)
                  for name, bound in zip(BUCKETS, t.BATCH_BUCKETS, strict=True)}}
     if conn.execute(_ADD, params).rowcount:
         return

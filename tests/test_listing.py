@@ -238,3 +238,18 @@ def test_a_second_shop_exports_its_own_products_prices_stock_and_names(shop_url)
                                                "created_at": "2026-11-29T12:00:00Z"},
                 "products": list(sold.values())}
     jsonschema.Draft202012Validator(fmt.load_schema()).validate(json.loads(json.dumps(document)))
+
+
+def test_a_long_running_daemon_reads_the_shops_taxes_again_for_each_task(tmp_path, db_url, shop_url, clock):
+    create_demo_shop(shop_url, products=5)
+    beat = make_heartbeat(make_config(tmp_path, db_url, shop_url, batch_size=5,
+                                      options={"entity": "products", "full": True}), clock)
+
+    def exported_rate() -> str:
+        task = beat.store.create(beat.config.profile("export-products"), "manual", clock.now(), clock.now())
+        beat.run_until_idle()  # the same heartbeat, the same cached worker, as under `heartbeat run`
+        return json.loads(b"".join(export_file.read(beat.store.get(task.id))))["products"][0]["tax_rate"]
+
+    assert exported_rate() == "20.00"
+    execute(shop_url, "UPDATE ps_tax SET rate = 21 WHERE id_tax = 1")  # the VAT changes
+    assert exported_rate() == "21.00"

@@ -4,7 +4,7 @@ reasons on stderr, 2 for a config mistake), on SQLite and MariaDB, on an injecte
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -184,7 +184,12 @@ def test_low_disk_space_is_a_warning_and_a_given_up_notification_a_problem(confi
     execute(App(str(config_path)).config.database_url,
             "INSERT INTO hb_notifications (task_id, target, event, task, status, created_at, "
             "next_attempt_at, attempts, last_error) VALUES (1, 'ops', 'task.error', '{}', 'failed', "
-            "'2026-11-02 09:00:00', '2026-11-02 09:00:00', 9, 'HTTP 500 from hooks.example.com')")
+            "'2026-11-02 09:00:00', '2026-11-02 09:00:00', 9, 'HTTP 500 from hooks.example.com')",
+            "UPDATE hb_notifications SET last_attempt_at = created_at")
+    result = run_status(config_path)  # given up weeks ago: still listed, no longer failing the check
+    assert result.exit_code == 0 and "given up after 9 attempts" in result.stdout
+    execute(App(str(config_path)).config.database_url,
+            f"UPDATE hb_notifications SET last_attempt_at = '{datetime.now(UTC):%Y-%m-%d %H:%M:%S}'")
     result = run_status(config_path)
     assert result.exit_code == 1
     given_up = "notification 1 (task.error of task 1 to ops): given up after 9 attempts: HTTP 500"

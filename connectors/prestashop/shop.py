@@ -181,7 +181,7 @@ class PrestaShop:
         wanted = sorted({int(i) for i in ids})
         out: dict[int, dict[str, Any]] = {}
         found: dict[int, Problem] = {}
-        facts = self._facts
+        facts = self.facts
         with self._connect() as conn:
             for start in range(0, len(wanted), IDS_PER_QUERY):
                 chunk = wanted[start:start + IDS_PER_QUERY]
@@ -208,12 +208,18 @@ class PrestaShop:
         return build_product(row, combinations, extras, facts, self.base_url, self.id_lang, notes)
 
     @functools.cached_property
-    def _facts(self) -> ShopFacts:
-        """What every batch of this reader shares: the shop's languages, tax rates, category tree."""
+    def facts(self) -> ShopFacts:
+        """What every batch shares: the shop's languages, tax rates, category tree; read once, until
+        `forget_facts` (an export calls it when a task starts: a daemon lives for months, the shop's
+        VAT and categories change)."""
         with self._connect() as conn:
             return ShopFacts(listing.read_languages(conn, self.tables, self.id_shop),
                               listing.read_tax_rates(conn, self.tables, self.id_shop),
                               categories.read_tree(conn, self.tables, self.id_shop, self.id_lang))
+
+    def forget_facts(self) -> None:
+        """Read the shop-wide facts again at the next read."""
+        self.__dict__.pop("facts", None)
 
     def _read_combinations(self, conn: sa.Connection, ids: list[int],
                            problems: dict[int, Problem]) -> dict[int, list[dict]]:
