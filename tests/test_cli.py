@@ -11,32 +11,10 @@ from click.testing import CliRunner
 
 from connectors.prestashop import create_demo_shop
 from heartbeat.cli import cli
+from tests.helpers import write_config_file as write_config
 
 TASK_KEYS = {"id", "profile", "kind", "status", "trigger", "scheduled_at", "started_at", "finished_at",
              "message", "progress"}
-
-
-def write_config(tmp_path: Path, state_url: str, shop_url: str, batch_size: int = 10) -> Path:
-    path = tmp_path / "heartbeat.toml"
-    path.write_text(f"""
-[heartbeat]
-interval = 1
-data_dir = "data"
-
-[database]
-url = "{state_url}"
-
-[connections.shop]
-type = "prestashop"
-url = "{shop_url}"
-
-[[profiles]]
-name = "export-products"
-kind = "export"
-source = "shop"
-batch_size = {batch_size}
-""")
-    return path
 
 
 @pytest.fixture
