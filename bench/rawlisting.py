@@ -77,7 +77,7 @@ def facts(shop) -> ShopFacts:
     configuration rows: the bench's shop has no per-shop ones)."""
     cur, sql = shop.cur, shop.sql
     cur.execute(sql(LANGUAGES_SQL), (ID_SHOP,))
-    languages = {int(i): iso for i, iso in cur.fetchall()}
+    languages = {int(i): (iso or str(i)).strip() for i, iso in cur.fetchall()}  # as read_languages
     cur.execute(sql(CONFIG_SQL), ("PS_COUNTRY_DEFAULT", "PS_TAX"))
     config = {name: value for name, shop_id, group, value in cur.fetchall() if not shop_id and not group}
     rates = {}

@@ -300,3 +300,18 @@ def text_factory(conn: Connection, factory: Callable[[bytes], Any]) -> Iterator[
         yield
     finally:
         raw.text_factory = previous
+
+
+def keyset_pages(read_page: Callable[[int, int], Sequence[Sequence[Any]]],
+                 size: int) -> Iterator[Sequence[Any]]:
+    """Every row of an ascending keyset read, page by page: `read_page(after, size)` gives at most
+    `size` rows whose key (their first field) is above `after`, ascending. Memory does not grow with
+    the table and no connection or server-side cursor is held between pages, so a caller may
+    interleave other reads or abandon the iterator at no cost."""
+    after = 0
+    while True:
+        page = read_page(after, size)
+        yield from page
+        if len(page) < size:
+            return
+        after = page[-1][0]

@@ -12,7 +12,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import IO, Any
 
@@ -182,8 +182,7 @@ class CategoryManager:
         if not taxonomy:
             raise Refused(f"no taxonomy loaded for {column}: load one with `heartbeat categories taxonomy "
                           f"load {column} FILE` (a sample: {SAMPLE_TAXONOMY})")
-        resolver = self._resolver(shop, column)
-        resolver.rules, resolver.overrides = (), {}  # what the table leaves unmapped
+        resolver = replace(self._resolver(shop, column), rules=(), overrides={})  # the table alone
         leaves = {ident: taxonomies.split_path(path)[-1] for ident, path in taxonomy.items()}
         with self._shop(shop) as reader:
             left = unmapped(resolver, reader.iter_category_facts())

@@ -9,8 +9,8 @@ each shop uses (ps_category_shop). A shop's tree starts at its root category (ps
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import sqlalchemy as sa
 
@@ -90,9 +90,8 @@ def read_tree(conn: sa.Connection, t: ShopTables, id_shop: int, id_lang: int) ->
     return CategoryTree(names, parents, int(root) if root is not None else None)
 
 
-@dataclass(frozen=True)
-class ProductFacts:
-    """What the category rules look at of a product."""
+class ProductFacts(NamedTuple):
+    """What the category rules look at of a product (id first: keyset pages, core.driver)."""
 
     id_product: int
     category: int  # its default category in the shop (0: none)
@@ -114,14 +113,3 @@ def facts_page(conn: sa.Connection, t: ShopTables, id_shop: int, id_lang: int, a
              .order_by(ps.c.id_product).limit(page))
     return [ProductFacts(int(i), int(c or 0), r or "", n or "", b or "")
             for i, c, r, n, b in conn.execute(query)]
-
-
-def iter_pages(read_page, page: int = 5000) -> Iterator[ProductFacts]:
-    """Every product, a page at a time (`read_page(after, page)`), keyset by id."""
-    after = 0
-    while True:
-        rows = read_page(after, page)
-        yield from rows
-        if len(rows) < page:
-            return
-        after = rows[-1].id_product

@@ -22,6 +22,7 @@ import sqlalchemy as sa
 from connectors.platform import export_format as fmt
 from connectors.prestashop.schema import DECIMAL, FLAG, UINT, PsDecimal, _col, _table  # schema.py's ways
 from connectors.prestashop.shop import IDS_PER_QUERY, PrestaShop
+from core.driver import keyset_pages
 
 
 class RateDecimal(PsDecimal):
@@ -253,15 +254,13 @@ class OrderReader:
         "firstname lastname", "" when the customer's row is gone.
         """
         since = self._shop_time(since)
-        last = 0
-        while True:
+
+        def page(after: int, size: int) -> list:
             with self.shop._connect() as conn:
-                page = conn.execute(self._queue_query(last, since)).all()
-            for id_order, reference, firstname, lastname in page:
-                yield id_order, 0, reference or "", f"{firstname or ''} {lastname or ''}".strip()
-            if len(page) < self.queue_page:
-                return
-            last = page[-1][0]
+                return conn.execute(self._queue_query(after, since)).all()
+
+        for id_order, reference, firstname, lastname in keyset_pages(page, self.queue_page):
+            yield id_order, 0, reference or "", f"{firstname or ''} {lastname or ''}".strip()
 
     def latest_update(self) -> datetime | None:
         """The latest date_upd of the shop's orders (naive, the shop's clock); None without orders.

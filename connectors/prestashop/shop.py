@@ -24,7 +24,7 @@ from connectors.platform import export_format as fmt
 from connectors.prestashop import categories, listing
 from connectors.prestashop.categories import CategoryTree
 from connectors.prestashop.schema import ShopTables, shop_tables
-from core.driver import Prepared, create_engine, decode_replacing, text_factory
+from core.driver import Prepared, create_engine, decode_replacing, keyset_pages, text_factory
 from core.errors import ConnectorError, ConnectorUnavailable
 
 CONNECT_TIMEOUT = 5  # seconds: an unreachable MySQL server fails a task fast, not after minutes
@@ -142,15 +142,12 @@ class PrestaShop:
         is the combination id: always 0, since combinations are exported inside their product.
         A NULL reference or missing name is "".
         """
-        last = 0
-        while True:
+        def page(after: int, size: int) -> list[tuple]:
             with self._connect() as conn:
-                page = shop_rows(conn, self._statements.queue, after=last, page=self.queue_page)
-            for id_product, reference, name in page:
-                yield id_product, 0, reference or "", name or ""
-            if len(page) < self.queue_page:
-                return
-            last = page[-1][0]
+                return shop_rows(conn, self._statements.queue, after=after, page=size)
+
+        for id_product, reference, name in keyset_pages(page, self.queue_page):
+            yield id_product, 0, reference or "", name or ""
 
     def category_tree(self) -> CategoryTree:
         """This shop's category tree, names in its language (connectors.prestashop.categories)."""
@@ -163,7 +160,7 @@ class PrestaShop:
         def page(after: int, size: int) -> list[categories.ProductFacts]:
             with self._connect() as conn:
                 return categories.facts_page(conn, self.tables, self.id_shop, self.id_lang, after, size)
-        return categories.iter_pages(page, self.queue_page)
+        return keyset_pages(page, self.queue_page)
 
     def read_products(self, ids: Sequence[int], problems: dict[int, Problem] | None = None,
                       at: datetime | None = None) -> dict[int, dict[str, Any]]:

@@ -63,7 +63,7 @@ from connectors.prestashop.integrity.base import (
 from connectors.prestashop.integrity.rows import Rows
 from connectors.prestashop.orders import OrderTables, order_tables
 from connectors.prestashop.shop import shop_datetime, shop_rows
-from core.driver import Prepared
+from core.driver import Prepared, keyset_pages
 
 ORDER_WITHOUT_DETAILS = "order_without_details"
 ORPHAN_ORDER_DETAIL, ORPHAN_ORDER_HISTORY = "orphan_order_detail", "orphan_order_history"
@@ -187,14 +187,13 @@ class OrderChecker(Checker):
     def _pages(self, query: sa.Select) -> Iterator[tuple]:
         """The rows of `query` (ordered by its first column, `last` the keyset), page by page:
         constant memory, no connection held between pages."""
-        statement, last = Prepared(query, self.shop.dialect), 0
-        while True:
+        statement = Prepared(query, self.shop.dialect)
+
+        def page(after: int, size: int) -> list[tuple]:
             with self.shop._connect() as conn:
-                page = shop_rows(conn, statement, last=last)
-            yield from page
-            if len(page) < PAGE:
-                return
-            last = page[-1][0]
+                return shop_rows(conn, statement, last=after)
+
+        return keyset_pages(page, PAGE)
 
     # -- checks -------------------------------------------------------------------------------------
 
