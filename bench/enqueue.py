@@ -36,7 +36,7 @@ def measure(backend: Backend, ctx: Context) -> dict:
 def _product(backend: Backend, ctx: Context, r: int) -> float:
     from datetime import UTC
 
-    from heartbeat.config import load
+    from heartbeat.config.loader import load
     from profiles import worker_for
     from reports import action_log
     from tasks.database import create_state_engine, ensure_schema

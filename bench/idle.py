@@ -29,8 +29,8 @@ PROFILES = [product.EXPORT_PROFILE, "nightly-export", "supplier-import"]
 
 def measure(backend: Backend, ctx: Context, tasks: int, ticks: int) -> dict:
     from core.clock import FrozenClock
-    from heartbeat.beat import Heartbeat
-    from heartbeat.config import load
+    from heartbeat.config.loader import load
+    from heartbeat.engine.beat import Heartbeat
     from reports import action_log
     from tasks.database import create_state_engine, ensure_schema
     from tasks.store import TaskStore

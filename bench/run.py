@@ -145,8 +145,8 @@ def _import_product() -> None:
     """Import every product module the in-process sections use, now: a run takes minutes, and
     modules imported later could come from a newer working tree than the ones imported first."""
     import core.clock  # noqa: F401
-    import heartbeat.beat  # noqa: F401
-    import heartbeat.config  # noqa: F401
+    import heartbeat.config.loader  # noqa: F401
+    import heartbeat.engine.beat  # noqa: F401
     import profiles  # noqa: F401
     import tasks.database  # noqa: F401
     import tasks.store  # noqa: F401
@@ -154,7 +154,7 @@ def _import_product() -> None:
 
 def _product_logs(workdir: Path) -> None:
     """The product's in-process logs (idle tick, enqueue) as the daemon writes them, to a file."""
-    from heartbeat import logs
+    from heartbeat.ops import logs
 
     logs.configure("json", "info", stream=open(workdir / "in-process.log", "a"))  # noqa: SIM115
 

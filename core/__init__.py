@@ -2,5 +2,5 @@
 
 errors (the one exception hierarchy), clock (the only source of time), fields (the vocabulary of
 product fields feeds and imports share), config (the configuration's data classes; loading them is
-heartbeat.config's job) and driver (statements sent straight to the database driver on hot paths).
+heartbeat.config.loader's job) and driver (statements sent straight to the database driver on hot paths).
 """

@@ -1,6 +1,6 @@
 """The configuration's data classes: what a loaded, validated config file holds.
 
-heartbeat.config reads and checks the TOML file (docs/configuration.md); every package below the
+heartbeat.config.loader reads and checks the TOML file (docs/configuration.md); every package below the
 application reads these frozen objects and nothing else of the config.
 """
 

@@ -61,7 +61,7 @@ class ConnectorError(FatalTaskError):
 
 class Outage(HeartbeatError):
     """Something a running task needs is unavailable for now (a shop, disk space): the task keeps
-    its place and the batch is retried with a back-off (heartbeat.runner), never ended."""
+    its place and the batch is retried with a back-off (heartbeat.engine.runner), never ended."""
 
 
 class ConnectorUnavailable(ConnectorError, Outage):

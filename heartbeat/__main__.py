@@ -1,5 +1,5 @@
 """`python -m heartbeat` is the `heartbeat` command."""
 
-from heartbeat.cli import main
+from heartbeat.cli.main import main
 
 main()

@@ -9,16 +9,16 @@ from pathlib import Path
 
 from core.config import Config, Connection
 from core.errors import Refused
-from heartbeat import config as config_module
-from heartbeat.beat import Heartbeat, Monitor
-from heartbeat.categories import CategoryManager
-from heartbeat.service import TaskManager
+from heartbeat.config import loader as config_module
+from heartbeat.engine.beat import Heartbeat, Monitor
+from heartbeat.services.categories import CategoryManager
+from heartbeat.services.tasks import TaskManager
 from reports import action_log
 from tasks.database import create_state_engine, ensure_schema
-from tasks.outbox import Subscriptions
-from tasks.overview import Overview
-from tasks.registry import Registry
 from tasks.store import TaskStore
+from tasks.stores.outbox import Subscriptions
+from tasks.stores.overview import Overview
+from tasks.stores.registry import Registry
 
 
 class App:
@@ -51,12 +51,12 @@ class App:
 
     @cached_property
     def tasks(self) -> TaskManager:
-        """The task verbs (heartbeat.service), as every front door calls them."""
+        """The task verbs (heartbeat.services.tasks), as every front door calls them."""
         return TaskManager(self.config, self.store)
 
     @cached_property
     def categories(self) -> CategoryManager:
-        """The category mapping's verbs (heartbeat.categories)."""
+        """The category mapping's verbs (heartbeat.services.categories)."""
         return CategoryManager(self.config, self.store)
 
     def heartbeat(self, stop: threading.Event | None = None, monitor: Monitor | None = None) -> Heartbeat:

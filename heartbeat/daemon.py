@@ -24,11 +24,13 @@ import structlog
 from sqlalchemy.engine import make_url
 
 from core.errors import AlreadyRunning
-from heartbeat import logs, metrics_server, notify, progress
 from heartbeat.app import App
-from heartbeat.beat import TickReport
-from heartbeat.presence import Presence
-from heartbeat.systemd import Notifier
+from heartbeat.cli import progress
+from heartbeat.engine import notify
+from heartbeat.engine.beat import TickReport
+from heartbeat.ops import logs, metrics_server
+from heartbeat.ops.presence import Presence
+from heartbeat.ops.systemd import Notifier
 
 log = structlog.get_logger("heartbeat")
 
@@ -141,7 +143,7 @@ def tick(app: App, until_idle: bool) -> int:
     beat = app.heartbeat(stop=stop, monitor=presence)
     presence.start()
     freeze_heap()
-    shown = progress.TickProgress(beat.tasks.show, sys.stdout)  # on a terminal only
+    shown = progress.TickProgress(app.tasks.show, sys.stdout)  # on a terminal only
     if until_idle and shown.display is not None and sys.stderr.isatty():  # logs scroll above the bars
         logs.configure(app.config.log_format, app.config.log_level,
                        progress.LogsAbove(sys.stderr, shown.display))

@@ -68,7 +68,7 @@ def _exact(value: object) -> str:
 
 class Worker(ABC):
     has_export_file = False  # the heartbeat appends Processed.records to the task's export file
-    has_side_effects = False  # process() plans effects that apply() carries out (see heartbeat.beat)
+    has_side_effects = False  # process() plans effects that apply() carries out (see heartbeat.engine.beat)
     tracks_changes = False  # process() gets what was last sent, and reports what it sends
     store = None  # the state database's TaskStore, for workers that check Heartbeat's own records
     change_actions: frozenset[str] = frozenset()  # outcome actions that change a shop (logged by name)

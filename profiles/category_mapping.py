@@ -20,7 +20,7 @@ from typing import Any, NamedTuple
 from connectors.prestashop.categories import CategoryTree, ProductFacts
 from core.config import CategoryRule
 from core.errors import FatalTaskError
-from tasks.categories import CategoryStore
+from tasks.stores.categories import CategoryStore
 
 
 class Resolved(NamedTuple):

@@ -25,9 +25,9 @@ from connectors.prestashop.shop import Problem
 from core.errors import ConnectorError
 from profiles.base import Processed, Worker, exports_dir, non_empty
 from profiles.category_mapping import CategoryResolver
-from tasks.categories import CategoryStore
 from tasks.models import Item, Outcome, QueueEntry, Task
 from tasks.states import ItemStatus
+from tasks.stores.categories import CategoryStore
 
 NOT_FOUND = "not found in shop (deleted after the task started)"
 ORDERS_OVERLAP = timedelta(seconds=1)  # orders updated in the very second a run started: again

@@ -28,7 +28,7 @@ def coalesced(missed: int, first: datetime) -> str:
 
 
 def connection_back(failures: int) -> str:
-    """A task's shop answers again after `failures` failed attempts (heartbeat.runner's back-off)."""
+    """A task's shop answers again after `failures` failed attempts (heartbeat.engine.runner's back-off)."""
     return f"connection back after {plural(failures, 'failed attempt')}"
 
 

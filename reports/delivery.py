@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from core.clock import as_utc
-from tasks.deliveries import Delivery, DeliveryStatus
+from tasks.stores.uploads import ExportUpload, UploadStatus
 
 
 def delivered(status: int, seconds: float, connection: str, attempt: int) -> str:
@@ -32,12 +32,12 @@ def retried(connection: str) -> str:
     return f"delivery to connection {connection} tried again by hand"
 
 
-def summary(delivery: Delivery, max_attempts: int | None) -> str:
-    """The Delivery line of `tasks show`."""
+def summary(delivery: ExportUpload, max_attempts: int | None) -> str:
+    """The delivery line of `tasks show`."""
     of = f" of {max_attempts}" if max_attempts else ""
-    if delivery.status is DeliveryStatus.DELIVERED:
+    if delivery.status is UploadStatus.DELIVERED:
         return f"{delivery.outcome} at {_utc(delivery.delivered_at)}"
-    if delivery.status is DeliveryStatus.FAILED:
+    if delivery.status is UploadStatus.FAILED:
         return (f"failed after {delivery.attempts} attempt{'s' if delivery.attempts != 1 else ''}: "
                 f"{delivery.outcome}; `heartbeat tasks deliver {delivery.task_id}` tries again")
     if delivery.lease_until is not None:

@@ -19,14 +19,16 @@ from sqlalchemy.engine import Connection
 
 from core import driver
 from core.errors import IllegalTransition
-from tasks import deliveries, rows, totals
+from tasks import rows
 from tasks import tables as t
 from tasks.guard import guarded
 from tasks.models import Item, Outcome, Progress, Task
-from tasks.outbox import Subscriptions
 from tasks.recovery import Attempt, poisoned_batch
 from tasks.statements import Statements
 from tasks.states import ITEM_OUTCOMES, ItemStatus, TaskStatus
+from tasks.stores import totals
+from tasks.stores import uploads as deliveries
+from tasks.stores.outbox import Subscriptions
 
 TASK = t.tasks.c
 # an item status (a member or its text) -> its text, as stored: much cheaper than member.value
@@ -77,7 +79,7 @@ class Batch:
                  notify: Subscriptions):
         self._conn, self._sql = conn, sql
         self.task, self.items, self.attempt = task, items, attempt
-        self.notify = notify  # the deliveries its completion writes (tasks.outbox)
+        self.notify = notify  # the deliveries its completion writes (tasks.stores.outbox)
 
     @property
     def poisoned(self) -> bool:

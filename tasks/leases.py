@@ -7,7 +7,7 @@ counts it, so a recycled pid is not mistaken for the process that died. The host
 or $HEARTBEAT_HOST_ID where several hosts share one name (containers) or tests play two hosts.
 
 Whether an owner still exists: on this host, /proc says; on another host, the daemon registry
-(tasks/registry.py) says whether its process is alive, and a lease held by a batch in progress
+(tasks/stores/registry.py) says whether its process is alive, and a lease held by a batch in progress
 still fences it until it expires (a batch is never taken from a daemon that might be alive).
 """
 

@@ -5,7 +5,7 @@ Before any work on a batch the owner records it (position, end, lease) in a comm
 (TaskStore.claim). If the process dies, the next owner finds that record with a dead owner on it:
 the batch was interrupted, and nobody knows which item, if any, was to blame. Its items become
 *suspect*: they are then redone one at a time, each claimed and committed on its own, in a
-sacrificial child process (heartbeat.sacrificial) whose end the daemon watches. When that child
+sacrificial child process (heartbeat.engine.sacrificial) whose end the daemon watches. When that child
 dies, the claim it recorded names the item it was handling (`interrupted`), and only such a death
 counts against that item (TaskStore.record_crash): a crash or a signal the item brought on. The
 next child starts with that item, so its further deaths are its own. The daemon itself being killed

@@ -3,7 +3,7 @@ status. The store and the batch it hands out share them; nothing above `tasks/` 
 
 `transition` is the only place a task's status changes: it asks the state machine first, cancels
 what a task that ends leaves pending, and writes the notifications the change asks for
-(tasks.outbox), all in the caller's transaction.
+(tasks.stores.outbox), all in the caller's transaction.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from core import driver
 from core.errors import Refused, TaskNotFound
 from tasks import tables as t
 from tasks.models import Task
-from tasks.outbox import Subscriptions
 from tasks.states import ItemStatus, TaskStatus, check_task_transition
+from tasks.stores.outbox import Subscriptions
 
 TASK = t.tasks.c
 ITEM = t.items.c
@@ -74,7 +74,7 @@ def transition(conn: Connection, task: Task, wanted: TaskStatus, now: datetime,
 
     A task that reaches a final state keeps no pending item: in the same transaction they become
     cancelled, with `cancelled_because(wanted, message)` as their detail (a kill, an error). The
-    deliveries `notify` asks for are written in the same transaction too (tasks.outbox)."""
+    deliveries `notify` asks for are written in the same transaction too (tasks.stores.outbox)."""
     check_task_transition(task.id, task.status, wanted)
     values = {"status": wanted.value, "message": message}
     if wanted is TaskStatus.RUNNING:

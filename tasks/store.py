@@ -28,17 +28,18 @@ from sqlalchemy.engine import Connection, Engine
 
 from core.clock import as_utc
 from core.errors import FatalTaskError, SourceUnchanged
-from tasks import deliveries, queue, recovery, registry
+from tasks import queue, recovery
 from tasks import tables as t
 from tasks.batch import Batch, BatchResult, Planning
 from tasks.guard import callers, callers_iter, guarded, guarded_iter
 from tasks.leases import busy, owner_gone
 from tasks.models import Item, ItemRecord, LogLine, QueueEntry, Task
-from tasks.outbox import NOBODY, Outbox, Subscriptions, forget_finished
 from tasks.recovery import Attempt
 from tasks.rows import TASK_COLUMNS, lock_task, naive, read_task, transition, write_log
 from tasks.statements import Statements
 from tasks.states import TaskStatus, check_task_transition
+from tasks.stores import registry, uploads
+from tasks.stores.outbox import NOBODY, Outbox, Subscriptions, forget_finished
 
 TASK = t.tasks.c
 ITEM = t.items.c
@@ -78,12 +79,12 @@ class Planned:
 class TaskStore:
     def __init__(self, engine: Engine, wording: Wording, notify: Subscriptions = NOBODY,
                  dead_after: timedelta = registry.DEAD_AFTER):
-        """`notify`: which status changes write notification deliveries (tasks.outbox), read and
+        """`notify`: which status changes write notification deliveries (tasks.stores.outbox), read and
         sent through `self.outbox`; `dead_after`: how long a registered process may go unseen before
-        it is dead (its tasks are taken over, tasks.registry)."""
+        it is dead (its tasks are taken over, tasks.stores.registry)."""
         self.engine, self.wording, self.notify, self.dead_after = engine, wording, notify, dead_after
         self.sql = Statements(engine.dialect)
-        self.deliveries = deliveries.DeliveryStore(engine)  # export files uploaded to http targets
+        self.deliveries = uploads.UploadStore(engine)  # export files uploaded to http targets
         self.outbox = Outbox(engine)
 
     # -- reading ---------------------------------------------------------------------------------
@@ -578,7 +579,7 @@ def _delete_rows(conn: Connection, task_ids: list[int]) -> None:
     forget_finished(conn, task_ids)
     conn.execute(t.log.delete().where(t.log.c.task_id.in_(task_ids)))
     conn.execute(t.findings.delete().where(t.findings.c.task_id.in_(task_ids)))
-    deliveries.delete_rows(conn, task_ids)
+    uploads.delete_rows(conn, task_ids)
     conn.execute(t.tasks.delete().where(TASK.id.in_(task_ids)))
 
 

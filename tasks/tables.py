@@ -57,7 +57,7 @@ tasks = sa.Table(
     sa.Column("restarts", sa.Integer, nullable=False, server_default="0"),
     sa.Column("suspect_until", sa.Integer, nullable=False, server_default="0"),
     # a batch with effects outside this database (shop writes) is planned and saved first, so a
-    # redo after a crash applies the same plan and reports the same outcomes (see heartbeat.beat)
+    # redo after a crash applies the same plan and reports the same outcomes (see heartbeat.engine.beat)
     sa.Column("plan_position", sa.Integer, nullable=False, server_default="0"),
     sa.Column("plan", HugeText),
     sa.Index("ix_hb_tasks_status_scheduled", "status", "scheduled_at"),
@@ -169,7 +169,7 @@ category_overrides = sa.Table(
     sa.Column("set_at", Timestamp, nullable=False),
 )
 
-deliveries = sa.Table(  # an export file's upload to an http target (tasks/deliveries.py)
+deliveries = sa.Table(  # an export file's upload to an http target (tasks/stores/uploads.py)
     "hb_deliveries",
     metadata,
     sa.Column("task_id", sa.Integer, primary_key=True, autoincrement=False),
@@ -189,7 +189,8 @@ deliveries = sa.Table(  # an export file's upload to an http target (tasks/deliv
     sa.Index("ix_hb_deliveries_status_next", "status", "next_at"),
 )
 
-notifications = sa.Table(  # the outbox: one row per delivery a status change asks for (tasks/outbox.py)
+# the outbox: one row per delivery a status change asks for (tasks/stores/outbox.py)
+notifications = sa.Table(
     "hb_notifications",
     metadata,
     # the delivery id receivers see (X-Heartbeat-Delivery): never reused, like task ids
@@ -214,7 +215,7 @@ notifications = sa.Table(  # the outbox: one row per delivery a status change as
 
 # -- daemon registry and cumulative batch totals (migration 0009) -----------------------------------
 
-daemons = sa.Table(  # one row per `heartbeat run` or `heartbeat tick` process (tasks/registry.py)
+daemons = sa.Table(  # one row per `heartbeat run` or `heartbeat tick` process (tasks/stores/registry.py)
     "hb_daemons",
     metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
@@ -233,7 +234,7 @@ daemons = sa.Table(  # one row per `heartbeat run` or `heartbeat tick` process (
     sa.Index("ix_hb_daemons_last_seen", "last_seen"),
 )
 
-# Upper bounds (seconds) of the batch duration histogram's buckets (tasks/totals.py); +Inf is `batches`.
+# Batch duration histogram bucket bounds in seconds (tasks/stores/totals.py); +Inf is `batches`.
 BATCH_BUCKETS = (0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0)
 
 

@@ -12,7 +12,8 @@ from alembic import command
 from alembic.config import Config as AlembicConfig
 
 from core.config import Config, Connection, Profile
-from heartbeat.beat import Heartbeat
+from heartbeat.engine.beat import Heartbeat
+from heartbeat.services.tasks import TaskManager
 from reports import action_log
 from tasks.database import MIGRATIONS, create_state_engine, ensure_schema
 from tasks.store import TaskStore
@@ -38,6 +39,11 @@ def make_store(url: str) -> TaskStore:
 
 def make_heartbeat(config: Config, clock, owner: str = "test-host:1:1") -> Heartbeat:
     return Heartbeat(config, make_store(config.database_url), clock=clock, owner=owner)
+
+
+def manager(beat: Heartbeat) -> TaskManager:
+    """The task verbs over a heartbeat's store and clock, as the CLI and the page get them."""
+    return TaskManager(beat.config, beat.store, beat.clock)
 
 
 def assert_counters_match_items(store: TaskStore, task_id: int) -> None:

@@ -20,8 +20,8 @@ import os
 import time
 
 import profiles
-from heartbeat import notify
-from heartbeat.cli import main
+from heartbeat.cli.main import main
+from heartbeat.engine import notify
 
 CRASH_ON = int(os.environ.get("HB_HOOK_CRASH_ON_PRODUCT") or 0)
 CRASH_AFTER_APPLY = os.environ.get("HB_HOOK_CRASH_AFTER_APPLY") == "1"

@@ -53,11 +53,67 @@ def test_no_import_of_another_package_hides_in_a_function(path):
     assert not hidden, "\n".join(hidden)
 
 
+# The floors inside heartbeat/ (docs/architecture.md): its configuration at the bottom, then the
+# engine (the loop and what it runs), then the verbs (services/) and operations (ops/) side by side,
+# then the front doors and the composition root (cli/, web/, daemon.py, app.py), which may use one
+# another. A room may import its own room and any room on a lower floor; services/ and ops/ do not
+# import each other.
+ROOMS = {"heartbeat": 0, "heartbeat.config": 0, "heartbeat.engine": 1, "heartbeat.services": 2,
+         "heartbeat.ops": 2, "heartbeat.cli": 3, "heartbeat.web": 3, "heartbeat.daemon": 3,
+         "heartbeat.app": 3, "heartbeat.__main__": 3}
+TOP = 3
+
+
+def room(module: str) -> str:
+    """The room of a dotted module name of heartbeat/ ("heartbeat" itself for its __init__)."""
+    parts = module.split(".")
+    return ".".join(parts[:2]) if len(parts) > 1 else module
+
+
+def room_of(path: Path) -> str:
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return room(".".join(parts[:-1] if parts[-1] == "__init__" else parts))
+
+
+HEARTBEAT = sorted((ROOT / "heartbeat").rglob("*.py"))
+
+
+def test_every_module_of_heartbeat_has_a_room():
+    lost = [str(p.relative_to(ROOT)) for p in HEARTBEAT if room_of(p) not in ROOMS]
+    assert not lost, f"modules outside the floors of heartbeat/ (add their room to ROOMS): {lost}"
+
+
+def upward(path: Path, mine: str) -> list[str]:
+    """The imports of `path` (a module of room `mine`) against the direction of heartbeat/'s floors."""
+    return [f"{path.name}:{line}: {mine} imports {name}" for line, name, _ in imports(path)
+            if name.split(".")[0] == "heartbeat" and (theirs := room(name)) != mine
+            and not (ROOMS[theirs] < ROOMS[mine] or ROOMS[theirs] == ROOMS[mine] == TOP)]
+
+
+@pytest.mark.parametrize("path", HEARTBEAT, ids=lambda p: str(p.relative_to(ROOT)))
+def test_a_room_of_heartbeat_imports_only_its_own_and_lower_floors(path):
+    wrong = upward(path, room_of(path))
+    assert not wrong, "\n".join(wrong)
+
+
+def test_the_room_rule_sees_a_violation(tmp_path):
+    """The engine importing a verb, and ops importing services (one floor), are both found;
+    the CLI importing the web page's commands (both front doors) is not."""
+    module = tmp_path / "m.py"
+    module.write_text("from heartbeat.services.tasks import TaskManager\n"
+                      "from heartbeat.web import commands\n")
+    assert upward(module, "heartbeat.engine") == ["m.py:1: heartbeat.engine imports heartbeat.services.tasks",
+                                                  "m.py:2: heartbeat.engine imports heartbeat.web"]
+    assert upward(module, "heartbeat.ops") == ["m.py:1: heartbeat.ops imports heartbeat.services.tasks",
+                                               "m.py:2: heartbeat.ops imports heartbeat.web"]
+    assert upward(module, "heartbeat.cli") == []
+
+
 def test_the_rule_sees_a_violation(tmp_path):
     """The check itself can fail: an upward import, even inside a function, is found."""
     module = tmp_path / "m.py"
-    module.write_text("import os\n\ndef f():\n    from heartbeat.cli import main\n")
-    assert imports(module) == [(4, "heartbeat.cli", True)]
+    module.write_text("import os\n\ndef f():\n    from heartbeat.cli.main import main\n")
+    assert imports(module) == [(4, "heartbeat.cli.main", True)]
 
 
 def test_no_test_module_imports_another():

@@ -18,8 +18,8 @@ from connectors.platform.export_format import load_schema
 from connectors.prestashop import PrestaShop, create_demo_shop
 from connectors.prestashop.demo import SUBCATEGORIES
 from core.config import CategoryRule
-from heartbeat.categories import SAMPLE_TAXONOMY
-from heartbeat.cli import cli
+from heartbeat.cli.main import cli
+from heartbeat.services.categories import SAMPLE_TAXONOMY
 from reports import export_file
 from tests.helpers import execute, make_config, make_heartbeat, raw
 
@@ -342,7 +342,7 @@ def test_a_tree_and_its_mapping_are_per_shop(hb):
 
 def test_rules_need_a_criterion_and_required_needs_a_column(tmp_path):
     from core.errors import ConfigError
-    from heartbeat import config
+    from heartbeat.config import loader as config
 
     base = '[connections.s]\ntype = "prestashop"\nurl = "sqlite:///s.db"\n'
     (tmp_path / "a.toml").write_text(base + '[[category_rules]]\ncolumn = "google"\ncategory = "1"\n')

@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from connectors.prestashop import create_demo_shop
-from heartbeat.cli import cli
+from heartbeat.cli.main import cli
 from tests.helpers import write_config_file as write_config
 
 TASK_KEYS = {"id", "profile", "kind", "status", "trigger", "scheduled_at", "started_at", "finished_at",

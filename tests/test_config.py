@@ -1,4 +1,4 @@
-"""heartbeat.config: a valid file loads with its defaults and resolved paths; every mistake is one line
+"""heartbeat.config.loader: a valid file loads with its defaults and resolved paths; every mistake is one line
 naming the file, the dotted key and the reason; no password ever shows in a message."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import pytest
 
 from core.config import Config
 from core.errors import ConfigError, ProfileNotFound
-from heartbeat.config import find_config_path, load, redact_url
+from heartbeat.config.loader import find_config_path, load, redact_url
 
 FULL = """
 [heartbeat]

@@ -1,4 +1,4 @@
-"""Delivery of finished export files to an http target, against a real HTTP server on 127.0.0.1 that
+"""ExportUpload of finished export files to an http target, against a real HTTP server on 127.0.0.1 that
 fails, times out, then accepts (tests/upload_server.py): one import, one Idempotency-Key, the outcome
 in the action log and in `tasks show`; a delivery that keeps failing leaves the task completed with
 its file, and `tasks deliver` tries again; a daemon killed after the upload retries with the same key."""
@@ -22,11 +22,11 @@ from connectors.platform.delivery import HttpTarget, target_url_problem, upload
 from connectors.prestashop import create_demo_shop
 from core.config import Connection
 from core.errors import ConfigError, Refused
-from heartbeat.cli import cli
-from heartbeat.config import check_environment, load
-from heartbeat.delivery import LEASE, retry_delay
-from heartbeat.views import task_details
-from tests.helpers import make_config, make_heartbeat
+from heartbeat.cli.main import cli
+from heartbeat.cli.views import task_details
+from heartbeat.config.loader import check_environment, load
+from heartbeat.engine.uploads import LEASE, retry_delay
+from tests.helpers import make_config, make_heartbeat, manager
 from tests.processes import HEARTBEAT, hb, make_project, show
 from tests.upload_server import UploadServer
 
@@ -137,20 +137,20 @@ def test_a_delivery_that_keeps_failing_leaves_the_task_completed_and_deliver_tri
     assert beat.store.get(task.id).status == "completed" and Path(task.export_path).exists()
     assert log_of(beat, task.id)[-1].endswith(
         f"(connection platform, attempt 2 of 2); giving up; `heartbeat tasks deliver {task.id}` tries again")
-    assert beat.tasks.delivery_line(failed) == (
+    assert manager(beat).delivery_line(failed) == (
         f"failed after 2 attempts: HTTP 500 Internal Server Error: database busy; `heartbeat tasks deliver "
         f"{task.id}` tries again")
     clock.advance(100_000)
     beat.tick()
     assert len(platform.requests) == 2 and platform.imports == []  # given up: no more attempts
 
-    done = beat.tasks.deliver(task.id)
+    done = manager(beat).deliver(task.id)
     assert (done.status, done.attempts, done.http_status) == ("delivered", 1, 201)
     assert platform.imports == [Path(task.export_path).read_bytes()]
     assert log_of(beat, task.id)[-2:] == ["delivery to connection platform tried again by hand",
                                           "delivered: HTTP 201 in 0.00 s (connection platform, attempt 1)"]
     with pytest.raises(Refused, match=f"task {task.id} was delivered already: delivered: HTTP 201"):
-        beat.tasks.deliver(task.id)
+        manager(beat).deliver(task.id)
 
 
 def test_a_refusal_is_given_up_at_once_and_the_secret_is_shown_nowhere(delivering, clock, platform,
@@ -160,11 +160,11 @@ def test_a_refusal_is_given_up_at_once_and_the_secret_is_shown_nowhere(deliverin
     platform.script = ["refuse"]
     task = export(beat, clock)
     assert platform.requests[0]["headers"]["Authorization"] == SECRET
-    delivery = beat.tasks.delivery(task.id)
+    delivery = manager(beat).delivery(task.id)
     assert (delivery.status, delivery.attempts, delivery.http_status) == ("failed", 1, 400)
     assert delivery.outcome == "HTTP 400 Bad Request: bad request from ***"
     shown = "\n".join([*log_of(beat, task.id), json.dumps(delivery.to_json()),
-                       task_details(task, beat.tasks.delivery_line(delivery))])
+                       task_details(task, manager(beat).delivery_line(delivery))])
     assert "s3cr3t" not in shown and "Delivery:      failed after 1 attempt: HTTP 400" in shown
 
 
@@ -192,14 +192,15 @@ def test_retry_after_is_honoured_within_the_cap(beat, clock, platform):
 def test_show_and_json_tell_a_pending_delivery(beat, clock, platform):
     platform.script = ["fail"]
     task = export(beat, clock)
-    delivery = beat.tasks.delivery(task.id)
+    delivery = manager(beat).delivery(task.id)
     assert delivery.to_json() == {
         "connection": "platform", "status": "pending", "attempts": 1,
         "next_attempt_at": "2026-11-02T09:01:30Z",
         "delivered_at": None, "http_status": 500, "seconds": 0.0, "sha256": delivery.sha256,
         "outcome": "HTTP 500 Internal Server Error: database busy"}
-    assert beat.tasks.delivery_line(delivery) == ("pending: attempt 2 of 8 at 2026-11-02 09:01:30 UTC; last: "
-                                                  "HTTP 500 Internal Server Error: database busy")
+    assert manager(beat).delivery_line(delivery) == (
+        "pending: attempt 2 of 8 at 2026-11-02 09:01:30 UTC; last: "
+        "HTTP 500 Internal Server Error: database busy")
 
 
 def test_an_attempt_held_by_another_host_is_left_alone_until_its_lease_expires(beat, clock, platform):
@@ -209,7 +210,7 @@ def test_an_attempt_held_by_another_host_is_left_alone_until_its_lease_expires(b
     assert beat.store.deliveries.claim(task.id, "other-host:4242:1", clock.now(), LEASE).attempts == 2
     beat.tick()
     with pytest.raises(Refused, match=f"task {task.id}'s delivery is being attempted by another process"):
-        beat.tasks.deliver(task.id)
+        manager(beat).deliver(task.id)
     assert len(platform.requests) == 1
     clock.advance(LEASE.total_seconds())  # that host never recorded its attempt: taken over
     assert beat.tick().delivered == [task.id]
@@ -220,7 +221,7 @@ def test_an_attempt_held_by_another_host_is_left_alone_until_its_lease_expires(b
 def test_deleting_a_task_drops_its_delivery(beat, clock, platform):
     platform.script = ["fail"]
     task = export(beat, clock)
-    beat.tasks.delete(task.id)
+    manager(beat).delete(task.id)
     assert beat.store.deliveries.get(task.id) is None
     assert beat.store.deliveries.due(clock.now() + timedelta(days=1)) == []
 
@@ -229,9 +230,9 @@ def test_deliver_is_refused_for_a_task_without_an_http_target(tmp_path, db_url, 
     create_demo_shop(shop_url, products=5)
     beat = make_heartbeat(make_config(tmp_path, db_url, shop_url), clock)
     task = export(beat, clock)
-    assert beat.tasks.delivery(task.id) is None
+    assert manager(beat).delivery(task.id) is None
     with pytest.raises(Refused, match="target is not an http connection"):
-        beat.tasks.deliver(task.id)
+        manager(beat).deliver(task.id)
 
 
 def test_upload_streams_a_large_file_and_names_only_the_host(tmp_path, platform):

@@ -16,10 +16,10 @@ import structlog
 
 from connectors.prestashop import create_demo_shop
 from core.config import Connection
-from heartbeat import space
+from heartbeat.engine import space
 from reports import export_file
 from tasks.states import TaskStatus
-from tests.helpers import make_config, make_heartbeat
+from tests.helpers import make_config, make_heartbeat, manager
 
 PRODUCTS = 250  # about 750 KB of export file (format /2): more than twice the small disk
 
@@ -57,11 +57,11 @@ def test_an_export_on_a_full_disk_waits_and_resumes_byte_exact(tmp_path, small_d
     create_demo_shop(shop, products=PRODUCTS, seed=7)
     reference = make_heartbeat(export_config(tmp_path / "ref", f"sqlite:///{tmp_path / 'ref.db'}", shop,
                                              tmp_path / "ref-exports"), type(clock)(clock.now()))
-    ref_task = reference.tasks.queue("export-products")
+    ref_task = manager(reference).queue("export-products")
     reference.run_until_idle()
 
     beat = make_heartbeat(export_config(tmp_path, f"sqlite:///{tmp_path / 'state.db'}", shop, disk), clock)
-    task = beat.tasks.queue("export-products")
+    task = manager(beat).queue("export-products")
     beat.run_until_idle()
     stuck = beat.store.get(task.id)
     assert stuck.status is TaskStatus.RUNNING and 0 < stuck.progress.pending < PRODUCTS

@@ -11,7 +11,7 @@ import pytest
 from connectors.platform.export_format import format_decimal
 from connectors.prestashop import create_demo_shop
 from core.errors import Refused
-from heartbeat.service import TaskManager
+from heartbeat.services.tasks import TaskManager
 from tests.helpers import import_config, make_config, make_heartbeat, raw, shop_rows, write_csv
 
 PRODUCTS = 40

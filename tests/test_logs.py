@@ -8,7 +8,7 @@ import os
 
 import structlog
 
-from heartbeat import logs
+from heartbeat.ops import logs
 
 
 def test_json_lines_when_not_a_terminal():

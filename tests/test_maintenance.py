@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from connectors.prestashop import create_demo_shop
 from core.config import Profile
 from core.errors import Refused
-from heartbeat.service import TaskManager
+from heartbeat.services.tasks import TaskManager
 from tests.helpers import execute, make_config, make_heartbeat, raw
 from tests.processes import ROOT, hb, make_project, run_hooked, show
 
@@ -151,7 +151,7 @@ def test_a_fix_killed_right_after_its_shop_write_is_redone_exactly_once(tmp_path
 
 def test_a_maintenance_profile_is_checked_against_its_scope(tmp_path):
     from core.errors import ConfigError
-    from heartbeat.config import load
+    from heartbeat.config.loader import load
 
     def config(operation: str) -> Path:
         path = tmp_path / "heartbeat.toml"

@@ -13,10 +13,10 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from connectors.prestashop import create_demo_shop
 from core.errors import Refused
-from heartbeat import metrics_server
 from heartbeat.app import App
-from heartbeat.beat import Heartbeat
-from heartbeat.presence import Presence
+from heartbeat.engine.beat import Heartbeat
+from heartbeat.ops import metrics_server
+from heartbeat.ops.presence import Presence
 from tests.helpers import execute, upgrade_to
 from tests.helpers import write_config_file as write_config
 
@@ -136,7 +136,7 @@ def test_a_port_in_use_is_refused_in_one_line(app):
 
 def test_items_handled_before_the_upgrade_count(db_url):
     from tasks.database import create_state_engine, ensure_schema
-    from tasks.overview import Overview
+    from tasks.stores.overview import Overview
 
     engine = create_state_engine(db_url)
     upgrade_to(engine, "0008")

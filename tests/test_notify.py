@@ -18,15 +18,15 @@ import sqlalchemy as sa
 
 from core.config import Config, Notify, Web
 from core.errors import ConfigError, FatalTaskError, Refused
-from heartbeat import notify
-from heartbeat.config import load
-from heartbeat.service import TaskManager
+from heartbeat.config.loader import load
+from heartbeat.engine import notify
+from heartbeat.services.tasks import TaskManager
 from reports import action_log
 from tasks import rows, tables
 from tasks.database import create_state_engine, ensure_schema
-from tasks.outbox import Subscriptions
 from tasks.states import TaskStatus
 from tasks.store import TaskStore
+from tasks.stores.outbox import Subscriptions
 from tests import processes
 from tests.receivers import SmtpReceiver, WebhookReceiver
 

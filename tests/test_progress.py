@@ -14,8 +14,8 @@ from datetime import UTC, datetime
 import pytest
 
 from core.errors import TaskNotFound
-from heartbeat import progress
-from heartbeat.service import TaskManager
+from heartbeat.cli import progress
+from heartbeat.services.tasks import TaskManager
 from tasks.models import Progress, Task
 from tasks.states import TaskStatus
 from tests import processes

@@ -10,10 +10,10 @@ from datetime import timedelta
 import pytest
 
 from connectors.prestashop import create_demo_shop
-from heartbeat.beat import Heartbeat
-from heartbeat.presence import Presence
+from heartbeat.engine.beat import Heartbeat
+from heartbeat.ops.presence import Presence
 from tasks.database import create_state_engine
-from tasks.registry import DaemonState, Registry
+from tasks.stores.registry import DaemonState, Registry
 from tests.helpers import make_config, make_store
 
 PRODUCTS = 25

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from connectors.prestashop import create_demo_shop
 from core.clock import FrozenClock
 from core.errors import StateDatabaseError
-from heartbeat import sacrificial
+from heartbeat.engine import sacrificial
 from tests.helpers import (
     assert_counters_match_items,
     execute,

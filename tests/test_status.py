@@ -12,11 +12,11 @@ from click.testing import CliRunner
 
 from connectors.prestashop import create_demo_shop
 from core.errors import FatalTaskError, StateDatabaseError
-from heartbeat import status
 from heartbeat.app import App
-from heartbeat.beat import Heartbeat
-from heartbeat.cli import cli
-from heartbeat.presence import Presence
+from heartbeat.cli.main import cli
+from heartbeat.engine.beat import Heartbeat
+from heartbeat.ops import status
+from heartbeat.ops.presence import Presence
 from tests.helpers import write_config_file as write_config
 
 
@@ -56,7 +56,7 @@ def test_a_cron_tick_is_seen_alive_and_status_exits_0(config_path):
     report = json.loads(result.stdout)
     [row] = report["daemons"]
     assert (row["kind"], row["state"]) == ("tick", "stopped") and row["last_tick"] == report["last_tick"]
-    assert report["database"]["revision"] == "0011"
+    assert report["database"]["revision"] == "0015"
     text = run_status(config_path)
     assert text.exit_code == 0 and text.stdout.splitlines()[-1] == "OK" and "stopped  tick" in text.stdout
 

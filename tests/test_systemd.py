@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from heartbeat.systemd import Notifier
+from heartbeat.ops.systemd import Notifier
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -12,8 +12,8 @@ from types import SimpleNamespace
 import pytest
 from click.testing import CliRunner
 
-from heartbeat.cli import cli
-from heartbeat.views import tasks_table
+from heartbeat.cli.main import cli
+from heartbeat.cli.views import tasks_table
 from reports import csv_report
 from tasks.models import QueueEntry
 from tests.helpers import make_store

@@ -99,7 +99,7 @@ def test_schedules_in_words(cron, words):
 
 
 def test_other_commands_start_without_the_web_stack():
-    code = ("import sys, heartbeat.cli, heartbeat.daemon\n"
+    code = ("import sys, heartbeat.cli.main, heartbeat.daemon\n"
             "loaded = {m.split('.')[0] for m in sys.modules}\n"
             "print(sorted(loaded & {'uvicorn', 'starlette', 'jinja2', 'argon2'}))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -19,9 +19,9 @@ from pathlib import Path
 
 import pytest
 
-from heartbeat import config as config_module
-from heartbeat.beat import Heartbeat
-from heartbeat.service import TaskManager
+from heartbeat.config import loader as config_module
+from heartbeat.engine.beat import Heartbeat
+from heartbeat.services.tasks import TaskManager
 from heartbeat.web import server
 from tests.helpers import make_store
 from tests.processes import HEARTBEAT, ROOT

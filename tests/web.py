@@ -9,7 +9,7 @@ from pathlib import Path
 
 from connectors.prestashop import create_demo_shop
 from core.config import Profile
-from heartbeat.service import TaskManager
+from heartbeat.services.tasks import TaskManager
 from heartbeat.web.app import create_app
 from heartbeat.web.auth import hash_password
 from tests.helpers import make_config, make_heartbeat

@@ -7,7 +7,7 @@ the same key, so an upload repeated after a crash (Heartbeat uploads at least on
 a receiver that honours the key, and imported once.
 
 `upload` never retries by itself and never raises for a failed attempt: it returns a `Sent` saying
-whether to try again later (`retryable`); heartbeat.delivery decides when. Messages never hold the
+whether to try again later (`retryable`); heartbeat.engine.uploads decides when. Messages never hold the
 auth header's value (read from the environment at the moment of sending) nor the URL (only its host).
 """
 

@@ -2,6 +2,6 @@
 
 app.py builds the ASGI application; guard.py is the one place a request is let in (login session,
 CSRF, bearer token, security headers); api.py and pages.py are thin views over the same task verbs
-the CLI calls (heartbeat.service.TaskManager); downloads.py streams a task's files; server.py
+the CLI calls (heartbeat.services.tasks.TaskManager); downloads.py streams a task's files; server.py
 listens (uvicorn) and refuses an exposed address without a password. docs/web.md is the user's guide.
 """

@@ -26,7 +26,7 @@ from core.errors import (
     StateDatabaseError,
     TaskNotFound,
 )
-from heartbeat.service import TaskManager
+from heartbeat.services.tasks import TaskManager
 from heartbeat.web import api, pages
 from heartbeat.web.auth import LoginLimiter, Sessions, password_matches
 from heartbeat.web.guard import Guard

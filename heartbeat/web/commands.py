@@ -9,7 +9,7 @@ import sys
 
 import click
 
-from heartbeat import logs
+from heartbeat.ops import logs
 
 DEFAULT_LISTEN = "127.0.0.1:8080"
 

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Iterator
 
 from starlette.responses import StreamingResponse
 
-from heartbeat.service import TaskManager
+from heartbeat.services.tasks import TaskManager
 
 CHUNK = 64 * 1024
 # what -> (file name suffix, media type)

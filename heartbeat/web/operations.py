@@ -1,5 +1,5 @@
 """/metrics, /livez and /readyz on the web page's address (docs/operations.md): the same answers as
-the `[metrics] listen` server of `heartbeat run`, from heartbeat.metrics. No login (guard.OPEN_PATHS):
+the `[metrics] listen` server of `heartbeat run`, from heartbeat.ops.metrics. No login (guard.OPEN_PATHS):
 they expose counts only, never product data."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from heartbeat import metrics
+from heartbeat.ops import metrics
 
 
 def routes(app) -> list[Route]:

@@ -19,16 +19,19 @@ from sqlalchemy.engine import make_url
 
 import connectors.prestashop as prestashop  # its demo generator loads when `demo init` asks for it
 from core.errors import HeartbeatError, Refused
-from heartbeat import config as config_module
-from heartbeat import daemon, logs, notify_cli, progress
-from heartbeat import status as status_report
+from heartbeat import daemon
 from heartbeat.app import App
-from heartbeat.views import profiles_table, task_details, tasks_table
+from heartbeat.cli import notify as notify_cli
+from heartbeat.cli import progress
+from heartbeat.cli.views import profiles_table, task_details, tasks_table
+from heartbeat.config import loader as config_module
+from heartbeat.ops import logs
+from heartbeat.ops import status as status_report
 from heartbeat.web.commands import web
 from reports.action_log import plural
 from tasks.database import current_revision
-from tasks.deliveries import DeliveryStatus
 from tasks.states import TaskStatus
+from tasks.stores.uploads import UploadStatus
 
 TASK_STATUSES = [s.value for s in TaskStatus]
 FINISHED_STATUSES = [s.value for s in TaskStatus if s.finished]
@@ -271,7 +274,7 @@ def tasks_deliver(app, task_id):
     _configure_logs(app)  # the attempt's log events go to stderr, as the daemon's do
     delivery = app.tasks.deliver(task_id)
     click.echo(f"task {task_id}: {app.tasks.delivery_line(delivery)}")
-    if delivery.status is not DeliveryStatus.DELIVERED:
+    if delivery.status is not UploadStatus.DELIVERED:
         sys.exit(1)
 
 

@@ -4,7 +4,7 @@ One `run(task_id, profile)` per running task per heartbeat. A batch with effects
 database (an import's shop writes) is planned and its plan saved before any effect (tasks.recovery
 says when a saved plan covers a batch); the work then appends the export file's bytes and hands the
 store a BatchResult to commit. Suspect items (their batch was interrupted by a death) are redone in
-a sacrificial child process (heartbeat.sacrificial), one claim and one commit per item, so that the
+a sacrificial child process (heartbeat.engine.sacrificial), one claim and one commit per item, so that the
 child's death is pinned on the item it held; a heartbeat's redo is about one batch's worth of work,
 ends between two items when the daemon is asked to stop, and writes one action-log line.
 
@@ -33,7 +33,7 @@ from core.errors import (
     StateDatabaseError,
     TaskNotFound,
 )
-from heartbeat import sacrificial
+from heartbeat.engine import sacrificial
 from profiles import worker_for
 from profiles.base import Processed, Worker, delivery_target
 from reports import action_log, export_file

@@ -1,7 +1,7 @@
 """Free space where Heartbeat writes: the data directory (the SQLite state database, default
 export directory) and every export profile's target directory.
 
-A full disk is an outage, not a verdict (heartbeat.runner retries the batch; docs/reliability.md);
+A full disk is an outage, not a verdict (heartbeat.engine.runner retries the batch; docs/reliability.md);
 this module warns before it happens: a watched directory with less than `[heartbeat] min_free_mb`
 free (100 MB by default) gets a warning, for `heartbeat status` and the daemon's log.
 """

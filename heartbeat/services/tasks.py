@@ -10,33 +10,25 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from connectors.prestashop import integrity
 from core.clock import Clock, iso
 from core.config import Config
 from core.errors import ProfileNotFound, Refused
-from heartbeat import notify, schedule, space
-from heartbeat.delivery import Deliverer
+from heartbeat.config import schedule
+from heartbeat.engine import history, notify, space
+from heartbeat.engine.history import Removed
+from heartbeat.engine.uploads import Uploader
 from profiles import maintenance_available as available  # loads the checks when a command asks
 from profiles import worker_for
 from reports import action_log, csv_report, export_file, maintenance_result, undo_file
 from reports import delivery as delivery_wording
-from tasks.deliveries import Delivery
 from tasks.leases import current_owner
 from tasks.models import ItemRecord, Task
 from tasks.states import ItemStatus, TaskStatus
 from tasks.store import TaskStore
-
-
-@dataclass(frozen=True)
-class Removed:
-    """Tasks deleted with their items and logs, and any of their files that could not be removed
-    (one line each): the tasks are gone either way."""
-
-    tasks: list[Task]
-    problems: list[str] = field(default_factory=list)
+from tasks.stores.uploads import ExportUpload
 
 
 class TaskManager:
@@ -95,8 +87,7 @@ class TaskManager:
 
     def delete(self, task_id: int) -> Removed:
         """The task with its items, action log and export file (killed first if still active)."""
-        task = self.store.delete(task_id, self.clock.now())
-        return Removed([task], export_file.remove_all([task]))
+        return history.delete(self.store, task_id, self.clock.now())
 
     def prune(self, older_than: timedelta, statuses: Iterable[str] | None = None,
               now: datetime | None = None) -> Removed:
@@ -106,8 +97,7 @@ class TaskManager:
             active = [s for s in statuses if not TaskStatus(s).finished]
             if active:
                 raise Refused(f"only finished tasks are pruned, not {', '.join(active)} ones")
-        deleted = self.store.prune((now or self.clock.now()) - older_than, statuses or None)
-        return Removed(deleted, export_file.remove_all(deleted))
+        return history.prune(self.store, older_than, now or self.clock.now(), statuses)
 
     # -- a task's files, as streams ------------------------------------------------------------------
 
@@ -138,7 +128,7 @@ class TaskManager:
 
     # -- delivery of export files to an http target ---------------------------------------------------
 
-    def delivery(self, task_id: int) -> Delivery | None:
+    def delivery(self, task_id: int) -> ExportUpload | None:
         """The task's delivery (None: its file is not delivered). Raises TaskNotFound."""
         self.store.get(task_id)
         return self.store.deliveries.get(task_id)
@@ -149,17 +139,17 @@ class TaskManager:
         task, delivery = self.show(task_id), self.delivery(task_id)
         return {**task.to_json(), "delivery": delivery.to_json() if delivery else None}
 
-    def delivery_line(self, delivery: Delivery) -> str:
-        """The Delivery line of `tasks show`."""
+    def delivery_line(self, delivery: ExportUpload) -> str:
+        """The delivery line of `tasks show`."""
         return delivery_wording.summary(delivery, self._deliverer().max_attempts(delivery))
 
-    def deliver(self, task_id: int) -> Delivery:
-        """Try a completed export task's delivery again now, in this process (heartbeat.delivery);
+    def deliver(self, task_id: int) -> ExportUpload:
+        """Try a completed export task's delivery again now, in this process (heartbeat.engine.uploads);
         returns it as the attempt left it (delivered, or pending / failed with the reason)."""
         return self._deliverer().retry(task_id)
 
-    def _deliverer(self) -> Deliverer:
-        return Deliverer(self.config, self.store, self.clock, current_owner())
+    def _deliverer(self) -> Uploader:
+        return Uploader(self.config, self.store, self.clock, current_owner())
 
     def profile_stats(self, name: str) -> dict:
         """An export profile's pending changes (the seed's red numbers): products new to it,
@@ -180,7 +170,8 @@ class TaskManager:
     def notification_problems(self) -> list[dict]:
         """Notifications an operator should hear of, oldest first: given up ("failed"), failing
         (pending after a failed attempt: `last_error`, `attempts`, `next_attempt_at`), or pending
-        and never attempted for 5 minutes (no sender runs). Each is tasks.outbox.Delivery.to_json():
+        and never attempted for 5 minutes (no sender runs). Each is
+        tasks.stores.outbox.Notification.to_json():
         {"id", "task_id", "target", "event", "status", "created_at", "attempts", "last_attempt_at",
         "last_error", "next_attempt_at", "delivered_at"}."""
         return notify.problems(self.store.outbox, self.clock.now())
@@ -192,7 +183,7 @@ class TaskManager:
 
     def space_warnings(self) -> list[dict]:
         """The data and export directories with less free space than `[heartbeat] min_free_mb`:
-        [{"path", "free_bytes", "threshold_bytes", "message"}] (heartbeat.space)."""
+        [{"path", "free_bytes", "threshold_bytes", "message"}] (heartbeat.engine.space)."""
         return [w.to_json() for w in space.warnings(self.config)]
 
     # -- maintenance ----------------------------------------------------------------------------------

@@ -12,10 +12,10 @@ from sqlalchemy.engine import Engine
 
 from core.clock import as_utc
 from tasks import tables as t
-from tasks import totals
 from tasks.guard import guarded
 from tasks.rows import naive
 from tasks.states import TaskStatus
+from tasks.stores import totals
 
 TASK = t.tasks.c
 
@@ -63,6 +63,6 @@ class Overview:
 
     @guarded
     def totals(self) -> dict[str, dict]:
-        """Per profile: items by outcome and the batch duration histogram (tasks.totals.read)."""
+        """Per profile: items by outcome and the batch duration histogram (tasks.stores.totals.read)."""
         with self._read() as conn, conn.begin():
             return totals.read(conn)

@@ -24,8 +24,8 @@ from core.config import Config
 from core.errors import Refused
 from profiles.category_mapping import CategoryResolver, Unmapped, unmapped
 from reports.action_log import plural
-from tasks.categories import CategoryStore
 from tasks.store import TaskStore
+from tasks.stores.categories import CategoryStore
 
 PATH_SUFFIX = " path"  # an exported column "google path": read back, it is ignored
 SCORE = "# score"  # a suggestion's score column: ignored on import too

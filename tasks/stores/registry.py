@@ -1,7 +1,7 @@
 """The daemon registry: who is running heartbeats on this state database, and whether each is alive.
 
 Every `heartbeat run` (and every `heartbeat tick`, for cron deployments) registers a row, refreshes
-its `last_seen` every few seconds from a thread of its own (heartbeat/presence.py) whatever its
+its `last_seen` every few seconds from a thread of its own (heartbeat/ops/presence.py) whatever its
 batches are doing, records the start of each tick in `last_tick`, and sets `stopped_at` on a clean
 exit. A row is:
 

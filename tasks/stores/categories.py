@@ -3,7 +3,7 @@ per-product overrides, in the state database beside the tasks.
 
 Every verb is one transaction; the writes that replace something (a taxonomy, the whole mapping
 table) replace all of it or nothing. Checking what is written (ids that exist, paths that resolve)
-is the caller's job (heartbeat.categories): this module stores what it is given.
+is the caller's job (heartbeat.services.categories): this module stores what it is given.
 """
 
 from __future__ import annotations

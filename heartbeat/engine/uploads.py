@@ -8,7 +8,7 @@ asks, within that cap), up to max_attempts. After the last one, or at once for a
 not change (other 4xx, a redirect, a missing file), the delivery is failed: the task stays completed
 with its file, and `heartbeat tasks deliver ID` tries again with a fresh count of attempts.
 
-Delivery is at least once: a process that dies after the target received the file but before the
+An upload is at least once: a process that dies after the target received the file but before the
 outcome was recorded leaves the attempt unrecorded, and the next attempt uploads the same bytes
 again with the same Idempotency-Key (connectors.platform.delivery), which the receiver must honour.
 """
@@ -27,10 +27,10 @@ from core.config import Config
 from core.errors import ProfileNotFound, Refused
 from profiles.base import delivery_target
 from reports import delivery as wording
-from tasks.deliveries import Delivery, DeliveryStatus
 from tasks.leases import busy, owner_gone
 from tasks.states import TaskStatus
 from tasks.store import TaskStore
+from tasks.stores.uploads import ExportUpload, UploadStatus
 
 log = structlog.get_logger("heartbeat")
 # how long an attempt is ours before a process on another host may take it over (on this host, a
@@ -45,7 +45,7 @@ def retry_delay(attempt: int, first: float, cap: float, asked: float | None = No
     return min(max(delay, asked or 0.0), cap)
 
 
-class Deliverer:
+class Uploader:
     """Attempts deliveries as process `owner`; `env` holds the auth variables (default os.environ)."""
 
     def __init__(self, config: Config, store: TaskStore, clock: Clock, owner: str,
@@ -60,7 +60,7 @@ class Deliverer:
             return []
         return self.store.deliveries.due(now)
 
-    def attempt(self, task_id: int) -> Delivery | None:
+    def attempt(self, task_id: int) -> ExportUpload | None:
         """One attempt of task_id's due delivery: claimed, uploaded, recorded. None when it is not
         ours to attempt (not due, gone, or another process is attempting it)."""
         claimed = self.store.deliveries.claim(task_id, self.owner, self.clock.now(), LEASE)
@@ -81,7 +81,7 @@ class Deliverer:
                           self.env, self.clock.monotonic)
         return self._record(claimed, sent, {**DEFAULTS, **(conn.options if conn is not None else {})})
 
-    def _record(self, claimed: Delivery, sent: Sent, options: Mapping) -> Delivery | None:
+    def _record(self, claimed: ExportUpload, sent: Sent, options: Mapping) -> ExportUpload | None:
         at, attempt, name, task_id = self.clock.now(), claimed.attempts, claimed.connection, claimed.task_id
         of = options["max_attempts"]
         bound = log.bind(task_id=task_id, connection=name, attempt=attempt)
@@ -89,13 +89,13 @@ class Deliverer:
             line = wording.delivered(sent.status, sent.seconds, name, attempt)
             bound.info("delivery.delivered", status=sent.status, seconds=round(sent.seconds, 3))
             return self.store.deliveries.record(
-                task_id, self.owner, at, DeliveryStatus.DELIVERED, next_at=None, http_status=sent.status,
+                task_id, self.owner, at, UploadStatus.DELIVERED, next_at=None, http_status=sent.status,
                 seconds=sent.seconds, sha256=sent.sha256, outcome=line, line=line)
         next_at = None
         if sent.retryable and attempt < of:
             delay = retry_delay(attempt, options["retry_delay"], options["max_retry_delay"], sent.retry_after)
             next_at = at + timedelta(seconds=delay)
-        status = DeliveryStatus.PENDING if next_at is not None else DeliveryStatus.FAILED
+        status = UploadStatus.PENDING if next_at is not None else UploadStatus.FAILED
         bound.warning("delivery.failed", reason=sent.error, status=sent.status, gave_up=next_at is None)
         line = wording.failed(sent.error or "", name, attempt, of, next_at, task_id)
         return self.store.deliveries.record(
@@ -103,7 +103,7 @@ class Deliverer:
             sha256=sent.sha256, outcome=sent.error or "", line=line,
             level="warning" if next_at is not None else "error")
 
-    def retry(self, task_id: int) -> Delivery:
+    def retry(self, task_id: int) -> ExportUpload:
         """`heartbeat tasks deliver ID`: make the delivery due now (a failed one gets a fresh count
         of attempts; a completed export task of a profile that now delivers over http gets one) and
         attempt it at once, in this process. Refused when there is nothing to deliver, it was
@@ -129,7 +129,7 @@ class Deliverer:
                           f"see `heartbeat tasks show {task_id}`")
         return done
 
-    def _attempting(self, delivery: Delivery) -> bool:
+    def _attempting(self, delivery: ExportUpload) -> bool:
         """True while the process holding the delivery's lease is alive (tasks.leases)."""
         now = self.clock.now()
         return busy(delivery.lease_until, now) and not owner_gone(delivery.owner, delivery.lease_until, now)
@@ -145,6 +145,6 @@ class Deliverer:
                           "are not delivered")
         return target
 
-    def max_attempts(self, delivery: Delivery) -> int | None:
+    def max_attempts(self, delivery: ExportUpload) -> int | None:
         conn = self.config.connections.get(delivery.connection)
         return conn.options.get("max_attempts") if conn is not None and conn.type == "http" else None

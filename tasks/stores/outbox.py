@@ -5,7 +5,7 @@ tasks.rows.transition and nothing else) inserts one pending delivery per entry i
 transaction: if the change commits, its deliveries exist; if it rolls back (a crash, a lost
 database), neither does. So a crash never loses a notification nor invents one.
 
-Senders (heartbeat.notify) take due deliveries one at a time (`Outbox.take`): the take moves the
+Senders (heartbeat.engine.notify) take due deliveries one at a time (`Outbox.take`): the take moves the
 delivery's next attempt past the attempt's timeout first, in a committed conditional update, so two
 senders never attempt one delivery at once, and one that dies mid-attempt leaves it to be tried
 again later. Delivery is at least once: a sender that dies after the receiver got the message but
@@ -95,7 +95,7 @@ def second_missed_in_a_row(conn: Connection, task: Task) -> bool:
 
 
 @dataclass(frozen=True)
-class Delivery:
+class Notification:
     """One notification to send: to the [[notify]] entry `target`, about `event` of a task as it
     was then (`task`: its --json object)."""
 
@@ -113,7 +113,7 @@ class Delivery:
     delivered_at: datetime | None
 
     @classmethod
-    def from_row(cls, row) -> Delivery:
+    def from_row(cls, row) -> Notification:
         m = row._mapping
         return cls(id=m["id"], task_id=m["task_id"], target=m["target"], event=m["event"],
                    task=json.loads(m["task"]), status=m["status"], created_at=as_utc(m["created_at"]),
@@ -136,15 +136,15 @@ class Outbox:
         self.engine = engine
 
     @guarded
-    def due(self, now: datetime, limit: int = 20) -> list[Delivery]:
+    def due(self, now: datetime, limit: int = 20) -> list[Notification]:
         """Pending deliveries whose next attempt has come, oldest first."""
         query = (sa.select(t.notifications).where(N.status == PENDING, N.next_attempt_at <= _naive(now))
                  .order_by(N.next_attempt_at, N.id).limit(limit))
         with self.engine.connect() as conn:
-            return [Delivery.from_row(r) for r in conn.execute(query)]
+            return [Notification.from_row(r) for r in conn.execute(query)]
 
     @guarded
-    def take(self, delivery_id: int, now: datetime, until: datetime) -> Delivery | None:
+    def take(self, delivery_id: int, now: datetime, until: datetime) -> Notification | None:
         """Take a due delivery for one attempt (committed before the attempt): its next attempt
         moves to `until`, the end of the attempt's time. None when it is no longer due (delivered,
         or taken by another sender)."""
@@ -155,7 +155,7 @@ class Outbox:
             if taken.rowcount != 1:
                 return None
             row = conn.execute(sa.select(t.notifications).where(N.id == delivery_id)).one()
-            return Delivery.from_row(row)
+            return Notification.from_row(row)
 
     @guarded
     def delivered(self, delivery_id: int, now: datetime) -> None:
@@ -176,7 +176,8 @@ class Outbox:
                          .values(**values))
 
     @guarded
-    def list(self, status: str | None = None, task_id: int | None = None, limit: int = 50) -> list[Delivery]:
+    def list(self, status: str | None = None, task_id: int | None = None,
+             limit: int = 50) -> list[Notification]:
         """Deliveries newest first."""
         query = sa.select(t.notifications).order_by(N.id.desc()).limit(limit)
         if status:
@@ -184,10 +185,10 @@ class Outbox:
         if task_id is not None:
             query = query.where(N.task_id == task_id)
         with self.engine.connect() as conn:
-            return [Delivery.from_row(r) for r in conn.execute(query)]
+            return [Notification.from_row(r) for r in conn.execute(query)]
 
     @guarded
-    def problems(self, late: datetime) -> list[Delivery]:
+    def problems(self, late: datetime) -> list[Notification]:
         """Deliveries an operator should hear of, oldest first: given up (failed), failing (pending
         after a failed attempt), or pending and due since before `late` (no sender is running)."""
         query = (sa.select(t.notifications).where(sa.or_(
@@ -196,7 +197,7 @@ class Outbox:
             sa.and_(N.status == PENDING, N.next_attempt_at < _naive(late)),
         )).order_by(N.id))
         with self.engine.connect() as conn:
-            return [Delivery.from_row(r) for r in conn.execute(query)]
+            return [Notification.from_row(r) for r in conn.execute(query)]
 
 
 def forget_finished(conn: Connection, task_ids: list[int]) -> None:

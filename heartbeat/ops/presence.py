@@ -1,10 +1,10 @@
-"""This process in the daemon registry (tasks/registry.py), and what it tells systemd.
+"""This process in the daemon registry (tasks/stores/registry.py), and what it tells systemd.
 
 `Presence` registers the process, refreshes its row every few seconds from a thread of its own
 (its own engine and connection; it never takes the tick's lock, so a long batch never looks like a
 death), records each tick's start, keeps a one-line "doing" current, and marks the row stopped on
-a clean exit. It is the heartbeat's Monitor (heartbeat/beat.py): the tick loop calls it at each
-tick and batch, and it passes those on to systemd (heartbeat/systemd.py) when one is watching.
+a clean exit. It is the heartbeat's Monitor (heartbeat/engine/beat.py): the tick loop calls it at each
+tick and batch, and it passes those on to systemd (heartbeat/ops/systemd.py) when one is watching.
 """
 
 from __future__ import annotations
@@ -19,11 +19,11 @@ import structlog
 from core.clock import Clock
 from core.config import Config
 from core.errors import StateDatabaseError
-from heartbeat.beat import Monitor, TickReport
-from heartbeat.sacrificial import FORK_GUARD
-from heartbeat.systemd import Notifier
+from heartbeat.engine.beat import Monitor, TickReport
+from heartbeat.engine.sacrificial import FORK_GUARD
+from heartbeat.ops.systemd import Notifier
 from tasks.leases import current_owner
-from tasks.registry import Registry
+from tasks.stores.registry import Registry
 
 log = structlog.get_logger("heartbeat")
 

@@ -1,4 +1,4 @@
-"""Notifications: the outbox's deliveries (tasks.outbox) sent to the [[notify]] entries.
+"""Notifications: the outbox's deliveries (tasks.stores.outbox) sent to the [[notify]] entries.
 
 A webhook gets `{"event": "task.<status>", "task": <the task's --json object>}` POSTed as JSON
 (plus "link", the task's page, when `[web] url` is set), with the delivery id in the
@@ -9,7 +9,7 @@ Sending never stands in a batch's way: `heartbeat run` sends from a thread of it
 (`SenderThread`), `heartbeat tick` after its heartbeats, for a bounded time. An attempt takes at
 most the entry's `timeout`; a failed one is retried after 30 s, 1 min, 2 min... (at most hourly)
 and given up after a day (status failed). Failures are logged (`notify.failed`) and listed by
-`TaskManager.notification_problems`. Delivery is at least once (tasks.outbox says why): receivers
+`TaskManager.notification_problems`. Delivery is at least once (tasks.stores.outbox says why): receivers
 drop a repeated X-Heartbeat-Delivery. Secrets never reach a log line or a message.
 """
 
@@ -34,8 +34,8 @@ from core.clock import Clock
 from core.config import Config, Notify
 from core.errors import StateDatabaseError
 from heartbeat import __version__
-from heartbeat.sacrificial import FORK_GUARD
-from tasks.outbox import Delivery, Outbox
+from heartbeat.engine.sacrificial import FORK_GUARD
+from tasks.stores.outbox import Notification, Outbox
 
 log = structlog.get_logger("heartbeat")
 RETRY_FIRST = 30.0  # seconds after a delivery's first failed attempt; doubled after each one
@@ -50,7 +50,7 @@ class DeliveryFailed(Exception):
     """An attempt failed; the message says why in one line (never a secret)."""
 
 
-def payload(delivery: Delivery, web_url: str | None) -> dict:
+def payload(delivery: Notification, web_url: str | None) -> dict:
     """What a receiver gets: the event, the task as it was then, and a link to its page."""
     data = {"event": delivery.event, "task": delivery.task}
     if web_url:
@@ -58,7 +58,7 @@ def payload(delivery: Delivery, web_url: str | None) -> dict:
     return data
 
 
-def post(entry: Notify, delivery: Delivery, data: dict) -> None:
+def post(entry: Notify, delivery: Notification, data: dict) -> None:
     """POST the payload to a webhook; raises DeliveryFailed unless it answers 2xx."""
     headers = {"Content-Type": "application/json", "User-Agent": f"heartbeat/{__version__}",
                "X-Heartbeat-Event": delivery.event, "X-Heartbeat-Delivery": str(delivery.id)}
@@ -77,7 +77,7 @@ def post(entry: Notify, delivery: Delivery, data: dict) -> None:
         raise DeliveryFailed(f"webhook: {_why(exc)}") from None
 
 
-def message(entry: Notify, delivery: Delivery, data: dict) -> EmailMessage:
+def message(entry: Notify, delivery: Notification, data: dict) -> EmailMessage:
     """The e-mail of a delivery: a subject and a few lines a person reads, then the payload."""
     task, host = delivery.task, socket.gethostname()
     msg = EmailMessage()
@@ -105,7 +105,7 @@ def message(entry: Notify, delivery: Delivery, data: dict) -> EmailMessage:
     return msg
 
 
-def mail(entry: Notify, delivery: Delivery, data: dict) -> None:
+def mail(entry: Notify, delivery: Notification, data: dict) -> None:
     """Send the delivery's e-mail; raises DeliveryFailed unless the server accepts it for every
     recipient."""
     msg = message(entry, delivery, data)
@@ -148,7 +148,7 @@ class Sent:
     failed: int = 0
 
 
-TRANSPORTS: dict[str, Callable[[Notify, Delivery, dict], None]] = {"webhook": post, "email": mail}
+TRANSPORTS: dict[str, Callable[[Notify, Notification, dict], None]] = {"webhook": post, "email": mail}
 
 
 class Sender:
@@ -180,7 +180,7 @@ class Sender:
         return (stop is not None and stop.is_set()) or (deadline is not None
                                                         and self.clock.monotonic() >= deadline)
 
-    def attempt(self, delivery: Delivery) -> bool | None:
+    def attempt(self, delivery: Notification) -> bool | None:
         """One attempt at a due delivery: True delivered, False failed, None when another sender
         took it first."""
         entry = self.entries.get(delivery.target)
@@ -208,7 +208,7 @@ class Sender:
                      task_id=taken.task_id, attempts=taken.attempts)
         return True
 
-    def _failed(self, delivery: Delivery, reason: str) -> None:
+    def _failed(self, delivery: Notification, reason: str) -> None:
         now = self.clock.now()
         give_up = now - delivery.created_at >= GIVE_UP_AFTER
         delay = retry_delay(delivery.attempts)

@@ -20,11 +20,11 @@ from typing import Any
 
 from core.clock import Clock, iso
 from core.errors import HeartbeatError
-from heartbeat import space
-from heartbeat.config import redact_url
-from heartbeat.presence import tick_limit
-from tasks.registry import Daemon, DaemonState
+from heartbeat.config.loader import redact_url
+from heartbeat.engine import space
+from heartbeat.ops.presence import tick_limit
 from tasks.states import TaskStatus
+from tasks.stores.registry import Daemon, DaemonState
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ from core.config import CategoryRule, Config, Connection, Notify, Profile, Web
 from core.errors import ConfigError
 from core.fields import FEED_FIELDS
 from core.fields import UPDATABLE as IMPORT_FIELDS
-from heartbeat.schedule import trigger as schedule_trigger
+from heartbeat.config.schedule import trigger as schedule_trigger
 from tasks.states import TaskStatus
 
 REQUIRED: Any = object()  # marks an Opt without a default

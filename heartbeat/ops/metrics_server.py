@@ -1,5 +1,5 @@
 """The daemon's small HTTP server for `[metrics] listen = "HOST:PORT"`: /metrics, /livez, /readyz
-(heartbeat/metrics.py), served from threads of its own beside the tick loop."""
+(heartbeat/ops/metrics.py), served from threads of its own beside the tick loop."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import structlog
 
 from core.errors import Refused
-from heartbeat import metrics
-from heartbeat.config import listen_address
+from heartbeat.config.loader import listen_address
+from heartbeat.ops import metrics
 
 log = structlog.get_logger("heartbeat")
 _TEXT = "text/plain; charset=utf-8"

@@ -7,7 +7,7 @@ from datetime import datetime
 
 import click
 
-from heartbeat.views import local, shorten, table
+from heartbeat.cli.views import local, shorten, table
 
 
 @click.group()

@@ -9,7 +9,7 @@ than `now`. A failure in one profile or task is logged and isolated: the others 
 Order (SPEC "One heartbeat"): running tasks get their batch before due tasks start, so a task whose
 profile's running task completes in this heartbeat starts instead of being missed; a task started
 in a heartbeat gets its first batch in that heartbeat. Every task gets at most one batch per tick.
-Last, each due delivery of a finished export file gets one bounded attempt (heartbeat.delivery).
+Last, each due delivery of a finished export file gets one bounded attempt (heartbeat.engine.uploads).
 """
 
 from __future__ import annotations
@@ -23,15 +23,15 @@ import structlog
 from core.clock import Clock
 from core.config import Config, Profile
 from core.errors import FatalTaskError, ProfileNotFound, SourceUnchanged, StateDatabaseError, TaskNotFound
-from heartbeat import schedule, space
-from heartbeat.delivery import Deliverer
-from heartbeat.runner import Runner
-from heartbeat.service import TaskManager
+from heartbeat.config import schedule
+from heartbeat.engine import history, space
+from heartbeat.engine.runner import Runner
+from heartbeat.engine.uploads import Uploader
 from reports import action_log
-from tasks.deliveries import DeliveryStatus
 from tasks.leases import current_owner
 from tasks.states import TaskStatus
 from tasks.store import TaskStore
+from tasks.stores.uploads import UploadStatus
 
 log = structlog.get_logger("heartbeat")
 SPACE_CHECK_EVERY = timedelta(hours=1)  # free space of the data and export directories, in the log
@@ -53,7 +53,7 @@ class TickReport:
 
 
 class Monitor:
-    """What the tick loop tells whoever watches it (heartbeat/presence.py: the daemon registry and
+    """What the tick loop tells whoever watches it (heartbeat/ops/presence.py: the daemon registry and
     systemd): a tick starts, a task is being worked on, the tick ended. Does nothing by default;
     a monitor never raises."""
 
@@ -80,8 +80,7 @@ class Heartbeat:
         self.stop = stop or threading.Event()
         self.lease = timedelta(seconds=max(120.0, 10 * config.interval))
         self.runner = Runner(config, store, self.clock, self.owner, self.stop, self.lease)
-        self.tasks = TaskManager(config, store, self.clock)
-        self.deliverer = Deliverer(config, store, self.clock, self.owner)
+        self.deliverer = Uploader(config, store, self.clock, self.owner)
         self._pruned_at: datetime | None = None
         self._space_checked_at: datetime | None = None
         self._ticking = threading.Lock()  # close() waits for a tick in progress
@@ -165,7 +164,7 @@ class Heartbeat:
             return
         if self._pruned_at is not None and now - self._pruned_at < timedelta(days=1):
             return
-        removed = self.tasks.prune(timedelta(days=self.config.keep_history), now=now)
+        removed = history.prune(self.store, timedelta(days=self.config.keep_history), now)
         self._pruned_at = now
         for problem in removed.problems:
             log.warning("history.file_left", problem=problem)
@@ -248,7 +247,7 @@ class Heartbeat:
 
     def _deliveries(self, now: datetime, report: TickReport) -> None:
         """One attempt of each delivery due (a task completed in this tick included), each bounded
-        by its connection's timeouts (heartbeat.delivery)."""
+        by its connection's timeouts (heartbeat.engine.uploads)."""
         for task_id in self.deliverer.due(now):
             if self.stop.is_set():
                 return
@@ -257,7 +256,7 @@ class Heartbeat:
     def _deliver(self, task_id: int, report: TickReport) -> None:
         self.monitor.doing(f"delivery of task {task_id}")  # the registry's "doing", systemd's watchdog
         done = self.deliverer.attempt(task_id)
-        if done is not None and done.status is DeliveryStatus.DELIVERED:
+        if done is not None and done.status is UploadStatus.DELIVERED:
             report.delivered.append(task_id)
 
     def _batch(self, task_id: int, profile_name: str, report: TickReport) -> None:

@@ -1,5 +1,5 @@
 """Prometheus metrics and health checks, for every process that serves them: the daemon's own
-server (`[metrics] listen`, heartbeat/metrics_server.py) and the web page.
+server (`[metrics] listen`, heartbeat/ops/metrics_server.py) and the web page.
 
 Every value is read from the state database when scraped (a custom collector), so two processes
 serving /metrics tell the same truth, and a restart loses nothing:
@@ -32,10 +32,10 @@ from prometheus_client.utils import floatToGoString
 
 from core.clock import Clock
 from core.errors import HeartbeatError
-from heartbeat.presence import tick_limit, version
-from tasks.registry import DaemonState
+from heartbeat.ops.presence import tick_limit, version
 from tasks.states import TaskStatus
-from tasks.totals import OUTCOMES
+from tasks.stores.registry import DaemonState
+from tasks.stores.totals import OUTCOMES
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 
