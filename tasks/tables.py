@@ -56,6 +56,7 @@ tasks = sa.Table(
     sa.Column("attempt_end", sa.Integer, nullable=False, server_default="0"),
     sa.Column("restarts", sa.Integer, nullable=False, server_default="0"),
     sa.Column("suspect_until", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("culprit_until", sa.Integer, nullable=False, server_default="0"),
     # a batch with effects outside this database (shop writes) is planned and saved first, so a
     # redo after a crash applies the same plan and reports the same outcomes (see heartbeat.engine.beat)
     sa.Column("plan_position", sa.Integer, nullable=False, server_default="0"),

@@ -25,7 +25,6 @@ from core.errors import Refused
 from profiles.category_mapping import CategoryResolver, Unmapped, unmapped
 from reports.action_log import plural
 from tasks.store import TaskStore
-from tasks.stores.categories import CategoryStore
 
 PATH_SUFFIX = " path"  # an exported column "google path": read back, it is ignored
 SCORE = "# score"  # a suggestion's score column: ignored on import too
@@ -43,7 +42,7 @@ class Suggestion:
 class CategoryManager:
     def __init__(self, config: Config, store: TaskStore, clock: Clock | None = None):
         self.config = config
-        self.store = CategoryStore(store.engine)
+        self.store = store.categories
         self.clock = clock or Clock()
         self._trees: dict[str, CategoryTree] = {}
         self._taxonomies: dict[str, dict[str, str]] = {}
