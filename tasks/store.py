@@ -31,6 +31,7 @@ from core.errors import FatalTaskError, SourceUnchanged
 from tasks import queue, recovery
 from tasks import tables as t
 from tasks.batch import Batch, BatchResult, Planning
+from tasks.database import current_revision
 from tasks.guard import callers, callers_iter, guarded, guarded_iter
 from tasks.leases import busy, owner_gone
 from tasks.models import Item, ItemRecord, LogLine, QueueEntry, Task
@@ -103,6 +104,11 @@ class TaskStore:
     def close(self) -> None:
         """Close this process's pooled connections (the store opens new ones if used again)."""
         self.engine.dispose()
+
+    @guarded
+    def schema_revision(self) -> str | None:
+        """The state database's schema revision (tasks/migrations)."""
+        return current_revision(self.engine)
 
     # -- reading ---------------------------------------------------------------------------------
 

@@ -29,7 +29,6 @@ from heartbeat.ops import logs
 from heartbeat.ops import status as status_report
 from heartbeat.web.commands import web
 from reports.action_log import plural
-from tasks.database import current_revision
 from tasks.states import TaskStatus
 from tasks.stores.uploads import UploadStatus
 
@@ -142,8 +141,7 @@ def db():
 @click.pass_obj
 def db_upgrade(app):
     """Create or upgrade the state database schema (run and tick also do this)."""
-    engine = app.store.engine  # opening the store upgrades the schema
-    click.echo(f"state database at revision {current_revision(engine)}")
+    click.echo(f"state database at revision {app.store.schema_revision()}")  # opening it upgrades it
 
 
 @cli.group()
