@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import datetime
 
 import pytest
 
 from tasks import recovery
 from tasks.models import Progress, Task
+from tests.helpers import redo_chunks
 
 
 def task_at(**kw) -> Task:
@@ -93,29 +93,6 @@ def test_own_retry_after_an_error_is_not_counted():
     t = task_at(owner="me", lease_until=BUSY, attempt_position=201, attempt_end=300, restarts=1)
     a = recovery.next_attempt(t, "me", False)
     assert not a.restarted and a.restarts == 1 and a.end == 300
-
-
-def redo_chunks(size: int, poison: set[int]) -> list[tuple[int, int, str]]:
-    """The chunks the rules take after a daemon died in a batch of `size` (all suspect), when each
-    item of `poison` kills whatever process handles it: [(first, last, "died"|"done"|"given up")]."""
-    task = task_at(batch_size=size, handled_upto=0, progress=Progress(size, size), owner="dead",
-                   lease_until=BUSY, attempt_position=1, attempt_end=size)
-    a, chunks = recovery.next_attempt(task, "me", True), []
-    while a.position <= size:
-        at = dict(owner="me", lease_until=None, attempt_position=a.position, attempt_end=a.end,
-                  suspect_until=a.suspect_until)
-        if a.poisoned:
-            chunks.append((a.position, a.end, "given up"))
-            task = replace(task, handled_upto=a.end, restarts=a.restarts, culprit_until=a.culprit_until, **at)
-        elif poison & set(range(a.position, a.end + 1)):
-            chunks.append((a.position, a.end, "died"))
-            died = recovery.crashed(a)
-            task = replace(task, restarts=died.restarts, culprit_until=died.culprit_until, **at)
-        else:
-            chunks.append((a.position, a.end, "done"))
-            task = replace(task, handled_upto=a.end, restarts=a.restarts, culprit_until=a.culprit_until, **at)
-        a = recovery.next_attempt(task, "me", False)
-    return chunks
 
 
 def test_suspect_items_are_redone_by_halving_the_chunk_that_kills_its_process():
