@@ -195,8 +195,8 @@ def redo_chunks(size: int, poison: set[int]) -> list[tuple[int, int, str]]:
     item of `poison` kills whatever process handles it: [(first, last, "died"|"done"|"given up")]."""
     task = Task(id=1, profile="p", kind="export", status=TaskStatus.RUNNING, trigger="manual",
                 created_at=None, scheduled_at=None, started_at=None, finished_at=None, message=None,
-                batch_size=size, progress=Progress(size, size), owner="dead", lease_until=datetime(2026, 1, 1),
-                attempt_position=1, attempt_end=size)
+                batch_size=size, progress=Progress(size, size), owner="dead",
+                lease_until=datetime(2026, 1, 1), attempt_position=1, attempt_end=size)
     a, chunks = recovery.next_attempt(task, "me", True), []
     while a.position <= size:
         at = dict(owner="me", lease_until=None, attempt_position=a.position, attempt_end=a.end,
