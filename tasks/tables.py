@@ -158,6 +158,17 @@ category_map = sa.Table(
     sa.Index("ix_hb_category_map_column", "column_name", "category_id"),
 )
 
+# a mapping row's version (the table's counter at its last write); a removed row stays, deleted, so
+# the highest version is the table's (If-Match on the page's edits; migration 0015)
+category_rows = sa.Table(
+    "hb_category_rows",
+    metadata,
+    sa.Column("row_id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("deleted", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("updated_at", Timestamp, nullable=False),
+)
+
 # per-product overrides: product P of connection C goes to category X of column K, whatever else says
 category_overrides = sa.Table(
     "hb_category_overrides",
