@@ -78,6 +78,15 @@ class CategoryManager:
         self.store.load_taxonomy(column, parsed.entries, str(path), parsed.version, self.clock.now())
         return parsed
 
+    def add_column(self, name: str) -> dict[str, Any]:
+        """A new, empty column (a platform to map to); refused when it exists. Returns it as
+        `columns` lists it."""
+        _check_name(name)
+        if any(c.name == name for c in self.store.columns()):
+            raise Refused(f"column {name} exists already")
+        self.store.add_column(name, self.clock.now())
+        return next(c for c in self.columns() if c["name"] == name)
+
     # -- the mapping table -----------------------------------------------------------------------------
 
     def export_csv(self, out: IO[str], extra: Sequence[dict[str, str]] = ()) -> int:

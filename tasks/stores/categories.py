@@ -231,6 +231,11 @@ class CategoryStore:
         return max((v for _, v in top), default=0) + 1, max((i for i, _ in top), default=0) + 1
 
     @guarded
+    def add_column(self, name: str, now: datetime) -> None:
+        with self._write() as conn:
+            self._ensure(conn, [name], now)
+
+    @guarded
     def all_overrides(self) -> list[tuple[str, int, str, str, datetime]]:
         """Every per-product override: (connection, id_product, column, category id, set_at)."""
         o = t.category_overrides.c
