@@ -107,15 +107,19 @@ class CategoryTable(CategoryManager):
         """Up to `limit` categories of `column` whose path holds every word of `text` (or whose id
         is `text`): the id itself first, then those whose last level starts with it, then the
         shortest paths. A shop column searches its tree."""
+        limit = min(max(limit, 1), MAX_SEARCH_LIMIT)
         if self._is_shop(column):
             tree = self._tree(column)
             entries = {str(c): tree.path(c) for c in tree.names
                        if tree.root is None or tree.root in tree.ancestors(c)}
-        else:
-            if column not in {c.name for c in self.store.columns()}:
-                raise RowNotFoundColumn(column)
-            entries = self._taxonomy(column)
-        return taxonomy_search(entries, text, min(max(limit, 1), MAX_SEARCH_LIMIT))
+            return taxonomy_search(Searchable(entries), text, limit)
+        stamp = self.store.taxonomy_stamp(column)
+        if stamp is None:
+            raise RowNotFoundColumn(column)
+        cached = _SEARCHABLE.get(column)
+        if cached is None or cached[0] != stamp:
+            cached = _SEARCHABLE[column] = (stamp, Searchable(self._taxonomy(column)))
+        return taxonomy_search(cached[1], text, limit)
 
     # -- unmapped, suggestions ---------------------------------------------------------------------
 
@@ -261,19 +265,31 @@ class RowNotFoundColumn(Refused):
         super().__init__(f"no column {column!r} in the mapping table")
 
 
-def taxonomy_search(entries: Mapping[str, str], text: str, limit: int) -> list[dict[str, str]]:
-    """The search behind the type-ahead (pure, so the bench times it alone)."""
+class Searchable:
+    """A taxonomy (id -> path) lower-cased once for the type-ahead."""
+
+    def __init__(self, entries: Mapping[str, str]):
+        self.rows = [(ident, path, ident.lower(), path.lower(),
+                      path.lower().rsplit(taxonomies.SEPARATOR.strip(), 1)[-1].strip())
+                     for ident, path in entries.items()]
+
+
+# column -> (its taxonomy's stamp, its Searchable): the web process keeps each taxonomy lower-cased
+# while its stamp (load time, file, version) stays the same, so a keystroke reads one small row
+_SEARCHABLE: dict[str, tuple[tuple, Searchable]] = {}
+
+
+def taxonomy_search(entries: Searchable, text: str, limit: int) -> list[dict[str, str]]:
+    """The search behind the type-ahead: every word of `text` in the path, or `text` the id."""
     wanted = text.strip().lower()
     words = [w for w in wanted.replace(">", " ").split() if w]
     if not words:
         return []
     found = []
-    for ident, path in entries.items():
-        low = path.lower()
-        if ident.lower() == wanted:
+    for ident, path, low_id, low, leaf in entries.rows:
+        if low_id == wanted:
             found.append((0, len(path), ident, path))
         elif all(w in low for w in words):
-            leaf = low.rsplit(taxonomies.SEPARATOR.strip(), 1)[-1].strip()
             found.append((1 if leaf.startswith(words[0]) else 2, len(path), ident, path))
     found.sort()
     return [{"id": ident, "path": path} for _, _, ident, path in found[:limit]]

@@ -108,6 +108,16 @@ class CategoryStore:
             return dict(conn.execute(sa.select(x.category_id, x.path).where(x.column_name == column)).all())
 
     @guarded
+    def taxonomy_stamp(self, column: str) -> tuple | None:
+        """What tells one load of the column's taxonomy from the next (when, from which file, which
+        version); None when the column does not exist. One small read, for a cache of the taxonomy."""
+        c = t.category_columns.c
+        with self._read() as conn:
+            row = conn.execute(sa.select(c.taxonomy_loaded_at, c.taxonomy_file, c.taxonomy_version)
+                               .where(c.name == column)).first()
+        return tuple(row) if row is not None else None
+
+    @guarded
     def load_taxonomy(self, column: str, entries: Sequence[tuple[str, str]], source: str,
                       version: str | None, now: datetime) -> None:
         """Replace the column's taxonomy by `entries` (id, path), creating the column if needed."""

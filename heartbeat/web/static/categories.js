@@ -222,6 +222,7 @@ function wire() {
   });
   const file = document.getElementById("import-file");
   if (file) file.addEventListener("change", () => importFile(file));
+  document.body.dataset.ready = "1";  // wired: what a test waits for before it acts
 }
 
 async function setOverride(button, tr) {
