@@ -169,6 +169,21 @@ category_rows = sa.Table(
     sa.Column("updated_at", Timestamp, nullable=False),
 )
 
+# the category rules written on the page, in order (after the config file's [[category_rules]])
+category_rules = sa.Table(
+    "hb_category_rules",
+    metadata,
+    sa.Column("position", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("column_name", sa.String(64), nullable=False),
+    sa.Column("category_id", sa.String(64), nullable=False),
+    sa.Column("connection", sa.String(100)),
+    sa.Column("reference_prefix", sa.String(255)),
+    sa.Column("name_contains", sa.String(255)),
+    sa.Column("manufacturer_contains", sa.String(255)),
+    sa.Column("shop_category", sa.Integer),
+    sa.Column("updated_at", Timestamp, nullable=False),
+)
+
 # per-product overrides: product P of connection C goes to category X of column K, whatever else says
 category_overrides = sa.Table(
     "hb_category_overrides",

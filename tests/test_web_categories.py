@@ -15,6 +15,7 @@ from starlette.testclient import TestClient
 
 from connectors.prestashop import create_demo_shop
 from core.config import CategoryRule
+from core.errors import Refused
 from heartbeat.services.categories import SAMPLE_TAXONOMY, CategoryManager
 from heartbeat.services.tasks import TaskManager
 from tests.helpers import make_config, make_heartbeat
@@ -261,10 +262,61 @@ def test_adding_a_column_is_explicit(client):
     assert names == ["google", "mercadolibre"]
 
 
-def test_rules_are_listed_in_order_with_their_paths(client):
+def test_rules_are_listed_in_order_config_first_then_the_pages(client):
+    answer = client.put("/api/categories/rules", headers=BEARER, json={"rules": [
+        {"column": "google", "category": "Luggage & Bags", "reference_prefix": "DEMO-00000"},
+        {"column": "google", "category": "222", "shop_category": ELECTRONICS, "connection": "shop"}]})
+    assert answer.status_code == 200, answer.text
     assert client.get("/api/categories/rules", headers=BEARER).json() == [
-        {"index": 1, "column": "google", "category": "922", "path": "Office Supplies",
-         "criteria": {"reference_prefix": "NOPE-"}, "problem": None}]
+        {"index": 1, "source": "config", "column": "google", "category": "922", "path": "Office Supplies",
+         "criteria": {"reference_prefix": "NOPE-"}, "problem": None},
+        {"index": 2, "source": "page", "column": "google", "category": "5181", "path": "Luggage & Bags",
+         "criteria": {"reference_prefix": "DEMO-00000"}, "problem": None},
+        {"index": 3, "source": "page", "column": "google", "category": "222", "path": "Electronics",
+         "criteria": {"shop_category": ELECTRONICS, "connection": "shop"}, "problem": None}]
+
+
+def test_the_pages_rules_decide_before_the_table(client, tasks):
+    before = sum(unmapped(client).values())
+    client.put("/api/categories/rules", headers=BEARER, json={"rules": [
+        {"column": "google", "category": "5181", "reference_prefix": "DEMO-00000"}]})
+    assert sum(unmapped(client).values()) == before - 9  # DEMO-000001 .. DEMO-000009
+    task = tasks.queue("catalogue")
+    tasks.beat.run_until_idle()
+    document = json.loads(b"".join(tasks.export_file(task.id)))
+    first = next(p for p in document["products"] if p["id_product"] == 1)
+    assert first["platform_category"] == {"column": "google", "id": "5181", "path": "Luggage & Bags"}
+    assert "rule 2" not in json.dumps(document)  # the source is for the report, not the platform
+
+
+@pytest.mark.parametrize("rule, message", [
+    ({"column": "google", "category": "5181"},
+     "category_rules[0]: a rule needs at least one criterion: reference_prefix, name_contains, "
+     "manufacturer_contains, shop_category"),
+    ({"column": "google", "category": "424242", "name_contains": "x"},
+     "category_rules[0].category: unknown category '424242' (not an id or path of the google taxonomy)"),
+    ({"column": "google", "category": "5181", "shop_category": 0}, "category_rules[0].shop_category:"),
+    ({"column": "google", "category": "5181", "name_contains": "x", "connection": "nope"},
+     "category_rules[0].connection:"),
+    ({"column": "google", "category": "5181", "name_contains": "x", "colour": "red"}, "category_rules[0]"),
+])
+def test_a_bad_rule_is_refused_as_the_config_file_would_be_and_none_are_written(client, rule, message):
+    good = {"column": "google", "category": "5181", "name_contains": "Wool"}
+    client.put("/api/categories/rules", headers=BEARER, json={"rules": [good]})
+    answer = client.put("/api/categories/rules", headers=BEARER, json={"rules": [rule, good]})
+    assert answer.status_code == 400 and answer.json()["error"].startswith(message), answer.json()
+    listed = client.get("/api/categories/rules", headers=BEARER).json()
+    assert [r["source"] for r in listed] == ["config", "page"]
+
+
+def test_a_taxonomy_without_a_page_rules_category_is_refused(client, tasks, tmp_path):
+    client.put("/api/categories/rules", headers=BEARER, json={"rules": [
+        {"column": "google", "category": "5181", "name_contains": "Wool"}]})
+    smaller = tmp_path / "smaller.txt"
+    smaller.write_text("# Google_Product_Taxonomy_Version: 2\n1 - Animals & Pet Supplies\n")
+    verbs = CategoryManager(tasks.config, tasks.store, tasks.clock)
+    with pytest.raises(Refused, match="not in it \\(first: 5181\\)"):
+        verbs.load_taxonomy("google", smaller)
 
 
 def test_overrides_are_set_listed_and_removed_with_the_clis_checks(client):
@@ -304,6 +356,7 @@ CHANGES = [("POST", "/api/categories/rows", {"cells": {"google": "1"}}),
            ("POST", "/api/categories/import", "shop,google\n"),
            ("POST", "/api/categories/suggestions/accept", {"profile": "catalogue", "accept": []}),
            ("POST", "/api/categories/columns", {"name": "x"}),
+           ("PUT", "/api/categories/rules", {"rules": []}),
            ("PUT", "/api/products/2/categories/google", {"category": "1"}),
            ("DELETE", "/api/products/2/categories/google", None)]
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -23,8 +24,7 @@ from heartbeat.services.categories import SAMPLE_TAXONOMY, CategoryManager
 from heartbeat.services.tasks import TaskManager
 from heartbeat.web import server
 from tests.helpers import make_store
-from tests.processes import HEARTBEAT
-from tests.test_web_browser import shoot
+from tests.processes import HEARTBEAT, ROOT
 from tests.web import PASSWORD, make_app
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -36,6 +36,8 @@ pytestmark = [pytest.mark.slow,
 expect = sync_api.expect
 
 BAGS, STATIONERY = 6, 12  # demo shop categories
+ARTIFACTS = ROOT / "build" / "test-artifacts" / "web"
+DOCS = ROOT / "docs" / "images" / "web"
 CONFIG = """
 [heartbeat]
 data_dir = "data"
@@ -56,6 +58,14 @@ batch_size = 500
 category_column = "google"
 category_required = true
 """
+
+
+def shoot(page, name: str) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+    if os.environ.get("HEARTBEAT_DOCS_SCREENSHOTS") == "1":
+        DOCS.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(ARTIFACTS / f"{name}.png", DOCS / f"{name}.png")
 
 
 @pytest.fixture
@@ -222,3 +232,25 @@ def test_phone_width(browser, base, tasks):
     assert width <= 390, f"the page is {width} px wide on a 390 px phone"
     shoot(page, "categories-phone")
     context.close()
+
+
+def test_add_a_rule_move_it_and_save(page, tasks):
+    page.click("#add-rule")
+    rule = page.locator("#page-rules tbody tr.rule").last
+    rule.locator(".rule-category").fill("5181")
+    rule.locator(".rule-name_contains").fill("Wool")
+    page.click("#add-rule")
+    second = page.locator("#page-rules tbody tr.rule").last
+    second.locator(".rule-category").fill("Office Supplies")
+    second.locator(".rule-reference_prefix").fill("DEMO-0001")
+    second.locator(".rule-up").click()  # tried first now
+    page.click("#save-rules")
+    expect(page.locator("#notice.ok")).to_have_text("2 rules saved.")
+    saved = tasks.mapping.store.rules()
+    assert [(r.category, r.reference_prefix, r.name_contains) for r in saved] == [
+        ("922", "DEMO-0001", None), ("5181", None, "Wool")]
+    page.locator("#page-rules tbody tr.rule").first.locator(".rule-reference_prefix").fill("")
+    page.click("#save-rules")  # no criterion left: refused as the config file would be, nothing written
+    expect(page.locator("#notice.error")).to_contain_text(
+        "category_rules[0]: a rule needs at least one criterion")
+    assert len(tasks.mapping.store.rules()) == 2

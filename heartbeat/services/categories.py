@@ -63,7 +63,7 @@ class CategoryManager:
                 for c in self.store.columns()]
 
     def load_taxonomy(self, column: str, path: str | Path) -> taxonomies.Taxonomy:
-        """Replace `column`'s taxonomy by the file's. Refused when the mapping table or an override
+        """Replace `column`'s taxonomy by the file's. Refused when the mapping table or a page's rule
         uses a category the new taxonomy lacks (fix those first), or when `column` is a shop's."""
         _check_name(column)
         if self._is_shop(column):
@@ -71,6 +71,7 @@ class CategoryManager:
         parsed = taxonomies.read(Path(path))
         ids = {ident for ident, _ in parsed.entries}
         used = [row[column] for row in self.store.mapping() if column in row]
+        used += [rule.category for rule in self.store.rules() if rule.column == column]
         missing = [c for c in used if c not in ids]
         if missing:
             raise Refused(f"{path}: {plural(len(missing), column + ' category', column + ' categories')} of "

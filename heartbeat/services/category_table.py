@@ -12,10 +12,12 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from connectors.platform import taxonomy as taxonomies
-from core.errors import Refused
+from core.errors import ConfigError, Refused
+from heartbeat.config import loader
 from heartbeat.services.categories import PATH_SUFFIX, CategoryManager, Suggestion
 from profiles.category_mapping import Unmapped
 from tasks.stores.categories import MappingRow, RowNotFound
@@ -53,7 +55,7 @@ class CategoryTable(CategoryManager):
         """Each category of each shop column, with its value in every platform column: its own
         row's (`from` None) or its nearest mapped parent's (`from`: that category and its path)."""
         out = []
-        for shop in self._shop_columns():
+        for shop in self.shop_columns():
             tree = self._tree(shop)
             own = {int(r.cells[shop]): r for r in rows if r.cells.get(shop, "").isdigit()}
             for category in sorted(tree.names, key=tree.path):
@@ -231,19 +233,39 @@ class CategoryTable(CategoryManager):
     # -- rules and overrides -----------------------------------------------------------------------
 
     def rules(self) -> list[dict[str, Any]]:
-        """The config's [[category_rules]] in order, each with its category's path and, when its
-        category is not in the loaded taxonomy, the problem an export would stop on."""
+        """Every rule in the order they are tried: the config file's [[category_rules]] (`source`
+        "config", edited in the file), then the page's ("page"); each with its category's path
+        and, when its category is not in the loaded taxonomy, the problem an export stops on."""
+        config = list(self.config.category_rules)
         out = []
-        for rule in self.config.category_rules:
+        for source, rule in [*(("config", r) for r in config),
+                             *(("page", r) for r in self.store.rules(first=len(config) + 1))]:
             taxonomy = self._taxonomy(rule.column)
             problem = None
             if taxonomy and rule.category not in taxonomy:
                 problem = (f"category_rules[{rule.index - 1}].category: {rule.category!r} is not a "
                            f"{rule.column} category (not in its loaded taxonomy)")
             criteria = {k: getattr(rule, k) for k in CRITERIA if getattr(rule, k) is not None}
-            out.append({"index": rule.index, "column": rule.column, "category": rule.category,
-                        "path": taxonomy.get(rule.category), "criteria": criteria, "problem": problem})
+            out.append({"index": rule.index, "source": source, "column": rule.column,
+                        "category": rule.category, "path": taxonomy.get(rule.category), "criteria": criteria,
+                        "problem": problem})
         return out
+
+    def put_rules(self, items: Any) -> list[dict[str, Any]]:
+        """The page's rules become `items` ([{column, category, criteria...}], in order), each
+        checked as a [[category_rules]] entry of the config file is, its category as a mapping
+        cell is (an id or path of the column's taxonomy). All or nothing."""
+        if not isinstance(items, list):
+            raise Refused("rules: expected a list of rules")
+        try:
+            parsed = loader.category_rules(items, self.config.connections)
+        except ConfigError as exc:
+            raise Refused(f"{exc.key}: {exc.reason}" if exc.key else exc.reason) from None
+        checked = [replace(rule, category=self._category(rule.column, rule.category,
+                                                         f"category_rules[{n}].category"))
+                   for n, rule in enumerate(parsed)]
+        self.store.replace_rules(checked, self.clock.now())
+        return [r for r in self.rules() if r["source"] == "page"]
 
     def overrides(self) -> list[dict[str, Any]]:
         return [{"connection": shop, "id_product": product, "column": column, "category": ident,
@@ -256,7 +278,7 @@ class CategoryTable(CategoryManager):
     def taxonomy_of(self, column: str) -> dict[str, str]:
         return self._taxonomy(column)
 
-    def _shop_columns(self) -> list[str]:
+    def shop_columns(self) -> list[str]:
         return [n for n, c in self.config.connections.items() if c.type == "prestashop"]
 
 

@@ -211,6 +211,14 @@ def rules(request: Request) -> Response:
     return _answer(lambda: _table(request).rules())
 
 
+async def put_rules(request: Request) -> Response:
+    try:
+        doc = await _json(request)
+    except Refused as exc:
+        return JSONResponse({"error": str(exc)}, status_code=400)
+    return _answer(lambda: _table(request).put_rules(doc.get("rules")))
+
+
 def overrides(request: Request) -> Response:
     return _answer(lambda: _table(request).overrides())
 
@@ -259,7 +267,8 @@ def page(request: Request) -> HTMLResponse:
     profile = request.query_params.get("profile") or (choices[0] if choices else None)
     context: dict[str, Any] = {"tab": "categories", "profiles": choices, "profile": profile,
                                "view": verbs.view(), "rules": verbs.rules(), "overrides": verbs.overrides(),
-                               "unmapped": None, "suggestions": None, "problem": None}
+                               "unmapped": None, "suggestions": None, "problem": None,
+                               "shops": verbs.shop_columns()}
     if profile:
         try:
             context["unmapped"] = verbs.unmapped_json(profile)
@@ -300,6 +309,7 @@ routes = [
     Route("/api/categories/taxonomy/{column}", search),
     Route("/api/categories/columns", add_column, methods=["POST"]),
     Route("/api/categories/rules", rules),
+    Route("/api/categories/rules", put_rules, methods=["PUT"]),
     Route("/api/categories/overrides", overrides),
     Route("/api/products/{product_id:int}/categories/{column}", set_override, methods=["PUT"]),
     Route("/api/products/{product_id:int}/categories/{column}", unset_override, methods=["DELETE"]),

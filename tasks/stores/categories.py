@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from core.config import CategoryRule
 from core.errors import Refused
 from tasks import tables as t
 from tasks.guard import guarded
@@ -239,6 +240,32 @@ class CategoryStore:
         r = t.category_rows.c
         top = conn.execute(sa.select(r.row_id, r.version).with_for_update()).all()
         return max((v for _, v in top), default=0) + 1, max((i for i, _ in top), default=0) + 1
+
+    @guarded
+    def rules(self, first: int = 1) -> list[CategoryRule]:
+        """The rules written on the page, in order, numbered from `first` (after the config's)."""
+        r = t.category_rules.c
+        with self._read() as conn:
+            found = conn.execute(sa.select(r.column_name, r.category_id, r.connection, r.reference_prefix,
+                                           r.name_contains, r.manufacturer_contains, r.shop_category)
+                                 .order_by(r.position)).all()
+        return [CategoryRule(index=first + n, column=row[0], category=row[1], connection=row[2],
+                             reference_prefix=row[3], name_contains=row[4], manufacturer_contains=row[5],
+                             shop_category=row[6]) for n, row in enumerate(found)]
+
+    @guarded
+    def replace_rules(self, rules: Sequence[CategoryRule], now: datetime) -> None:
+        """The page's rules become `rules`, in this order, in one transaction."""
+        with self._write() as conn:
+            self._ensure(conn, [rule.column for rule in rules], now)
+            conn.execute(t.category_rules.delete())
+            if rules:
+                conn.execute(t.category_rules.insert(), [
+                    {"position": n, "column_name": r.column, "category_id": r.category,
+                     "connection": r.connection, "reference_prefix": r.reference_prefix,
+                     "name_contains": r.name_contains,
+                     "manufacturer_contains": r.manufacturer_contains, "shop_category": r.shop_category,
+                     "updated_at": naive(now)} for n, r in enumerate(rules, 1)])
 
     @guarded
     def add_column(self, name: str, now: datetime) -> None:

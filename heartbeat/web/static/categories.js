@@ -212,9 +212,27 @@ function wire() {
       const url = `/api/products/${tr.dataset.product}/categories/${encodeURIComponent(tr.dataset.column)}?connection=${encodeURIComponent(tr.dataset.connection)}`;
       const result = await api("DELETE", url);
       if (result.ok) reloadSaying(`Product ${tr.dataset.product}: ${tr.dataset.column} override removed.`); else failed(result);
+    } else if (button.id === "add-rule") {
+      const fresh = document.createElement("tr");
+      fresh.className = "rule";
+      fresh.innerHTML = document.querySelector("#page-rules tfoot tr").innerHTML;
+      document.querySelector("#page-rules tbody").append(fresh);
+      for (const input of fresh.querySelectorAll("input.typeahead")) typeahead(input);
+    } else if (button.matches(".rule-remove")) {
+      tr.remove();
+    } else if (button.matches(".rule-up") && tr.previousElementSibling) {
+      tr.previousElementSibling.before(tr);
+    } else if (button.matches(".rule-down") && tr.nextElementSibling) {
+      tr.nextElementSibling.after(tr);
+    } else if (button.id === "save-rules") {
+      await saveRules();
     } else if (button.id === "set-override" || button.matches(".set-product")) {
       await setOverride(button, tr);
     }
+  });
+  document.addEventListener("change", (event) => {
+    if (!event.target.matches(".rule-column")) return;
+    event.target.closest("tr").querySelector(".rule-category").dataset.column = event.target.value;
   });
   const checkAll = document.getElementById("check-all");
   if (checkAll) checkAll.addEventListener("change", () => {
@@ -223,6 +241,23 @@ function wire() {
   const file = document.getElementById("import-file");
   if (file) file.addEventListener("change", () => importFile(file));
   document.body.dataset.ready = "1";  // wired: what a test waits for before it acts
+}
+
+// The page's rules, in the table's order, as [[category_rules]] entries: empty criteria left out.
+async function saveRules() {
+  const rules = [...document.querySelectorAll("#page-rules tbody tr.rule")].map((tr) => {
+    const rule = {column: tr.querySelector(".rule-column").value, category: tr.querySelector(".rule-category").value.trim()};
+    for (const key of ["reference_prefix", "name_contains", "manufacturer_contains", "connection"]) {
+      const value = tr.querySelector(`.rule-${key}`).value.trim();
+      if (value) rule[key] = value;
+    }
+    const branch = tr.querySelector(".rule-shop_category").value.trim();
+    if (branch) rule.shop_category = /^\d+$/.test(branch) ? Number(branch) : branch;
+    return rule;
+  });
+  const result = await api("PUT", "/api/categories/rules", {rules});
+  if (result.ok) reloadSaying(`${result.data.length} rule${result.data.length === 1 ? "" : "s"} saved.`);
+  else failed(result);
 }
 
 async function setOverride(button, tr) {
