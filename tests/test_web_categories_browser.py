@@ -60,10 +60,11 @@ category_required = true
 """
 
 
-def shoot(page, name: str) -> None:
+def shoot(page, name: str, docs: bool = False) -> None:
+    """The whole page into the test artifacts; with `docs`, what the window shows into docs/."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
-    if os.environ.get("HEARTBEAT_DOCS_SCREENSHOTS") == "1":
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=not docs)
+    if docs and os.environ.get("HEARTBEAT_DOCS_SCREENSHOTS") == "1":
         DOCS.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(ARTIFACTS / f"{name}.png", DOCS / f"{name}.png")
 
@@ -162,7 +163,7 @@ def test_edit_a_cell_and_see_it_in_the_next_export(page, tasks):
     google_cell(page, row.id).locator("input").press("Enter")
     expect(page.locator("#notice.ok")).to_contain_text(f"Row {row.id} saved: google = 6551")
     expect(google_cell(page, row.id)).to_contain_text("Apparel & Accessories > Handbags, Wallets & Cases")
-    shoot(page, "categories")
+    shoot(page, "categories-edited")
     category = exported_category(tasks, a_product_in(tasks, BAGS))
     assert category == {"column": "google", "id": "6551",
                         "path": "Apparel & Accessories > Handbags, Wallets & Cases"}
@@ -189,6 +190,7 @@ def test_the_same_cell_from_two_tabs_is_412_and_says_what_changed(browser, base,
 
 
 def test_accept_a_suggestion(page, tasks):
+    shoot(page, "categories", docs=True)
     suggestion = page.locator(f"#suggestions tr[data-category='{BAGS}']")
     expect(suggestion.locator("select")).to_contain_text("Luggage & Bags")
     before = int(page.locator(f"#unmapped tr[data-category='{BAGS}'] td.num").inner_text())
