@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from datetime import datetime
 
 import pytest
 from starlette.testclient import TestClient
@@ -400,3 +401,20 @@ def test_the_page_shows_unmapped_first_suggestions_and_the_table(client):
     assert 'href="/categories"' in client.get("/").text  # the nav link
     products = client.get(f"/categories/products?profile=catalogue&category={BAGS}").text
     assert "Home &gt; Bags" in products
+
+
+def test_rows_mapped_before_the_page_existed_start_at_version_1(db_url):
+    from tasks.database import create_state_engine, ensure_schema
+    from tasks.stores.categories import CategoryStore
+    from tests.helpers import execute, upgrade_to
+
+    engine = create_state_engine(db_url)
+    upgrade_to(engine, "0014")
+    execute(db_url, "INSERT INTO hb_category_map (row_id, column_name, category_id) VALUES "
+                    "(1, 'shop', '6'), (1, 'google', '5181'), (2, 'shop', '12')")
+    ensure_schema(engine)  # 0015
+    rows, version = CategoryStore(engine).rows()
+    assert [(r.id, r.version, r.cells) for r in rows] == [(1, 1, {"shop": "6", "google": "5181"}),
+                                                         (2, 1, {"shop": "12"})]
+    assert version == 1
+    assert CategoryStore(engine).write_row(None, {"shop": "3"}, None, datetime(2026, 1, 1)).id == 3
