@@ -421,11 +421,14 @@ def categories():
     """The category mapping: platform taxonomies, the mapping table, overrides (docs/categories.md)."""
 
 
-@categories.command("columns")
+@categories.group("columns", invoke_without_command=True)
 @json_option
-@click.pass_obj
-def categories_columns(app, as_json):
+@click.pass_context
+def categories_columns(ctx, as_json):
     """The mapping table's columns: shop connections and platforms, with their taxonomies."""
+    if ctx.invoked_subcommand is not None:
+        return
+    app = ctx.obj
     columns = app.categories.columns()
     if as_json:
         print_json(columns)
@@ -435,6 +438,15 @@ def categories_columns(app, as_json):
                     if c["taxonomy"] else "no taxonomy")
         mapped = plural(c["mapped"], "mapped category", "mapped categories")
         click.echo(f"{c['name']:<20} {c['kind']:<8} {mapped}, {taxonomy}")
+
+
+@categories_columns.command("add")
+@click.argument("name")
+@click.pass_obj
+def categories_columns_add(app, name):
+    """Add an empty column NAME (a platform to map to) to the mapping table."""
+    app.categories.add_column(name)
+    click.echo(f"column {name} added")
 
 
 @categories.group("taxonomy")
@@ -524,7 +536,8 @@ def categories_unmapped(app, profile, as_json):
 @output_option
 @click.pass_obj
 def categories_suggest(app, column, connection, limit, as_csv, output_file):
-    """Propose COLUMN categories for unmapped shop categories, by name similarity. Writes nothing."""
+    """Propose COLUMN categories for unmapped shop categories, by the words of their paths and
+    products' names. Writes nothing."""
     suggestions = app.categories.suggest(column, connection, limit)
     with output(output_file) as out:
         if as_csv:
