@@ -1,16 +1,19 @@
 """PrestaShop 8.1's tables, as install-dev/data/db_structure.sql creates them: a manifest of the facts
 (names, types, nullability, keys) of the tables Heartbeat's demo shop creates, not the file itself.
 
-One line per column: `name type [null]` (types as MySQL reports them without display widths: `int
-unsigned`, `tinyint unsigned`, `decimal(20,6)`, `varchar(64)`, `enum(...)`; `null` when the column
-accepts NULL), then the keys: `PRIMARY cols`, `KEY name cols`, `UNIQUE name cols` (cols comma
-separated; an unnamed key is named as MySQL names it, after its first column).
+One line per column (a backslash continues a long line): `name type [null]`, the type as MySQL
+reports it without display widths (`int unsigned`, `tinyint unsigned`, `decimal(20,6)`,
+`varchar(64)`, `enum(...)`), `null` when the column accepts NULL. Then the keys: `PRIMARY cols`,
+`KEY name cols`, `UNIQUE name cols` (cols comma separated; an unnamed key is named as MySQL names
+it, after its first column).
 
 Tables PrestaShop 8 creates through Doctrine (ps_lang, ps_lang_shop, ps_shop, ps_shop_group,
 ps_attribute*, ps_attribute_group*) are not in db_structure.sql and not here.
 """
 
 from __future__ import annotations
+
+import re
 
 TABLES = {
     "product": """
@@ -51,7 +54,8 @@ TABLES = {
         uploadable_files tinyint
         text_fields tinyint
         active tinyint unsigned
-        redirect_type enum('','404','410','301-product','302-product','301-category','302-category','200-displayed','404-displayed','410-displayed','default')
+        redirect_type enum('','404','410','301-product','302-product','301-category','302-category',\
+            '200-displayed','404-displayed','410-displayed','default')
         id_type_redirected int unsigned
         available_for_order tinyint
         available_date date null
@@ -102,7 +106,8 @@ TABLES = {
         uploadable_files tinyint
         text_fields tinyint
         active tinyint unsigned
-        redirect_type enum('','404','410','301-product','302-product','301-category','302-category','200-displayed','404-displayed','410-displayed','default')
+        redirect_type enum('','404','410','301-product','302-product','301-category','302-category',\
+            '200-displayed','404-displayed','410-displayed','default')
         id_type_redirected int unsigned
         available_for_order tinyint
         available_date date null
@@ -396,7 +401,8 @@ TABLES = {
         KEY id_customer id_customer
         KEY from from
         KEY to to
-        UNIQUE id_product_2 id_product,id_product_attribute,id_customer,id_cart,from,to,id_shop,id_shop_group,id_currency,id_country,id_group,from_quantity,id_specific_price_rule
+        UNIQUE id_product_2 id_product,id_product_attribute,id_customer,id_cart,from,to,id_shop,\
+            id_shop_group,id_currency,id_country,id_group,from_quantity,id_specific_price_rule
     """,
     "specific_price_priority": """
         id_specific_price_priority int
@@ -445,11 +451,11 @@ def parse(text: str) -> dict:
         if head == "PRIMARY":
             primary = rest.split(",")
         elif head in ("KEY", "UNIQUE"):
-            name, cols = rest.split(" ")
-            keys[name] = (tuple(cols.split(",")), head == "UNIQUE")
+            name, cols = rest.split(" ", 1)
+            keys[name] = (tuple("".join(cols.split()).split(",")), head == "UNIQUE")
         else:
             nullable = rest.endswith(" null")
-            columns.append((head, rest.removesuffix(" null"), nullable))
+            columns.append((head, re.sub(r",\s+", ",", rest.removesuffix(" null")), nullable))
     return {"columns": columns, "primary": primary, "keys": keys}
 
 

@@ -189,7 +189,7 @@ def _product(md: sa.MetaData, p: str) -> sa.Table:
         _col("cache_default_attribute", UINT, nullable=True),
         _col("date_add", sa.DateTime),
         _col("date_upd", sa.DateTime),
-        _col("date_novelty", sa.DateTime),
+        _col("date_novelty", sa.DateTime, server_default=sa.text("CURRENT_TIMESTAMP")),  # none in PrestaShop
         _col("advanced_stock_management", STINY, server_default="0"),
         _col("pack_stock_type", UINT, server_default="3"),
         _col("state", UINT, server_default="1"),
@@ -243,7 +243,7 @@ def _product_shop(md: sa.MetaData, p: str) -> sa.Table:
         _col("advanced_stock_management", STINY, server_default="0"),
         _col("date_add", sa.DateTime),
         _col("date_upd", sa.DateTime),
-        _col("date_novelty", sa.DateTime),
+        _col("date_novelty", sa.DateTime, server_default=sa.text("CURRENT_TIMESTAMP")),  # none in PrestaShop
         _col("pack_stock_type", UINT, server_default="3"),
     )
     sa.Index(f"ix_{p}product_shop_id_category_default", t.c.id_category_default)
