@@ -1,6 +1,7 @@
 """The demo shop (and every test shop) uses PrestaShop 8.1's own tables, columns and keys: its DDL
-(connectors/prestashop/schema.py) and the tables it really creates, on SQLite and MariaDB, equal a
-manifest of install-dev/data/db_structure.sql (tests/prestashop81_schema.py)."""
+(connectors/prestashop/db_structure.py, assembled by schema.py) and the tables it really creates, on
+SQLite and MariaDB, equal a manifest of install-dev/data/db_structure.sql
+(tests/prestashop81_schema.py)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import mysql
 
 from connectors.prestashop import create_demo_shop
-from connectors.prestashop.schema import DB_STRUCTURE, shop_tables
+from connectors.prestashop.db_structure import DB_STRUCTURE
+from connectors.prestashop.schema import shop_tables
 from tests.prestashop81_schema import MANIFEST
 
 PREFIX = "ps_"
