@@ -6,9 +6,10 @@ returns on the shop's front office for a visitor who is not logged in: the Visit
 and default currency (`PS_CURRENCY_DEFAULT`), quantity 1, no cart, no customer, computed at
 `COMPUTE_PRECISION` decimals and rounded by `PS_PRICE_ROUND_MODE`.
 
-Every value is a `Decimal` and every step exact: PrestaShop computes in PHP floats and rounds once at
-the end (`Tools::ps_round`, whose half-up rounding is designed to give the decimal answer), so the
-exact decimal result is the one PrestaShop means. Nothing here reads a database: `listing.py` reads the
+Every value is a `Decimal` and every step exact (but a tax removed from an amount, a division,
+which keeps 28 significant digits): PrestaShop computes in PHP floats and rounds once at the end
+(`Tools::ps_round`, whose half-up rounding is designed to give the decimal answer), so the exact
+decimal result is the one PrestaShop means. Nothing here reads a database: `listing.py` reads the
 rows, this module decides.
 """
 
