@@ -1,8 +1,8 @@
 """Reading a PrestaShop shop's sales orders, for an export profile with `entity = "orders"`.
 
-The tables are PrestaShop's own (install-dev/data/db_structure.sql, 1.7.7 to 8.x), declared like
-schema.py's: only the columns Heartbeat reads, plus the NOT NULL columns without a default that an
-INSERT needs (the demo shop's), and the secondary indexes our queries rely on.
+The tables are PrestaShop's own (install-dev/data/db_structure.sql, 1.7.7 to 8.x), with
+columns.py's types: only the columns Heartbeat reads, plus the NOT NULL columns without a default
+that an INSERT needs (the demo shop's), and the secondary indexes our queries rely on.
 
 `OrderReader` works like `PrestaShop`'s product reading: `iter_queue(since)` lists the orders an
 export task will handle, `read_orders(ids)` gives the export-format dicts of one batch. Errors leave
@@ -20,7 +20,9 @@ from typing import Any
 import sqlalchemy as sa
 
 from connectors.platform import export_format as fmt
-from connectors.prestashop.schema import DECIMAL, FLAG, UINT, PsDecimal, _col, _table  # schema.py's ways
+from connectors.prestashop.columns import DECIMAL, FLAG, UINT, PsDecimal
+from connectors.prestashop.columns import col as _col
+from connectors.prestashop.columns import table as _table
 from connectors.prestashop.shop import IDS_PER_QUERY, PrestaShop
 from core.driver import keyset_pages
 
