@@ -40,6 +40,7 @@ from tasks.statements import Statements
 from tasks.states import TaskStatus, check_task_transition
 from tasks.stores import registry, uploads
 from tasks.stores.outbox import NOBODY, Outbox, Subscriptions, forget_finished
+from tasks.stores.pauses import Pauses
 
 TASK = t.tasks.c
 ITEM = t.items.c
@@ -86,6 +87,7 @@ class TaskStore:
         self.sql = Statements(engine.dialect)
         self.deliveries = uploads.UploadStore(engine)  # export files uploaded to http targets
         self.outbox = Outbox(engine)
+        self.pauses = Pauses(engine)  # paused profiles: no schedule slots
 
     # -- reading ---------------------------------------------------------------------------------
 
@@ -316,11 +318,12 @@ class TaskStore:
         """Atomically turn the profile's due slot into a pending task and move to `next_slot`.
 
         Returns None when another process already did (the recorded slot is no longer the
-        expected one): each slot yields at most one task whatever the number of daemons."""
+        expected one): each slot yields at most one task whatever the number of daemons. Nor does
+        a profile paused meanwhile get one (tasks.stores.pauses)."""
         with self.engine.begin() as conn:
             moved = conn.execute(t.profiles.update().where(
                 t.profiles.c.name == profile.name, t.profiles.c.next_slot == naive(expected_slot),
-                t.profiles.c.schedule == schedule,
+                t.profiles.c.schedule == schedule, t.profiles.c.paused_at.is_(None),
             ).values(next_slot=naive(next_slot), updated_at=naive(now)))
             if moved.rowcount != 1:
                 return None

@@ -26,13 +26,17 @@ from core.errors import (
     StateDatabaseError,
     TaskNotFound,
 )
+from heartbeat.services.connections import ConnectionManager, ConnectionNotFound
+from heartbeat.services.settings import Settings
 from heartbeat.services.tasks import TaskManager
-from heartbeat.web import api, pages
+from heartbeat.web import api, pages, screens, screens_api
 from heartbeat.web.auth import LoginLimiter, Sessions, password_matches
 from heartbeat.web.guard import Guard
 from heartbeat.web.requests import BadRequest
+from tasks.stores.outbox import NotificationNotFound
 
-STATUS = {TaskNotFound: 404, ProfileNotFound: 404, IllegalTransition: 409, Refused: 409, BadRequest: 400,
+STATUS = {ConnectionNotFound: 404, NotificationNotFound: 404,  # issue 25's pages
+          TaskNotFound: 404, ProfileNotFound: 404, IllegalTransition: 409, Refused: 409, BadRequest: 400,
           StateDatabaseError: 503}
 STATIC = {"app.css": "text/css; charset=utf-8", "app.js": "text/javascript; charset=utf-8",
           "favicon.svg": "image/svg+xml"}
@@ -44,11 +48,12 @@ def create_app(tasks: TaskManager, *, password_hash: str | None, api_token: str 
     """The whole web application over `tasks` (the same TaskManager the CLI uses). `password_hash`
     None: no login (serve on a loopback address only: server.py checks). `api_token` None: the API
     takes logged-in sessions only."""
-    app = Starlette(routes=[*operations_routes, *api.routes, *pages.routes],
-                    exception_handlers={HeartbeatError: _error})
+    app = Starlette(routes=[*operations_routes, *api.routes, *screens_api.routes, *pages.routes,
+                            *screens.routes], exception_handlers={HeartbeatError: _error})
     sessions = Sessions(secret_key, password_hash)
     state = app.state
     state.tasks, state.sessions, state.clock = tasks, sessions, clock or Clock()
+    state.connections, state.settings = ConnectionManager(tasks), Settings(tasks)
     state.limiter = LoginLimiter()
     state.check_password = lambda given: bool(password_hash) and password_matches(password_hash, given)
     state.refresh_ms = int(refresh_seconds * 1000)

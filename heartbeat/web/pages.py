@@ -113,6 +113,7 @@ def profiles_page(request: Request) -> HTMLResponse:
         row["words"] = schedule_words(row["schedule"], profile.timezone)
         row["timezone"] = profile.timezone
         row["counts"] = row["kind"] == "export" and profile.options.get("entity", "products") == "products"
+        row["runs"] = _tasks(request).upcoming(row)  # the next 5 slots (issue 25)
     return render(request, "profiles.html", profiles=rows)
 
 
