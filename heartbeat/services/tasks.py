@@ -156,8 +156,10 @@ class TaskManager:
         return csv_report.lines(self.store.items(task_id))
 
     def find_in_report(self, task_id: int, text: str, limit: int = 20) -> list[ItemRecord]:
-        """The report's rows of a product, found by its reference or its product id."""
-        return self.store.find_items(task_id, text.strip(), limit)
+        """The report's rows of a product, found by its reference or its product id: as given
+        first (a maintenance example names a reference with its stray spaces), else stripped."""
+        return (text != text.strip() and self.store.find_items(task_id, text, limit)) or \
+            self.store.find_items(task_id, text.strip(), limit)
 
     def export_file(self, task_id: int) -> Iterator[bytes]:
         """The JSON export file (closed into a valid document while the task still runs)."""

@@ -93,9 +93,10 @@ def _buttons(tasks) -> dict:
 
 
 def _find(example: str) -> str:
-    """What finds an example's record in the report: its first number (a product or order id)."""
+    """What finds an example's record in the task's report: its label, the item's reference
+    (profiles.maintenance); a blank label falls back to its first number."""
     match = re.search(r"\d+", str(example))
-    return match[0] if match else str(example)
+    return str(example) if str(example).strip() else (match[0] if match else "")
 
 
 def queue_maintenance(request: Request) -> Response:
