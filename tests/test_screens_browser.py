@@ -1,15 +1,15 @@
 """The seeds' screens in a real headless Chromium (Debian's chromium, driven by Playwright; issue 25):
 connections and their stats, the maintenance tab from analysis to fix to undo, pausing and resuming a
 profile, the Configure page, CSRF on every new form, and a phone's width. Screenshots go to
-build/test-artifacts/web/ (and docs/images/web/ with HEARTBEAT_DOCS_SCREENSHOTS=1), like
-tests/test_web_browser.py, whose fixtures these tests share."""
+build/test-artifacts/web/ (and docs/images/web/ with HEARTBEAT_DOCS_SCREENSHOTS=1); the set-up is
+tests/browser.py's."""
 
-# ruff: noqa: F811 (the fixtures shared with tests/test_web_browser.py are imported by name)
+# ruff: noqa: F811 (the fixtures of tests/browser.py are imported by name)
 from __future__ import annotations
 
 import sqlalchemy as sa
 
-from tests.test_web_browser import (  # noqa: F401 (fixtures)
+from tests.browser import (  # noqa: F401 (fixtures)
     PASSWORD,
     base,
     browser,
