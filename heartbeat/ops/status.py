@@ -177,13 +177,10 @@ def profiles_section(ctx: Context) -> Section:
         if failing:
             problems.append(f"profile {profile.name}: its last task {failed.id} ended in error: "
                             f"{failed.message}")
-        if pause is not None and profile.schedule:
+        if pause is not None:  # a warning: the operator chose it, but nothing runs on schedule
             warnings.append(f"profile {profile.name} is paused since {pause[0]:%Y-%m-%d %H:%M} UTC "
                             f"(by {pause[1] or '?'}): its schedule creates no tasks; "
                             f"`heartbeat profiles resume {profile.name}`")
-        elif pause is not None:
-            warnings.append(f"profile {profile.name} is paused since {pause[0]:%Y-%m-%d %H:%M} UTC "
-                            f"(by {pause[1] or '?'}); `heartbeat profiles resume {profile.name}`")
     return Section("profiles", {"profiles": rows}, lines, problems, warnings)
 
 
