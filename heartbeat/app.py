@@ -12,6 +12,8 @@ from core.errors import Refused
 from heartbeat.config import loader as config_module
 from heartbeat.engine.beat import Heartbeat, Monitor
 from heartbeat.services.categories import CategoryManager
+from heartbeat.services.connections import ConnectionManager
+from heartbeat.services.settings import Settings
 from heartbeat.services.tasks import TaskManager
 from reports import action_log
 from tasks.database import create_state_engine, ensure_schema
@@ -53,6 +55,16 @@ class App:
     def tasks(self) -> TaskManager:
         """The task verbs (heartbeat.services.tasks), as every front door calls them."""
         return TaskManager(self.config, self.store)
+
+    @cached_property
+    def connections(self) -> ConnectionManager:
+        """The connection verbs (heartbeat.services.connections): list, check, stats."""
+        return ConnectionManager(self.tasks)
+
+    @cached_property
+    def settings(self) -> Settings:
+        """The Configure page's verbs (heartbeat.services.settings)."""
+        return Settings(self.tasks, self.registry)
 
     @cached_property
     def categories(self) -> CategoryManager:

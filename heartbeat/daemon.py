@@ -9,6 +9,7 @@ resumes it, so stopping hard loses nothing either.
 
 from __future__ import annotations
 
+import dataclasses
 import fcntl
 import gc
 import logging
@@ -23,14 +24,17 @@ from pathlib import Path
 import structlog
 from sqlalchemy.engine import make_url
 
-from core.errors import AlreadyRunning
+from core.config import Config
+from core.errors import AlreadyRunning, HeartbeatError
 from heartbeat.app import App
 from heartbeat.cli import progress
+from heartbeat.config import loader as config_module
 from heartbeat.engine import notify
 from heartbeat.engine.beat import TickReport
 from heartbeat.ops import logs, metrics_server
 from heartbeat.ops.presence import Presence
 from heartbeat.ops.systemd import Notifier
+from tasks.stores.outbox import Subscriptions
 
 log = structlog.get_logger("heartbeat")
 
@@ -188,7 +192,9 @@ def _run(app: App, scheduler_class, page=None) -> int:
         if config.metrics_listen:  # its own App: its own connections, never the tick's
             server = metrics_server.start(App(app.config_path), config.metrics_listen)
         sender = notify.start_sender(config, app.store.outbox, stop)  # a thread: never in a batch's way
-        _serve(app, beat, presence, stop, page, scheduler_class)
+        reload = Reload(app, beat, stop, sender)
+        _serve(app, beat, presence, stop, page, scheduler_class, reload)
+        sender = reload.sender  # a reload may have started one
     finally:
         _shut_down(("web page", page.stop if page is not None else None), ("stop", stop.set),
                    ("heartbeat", beat.close),
@@ -214,13 +220,16 @@ def _shut_down(*steps) -> None:
             log.error("daemon.shutdown_step_failed", step=name, reason=reason)
 
 
-def _serve(app: App, beat, presence, stop, page, scheduler_class) -> None:
-    """The web page (if served) and the scheduler's loop, until a stop signal."""
+def _serve(app: App, beat, presence, stop, page, scheduler_class, reload: Reload | None = None) -> None:
+    """The web page (if served) and the scheduler's loop, until a stop signal. SIGHUP asks for a
+    reload of the configuration, done before the next heartbeat (Reload)."""
     config = app.config
     _check_watchdog(presence.notifier, config.interval)
     freeze_heap()
 
     def heartbeat() -> None:
+        if reload is not None:
+            reload.if_requested(scheduler)
         after_tick(beat.safe_tick())
 
     scheduler = scheduler_class(timezone=UTC)
@@ -233,6 +242,8 @@ def _serve(app: App, beat, presence, stop, page, scheduler_class) -> None:
         threading.Thread(target=scheduler.shutdown, kwargs={"wait": True}, daemon=True).start()
 
     install_stop_signals(stop, on_stop)
+    if reload is not None:
+        signal.signal(signal.SIGHUP, lambda _signum, _frame: reload.requested.set())
     log.info("daemon.started", interval=config.interval, owner=beat.owner, registry_id=presence.id,
              profiles=[p.name for p in config.profiles], metrics=config.metrics_listen)
     if page is not None:
@@ -245,3 +256,85 @@ def _check_watchdog(notifier: Notifier, interval: float) -> None:
     if notifier.watchdog_seconds is not None and notifier.watchdog_seconds < 2 * interval:
         log.warning("systemd.watchdog_too_short", watchdog_seconds=notifier.watchdog_seconds,
                     interval=interval, hint="make WatchdogSec longer than twice the interval and any batch")
+
+
+RESTART_NEEDED = {  # what a reload cannot change in a running daemon: the key, and how to read it
+    "database.url": lambda c: c.database_url,
+    "web.listen": lambda c: c.web.listen,
+    "web.password_hash": lambda c: c.web.password_hash,
+    "metrics.listen": lambda c: c.metrics_listen,
+}
+RELOADED = {  # what a reload changes at the next heartbeat, as the log names it
+    "heartbeat": lambda c: (c.interval, c.log_format, c.log_level, c.keep_history, c.dead_after,
+                            c.min_free_mb),
+    "connections": lambda c: c.connections,
+    "profiles": lambda c: c.profiles,
+    "category_rules": lambda c: c.category_rules,
+    "notify": lambda c: c.notify,
+    "web.url": lambda c: c.web.url,
+}
+
+
+KEPT = "the old configuration"
+
+
+class Reload:
+    """`heartbeat run` on SIGHUP (`systemctl reload heartbeat`): the config file is read and
+    validated again (as `profiles check` does) before the next heartbeat. A bad file is logged with
+    its reason and the old configuration stays. A good one takes effect at once: profiles,
+    connections, schedules, notifications and [heartbeat] options; the tasks running now keep the
+    settings they started with (Heartbeat.reload). [database] url, [web] listen and password_hash
+    and [metrics] listen keep their old values until a restart, and the log says so."""
+
+    def __init__(self, app: App, beat, stop: threading.Event, sender):
+        self.app, self.beat, self.stop, self.sender = app, beat, stop, sender
+        self.requested = threading.Event()  # set by the signal handler, nothing else happens there
+
+    def if_requested(self, scheduler=None) -> None:
+        if self.requested.is_set():
+            self.requested.clear()
+            self.reload(scheduler)
+
+    def reload(self, scheduler=None) -> bool:
+        """True when the new configuration was taken."""
+        old = self.app.config
+        log.info("config.reload_requested", path=str(old.path))
+        try:
+            new = config_module.load(old.path)
+            config_module.check_environment(new)
+        except HeartbeatError as exc:
+            log.error("config.reload_failed", path=str(old.path), reason=str(exc), kept=KEPT)
+            return False
+        restart = [key for key, read in RESTART_NEEDED.items() if read(new) != read(old)]
+        new = dataclasses.replace(new, database_url=old.database_url, metrics_listen=old.metrics_listen,
+                                  web=dataclasses.replace(new.web, listen=old.web.listen,
+                                                          password_hash=old.web.password_hash))
+        try:
+            kept = self.beat.reload(new)
+        except HeartbeatError as exc:  # the state database away: try again at the next SIGHUP
+            log.error("config.reload_failed", path=str(old.path), reason=str(exc), kept=KEPT)
+            return False
+        self._apply(new, old, scheduler)
+        changed = [key for key, read in RELOADED.items() if read(new) != read(old)]
+        log.info("config.reloaded", path=str(new.path), changed=changed,
+                 profiles=[p.name for p in new.profiles], running_with_old_settings=kept)
+        if restart:
+            log.warning("config.restart_needed", keys=restart,
+                        hint="these keep their old values until `systemctl restart heartbeat`")
+        return True
+
+    def _apply(self, new: Config, old: Config, scheduler) -> None:
+        """Hand the new configuration to the rest of the process: the verbs the page calls, the
+        outbox's subscriptions, the sender, the logs, the heartbeat's cadence."""
+        app = self.app
+        app.config = new  # App.config is a cached property: this replaces the cached value
+        app.tasks.config = new
+        app.store.notify = Subscriptions.of(new.notify)
+        if self.sender is not None:
+            self.sender.sender = notify.Sender(new, app.store.outbox)
+        else:
+            self.sender = notify.start_sender(new, app.store.outbox, self.stop)
+        if (new.log_format, new.log_level) != (old.log_format, old.log_level):
+            logs.configure(new.log_format, new.log_level)
+        if scheduler is not None and new.interval != old.interval:
+            scheduler.reschedule_job("heartbeat", trigger="interval", seconds=new.interval)

@@ -43,6 +43,7 @@ from tasks.stores import registry, uploads
 from tasks.stores.categories import CategoryStore
 from tasks.stores.outbox import NOBODY, Outbox, Subscriptions, forget_finished
 from tasks.stores.overview import Overview
+from tasks.stores.pauses import Pauses
 
 TASK = t.tasks.c
 ITEM = t.items.c
@@ -94,6 +95,7 @@ class TaskStore:
         self.outbox = Outbox(engine)
         self.categories = CategoryStore(engine)  # the category mapping (tasks.stores.categories)
         self.overview = Overview(engine)  # whole-database counts for `status` and the metrics
+        self.pauses = Pauses(engine)  # paused profiles: no schedule slots
 
     def forget_inherited_connections(self) -> None:
         """In a forked child: leave the parent's pooled connections alone (never used nor closed
@@ -339,11 +341,12 @@ class TaskStore:
         """Atomically turn the profile's due slot into a pending task and move to `next_slot`.
 
         Returns None when another process already did (the recorded slot is no longer the
-        expected one): each slot yields at most one task whatever the number of daemons."""
+        expected one): each slot yields at most one task whatever the number of daemons. Nor does
+        a profile paused meanwhile get one (tasks.stores.pauses)."""
         with self.engine.begin() as conn:
             moved = conn.execute(t.profiles.update().where(
                 t.profiles.c.name == profile.name, t.profiles.c.next_slot == naive(expected_slot),
-                t.profiles.c.schedule == schedule,
+                t.profiles.c.schedule == schedule, t.profiles.c.paused_at.is_(None),
             ).values(next_slot=naive(next_slot), updated_at=naive(now)))
             if moved.rowcount != 1:
                 return None

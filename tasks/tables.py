@@ -6,7 +6,7 @@ Layout, chosen for the queries the heartbeat makes:
 - hb_items: the queue, primary key (task_id, position); positions start at 1.
 - hb_log: the action log, read back in id order per task.
 - hb_sync_state: per export profile and product, the hash of what was last sent.
-- hb_profiles: per-profile bookkeeping (next cron slot) and the row locked while a task of the
+- hb_profiles: per-profile bookkeeping (next cron slot, paused or not) and the row locked while a task of the
   profile starts, so two daemons cannot start two tasks of one profile.
 """
 
@@ -127,6 +127,8 @@ profiles = sa.Table(
     sa.Column("schedule", sa.String(200)),
     sa.Column("next_slot", Timestamp),
     sa.Column("updated_at", Timestamp, nullable=False),
+    sa.Column("paused_at", Timestamp),  # set while the profile is paused: no schedule slots (0013)
+    sa.Column("paused_by", sa.String(100)),  # who paused it: cli, web, api
 )
 
 # -- category mapping (docs/categories.md) ------------------------------------------------------------

@@ -22,7 +22,7 @@ from core.errors import HeartbeatError, Refused
 from heartbeat import daemon
 from heartbeat.app import App
 from heartbeat.cli import notify as notify_cli
-from heartbeat.cli import progress
+from heartbeat.cli import progress, screens
 from heartbeat.cli.views import profiles_table, task_details, tasks_table
 from heartbeat.config import loader as config_module
 from heartbeat.ops import logs
@@ -554,6 +554,10 @@ def categories_suggest(app, column, connection, limit, as_csv, output_file):
 
 cli.add_command(web)
 cli.add_command(notify_cli.notify)
+cli.add_command(screens.connections)
+profiles.add_command(screens.profiles_pause)
+profiles.add_command(screens.profiles_resume)
+notify_cli.notify.add_command(screens.notify_retry)
 
 
 def _problems(problems: list[str]) -> None:

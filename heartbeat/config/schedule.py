@@ -65,3 +65,12 @@ def due(cron: CronTrigger, next_slot: datetime, now: datetime) -> DueSlot | None
             return DueSlot(slot, missed, next_slot, following)
         slot, missed = following, missed + 1
     return DueSlot(slot, missed, next_slot, next_after(cron, now))
+
+
+def upcoming(cron: CronTrigger, start: datetime, count: int) -> list[datetime]:
+    """The `count` slots from `start` on (`start` itself when it is one), in UTC: "the next 5 runs"."""
+    slots, moment = [], start - _TICK
+    for _ in range(count):
+        moment = next_after(cron, moment)
+        slots.append(moment)
+    return slots

@@ -81,6 +81,7 @@ class Heartbeat:
         self.lease = timedelta(seconds=max(120.0, 10 * config.interval))
         self.runner = Runner(config, store, self.clock, self.owner, self.stop, self.lease)
         self.deliverer = Uploader(config, store, self.clock, self.owner)
+        self._pinned: dict[int, Runner] = {}  # task id -> the runner of the config it started with
         self._pruned_at: datetime | None = None
         self._space_checked_at: datetime | None = None
         self._ticking = threading.Lock()  # close() waits for a tick in progress
@@ -91,9 +92,12 @@ class Heartbeat:
         self.monitor.tick_started(now)
         self._isolated(self._prune_history, now, what=("keep_history", self.config.keep_history))
         self._isolated(self._check_space, now, what=("min_free_mb", self.config.min_free_mb))
+        paused = self._paused()
         for profile in self.config.profiles:
-            self._isolated(self._schedule, profile, now, report, what=("profile", profile.name))
+            self._isolated(self._schedule, profile, now, report, profile.name in paused,
+                           what=("profile", profile.name))
         due, running = self.store.active(now)
+        self._unpin(running)
         self._batches(running, report)
         started: dict[int, str] = {}
         for task_id in due:  # missed if its profile's task is still running after those batches
@@ -142,7 +146,34 @@ class Heartbeat:
         progress, if any, has finished."""
         with self._ticking:
             self.store.release(self.owner)
-            self.runner.close()
+            for runner in {id(r): r for r in [self.runner, *self._pinned.values()]}.values():
+                runner.close()
+
+    def reload(self, config: Config) -> list[int]:
+        """Take a new (validated) configuration between two ticks: from the next tick on, profiles,
+        connections, schedules and options are `config`'s. The tasks running now keep the settings
+        they started with: each stays with the runner (workers, connections, profile) of the old
+        configuration until it ends, even if its profile is gone from `config`. Returns their ids."""
+        with self._ticking:
+            _, running = self.store.active(self.clock.now())
+            old = self.runner
+            for task_id in running:
+                self._pinned.setdefault(task_id, old)
+            self.config = config
+            self.lease = timedelta(seconds=max(120.0, 10 * config.interval))
+            self.runner = Runner(config, self.store, self.clock, self.owner, self.stop, self.lease)
+            self.deliverer = Uploader(config, self.store, self.clock, self.owner)
+            self._close_unused(old)
+            return sorted(running)
+
+    def _unpin(self, running: dict[int, str]) -> None:
+        """Forget the pins of tasks no longer running; close a pinned runner nobody uses any more."""
+        for task_id in [t for t in self._pinned if t not in running]:
+            self._close_unused(self._pinned.pop(task_id))
+
+    def _close_unused(self, runner: Runner) -> None:
+        if runner is not self.runner and all(r is not runner for r in self._pinned.values()):
+            runner.close()
 
     # -- the three steps -------------------------------------------------------------------------
 
@@ -180,12 +211,22 @@ class Heartbeat:
             log.warning("disk.low_space", path=warning.path, free_bytes=warning.free,
                         threshold_bytes=warning.threshold)
 
-    def _schedule(self, profile: Profile, now: datetime, report: TickReport) -> None:
+    def _paused(self) -> set[str]:
+        """The paused profiles (one read); none when the state database does not answer (each
+        profile's schedule step then fails on its own and is logged)."""
+        if not any(p.schedule for p in self.config.profiles):
+            return set()
+        try:
+            return set(self.store.pauses.paused())
+        except StateDatabaseError:
+            return set()
+
+    def _schedule(self, profile: Profile, now: datetime, report: TickReport, paused: bool = False) -> None:
         if not profile.schedule:
             return
         cron, key = schedule.of_profile(profile), schedule.key(profile)
         recorded, next_slot = self.store.schedule_state(profile.name)
-        if not profile.enabled:  # forget the slot: enabling it again starts from its next slot
+        if not profile.enabled or paused:  # forget the slot: enabling (resuming) starts from its next slot
             if next_slot is not None:
                 self.store.set_schedule(profile.name, key, None, now)
             return
@@ -261,7 +302,7 @@ class Heartbeat:
 
     def _batch(self, task_id: int, profile_name: str, report: TickReport) -> None:
         self.monitor.doing(f"batch of task {task_id} ({profile_name})")
-        done = self.runner.run(task_id, profile_name)
+        done = self._pinned.get(task_id, self.runner).run(task_id, profile_name)
         if done is None:
             return
         report.batches += 1

@@ -163,19 +163,25 @@ def tasks_section(ctx: Context) -> Section:
 
 
 def profiles_section(ctx: Context) -> Section:
-    store, rows, lines, problems = ctx.app.store, [], ["profiles"], []
+    store, rows, lines, problems, warnings = ctx.app.store, [], ["profiles"], [], []
+    paused = store.pauses.paused()
     for profile in ctx.app.config.profiles:
         completed = _newest(store, profile.name, TaskStatus.COMPLETED)
         failed = _newest(store, profile.name, TaskStatus.ERROR)
         failing = failed is not None and (completed is None or failed.id > completed.id)
+        pause = paused.get(profile.name)
         rows.append({"name": profile.name, "last_completed": _brief(completed), "last_failed": _brief(failed),
-                     "failing": failing})
+                     "failing": failing, "paused": pause is not None})
         lines.append(f"  {profile.name:<20} last completed {_when(completed)}  last failed {_when(failed)}"
-                     + ("  FAILING" if failing else ""))
+                     + ("  FAILING" if failing else "") + ("  PAUSED" if pause else ""))
         if failing:
             problems.append(f"profile {profile.name}: its last task {failed.id} ended in error: "
                             f"{failed.message}")
-    return Section("profiles", {"profiles": rows}, lines, problems)
+        if pause is not None:  # a warning: the operator chose it, but nothing runs on schedule
+            warnings.append(f"profile {profile.name} is paused since {pause[0]:%Y-%m-%d %H:%M} UTC "
+                            f"(by {pause[1] or '?'}): its schedule creates no tasks; "
+                            f"`heartbeat profiles resume {profile.name}`")
+    return Section("profiles", {"profiles": rows}, lines, problems, warnings)
 
 
 def _newest(store, profile: str, status: TaskStatus):

@@ -57,19 +57,61 @@ class TaskManager:
         return self.store.create(profile, "manual", now, now, options=options or None)
 
     def profiles(self) -> list[dict]:
-        """Every configured profile with its next run and its last task (`profiles list --json`)."""
+        """Every configured profile with its next run, its last task and whether it is paused
+        (`profiles list --json`; a paused profile has no next run)."""
         rows, recorded, now = [], self.store.next_slots(), self.clock.now()
+        paused = self.store.pauses.paused()
         for p in self.config.profiles:
             next_run = None
-            if p.schedule and p.enabled:
+            if p.schedule and p.enabled and p.name not in paused:
                 # the slot the daemon recorded (due at the next tick if past), else the schedule's next
                 next_run = iso(recorded.get(p.name) or schedule.first_slot(schedule.of_profile(p), now))
             last = self.store.last_task(p.name)
             rows.append({"name": p.name, "kind": p.kind, "source": p.source, "target": p.target,
                          "schedule": p.schedule, "enabled": p.enabled, "next_run": next_run,
                          "batch_size": p.batch_size, "last_task": last.id if last else None,
-                         "last_status": last.status.value if last else None})
+                         "last_status": last.status.value if last else None, "paused": p.name in paused,
+                         "paused_at": iso(paused[p.name][0]) if p.name in paused else None})
         return rows
+
+    def profile(self, name: str) -> dict:
+        """One profile's `profiles list --json` object. Raises ProfileNotFound."""
+        self._configured(name)
+        return next(row for row in self.profiles() if row["name"] == name)
+
+    def next_runs(self, name: str, count: int = 5) -> list[str]:
+        """The profile's next `count` schedule slots (ISO 8601 UTC), from the one the daemon recorded;
+        [] for a profile run by hand only, disabled or paused."""
+        return self.upcoming(self.profile(name), count)
+
+    def upcoming(self, row: dict, count: int = 5) -> list[str]:
+        """`next_runs` of a `profiles()` row (no query)."""
+        if row["next_run"] is None:
+            return []
+        profile = self.config.profile(row["name"])
+        start = datetime.fromisoformat(row["next_run"].replace("Z", "+00:00"))
+        return [iso(slot) for slot in schedule.upcoming(schedule.of_profile(profile), start, count)]
+
+    def pause(self, name: str, by: str = "cli") -> dict:
+        """Pause a profile: no schedule slots from now on (none missed either); its running and
+        pending tasks go on and Run now still works. Refused when it is paused already. Returns its
+        `profiles list --json` object."""
+        self._configured(name)
+        if not self.store.pauses.pause(name, self.clock.now(), by):
+            raise Refused(f"profile {name} is paused already")
+        return self.profile(name)
+
+    def resume(self, name: str) -> dict:
+        """Resume a paused profile: its schedule goes on from its next slot after now. Refused when
+        it is not paused."""
+        self._configured(name)
+        if not self.store.pauses.resume(name, self.clock.now()):
+            raise Refused(f"profile {name} is not paused")
+        return self.profile(name)
+
+    def _configured(self, name: str) -> None:
+        if not any(p.name == name for p in self.config.profiles):
+            raise ProfileNotFound(name, [p.name for p in self.config.profiles])
 
     # -- the task manager ---------------------------------------------------------------------------
 
@@ -114,8 +156,10 @@ class TaskManager:
         return csv_report.lines(self.store.items(task_id))
 
     def find_in_report(self, task_id: int, text: str, limit: int = 20) -> list[ItemRecord]:
-        """The report's rows of a product, found by its reference or its product id."""
-        return self.store.find_items(task_id, text.strip(), limit)
+        """The report's rows of a product, found by its reference or its product id: as given
+        first (a maintenance example names a reference with its stray spaces), else stripped."""
+        return (text != text.strip() and self.store.find_items(task_id, text, limit)) or \
+            self.store.find_items(task_id, text.strip(), limit)
 
     def export_file(self, task_id: int) -> Iterator[bytes]:
         """The JSON export file (closed into a valid document while the task still runs)."""
@@ -225,6 +269,23 @@ class TaskManager:
         """Restore every row a maintenance fix changed, as it was before, in one transaction;
         refused (nothing restored) when the task is not a finished fix, was undone already, or a
         row changed since the fix. Returns the rows restored."""
+        task, profile, changes = self._undoable(task_id)
+        worker = worker_for(profile, self.config)
+        try:
+            restored = worker.undo(changes)
+        finally:
+            worker.close()
+        self.store.note(task.id, self.clock.now(), action_log.undone(restored))
+        return restored
+
+    def undo_preview(self, task_id: int) -> list[dict]:
+        """What `undo` would restore, refused exactly as `undo` would be: [{"table", "key",
+        "before", "after"}] in the order the fix made them (the confirmation lists them)."""
+        return [{"table": c.table, "key": c.key, "before": c.before, "after": c.after}
+                for c in self._undoable(task_id)[2]]
+
+    def _undoable(self, task_id: int):
+        """(task, profile, changes) of a finished fix that can be undone; else Refused, saying why."""
         task, profile = self._maintenance(task_id)
         if not task.status.finished:
             raise Refused(f"task {task.id} is {task.status.value}; undo it when it has finished (or kill it)")
@@ -236,13 +297,7 @@ class TaskManager:
                    for c in undo_file.changes(task)]
         if not changes:
             raise Refused(f"task {task.id} changed nothing in the shop; there is nothing to undo")
-        worker = worker_for(profile, self.config)
-        try:
-            restored = worker.undo(changes)
-        finally:
-            worker.close()
-        self.store.note(task.id, self.clock.now(), action_log.undone(restored))
-        return restored
+        return task, profile, changes
 
     def _maintenance(self, task_id: int):
         task = self.store.get(task_id)

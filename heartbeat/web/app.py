@@ -27,13 +27,17 @@ from core.errors import (
     TaskNotFound,
 )
 from heartbeat.services.category_table import CategoryTable
+from heartbeat.services.connections import ConnectionManager, ConnectionNotFound
+from heartbeat.services.settings import Settings
 from heartbeat.services.tasks import TaskManager
-from heartbeat.web import api, categories, pages
+from heartbeat.web import api, categories, pages, screens, screens_api
 from heartbeat.web.auth import LoginLimiter, Sessions, password_matches
 from heartbeat.web.guard import Guard
 from heartbeat.web.requests import BadRequest
+from tasks.stores.outbox import NotificationNotFound
 
-STATUS = {TaskNotFound: 404, ProfileNotFound: 404, IllegalTransition: 409, Refused: 409, BadRequest: 400,
+STATUS = {ConnectionNotFound: 404, NotificationNotFound: 404,  # issue 25's pages
+          TaskNotFound: 404, ProfileNotFound: 404, IllegalTransition: 409, Refused: 409, BadRequest: 400,
           StateDatabaseError: 503}
 STATIC = {"app.css": "text/css; charset=utf-8", "app.js": "text/javascript; charset=utf-8",
           "categories.js": "text/javascript; charset=utf-8", "favicon.svg": "image/svg+xml"}
@@ -45,12 +49,13 @@ def create_app(tasks: TaskManager, *, password_hash: str | None, api_token: str 
     """The whole web application over `tasks` (the same TaskManager the CLI uses). `password_hash`
     None: no login (serve on a loopback address only: server.py checks). `api_token` None: the API
     takes logged-in sessions only."""
-    app = Starlette(routes=[*operations_routes, *api.routes, *categories.routes, *pages.routes],
-                    exception_handlers={HeartbeatError: _error})
+    app = Starlette(routes=[*operations_routes, *api.routes, *screens_api.routes, *categories.routes,
+                            *pages.routes, *screens.routes], exception_handlers={HeartbeatError: _error})
     sessions = Sessions(secret_key, password_hash)
     state = app.state
     state.tasks, state.sessions, state.clock = tasks, sessions, clock or Clock()
     state.categories = lambda: CategoryTable(tasks.config, tasks.store, state.clock)  # per request
+    state.connections, state.settings = ConnectionManager(tasks), Settings(tasks)
     state.limiter = LoginLimiter()
     state.check_password = lambda given: bool(password_hash) and password_matches(password_hash, given)
     state.refresh_ms = int(refresh_seconds * 1000)

@@ -69,7 +69,8 @@ def _task_context(request: Request) -> dict:
 
 def task_page(request: Request) -> HTMLResponse:
     context = _task_context(request)
-    find = (request.query_params.get("find") or "").strip()[:200]
+    find = (request.query_params.get("find") or "")[:200]
+    find = find if find.strip() else ""  # kept as given: a maintenance example's label may have spaces
     found = _tasks(request).find_in_report(context["task"].id, find) if find else None
     return render(request, "task.html", find=find, found=found, **context)
 
@@ -113,6 +114,7 @@ def profiles_page(request: Request) -> HTMLResponse:
         row["words"] = schedule_words(row["schedule"], profile.timezone)
         row["timezone"] = profile.timezone
         row["counts"] = row["kind"] == "export" and profile.options.get("entity", "products") == "products"
+        row["runs"] = _tasks(request).upcoming(row)  # the next 5 slots (issue 25)
     return render(request, "profiles.html", profiles=rows)
 
 

@@ -24,6 +24,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from core.clock import as_utc, iso
+from core.errors import HeartbeatError, Refused
 from tasks import tables as t
 from tasks.guard import guarded
 from tasks.models import Task
@@ -92,6 +93,11 @@ def second_missed_in_a_row(conn: Connection, task: Task) -> bool:
         .order_by(TASK.finished_at.desc(), TASK.id.desc()).limit(2)).scalars().all()
     missed = TaskStatus.MISSED.value
     return len(earlier) >= 1 and earlier[0] == missed and (len(earlier) == 1 or earlier[1] != missed)
+
+
+class NotificationNotFound(HeartbeatError):
+    def __init__(self, delivery_id: int):
+        super().__init__(f"notification {delivery_id} not found")
 
 
 @dataclass(frozen=True)
@@ -186,6 +192,22 @@ class Outbox:
             query = query.where(N.task_id == task_id)
         with self.engine.connect() as conn:
             return [Notification.from_row(r) for r in conn.execute(query)]
+
+    @guarded
+    def retry(self, delivery_id: int, now: datetime) -> Notification:
+        """Send a given-up or failing delivery again at the sender's next round: pending, due `now`,
+        its attempts counted from zero again (a given-up one gets all its attempts back). Refused
+        for a delivered one; NotificationNotFound for an unknown id."""
+        with self.engine.begin() as conn:
+            row = conn.execute(sa.select(t.notifications).where(N.id == delivery_id)).first()
+            if row is None:
+                raise NotificationNotFound(delivery_id)
+            if row.status == DELIVERED:
+                raise Refused(f"notification {delivery_id} was delivered; there is nothing to retry")
+            conn.execute(t.notifications.update().where(N.id == delivery_id, N.status != DELIVERED).values(
+                status=PENDING, next_attempt_at=_naive(now), attempts=0))
+            return Notification.from_row(conn.execute(sa.select(t.notifications)
+                                                      .where(N.id == delivery_id)).one())
 
     @guarded
     def problems(self, late: datetime) -> list[Notification]:

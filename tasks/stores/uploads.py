@@ -114,6 +114,15 @@ class UploadStore:
         return None if row is None else ExportUpload.from_row(row)
 
     @guarded
+    def recent(self, limit: int = 20) -> list[ExportUpload]:
+        """The newest deliveries (by task id), for the Configure page."""
+        query = sa.select(t.deliveries).order_by(D.task_id.desc()).limit(limit)
+        with self.engine.connect() as conn:
+            conn.execution_options(sqlite_begin="DEFERRED")
+            with conn.begin():
+                return [ExportUpload.from_row(row) for row in conn.execute(query)]
+
+    @guarded
     def due(self, now: datetime, limit: int = 100) -> list[int]:
         """Task ids of pending deliveries whose next attempt is due, the longest waiting first."""
         query = (sa.select(D.task_id).where(D.status == UploadStatus.PENDING.value, D.next_at <= naive(now))
