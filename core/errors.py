@@ -94,3 +94,13 @@ class StateDatabaseError(HeartbeatError):
     def __init__(self, reason: str, where: str | None = None):
         self.reason = reason
         super().__init__(f"state database {where + ': ' if where else 'error: '}{reason}")
+
+
+class UserNotFound(HeartbeatError):
+    def __init__(self, name: str):
+        self.name = name
+        super().__init__(f"user {name!r} not found; see `heartbeat web user list`")
+
+
+class Forbidden(HeartbeatError):
+    """An actor whose role does not allow the action (403 over HTTP); the message says which role it needs."""

@@ -13,6 +13,7 @@ from heartbeat.config import loader as config_module
 from heartbeat.engine.beat import Heartbeat, Monitor
 from heartbeat.services.categories import CategoryManager
 from heartbeat.services.tasks import TaskManager
+from heartbeat.services.users import UserManager
 from reports import action_log
 from tasks.database import create_state_engine, ensure_schema
 from tasks.store import TaskStore
@@ -53,6 +54,12 @@ class App:
     def tasks(self) -> TaskManager:
         """The task verbs (heartbeat.services.tasks), as every front door calls them."""
         return TaskManager(self.config, self.store)
+
+    @cached_property
+    def users(self) -> UserManager:
+        """The web users, their tokens and sessions (heartbeat.services.users)."""
+        web = self.config.web
+        return UserManager(self.store.users, self.tasks.audit, self.tasks.clock, web.password_hash, web)
 
     @cached_property
     def categories(self) -> CategoryManager:

@@ -19,44 +19,50 @@ from starlette.templating import Jinja2Templates
 
 from core.clock import Clock, as_utc, iso
 from core.errors import (
+    Forbidden,
     HeartbeatError,
     IllegalTransition,
     ProfileNotFound,
     Refused,
     StateDatabaseError,
     TaskNotFound,
+    UserNotFound,
 )
 from heartbeat.services.tasks import TaskManager
-from heartbeat.web import api, pages
-from heartbeat.web.auth import LoginLimiter, Sessions, password_matches
+from heartbeat.services.users import UserManager
+from heartbeat.web import admin, api, pages, trail
+from heartbeat.web.auth import LoginLimiter, Sessions
 from heartbeat.web.guard import Guard
 from heartbeat.web.requests import BadRequest
 
-STATUS = {TaskNotFound: 404, ProfileNotFound: 404, IllegalTransition: 409, Refused: 409, BadRequest: 400,
-          StateDatabaseError: 503}
+STATUS = {TaskNotFound: 404, ProfileNotFound: 404, UserNotFound: 404, IllegalTransition: 409, Refused: 409,
+          BadRequest: 400, Forbidden: 403, StateDatabaseError: 503}
 STATIC = {"app.css": "text/css; charset=utf-8", "app.js": "text/javascript; charset=utf-8",
           "favicon.svg": "image/svg+xml"}
 
 
 def create_app(tasks: TaskManager, *, password_hash: str | None, api_token: str | None, secret_key: bytes,
                clock: Clock | None = None, refresh_seconds: float = 3.0,
-               operations_routes: list[BaseRoute] = ()) -> Guard:
-    """The whole web application over `tasks` (the same TaskManager the CLI uses). `password_hash`
-    None: no login (serve on a loopback address only: server.py checks). `api_token` None: the API
-    takes logged-in sessions only."""
-    app = Starlette(routes=[*operations_routes, *api.routes, *pages.routes],
+               operations_routes: list[BaseRoute] = (), users: UserManager | None = None) -> Guard:
+    """The whole web application over `tasks` (the same TaskManager the CLI uses) and `users` (made
+    over the same state database when not given). `password_hash` None and no user: no login
+    (serve on a loopback address only: server.py checks). `api_token` None: the API takes logged-in
+    sessions and users' tokens only."""
+    clock = clock or tasks.clock
+    if users is None:
+        users = UserManager(tasks.store.users, tasks.audit, clock, password_hash, tasks.config.web)
+    app = Starlette(routes=[*operations_routes, *api.routes, *trail.routes, *admin.routes, *pages.routes],
                     exception_handlers={HeartbeatError: _error})
-    sessions = Sessions(secret_key, password_hash)
+    sessions = Sessions(secret_key)
     state = app.state
-    state.tasks, state.sessions, state.clock = tasks, sessions, clock or Clock()
+    state.tasks, state.users, state.sessions, state.clock = tasks, users, sessions, clock
     state.limiter = LoginLimiter()
-    state.check_password = lambda given: bool(password_hash) and password_matches(password_hash, given)
     state.refresh_ms = int(refresh_seconds * 1000)
     state.templates = Jinja2Templates(env=_templates())
     state.static = {name: (resources.files("heartbeat.web").joinpath("static", name).read_bytes(), media)
                     for name, media in STATIC.items()}
     state.asset_version = hashlib.sha256(b"".join(body for body, _ in state.static.values())).hexdigest()[:10]
-    return Guard(app, sessions, api_token)
+    return Guard(app, sessions, api_token, users)
 
 
 def _templates() -> Environment:
