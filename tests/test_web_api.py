@@ -182,7 +182,8 @@ def test_without_a_token_configured_the_api_takes_sessions_only(tasks, clock):
     with TestClient(make_app(tasks, clock, token=None), follow_redirects=False) as client:
         answer = client.get("/api/tasks", headers=BEARER)
         assert answer.status_code == 401
-        assert answer.json() == {"error": "wrong API token: no user has it (and HEARTBEAT_API_TOKEN is not set)"}
+        why = "wrong API token: no user has it (and HEARTBEAT_API_TOKEN is not set)"
+        assert answer.json() == {"error": why}
         log_in(client)
         assert client.get("/api/tasks").status_code == 200
 

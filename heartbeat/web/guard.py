@@ -106,7 +106,8 @@ class Guard:
             else:
                 actor = await run_in_threadpool(self.users.token, given, address)
         if actor is None:
-            why = "wrong API token" + ("" if self.token else ": no user has it (and HEARTBEAT_API_TOKEN is not set)")
+            unset = ": no user has it (and HEARTBEAT_API_TOKEN is not set)"
+            why = "wrong API token" + ("" if self.token else unset)
             return await _deny(scope, receive, send, 401, why)
         if not scope["path"].startswith("/api/"):
             return await _deny(scope, receive, send, 403, "an API token opens /api/ only")
