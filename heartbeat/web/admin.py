@@ -12,6 +12,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from core.actor import Role
+from heartbeat.services.users import NAME
 from heartbeat.web.pages import _act, actor, render
 from heartbeat.web.requests import BadRequest
 
@@ -106,6 +107,10 @@ async def add_user_json(request: Request) -> JSONResponse:
     fields = ("name", "role", "password")
     if not isinstance(body, dict) or not all(isinstance(body.get(k), str) for k in fields):
         raise BadRequest("expected a JSON object with the strings name, role and password")
+    if body["role"] not in ROLE_NAMES:
+        raise BadRequest(f"role: expected one of {', '.join(ROLE_NAMES)}, got {body['role'][:40]!r}")
+    if not NAME.fullmatch(body["name"]):
+        raise BadRequest(f"name: 1 to 64 letters, digits, '.', '_' or '-', got {body['name'][:70]!r}")
     from starlette.concurrency import run_in_threadpool
 
     user = await run_in_threadpool(_users(request).add, body["name"], body["role"], body["password"],
