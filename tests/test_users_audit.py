@@ -114,8 +114,8 @@ def test_the_upgrade_adds_retry_of_and_the_users_tables(tmp_path):
         conn.execute(sa.text(
             "INSERT INTO hb_tasks (profile, kind, status, triggered_by, created_at, scheduled_at, "
             "batch_size, total, pending, processed, skipped, cancelled, error, handled_upto, batches, "
-            "work_seconds, export_bytes) VALUES ('p', 'export', 'completed', 'manual', '2026-01-01', '2026-01-01', 10, "
-            "0, 0, 0, 0, 0, 0, 0, 0, 0, 0)"))
+            "work_seconds, export_bytes) VALUES ('p', 'export', 'completed', 'manual', '2026-01-01', "
+            "'2026-01-01', 10, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)"))
     ensure_schema(engine)
     names = set(sa.inspect(engine).get_table_names())
     assert {"hb_users", "hb_tokens", "hb_sessions", "hb_audit"} <= names
