@@ -8,14 +8,14 @@ from datetime import datetime, timedelta
 
 from core.clock import as_utc
 
-WIDTH, LANE, LABEL = 960, 22, 150  # SVG units: the whole width, one profile's row, the names' column
+WIDTH, LANE, LABEL, PAD = 960, 22, 150, 16  # SVG units: width, a profile's row, the names, right margin
 MIN_BAR = 2  # a task of a few seconds still shows
 
 
 def layout(lanes: list[dict], now: datetime, hours: int) -> dict:
     """{"width", "height", "label", "ticks": [{"x", "text"}], "rows": [{"y", "profile", "bars":
     [{"x", "w", "id", "status", "title"}]}]} for `lanes` (TaskManager.timeline) ending at `now`."""
-    start, span = now - timedelta(hours=hours), WIDTH - LABEL
+    start, span = now - timedelta(hours=hours), WIDTH - LABEL - PAD
     scale = span / (hours * 3600)
 
     def x(at: datetime) -> float:
@@ -28,8 +28,10 @@ def layout(lanes: list[dict], now: datetime, hours: int) -> dict:
             begin = _time(task["started_at"])
             end = _time(task["finished_at"]) if task["finished_at"] else now
             left = x(begin)
-            bars.append({"x": round(left, 1), "w": round(max(MIN_BAR, x(end) - left), 1), "id": task["id"],
-                         "status": task["status"], "title": _title(task, begin, end)})
+            width = max(MIN_BAR, x(end) - left)
+            left = min(left, WIDTH - PAD - width)  # a task of the last minutes still shows whole
+            bars.append({"x": round(left, 1), "w": round(width, 1), "id": task["id"], "status": task["status"],
+                         "title": _title(task, begin, end)})
         rows.append({"y": 20 + n * LANE, "profile": lane["profile"], "bars": bars})
     step = max(1, hours // 6)
     ticks = [{"x": round(LABEL + h * 3600 * scale, 1), "text": f"-{hours - h} h" if h < hours else "now"}
