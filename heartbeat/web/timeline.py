@@ -30,8 +30,8 @@ def layout(lanes: list[dict], now: datetime, hours: int) -> dict:
             left = x(begin)
             width = max(MIN_BAR, x(end) - left)
             left = min(left, WIDTH - PAD - width)  # a task of the last minutes still shows whole
-            bars.append({"x": round(left, 1), "w": round(width, 1), "id": task["id"], "status": task["status"],
-                         "title": _title(task, begin, end)})
+            bars.append({"x": round(left, 1), "w": round(width, 1), "id": task["id"],
+                         "status": task["status"], "title": _title(task, begin, end)})
         rows.append({"y": 20 + n * LANE, "profile": lane["profile"], "bars": bars})
     step = max(1, hours // 6)
     ticks = [{"x": round(LABEL + h * 3600 * scale, 1), "text": f"-{hours - h} h" if h < hours else "now"}
