@@ -131,7 +131,7 @@ class TaskManager:
         task = self.store.create_retry(task_id, profile, self.clock.now(), options or None,
                                        note=action_log.retry_of(task_id, original.progress.error))
         self._record(actor, "task.retry", f"task:{task_id}",
-                     f"task {task.id}: {original.progress.error} error items")
+                     f"task {task.id}: {action_log.plural(original.progress.error, 'error item')}")
         return task
 
     def prune(self, older_than: timedelta, statuses: Iterable[str] | None = None,
