@@ -141,17 +141,6 @@ class TaskStore:
                 below = rows[-1].id
 
     @guarded
-    def timeline(self, since: datetime, limit: int = 5000) -> list[Task]:
-        """Tasks that ran at some time after `since`: started, and running still or finished after
-        it; oldest start first, at most `limit` (the newest kept)."""
-        query = (sa.select(*TASK_COLUMNS).where(
-            TASK.started_at.is_not(None),
-            sa.or_(TASK.finished_at >= naive(since), TASK.status == TaskStatus.RUNNING.value),
-        ).order_by(TASK.started_at.desc(), TASK.id.desc()).limit(limit))
-        with self._read() as conn:
-            return [Task.from_row(r) for r in conn.execute(query)][::-1]
-
-    @guarded
     def last_task(self, profile: str) -> Task | None:
         tasks = self.list(profile=profile, limit=1)
         return tasks[0] if tasks else None

@@ -34,6 +34,7 @@ from tasks.leases import current_owner
 from tasks.models import ItemRecord, Task
 from tasks.states import ItemStatus, TaskStatus
 from tasks.store import TaskStore
+from tasks.stores.overview import Overview
 from tasks.stores.uploads import ExportUpload
 
 MAX_TIMELINE_HOURS = 24 * 31
@@ -159,7 +160,7 @@ class TaskManager:
         if not 1 <= hours <= MAX_TIMELINE_HOURS:
             raise Refused(f"hours: expected 1 to {MAX_TIMELINE_HOURS}, got {hours}")
         lanes: dict[str, list[dict]] = {p.name: [] for p in self.config.profiles}
-        for task in self.store.timeline(self.clock.now() - timedelta(hours=hours)):
+        for task in Overview(self.store.engine).timeline(self.clock.now() - timedelta(hours=hours)):
             lanes.setdefault(task.profile, []).append({
                 "id": task.id, "status": task.status.value, "started_at": iso(task.started_at),
                 "finished_at": iso(task.finished_at), "progress": task.progress.as_dict()})
