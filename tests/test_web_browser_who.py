@@ -1,22 +1,103 @@
 """Named users in a real headless Chromium (as tests/test_web_browser.py): what each role sees, a
 viewer refused an operator's action, retry of failed items from the page, the Audit page after a
 kill and a fix, the timeline's bars. Screenshots go to build/test-artifacts/web/ (and docs/images/web/
-with HEARTBEAT_DOCS_SCREENSHOTS=1)."""
+with HEARTBEAT_DOCS_SCREENSHOTS=1). The set-up mirrors tests/test_web_browser.py's (test modules do
+not import each other)."""
 
 from __future__ import annotations
 
+import asyncio
+import os
 import re
+import shutil
 import subprocess
+import threading
 
 import pytest
 
+from heartbeat.config import loader as config_module
+from heartbeat.engine.beat import Heartbeat
+from heartbeat.services.tasks import TaskManager
 from heartbeat.services.users import hash_password
-from tests import test_web_browser as setup
-from tests.helpers import execute
-from tests.processes import HEARTBEAT
-from tests.test_web_browser import CHROMIUM, NO_CHROMIUM, shoot, sync_api
+from heartbeat.web import server
+from tests.helpers import execute, make_store
+from tests.processes import HEARTBEAT, ROOT
+from tests.web import make_app
 
-project, tasks, base, browser = setup.project, setup.tasks, setup.base, setup.browser  # its fixtures
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright for Python is not installed "
+                                                             "(pip install -e '.[dev]')")
+NO_CHROMIUM = "no Chromium on this machine (apt-get install chromium)"
+ARTIFACTS = ROOT / "build" / "test-artifacts" / "web"
+DOCS = ROOT / "docs" / "images" / "web"
+CONFIG = """
+[heartbeat]
+data_dir = "data"
+[database]
+url = "sqlite:///data/state.db"
+[connections.shop]
+type = "prestashop"
+url = "sqlite:///data/demo-shop.db"
+[[profiles]]
+name = "demo-export"
+kind = "export"
+source = "shop"
+batch_size = 60
+[[profiles]]
+name = "nightly-export"
+kind = "export"
+source = "shop"
+schedule = "30 2 * * *"
+batch_size = 500
+"""
+
+
+def shoot(page, name: str) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+    if os.environ.get("HEARTBEAT_DOCS_SCREENSHOTS") == "1":
+        DOCS.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(ARTIFACTS / f"{name}.png", DOCS / f"{name}.png")
+
+
+@pytest.fixture
+def project(tmp_path):
+    (tmp_path / "heartbeat.toml").write_text(CONFIG)
+    subprocess.run([*HEARTBEAT, "--config", str(tmp_path / "heartbeat.toml"), "demo", "init", "--products",
+                    "300", "--connection", "shop"], capture_output=True, text=True, check=True)
+    return tmp_path
+
+
+@pytest.fixture
+def tasks(project, clock):
+    """The task verbs over the project's config file, with `.beat` ticking on the frozen clock."""
+    config = config_module.load(project / "heartbeat.toml")
+    store = make_store(config.database_url)
+    manager = TaskManager(config, store, clock)
+    manager.beat = Heartbeat(config, store, clock=clock, owner="web-test:1:1")
+    return manager
+
+
+@pytest.fixture
+def base(tasks, clock):
+    """A real uvicorn server on 127.0.0.1 in a thread, refreshing pages every 0.3 s."""
+    srv = server.server(make_app(tasks, clock, refresh_seconds=0.3))
+    sock = server.bind("127.0.0.1", 0)
+    thread = threading.Thread(target=lambda: asyncio.run(srv.serve(sockets=[sock])), daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    srv.should_exit = True
+    thread.join(10)
+    sock.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_api.sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        yield chromium
+        chromium.close()
+
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(CHROMIUM is None, reason=NO_CHROMIUM)]
 expect = sync_api.expect

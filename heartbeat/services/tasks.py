@@ -319,9 +319,8 @@ class TaskManager:
             restored = worker.undo(changes)
         finally:
             worker.close()
-        actor = actor or self.actor
-        self.store.note(task.id, self.clock.now(), f"{action_log.undone(restored)} (by {actor})")
-        self._record(actor, "task.undo", f"task:{task.id}", f"{restored} rows restored")
+        self.store.note(task.id, self.clock.now(), action_log.undone(restored))
+        self._record(actor, "task.undo", f"task:{task.id}", action_log.plural(restored, "row") + " restored")
         return restored
 
     def _maintenance(self, task_id: int):
