@@ -15,6 +15,7 @@ from core.actor import Actor, Role
 from core.config import Web
 from core.errors import Refused, UserNotFound
 from heartbeat.engine import history
+from heartbeat.services.categories import CategoryManager
 from heartbeat.services.users import UserManager, sha256
 from tasks.database import create_state_engine, ensure_schema
 from tests.helpers import make_config, make_heartbeat, manager, raw, upgrade_to
@@ -157,3 +158,19 @@ def test_users_tokens_and_the_audit_trail_from_the_command_line(tmp_path):
     assert since == ""
     wrong = hb(project, "audit", "list", "--since", "yesterday", check=False)
     assert wrong.returncode == 2 and "--since" in wrong.stderr and "Traceback" not in wrong.stderr
+
+
+def test_the_category_mappings_changes_are_recorded(tasks, tmp_path, clock):
+    categories = CategoryManager(tasks.config, tasks.store, clock)
+    (tmp_path / "google.csv").write_text("id,path\n1604,Apparel & Accessories > Clothing\n")
+    (tmp_path / "map.csv").write_text("shop,google\n3,1604\n")
+    categories.load_taxonomy("google", tmp_path / "google.csv", actor=ME)
+    categories.import_csv(tmp_path / "map.csv", actor=ME)
+    categories.set_override(2, "google", "1604", actor=ME)
+    categories.unset_override(2, "google", actor=ME)
+    assert [(e.action, e.target, e.detail) for e in tasks.audit.list()][::-1] == [
+        ("categories.taxonomy", "column:google", "1 category from google.csv"),
+        ("categories.import", "categories", f"1 row from {tmp_path / 'map.csv'}"),
+        ("categories.set", "product:2", "google 1604 (shop)"),
+        ("categories.unset", "product:2", "google (shop)")]
+    assert {(e.actor, e.via) for e in tasks.audit.list()} == {("tester", "cli")}

@@ -79,7 +79,7 @@ class CategoryManager:
                           f"the mapping table not in it (first: {missing[0]}); map them anew, then load it")
         self.store.load_taxonomy(column, parsed.entries, str(path), parsed.version, self.clock.now())
         self.audit.record(actor or cli_actor(), "categories.taxonomy", f"column:{column}",
-                          f"{len(parsed.entries)} categories from {Path(path).name}")
+                          f"{plural(len(parsed.entries), 'category', 'categories')} from {Path(path).name}")
         return parsed
 
     # -- the mapping table -----------------------------------------------------------------------------
@@ -139,7 +139,7 @@ class CategoryManager:
                 rows.append(row)
         self.store.replace_mapping(rows, [c for _, c in columns], self.clock.now())
         self.audit.record(actor or cli_actor(), "categories.import", "categories",
-                          f"{len(rows)} rows from {name}")
+                          f"{plural(len(rows), 'row')} from {name}")
         return len(rows)
 
     # -- per-product overrides -------------------------------------------------------------------------
