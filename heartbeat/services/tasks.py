@@ -146,7 +146,7 @@ class TaskManager:
         removed = history.prune(self.store, older_than, now or self.clock.now(), statuses)
         if removed.tasks:
             self._record(actor, "task.prune", f"tasks:{len(removed.tasks)}",
-                         f"older than {older_than}" + (f", {', '.join(statuses)}" if statuses else ""))
+                         f"older than {_age(older_than)}" + (f", {', '.join(statuses)}" if statuses else ""))
         return removed
 
     def _record(self, actor: Actor | None, action: str, target: str, detail: str | None = None) -> None:
@@ -336,6 +336,15 @@ class TaskManager:
 
 def _patterns(scope: str, operation: str) -> tuple[str, ...]:
     return available(scope).get(operation, ())
+
+
+def _age(age: timedelta) -> str:
+    """30d, 12h or 90m, as `tasks prune --older-than` takes it."""
+    seconds = int(age.total_seconds())
+    for unit, size in (("d", 86400), ("h", 3600)):
+        if seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds // 60}m"
 
 
 def _a(word: str) -> str:
