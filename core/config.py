@@ -7,6 +7,7 @@ application reads these frozen objects and nothing else of the config.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +68,12 @@ class Web:
     listen: str | None = None
     password_hash: str | None = None
     url: str | None = None  # its public address, for links (notifications)
+    session_idle: str = "12h"  # a login session ends after this long without a request (30m, 12h, 7d)
+
+    @property
+    def idle(self) -> timedelta:
+        unit = {"m": 60, "h": 3600, "d": 86400}[self.session_idle[-1]]
+        return timedelta(seconds=int(self.session_idle[:-1]) * unit)
 
 
 @dataclass(frozen=True)

@@ -96,6 +96,16 @@ class StateDatabaseError(HeartbeatError):
         super().__init__(f"state database {where + ': ' if where else 'error: '}{reason}")
 
 
+class UserNotFound(HeartbeatError):
+    def __init__(self, name: str):
+        self.name = name
+        super().__init__(f"user {name!r} not found; see `heartbeat web user list`")
+
+
+class Forbidden(HeartbeatError):
+    """An actor whose role does not allow the action (403 over HTTP); the message says which role it needs."""
+
+
 def first_line(exc: BaseException) -> str:
     """The first line of an error, for a log line or a task's message (an OSError names its file)."""
     if isinstance(exc, OSError) and exc.filename:

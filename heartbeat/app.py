@@ -15,6 +15,7 @@ from heartbeat.services.categories import CategoryManager
 from heartbeat.services.connections import ConnectionManager
 from heartbeat.services.settings import Settings
 from heartbeat.services.tasks import TaskManager
+from heartbeat.services.users import UserManager
 from reports import action_log
 from tasks.database import create_state_engine, ensure_schema
 from tasks.store import TaskStore
@@ -65,6 +66,12 @@ class App:
     def settings(self) -> Settings:
         """The Configure page's verbs (heartbeat.services.settings)."""
         return Settings(self.tasks, self.registry)
+
+    @cached_property
+    def users(self) -> UserManager:
+        """The web users, their tokens and sessions (heartbeat.services.users)."""
+        web = self.config.web
+        return UserManager(self.store.users, self.tasks.audit, self.tasks.clock, web.password_hash, web)
 
     @cached_property
     def categories(self) -> CategoryManager:

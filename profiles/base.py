@@ -109,6 +109,12 @@ class Worker(ABC):
         transaction (an import fetches its feed). Raises what build_queue may raise."""
         return None
 
+    def prepare_retry(self, task: Task) -> None:
+        """What a retry (`task.retry_of` set) needs before the store queues its original's error
+        items in place of build_queue: no feed is read and no guard runs. Raises FatalTaskError
+        (or a ConnectorError) when it cannot start."""
+        return None
+
     @abstractmethod
     def build_queue(self, previous: Task | None = None, task: Task | None = None) -> Iterable[QueueEntry]:
         """The items of new `task`, streamed; `previous` is the profile's last completed task (not

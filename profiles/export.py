@@ -51,6 +51,10 @@ class ExportWorker(Worker):
             self._shop = PrestaShop.from_connection(self.config.connections[self.profile.source])
         return self._shop
 
+    def prepare_retry(self, task: Task) -> None:
+        """A retry reads the same products from the shop now: the shop must answer."""
+        self.shop.check()
+
     def build_queue(self, previous: Task | None = None, task: Task | None = None) -> Iterator[QueueEntry]:
         allow_empty = self.profile.options.get("allow_empty", False)
         if self.entity == "orders":

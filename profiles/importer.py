@@ -85,6 +85,10 @@ class ImportWorker(Worker):
         conn = self.config.connections[self.profile.source]
         self._prepared = self._history.fetch(self._feed().source, conn.options, task, previous)
 
+    def prepare_retry(self, task: Task) -> None:
+        """A retry re-plans the original's stored rows: only the shop must answer (no feed is read)."""
+        self.shop.check()
+
     def build_queue(self, previous: Task | None = None, task: Task | None = None):
         """The rows of the feed `prepare` fetched (fetched now if it was not), streamed. With a
         previous import, and unless the task was queued with --force, the suspicious-feed guard

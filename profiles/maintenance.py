@@ -75,6 +75,16 @@ class MaintenanceWorker(Worker):
                 raise FatalTaskError(f"{self.operation} reads Heartbeat's own records: run it as a task")
             self._stale = tracking.stale_records(self.records, self.config, self.profile.source, self.shop)
 
+    def prepare_retry(self, task: Task) -> None:
+        """A retry checks the same records again: the operation must still exist, no other fix may
+        run on the connection, and the shop must answer."""
+        if self.operation not in available(self.scope):
+            raise FatalTaskError(f"{self.scope} {self.operation} is not an available maintenance operation")
+        if self.fixes and self.store is not None and (other := self._running_fix(task)) is not None:
+            raise FatalTaskError(f"task {other.id} ({other.profile}) is fixing connection "
+                                 f"{self.profile.source}; one fix at a time: run this one when it ends")
+        self.shop.check()
+
     def build_queue(self, previous: Task | None = None, task: Task | None = None):
         """Every record the operation checks: the checker's, then Heartbeat's tracking rows that
         prepare() found stale. A clean shop may have none (no repeated ids, say): that is a

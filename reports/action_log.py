@@ -20,6 +20,11 @@ def started(total: int, batch_size: int) -> str:
     return f"task started: {plural(total, 'item')} queued, batch size {batch_size}"
 
 
+def retry_of(original: int, errors: int) -> str:
+    """The first line of a retry's log, linking back to the task it redoes."""
+    return f"retry of task {original}: its {plural(errors, 'error item')}, queued again"
+
+
 def coalesced(missed: int, first: datetime) -> str:
     """A scheduled task that stands for slots missed while no heartbeat ran, the first at `first`."""
     were = "was" if missed == 1 else "were"

@@ -48,3 +48,9 @@ def lines(items: Iterable[ItemRecord]) -> Iterator[str]:
     for item in items:
         writer.writerow([neutralise(cell) for cell in item])
         yield line.text
+
+
+def noted(items: Iterable[ItemRecord], note: str) -> Iterator[ItemRecord]:
+    """The items with `note` before each one's details (a retry names its original on every row)."""
+    for item in items:
+        yield item._replace(detail=f"{note}: {item.detail}" if item.detail else note)

@@ -59,6 +59,7 @@ class Task:
     suspect_until: int = 0
     culprit_until: int = 0  # tasks.recovery: a sacrificial process died holding items up to here
     plan_position: int = 0  # where the saved import plan starts (0: no plan saved)
+    retry_of: int | None = None  # the task whose error items this one redoes (`tasks retry`)
 
     @classmethod
     def from_row(cls, row) -> Task:
@@ -74,7 +75,7 @@ class Task:
             lease_until=as_utc(m["lease_until"]), options=json.loads(m["options"] or "{}"),
             attempt_position=m["attempt_position"], attempt_end=m["attempt_end"],
             restarts=m["restarts"], suspect_until=m["suspect_until"], culprit_until=m["culprit_until"],
-            plan_position=m["plan_position"],
+            plan_position=m["plan_position"], retry_of=m["retry_of"],
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -86,7 +87,7 @@ class Task:
             "finished_at": iso(self.finished_at), "message": self.message,
             "batch_size": self.batch_size, "batches": self.batches,
             "progress": self.progress.as_dict(), "options": self.options,
-            "export_file": self.export_path,
+            "export_file": self.export_path, "retry_of": self.retry_of,
         }
 
 

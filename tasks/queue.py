@@ -3,7 +3,7 @@ Functions over a connection in the store's transaction (TaskStore.start)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime, timedelta
 from itertools import islice
 
@@ -49,6 +49,23 @@ def insert(conn: Connection, task_id: int, entries: Iterable[QueueEntry]) -> int
         ])
         total += len(chunk)
     return total
+
+def error_entries(conn: Connection, task_id: int) -> Iterator[QueueEntry]:
+    """The error items of task `task_id` as a queue, in position order, with their stored payloads
+    (an import's feed rows as they were then): what a retry queues, read a chunk at a time on the
+    starting transaction's connection. The items are read before the new ones are written, so a
+    task's own rows are never read back."""
+    after = 0
+    while True:
+        rows = conn.execute(sa.select(ITEM.position, ITEM.product_id, ITEM.combination_id, ITEM.reference,
+                                      ITEM.name, ITEM.payload).where(
+            ITEM.task_id == task_id, ITEM.status == ItemStatus.ERROR.value, ITEM.position > after,
+        ).order_by(ITEM.position).limit(QUEUE_CHUNK)).all()
+        yield from (QueueEntry(r.product_id, r.combination_id, r.reference, r.name, r.payload) for r in rows)
+        if len(rows) < QUEUE_CHUNK:
+            return
+        after = rows[-1].position
+
 
 def mark_duplicates(conn: Connection, task_id: int, note: Callable[[str | None], str]) -> None:
     """The database finds repeated references (a feed of a million rows need not fit in memory)."""

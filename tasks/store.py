@@ -27,7 +27,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from core.clock import as_utc
-from core.errors import FatalTaskError, SourceUnchanged
+from core.errors import FatalTaskError, Refused, SourceUnchanged
 from tasks import queue, recovery
 from tasks import tables as t
 from tasks.batch import Batch, BatchResult, Planning
@@ -40,10 +40,12 @@ from tasks.rows import TASK_COLUMNS, lock_task, naive, read_task, transition, wr
 from tasks.statements import Statements
 from tasks.states import TaskStatus, check_task_transition
 from tasks.stores import registry, uploads
+from tasks.stores.audit import AuditStore
 from tasks.stores.categories import CategoryStore
 from tasks.stores.outbox import NOBODY, Outbox, Subscriptions, forget_finished
 from tasks.stores.overview import Overview
 from tasks.stores.pauses import Pauses
+from tasks.stores.users import UserStore
 
 TASK = t.tasks.c
 ITEM = t.items.c
@@ -96,6 +98,8 @@ class TaskStore:
         self.categories = CategoryStore(engine)  # the category mapping (tasks.stores.categories)
         self.overview = Overview(engine)  # whole-database counts for `status` and the metrics
         self.pauses = Pauses(engine)  # paused profiles: no schedule slots
+        self.users = UserStore(engine)  # web users, their tokens and sessions
+        self.audit = AuditStore(engine)  # who did what
 
     def forget_inherited_connections(self) -> None:
         """In a forked child: leave the parent's pooled connections alone (never used nor closed
@@ -298,13 +302,30 @@ class TaskStore:
                 write_log(conn, task_id, now, note)
             return read_task(conn, task_id)
 
-    def _insert_task(self, conn, profile, trigger, scheduled_at, now, options) -> int:
+    @guarded
+    def create_retry(self, original_id: int, profile, now: datetime, options: dict | None = None,
+                     note: str | None = None) -> Task:
+        """A new pending task of `profile` due now that will redo the error items of finished task
+        `original_id` (copied when it starts: `start`). Refused when the original is not finished
+        or has no error item. Raises TaskNotFound."""
+        with self.engine.begin() as conn:
+            original = read_task(conn, original_id)
+            if not original.status.finished:
+                raise Refused(f"task {original_id} is {original.status.value}; retry it when it has finished")
+            if original.progress.error == 0:
+                raise Refused(f"task {original_id} has no error items; there is nothing to retry")
+            task_id = self._insert_task(conn, profile, "retry", now, now, options, retry_of=original_id)
+            if note:
+                write_log(conn, task_id, now, note)
+            return read_task(conn, task_id)
+
+    def _insert_task(self, conn, profile, trigger, scheduled_at, now, options, retry_of=None) -> int:
         result = conn.execute(t.tasks.insert().values(
             profile=profile.name, kind=profile.kind, status=TaskStatus.PENDING.value,
             triggered_by=trigger, created_at=naive(now), scheduled_at=naive(scheduled_at),
             batch_size=profile.batch_size, options=json.dumps(options or {}, sort_keys=True),
             total=0, pending=0, processed=0, skipped=0, cancelled=0, error=0, handled_upto=0,
-            batches=0, work_seconds=0.0, export_bytes=0,
+            batches=0, work_seconds=0.0, export_bytes=0, retry_of=retry_of,
         ))
         return result.inserted_primary_key[0]
 
@@ -398,9 +419,14 @@ class TaskStore:
                 write_log(conn, task_id, now, self.wording.missed(why), level="warning")
                 return transition(conn, task, TaskStatus.MISSED, now, why, self.notify)
             try:
-                total = queue.insert(conn, task_id, callers_iter(callers(build_queue)))
+                entries = (queue.error_entries(conn, task.retry_of) if task.retry_of
+                           else callers_iter(callers(build_queue)))
+                total = queue.insert(conn, task_id, entries)
             except SourceUnchanged as exc:  # raised before the first entry: nothing was inserted
                 return _complete_at_once(conn, task, now, str(exc), self.notify)
+            if total == 0 and task.retry_of:
+                raise FatalTaskError(f"task {task.retry_of}'s error items are gone (the task was deleted); "
+                                     "nothing to retry")
             if total == 0:  # an empty source the profile allows: nothing to do, no batch
                 return _complete_at_once(conn, task, now, self.wording.nothing_to_do(), self.notify)
             if duplicate_note is not None:
@@ -569,13 +595,13 @@ class TaskStore:
         return killed
 
     @guarded
-    def delete(self, task_id: int, now: datetime) -> Task:
-        """Remove a task with its items and log (a pending or running one is killed first).
-        Returns the task as it was, so the caller can remove its files."""
+    def delete(self, task_id: int, now: datetime, reason: str = "killed by user before deletion") -> Task:
+        """Remove a task with its items and log (a pending or running one is killed first, with
+        `reason`). Returns the task as it was, so the caller can remove its files."""
         with self.engine.connect() as conn, conn.begin():
             task = read_task(conn, task_id, lock=True)
             if not task.status.finished:
-                task = self._kill(conn, task, now, "killed by user before deletion")
+                task = self._kill(conn, task, now, reason)
             _delete_rows(conn, [task_id])
             return task
 

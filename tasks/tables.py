@@ -61,6 +61,7 @@ tasks = sa.Table(
     # redo after a crash applies the same plan and reports the same outcomes (see heartbeat.engine.beat)
     sa.Column("plan_position", sa.Integer, nullable=False, server_default="0"),
     sa.Column("plan", HugeText),
+    sa.Column("retry_of", sa.Integer),  # the task whose error items this one redoes (migration 0014)
     sa.Index("ix_hb_tasks_status_scheduled", "status", "scheduled_at"),
     sa.Index("ix_hb_tasks_profile_status", "profile", "status"),
     sa.Index("ix_hb_tasks_finished", "finished_at"),
@@ -282,4 +283,54 @@ profile_totals = sa.Table(  # per profile, counted at each batch commit; never l
     sa.Column("batches", sa.BigInteger, nullable=False, server_default="0"),
     sa.Column("batch_seconds", sa.Float, nullable=False, server_default="0"),
     *(sa.Column(bucket_column(b), sa.BigInteger, nullable=False, server_default="0") for b in BATCH_BUCKETS),
+)
+
+
+# -- who did what (migration 0014, docs/web.md) -----------------------------------------------------
+
+users = sa.Table(  # named users of the web page and API (tasks/stores/users.py)
+    "hb_users",
+    metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("role", sa.String(16), nullable=False),  # viewer | operator | admin (core.actor.Role)
+    sa.Column("password_hash", sa.String(255), nullable=False),  # argon2id
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Column("updated_at", Timestamp, nullable=False),
+)
+
+tokens = sa.Table(  # a user's API tokens: only their SHA-256 is kept, the token is shown once
+    "hb_tokens",
+    metadata,
+    sa.Column("hash", sa.String(64), primary_key=True),
+    sa.Column("user_name", sa.String(64), nullable=False),
+    sa.Column("label", sa.String(64), nullable=False),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Column("last_used_at", Timestamp),
+    sa.UniqueConstraint("user_name", "label", name="uq_hb_tokens_user_label"),
+)
+
+sessions = sa.Table(  # login sessions, so a logout (or a password change) ends them on the server
+    "hb_sessions",
+    metadata,
+    sa.Column("hash", sa.String(64), primary_key=True),  # SHA-256 of the id the cookie carries
+    sa.Column("user_name", sa.String(64), nullable=False),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Column("last_seen", Timestamp, nullable=False),
+    sa.Column("address", sa.String(64)),
+    sa.Index("ix_hb_sessions_user", "user_name"),
+)
+
+audit = sa.Table(  # every state change: who, via what, from where, what, on which object
+    "hb_audit",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("at", Timestamp, nullable=False),
+    sa.Column("actor", sa.String(100), nullable=False),
+    sa.Column("via", sa.String(8), nullable=False),  # web | api | cli | daemon
+    sa.Column("address", sa.String(64)),
+    sa.Column("action", sa.String(64), nullable=False),  # task.kill, profile.run, user.add...
+    sa.Column("target", sa.String(200), nullable=False),  # task:42, profile:NAME, user:NAME
+    sa.Column("detail", sa.Text),
+    sa.Index("ix_hb_audit_at", "at"),
+    sqlite_autoincrement=True,
 )

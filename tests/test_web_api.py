@@ -182,7 +182,8 @@ def test_without_a_token_configured_the_api_takes_sessions_only(tasks, clock):
     with TestClient(make_app(tasks, clock, token=None), follow_redirects=False) as client:
         answer = client.get("/api/tasks", headers=BEARER)
         assert answer.status_code == 401
-        assert answer.json() == {"error": "no API token is set (HEARTBEAT_API_TOKEN)"}
+        why = "wrong API token: no user has it (and HEARTBEAT_API_TOKEN is not set)"
+        assert answer.json() == {"error": why}
         log_in(client)
         assert client.get("/api/tasks").status_code == 200
 
@@ -205,7 +206,7 @@ def test_login_with_the_password_opens_the_pages_and_the_api(client, tasks):
     task = done(tasks)
     csrf = csrf_of(client.get("/login").text)
     wrong = client.post("/login", data={"csrf": csrf, "password": "not it", "next": "/profiles"})
-    assert wrong.status_code == 401 and "Wrong password." in wrong.text
+    assert wrong.status_code == 401 and "Wrong user name or password." in wrong.text
     right = client.post("/login", data={"csrf": csrf, "password": PASSWORD, "next": "/profiles"})
     assert (right.status_code, right.headers["location"]) == (303, "/profiles")
     cookie = right.headers["set-cookie"]

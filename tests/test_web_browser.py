@@ -140,7 +140,7 @@ def test_log_in_shows_the_login_page_first(browser, base):
     shoot(page, "login")
     page.fill("#password", "wrong password!")
     page.click("button:text('Log in')")
-    expect(page.locator(".flash.error")).to_have_text("Wrong password.")
+    expect(page.locator(".flash.error")).to_have_text("Wrong user name or password.")
     page.fill("#password", PASSWORD)
     page.click("button:text('Log in')")
     expect(page).to_have_url(base + "/profiles")  # back where it was going

@@ -21,8 +21,10 @@ import connectors.prestashop as prestashop  # its demo generator loads when `dem
 from core.errors import HeartbeatError, Refused
 from heartbeat import daemon
 from heartbeat.app import App
+from heartbeat.cli import audit as audit_cli
 from heartbeat.cli import notify as notify_cli
 from heartbeat.cli import progress, screens
+from heartbeat.cli import users as users_cli
 from heartbeat.cli.views import profiles_table, task_details, tasks_table
 from heartbeat.config import loader as config_module
 from heartbeat.ops import logs
@@ -296,6 +298,19 @@ def tasks_kill(app, task_id):
     click.echo(f"task {task.id} killed: {plural(task.progress.cancelled, 'pending item')} cancelled")
 
 
+@tasks.command("retry")
+@click.argument("task_id", type=click.IntRange(min=1))
+@json_option
+@click.pass_obj
+def tasks_retry(app, task_id, as_json):
+    """Queue a new task of the same profile with only task ID's error items; prints its id."""
+    task = app.tasks.retry(task_id)
+    if as_json:
+        print_json(app.tasks.show_json(task.id))
+        return
+    click.echo(f"retry of task {task_id} ({task.profile}): queued task {task.id}")  # the id comes last
+
+
 @tasks.command("delete")
 @click.argument("task_id", type=int)
 @click.pass_obj
@@ -552,12 +567,14 @@ def categories_suggest(app, column, connection, limit, as_csv, output_file):
                 out.write(f"    {score:5.1f}  {ident:<8} {path}\n")
 
 
+web.add_command(users_cli.user)
 cli.add_command(web)
 cli.add_command(notify_cli.notify)
 cli.add_command(screens.connections)
 profiles.add_command(screens.profiles_pause)
 profiles.add_command(screens.profiles_resume)
 notify_cli.notify.add_command(screens.notify_retry)
+cli.add_command(audit_cli.audit)
 
 
 def _problems(problems: list[str]) -> None:

@@ -85,7 +85,7 @@ def connections_stats(app, name, as_json):
 def profiles_pause(app, name, as_json):
     """Pause profile NAME: its schedule creates no tasks (none missed) until resumed; its running
     and pending tasks go on, and `profiles run` still works."""
-    row = app.tasks.pause(name, by="cli")
+    row = app.tasks.pause(name)
     if as_json:
         _print_json(row)
     else:

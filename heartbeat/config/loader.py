@@ -122,8 +122,11 @@ def listen_address(text: str) -> tuple[str, int] | None:
 LISTEN = _check(lambda v: listen_address(v), "must be HOST:PORT (e.g. 127.0.0.1:8080), got {v!r}")
 ARGON2 = _check(lambda v: v.startswith("$argon2"),
                 "expected an argon2 hash as printed by `heartbeat web hash-password`")
+DURATION = _check(lambda v: re.fullmatch(r"[1-9][0-9]{0,5}[mhd]", v),
+                  "must be a duration like 30m, 12h or 7d, got {v!r}")
 WEB_KEYS = {"listen": Opt(str, None, LISTEN), "password_hash": Opt(str, None, ARGON2),  # core.config.Web
-            "url": Opt(str, None, HTTP_URL)}  # the page's public address, for links (notifications)
+            "url": Opt(str, None, HTTP_URL),
+            "session_idle": Opt(str, "12h", DURATION)}  # a login session ends after this without a request
 METRICS_KEYS = {"listen": Opt(str, None, LISTEN)}  # [metrics]: served by `heartbeat run`
 NOT_NEGATIVE = _check(lambda v: math.isfinite(v) and v >= 0, "must be 0 or more, got {v}")
 HEADER = _check(lambda v: re.fullmatch(r"[A-Za-z0-9-]+", v), "must be an HTTP header name, got {v!r}")

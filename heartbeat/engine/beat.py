@@ -195,7 +195,7 @@ class Heartbeat:
             return
         if self._pruned_at is not None and now - self._pruned_at < timedelta(days=1):
             return
-        removed = history.prune(self.store, timedelta(days=self.config.keep_history), now)
+        removed = history.keep_history(self.store, self.config.keep_history, now)
         self._pruned_at = now
         for problem in removed.problems:
             log.warning("history.file_left", problem=problem)
@@ -259,8 +259,12 @@ class Heartbeat:
         worker = self.runner.worker(profile)
         previous = self.store.last_completed(profile.name)
         try:  # outside the store's transaction: a download must not hold the task's row locked
-            worker.prepare(task, previous)
-            build = lambda: worker.build_queue(previous, task)  # noqa: E731
+            if task.retry_of:  # the store queues the original's error items (no feed, no guard)
+                worker.prepare_retry(task)
+                build = _raise(FatalTaskError("a retry's queue is its original's error items"))
+            else:
+                worker.prepare(task, previous)
+                build = lambda: worker.build_queue(previous, task)  # noqa: E731
         except (FatalTaskError, SourceUnchanged) as exc:  # the store decides: missed first, if so
             build = _raise(exc)
         begun = self.store.start(task_id, self._at(now), self.owner, profile.misfire_grace, build,

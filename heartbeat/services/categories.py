@@ -19,10 +19,12 @@ from typing import IO, Any
 from connectors.platform import taxonomy as taxonomies
 from connectors.prestashop import PrestaShop
 from connectors.prestashop.categories import CategoryTree, ProductFacts
+from core.actor import Actor, cli_actor
 from core.clock import Clock
 from core.config import Config
 from core.errors import Refused
 from heartbeat.services import suggestions
+from heartbeat.services.audit import AuditTrail
 from profiles.category_mapping import CategoryResolver, Unmapped, unmapped
 from reports.action_log import plural
 from tasks.store import TaskStore
@@ -45,6 +47,7 @@ class CategoryManager:
         self.config = config
         self.store = store.categories
         self.clock = clock or Clock()
+        self.audit = AuditTrail(store.audit, self.clock)  # each change below is recorded, by `actor`
         self._trees: dict[str, CategoryTree] = {}
         self._taxonomies: dict[str, dict[str, str]] = {}
 
@@ -61,7 +64,7 @@ class CategoryManager:
                  "taxonomy_version": c.taxonomy_version, "mapped": counts.get(c.name, 0)}
                 for c in self.store.columns()]
 
-    def load_taxonomy(self, column: str, path: str | Path) -> taxonomies.Taxonomy:
+    def load_taxonomy(self, column: str, path: str | Path, actor: Actor | None = None) -> taxonomies.Taxonomy:
         """Replace `column`'s taxonomy by the file's. Refused when the mapping table or a page's rule
         uses a category the new taxonomy lacks (fix those first), or when `column` is a shop's."""
         _check_name(column)
@@ -76,6 +79,8 @@ class CategoryManager:
             raise Refused(f"{path}: {plural(len(missing), column + ' category', column + ' categories')} of "
                           f"the mapping table not in it (first: {missing[0]}); map them anew, then load it")
         self.store.load_taxonomy(column, parsed.entries, str(path), parsed.version, self.clock.now())
+        self.audit.record(actor or cli_actor(), "categories.taxonomy", f"column:{column}",
+                          f"{plural(len(parsed.entries), 'category', 'categories')} from {Path(path).name}")
         return parsed
 
     def add_column(self, name: str) -> dict[str, Any]:
@@ -105,7 +110,7 @@ class CategoryManager:
                              *([row.get(SCORE, "")] if scored else [])])
         return len(rows)
 
-    def import_csv(self, path: str | Path) -> int:
+    def import_csv(self, path: str | Path, actor: Actor | None = None) -> int:
         """Replace the mapping table by the CSV file's (all or nothing); returns its row count."""
         name = str(path)
         try:
@@ -143,11 +148,14 @@ class CategoryManager:
             if row:
                 rows.append(row)
         self.store.replace_mapping(rows, [c for _, c in columns], self.clock.now())
+        self.audit.record(actor or cli_actor(), "categories.import", "categories",
+                          f"{plural(len(rows), 'row')} from {name}")
         return len(rows)
 
     # -- per-product overrides -------------------------------------------------------------------------
 
-    def set_override(self, id_product: int, column: str, category: str, connection: str | None = None) -> str:
+    def set_override(self, id_product: int, column: str, category: str, connection: str | None = None,
+                     actor: Actor | None = None) -> str:
         """Product `id_product` of the shop goes to `category` (an id or path) of `column`; returns the id."""
         _check_name(column)
         shop = self._connection(connection)
@@ -159,12 +167,17 @@ class CategoryManager:
             raise Refused(f"no product {id_product} in {shop}")
         ident = self._category(column, category.strip(), f"column {column}")
         self.store.set_override(shop, id_product, column, ident, self.clock.now())
+        self.audit.record(actor or cli_actor(), "categories.set", f"product:{id_product}",
+                          f"{column} {ident} ({shop})")
         return ident
 
-    def unset_override(self, id_product: int, column: str, connection: str | None = None) -> None:
+    def unset_override(self, id_product: int, column: str, connection: str | None = None,
+                       actor: Actor | None = None) -> None:
         shop = self._connection(connection)
         if not self.store.unset_override(shop, id_product, column):
             raise Refused(f"product {id_product} of {shop} has no {column} override")
+        self.audit.record(actor or cli_actor(), "categories.unset", f"product:{id_product}",
+                          f"{column} ({shop})")
 
     # -- what is left to map ---------------------------------------------------------------------------
 

@@ -1,9 +1,13 @@
-"""The task verbs: one set for every front door (the CLI today, the web page tomorrow).
+"""The task verbs: one set for every front door (the CLI, the web page and its API).
 
-Queue a profile's task, list and show tasks, kill, delete and prune them (with their files), and
-read a task's action log, CSV report and export file as streams. Each verb raises domain errors
+Queue a profile's task, list and show tasks, kill, delete, prune and retry them (with their files),
+and read a task's action log, CSV report and export file as streams. Each verb raises domain errors
 only (core.errors: TaskNotFound, Refused, IllegalTransition, StateDatabaseError...), so a front door
 turns them into its own answer (an exit code and one line; an HTTP status) without knowing more.
+
+A verb that changes something takes the `actor` doing it (core.actor: the front door says who; the
+default is the TaskManager's own, the CLI's OS user) and records it in the audit trail
+(heartbeat.services.audit) once the change is made; a kill names the actor in the action log too.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta
 
 from connectors.prestashop import integrity
+from core.actor import Actor, cli_actor
 from core.clock import Clock, iso
 from core.config import Config
 from core.errors import ProfileNotFound, Refused
@@ -20,6 +25,7 @@ from heartbeat.config import schedule
 from heartbeat.engine import history, notify, space
 from heartbeat.engine.history import Removed
 from heartbeat.engine.uploads import Uploader
+from heartbeat.services.audit import AuditTrail
 from profiles import maintenance_available as available  # loads the checks when a command asks
 from profiles import worker_for
 from reports import action_log, csv_report, export_file, maintenance_result, undo_file
@@ -28,18 +34,25 @@ from tasks.leases import current_owner
 from tasks.models import ItemRecord, Task
 from tasks.states import ItemStatus, TaskStatus
 from tasks.store import TaskStore
+from tasks.stores.overview import Overview
 from tasks.stores.uploads import ExportUpload
+
+MAX_TIMELINE_HOURS = 24 * 31
 
 
 class TaskManager:
-    def __init__(self, config: Config, store: TaskStore, clock: Clock | None = None):
+    def __init__(self, config: Config, store: TaskStore, clock: Clock | None = None,
+                 actor: Actor | None = None):
+        """`actor`: who acts when a verb is given none (default: the CLI's OS user)."""
         self.config, self.store = config, store
         self.clock = clock or Clock()
+        self.actor = actor or cli_actor()
+        self.audit = AuditTrail(store.audit, self.clock)
 
     # -- queueing -------------------------------------------------------------------------------------
 
     def queue(self, profile_name: str, *, full: bool = False, dry_run: bool = False,
-              force: bool = False) -> Task:
+              force: bool = False, actor: Actor | None = None) -> Task:
         """A new pending task of the profile, due now (the next heartbeat starts it). `full`
         (exports) sends every product; `dry_run` (imports) plans and reports but writes nothing;
         `force` (imports) skips the suspicious-feed guard and the unchanged-feed check once."""
@@ -54,7 +67,10 @@ class TaskManager:
         options = {name: True for name, wanted in (("full", full), ("dry_run", dry_run), ("force", force))
                    if wanted}
         now = self.clock.now()
-        return self.store.create(profile, "manual", now, now, options=options or None)
+        task = self.store.create(profile, "manual", now, now, options=options or None)
+        self._record(actor, "profile.run", f"profile:{profile.name}",
+                     f"task {task.id}" + "".join(f" --{o.replace('_', '-')}" for o in sorted(options)))
+        return task
 
     def profiles(self) -> list[dict]:
         """Every configured profile with its next run, its last task and whether it is paused
@@ -92,21 +108,24 @@ class TaskManager:
         start = datetime.fromisoformat(row["next_run"].replace("Z", "+00:00"))
         return [iso(slot) for slot in schedule.upcoming(schedule.of_profile(profile), start, count)]
 
-    def pause(self, name: str, by: str = "cli") -> dict:
+    def pause(self, name: str, actor: Actor | None = None) -> dict:
         """Pause a profile: no schedule slots from now on (none missed either); its running and
         pending tasks go on and Run now still works. Refused when it is paused already. Returns its
         `profiles list --json` object."""
         self._configured(name)
-        if not self.store.pauses.pause(name, self.clock.now(), by):
+        actor = actor or self.actor
+        if not self.store.pauses.pause(name, self.clock.now(), f"{actor.name} ({actor.via})"):
             raise Refused(f"profile {name} is paused already")
+        self._record(actor, "profile.pause", f"profile:{name}")
         return self.profile(name)
 
-    def resume(self, name: str) -> dict:
+    def resume(self, name: str, actor: Actor | None = None) -> dict:
         """Resume a paused profile: its schedule goes on from its next slot after now. Refused when
         it is not paused."""
         self._configured(name)
         if not self.store.pauses.resume(name, self.clock.now()):
             raise Refused(f"profile {name} is not paused")
+        self._record(actor, "profile.resume", f"profile:{name}")
         return self.profile(name)
 
     def _configured(self, name: str) -> None:
@@ -123,23 +142,74 @@ class TaskManager:
     def show(self, task_id: int) -> Task:
         return self.store.get(task_id)
 
-    def kill(self, task_id: int) -> Task:
-        """pending|running -> killed; its pending items become cancelled."""
-        return self.store.kill(task_id, self.clock.now())
+    def kill(self, task_id: int, actor: Actor | None = None) -> Task:
+        """pending|running -> killed; its pending items become cancelled. The log says by whom."""
+        actor = actor or self.actor
+        task = self.store.kill(task_id, self.clock.now(), f"killed by {actor}")
+        self._record(actor, "task.kill", f"task:{task.id}",
+                     f"{task.progress.cancelled} pending items cancelled")
+        return task
 
-    def delete(self, task_id: int) -> Removed:
+    def delete(self, task_id: int, actor: Actor | None = None) -> Removed:
         """The task with its items, action log and export file (killed first if still active)."""
-        return history.delete(self.store, task_id, self.clock.now())
+        actor = actor or self.actor
+        removed = history.delete(self.store, task_id, self.clock.now(), f"killed by {actor} before deletion")
+        task = removed.tasks[0]
+        self._record(actor, "task.delete", f"task:{task_id}", f"{task.profile}, {task.status.value}")
+        return removed
+
+    def retry(self, task_id: int, actor: Actor | None = None) -> Task:
+        """A new task of the same profile, due now, with only the error items of finished task
+        `task_id`: an import's feed rows as they were then (their stored payloads; no feed is read,
+        no suspicious-feed guard nor unchanged-feed check), an export's products read from the
+        shop now (sent whatever the change tracking says), a maintenance task's same records.
+        Refused when it has none or its profile is no longer configured. The new task's
+        `retry_of` and the first line of its log name the original."""
+        original = self.store.get(task_id)
+        try:
+            profile = self.config.profile(original.profile)
+        except ProfileNotFound:
+            raise Refused(f"task {task_id}'s profile {original.profile!r} is no longer configured; "
+                          "there is nothing to retry it with") from None
+        options = {k: v for k, v in original.options.items() if k == "dry_run"}
+        if original.kind == "export":
+            options["full"] = True
+        task = self.store.create_retry(task_id, profile, self.clock.now(), options or None,
+                                       note=action_log.retry_of(task_id, original.progress.error))
+        self._record(actor, "task.retry", f"task:{task_id}",
+                     f"task {task.id}: {action_log.plural(original.progress.error, 'error item')}")
+        return task
 
     def prune(self, older_than: timedelta, statuses: Iterable[str] | None = None,
-              now: datetime | None = None) -> Removed:
+              now: datetime | None = None, actor: Actor | None = None) -> Removed:
         """Delete the tasks that finished longer than `older_than` before `now` (optionally only
         some finished statuses), with their items, logs and export files."""
         if statuses:
             active = [s for s in statuses if not TaskStatus(s).finished]
             if active:
                 raise Refused(f"only finished tasks are pruned, not {', '.join(active)} ones")
-        return history.prune(self.store, older_than, now or self.clock.now(), statuses)
+        removed = history.prune(self.store, older_than, now or self.clock.now(), statuses)
+        if removed.tasks:
+            self._record(actor, "task.prune", f"tasks:{len(removed.tasks)}",
+                         f"older than {_age(older_than)}" + (f", {', '.join(statuses)}" if statuses else ""))
+        return removed
+
+    def _record(self, actor: Actor | None, action: str, target: str, detail: str | None = None) -> None:
+        self.audit.record(actor or self.actor, action, target, detail)
+
+    def timeline(self, hours: int = 24) -> list[dict]:
+        """The last `hours` per profile (GET /api/timeline, the tasks page's bars): every configured
+        profile, then any other with tasks in the window, each with the tasks that ran in it,
+        oldest first: [{"profile", "tasks": [{"id", "status", "started_at", "finished_at",
+        "progress"}]}]. A running task has finished_at null."""
+        if not 1 <= hours <= MAX_TIMELINE_HOURS:
+            raise Refused(f"hours: expected 1 to {MAX_TIMELINE_HOURS}, got {hours}")
+        lanes: dict[str, list[dict]] = {p.name: [] for p in self.config.profiles}
+        for task in Overview(self.store.engine).timeline(self.clock.now() - timedelta(hours=hours)):
+            lanes.setdefault(task.profile, []).append({
+                "id": task.id, "status": task.status.value, "started_at": iso(task.started_at),
+                "finished_at": iso(task.finished_at), "progress": task.progress.as_dict()})
+        return [{"profile": name, "tasks": tasks} for name, tasks in lanes.items()]
 
     # -- a task's files, as streams ------------------------------------------------------------------
 
@@ -152,8 +222,13 @@ class TaskManager:
         return [action_log.render(line) for line in self.store.log(task_id)[-lines:]]
 
     def report(self, task_id: int) -> Iterator[str]:
-        """The CSV report, a line at a time, in constant memory."""
-        return csv_report.lines(self.store.items(task_id))
+        """The CSV report, a line at a time, in constant memory. A retry's details start with
+        "retry of task N:" (the original's report has the earlier outcome)."""
+        task = self.store.get(task_id)
+        items = self.store.items(task_id)
+        if task.retry_of:
+            items = csv_report.noted(items, f"retry of task {task.retry_of}")
+        return csv_report.lines(items)
 
     def find_in_report(self, task_id: int, text: str, limit: int = 20) -> list[ItemRecord]:
         """The report's rows of a product, found by its reference or its product id: as given
@@ -187,10 +262,12 @@ class TaskManager:
         """The delivery line of `tasks show`."""
         return delivery_wording.summary(delivery, self._deliverer().max_attempts(delivery))
 
-    def deliver(self, task_id: int) -> ExportUpload:
+    def deliver(self, task_id: int, actor: Actor | None = None) -> ExportUpload:
         """Try a completed export task's delivery again now, in this process (heartbeat.engine.uploads);
         returns it as the attempt left it (delivered, or pending / failed with the reason)."""
-        return self._deliverer().retry(task_id)
+        done = self._deliverer().retry(task_id)
+        self._record(actor, "task.deliver", f"task:{task_id}", done.status.value)
+        return done
 
     def _deliverer(self) -> Uploader:
         return Uploader(self.config, self.store, self.clock, current_owner())
@@ -238,7 +315,8 @@ class TaskManager:
         return [(scope, op, integrity.WHAT[scope, op] + ("" if op in available(scope) else later))
                 for scope, ops in integrity.OPERATIONS.items() for op in ops]
 
-    def run_maintenance(self, connection: str, operation: str, scope: str = integrity.PRODUCTS) -> Task:
+    def run_maintenance(self, connection: str, operation: str, scope: str = integrity.PRODUCTS,
+                        actor: Actor | None = None) -> Task:
         """A new pending maintenance task on a prestashop connection, due now (no profile needed)."""
         conn = self.config.connections.get(connection)
         if conn is None or conn.type != "prestashop":
@@ -249,7 +327,10 @@ class TaskManager:
                           f"{', '.join(integrity.OPERATIONS.get(scope, ()))}")
         profile = self.config.profile(f"maintenance:{connection}:{scope}:{operation}")
         now = self.clock.now()
-        return self.store.create(profile, "manual", now, now)
+        task = self.store.create(profile, "manual", now, now)
+        self._record(actor, "maintenance.run", f"connection:{connection}",
+                     f"task {task.id}: {scope} {operation}")
+        return task
 
     def result(self, task_id: int) -> dict:
         """A maintenance task's JSON dictionary of patterns (reports.maintenance_result)."""
@@ -265,7 +346,7 @@ class TaskManager:
         """`result` as the file `tasks result` writes: indented JSON and a final newline."""
         return json.dumps(self.result(task_id), indent=2, ensure_ascii=False) + "\n"
 
-    def undo(self, task_id: int) -> int:
+    def undo(self, task_id: int, actor: Actor | None = None) -> int:
         """Restore every row a maintenance fix changed, as it was before, in one transaction;
         refused (nothing restored) when the task is not a finished fix, was undone already, or a
         row changed since the fix. Returns the rows restored."""
@@ -276,6 +357,7 @@ class TaskManager:
         finally:
             worker.close()
         self.store.note(task.id, self.clock.now(), action_log.undone(restored))
+        self._record(actor, "task.undo", f"task:{task.id}", action_log.plural(restored, "row") + " restored")
         return restored
 
     def undo_preview(self, task_id: int) -> list[dict]:
@@ -312,6 +394,15 @@ class TaskManager:
 
 def _patterns(scope: str, operation: str) -> tuple[str, ...]:
     return available(scope).get(operation, ())
+
+
+def _age(age: timedelta) -> str:
+    """30d, 12h or 90m, as `tasks prune --older-than` takes it."""
+    seconds = int(age.total_seconds())
+    for unit, size in (("d", 86400), ("h", 3600)):
+        if seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds // 60}m"
 
 
 def _a(word: str) -> str:

@@ -8,6 +8,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from core.actor import Actor
 from heartbeat.web import requests
 from heartbeat.web.downloads import FILES, download
 
@@ -30,13 +31,30 @@ def show_task(request: Request) -> JSONResponse:
     return JSONResponse(_tasks(request).show_json(request.path_params["task_id"]))
 
 
+def _actor(request: Request) -> Actor:
+    return request.scope["heartbeat.actor"]
+
+
 def kill_task(request: Request) -> JSONResponse:
-    return JSONResponse(_tasks(request).kill(request.path_params["task_id"]).to_json())
+    return JSONResponse(_tasks(request).kill(request.path_params["task_id"], actor=_actor(request)).to_json())
+
+
+def retry_task(request: Request) -> JSONResponse:
+    """201 with the new task (its `retry_of` names the original); 409 when there is nothing to retry."""
+    task = _tasks(request).retry(request.path_params["task_id"], actor=_actor(request))
+    return JSONResponse(task.to_json(), status_code=201, headers={"Location": f"/api/tasks/{task.id}"})
+
+
+def deliver_task(request: Request) -> JSONResponse:
+    """The task's object with its delivery, as this attempt left it."""
+    task_id = request.path_params["task_id"]
+    _tasks(request).deliver(task_id, actor=_actor(request))
+    return JSONResponse(_tasks(request).show_json(task_id))
 
 
 def delete_task(request: Request) -> Response:
     """204; 200 with the problems when some of its files could not be removed (the task is gone)."""
-    removed = _tasks(request).delete(request.path_params["task_id"])
+    removed = _tasks(request).delete(request.path_params["task_id"], actor=_actor(request))
     if removed.problems:
         return JSONResponse({"deleted": removed.tasks[0].id, "problems": removed.problems})
     return Response(status_code=204)
@@ -59,7 +77,8 @@ def run_profile(request: Request) -> JSONResponse:
     """201 with the new task's object; options ?full=1 (exports), ?dry_run=1 and ?force=1 (imports)."""
     q = request.query_params
     task = _tasks(request).queue(request.path_params["name"], full=requests.flag(q, "full"),
-                                 dry_run=requests.flag(q, "dry_run"), force=requests.flag(q, "force"))
+                                 dry_run=requests.flag(q, "dry_run"), force=requests.flag(q, "force"),
+                                 actor=_actor(request))
     return JSONResponse(task.to_json(), status_code=201, headers={"Location": f"/api/tasks/{task.id}"})
 
 
@@ -72,6 +91,8 @@ routes = [
     Route("/api/tasks/{task_id:int}", show_task),
     Route("/api/tasks/{task_id:int}", delete_task, methods=["DELETE"]),
     Route("/api/tasks/{task_id:int}/kill", kill_task, methods=["POST"]),
+    Route("/api/tasks/{task_id:int}/retry", retry_task, methods=["POST"]),
+    Route("/api/tasks/{task_id:int}/deliver", deliver_task, methods=["POST"]),
     *(Route(f"/api/tasks/{{task_id:int}}/{what}", task_file(what)) for what in FILES),
     Route("/api/profiles", list_profiles),
     Route("/api/profiles/{name}/run", run_profile, methods=["POST"]),

@@ -19,25 +19,28 @@ from starlette.templating import Jinja2Templates
 
 from core.clock import Clock, as_utc, iso
 from core.errors import (
+    Forbidden,
     HeartbeatError,
     IllegalTransition,
     ProfileNotFound,
     Refused,
     StateDatabaseError,
     TaskNotFound,
+    UserNotFound,
 )
 from heartbeat.services.category_table import CategoryTable
 from heartbeat.services.connections import ConnectionManager, ConnectionNotFound
 from heartbeat.services.settings import Settings
 from heartbeat.services.tasks import TaskManager
-from heartbeat.web import api, categories, pages, screens, screens_api
-from heartbeat.web.auth import LoginLimiter, Sessions, password_matches
+from heartbeat.services.users import UserManager
+from heartbeat.web import admin, api, categories, pages, screens, screens_api, trail
+from heartbeat.web.auth import LoginLimiter, Sessions
 from heartbeat.web.guard import Guard
 from heartbeat.web.requests import BadRequest
 from tasks.stores.outbox import NotificationNotFound
 
-STATUS = {ConnectionNotFound: 404, NotificationNotFound: 404,  # issue 25's pages
-          TaskNotFound: 404, ProfileNotFound: 404, IllegalTransition: 409, Refused: 409, BadRequest: 400,
+STATUS = {ConnectionNotFound: 404, NotificationNotFound: 404, TaskNotFound: 404, ProfileNotFound: 404,
+          UserNotFound: 404, IllegalTransition: 409, Refused: 409, BadRequest: 400, Forbidden: 403,
           StateDatabaseError: 503}
 STATIC = {"app.css": "text/css; charset=utf-8", "app.js": "text/javascript; charset=utf-8",
           "categories.js": "text/javascript; charset=utf-8", "favicon.svg": "image/svg+xml"}
@@ -45,25 +48,29 @@ STATIC = {"app.css": "text/css; charset=utf-8", "app.js": "text/javascript; char
 
 def create_app(tasks: TaskManager, *, password_hash: str | None, api_token: str | None, secret_key: bytes,
                clock: Clock | None = None, refresh_seconds: float = 3.0,
-               operations_routes: list[BaseRoute] = ()) -> Guard:
-    """The whole web application over `tasks` (the same TaskManager the CLI uses). `password_hash`
-    None: no login (serve on a loopback address only: server.py checks). `api_token` None: the API
-    takes logged-in sessions only."""
+               operations_routes: list[BaseRoute] = (), users: UserManager | None = None) -> Guard:
+    """The whole web application over `tasks` (the same TaskManager the CLI uses) and `users` (made
+    over the same state database when not given). `password_hash` None and no user: no login
+    (serve on a loopback address only: server.py checks). `api_token` None: the API takes logged-in
+    sessions and users' tokens only."""
+    clock = clock or tasks.clock
+    if users is None:
+        users = UserManager(tasks.store.users, tasks.audit, clock, password_hash, tasks.config.web)
     app = Starlette(routes=[*operations_routes, *api.routes, *screens_api.routes, *categories.routes,
-                            *pages.routes, *screens.routes], exception_handlers={HeartbeatError: _error})
-    sessions = Sessions(secret_key, password_hash)
+                            *trail.routes, *admin.routes, *pages.routes, *screens.routes],
+                    exception_handlers={HeartbeatError: _error})
+    sessions = Sessions(secret_key)
     state = app.state
-    state.tasks, state.sessions, state.clock = tasks, sessions, clock or Clock()
+    state.tasks, state.users, state.sessions, state.clock = tasks, users, sessions, clock
     state.categories = lambda: CategoryTable(tasks.config, tasks.store, state.clock)  # per request
     state.connections, state.settings = ConnectionManager(tasks), Settings(tasks)
     state.limiter = LoginLimiter()
-    state.check_password = lambda given: bool(password_hash) and password_matches(password_hash, given)
     state.refresh_ms = int(refresh_seconds * 1000)
     state.templates = Jinja2Templates(env=_templates())
     state.static = {name: (resources.files("heartbeat.web").joinpath("static", name).read_bytes(), media)
                     for name, media in STATIC.items()}
     state.asset_version = hashlib.sha256(b"".join(body for body, _ in state.static.values())).hexdigest()[:10]
-    return Guard(app, sessions, api_token)
+    return Guard(app, sessions, api_token, users)
 
 
 def _templates() -> Environment:

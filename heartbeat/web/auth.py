@@ -1,40 +1,24 @@
-"""Credentials: the password hash, the signed session cookie, CSRF tokens, the API token and the
-login rate limit. No request handling here (guard.py does that); every check is constant-time.
+"""Credentials: the signed session cookie, CSRF tokens, the API token and the login rate limit.
+Passwords, users, their tokens and their sessions on the server are heartbeat.services.users' (the
+names below are kept for the commands and tests that use them). No request handling here (guard.py
+does that); every check is constant-time.
 """
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import os
 import secrets
 from collections import deque
 from pathlib import Path
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from core.errors import Refused
+from heartbeat.services.users import MIN_PASSWORD, hash_password, password_matches  # noqa: F401
 
-MIN_PASSWORD = 12  # characters; docs/web.md
 MIN_TOKEN = 16  # characters of HEARTBEAT_API_TOKEN
-SESSION_HOURS = 12
-_hasher = PasswordHasher()  # argon2id with the library's current (RFC 9106 low-memory) parameters
-
-
-def hash_password(password: str) -> str:
-    """The argon2id hash `[web] password_hash` holds; refuses a password shorter than MIN_PASSWORD."""
-    if len(password) < MIN_PASSWORD:
-        raise Refused(f"the password must have at least {MIN_PASSWORD} characters (it has {len(password)})")
-    return _hasher.hash(password)
-
-
-def password_matches(password_hash: str, password: str) -> bool:
-    try:
-        return _hasher.verify(password_hash, password)
-    except (VerifyMismatchError, VerificationError, InvalidHashError):
-        return False
+COOKIE_DAYS = 30  # the cookie's own life; the server ends the session sooner ([web] session_idle, logout)
 
 
 def api_token(environ: dict | os._Environ = os.environ) -> str | None:
@@ -72,17 +56,15 @@ def secret_key(data_dir: Path) -> bytes:
 
 
 class Sessions:
-    """The session: a signed (not encrypted) cookie holding a CSRF token and, once logged in, a
-    fingerprint of the password hash, so changing the password logs every session out."""
+    """The browser's cookie: signed (not encrypted), holding a CSRF token, a one-line message for
+    the next page, and once logged in the id of a session the state database keeps
+    (heartbeat.services.users): the cookie alone never lets anybody in, so a logout holds."""
 
     COOKIE = "heartbeat_session"
 
-    def __init__(self, key: bytes, password_hash: str | None, max_age: int = SESSION_HOURS * 3600):
+    def __init__(self, key: bytes, max_age: int = COOKIE_DAYS * 86400):
         self.signer = URLSafeTimedSerializer(key, salt="heartbeat.web.session")
         self.max_age = max_age
-        self.fingerprint = (hmac.new(key, password_hash.encode(), hashlib.sha256).hexdigest()[:32]
-                            if password_hash else "")
-        self.open = password_hash is None  # no password: every session is let in (loopback only)
 
     def load(self, cookie: str | None) -> dict:
         if not cookie:
@@ -96,11 +78,10 @@ class Sessions:
     def dump(self, data: dict) -> str:
         return self.signer.dumps(data)
 
-    def logged_in(self, session: dict) -> bool:
-        return self.open or hmac.compare_digest(session.get("login", ""), self.fingerprint)
-
-    def log_in(self, session: dict) -> None:
-        session["login"] = self.fingerprint
+    @staticmethod
+    def log_in(session: dict, session_id: str) -> None:
+        session.clear()
+        session["sid"] = session_id
         session["csrf"] = secrets.token_urlsafe(24)  # a new token at login (no fixation)
 
     @staticmethod

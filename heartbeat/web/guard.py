@@ -1,12 +1,17 @@
 """The one place a request is let in, as ASGI middleware around the whole application.
 
-In order: the operations paths (/metrics, /livez, /readyz) and static files need nothing; a request
-with `Authorization: Bearer` is judged by the API token alone (API paths only, no cookie, no CSRF);
-every other path but /login needs a logged-in session; then a state-changing request must come from
-this site (Origin, Sec-Fetch-Site) and carry the session's CSRF token (form field `csrf` or header
-X-CSRF-Token), /login's included. Refusals: 401 (API) or a redirect to /login (pages) when not
-logged in, 401 for a wrong token, 403 for a cross-site or CSRF-less request.
-Every response gets the security headers.
+In order: the operations paths (/metrics, /livez, /readyz) and static files need nothing; the
+route's least role is looked up in roles.ROLES (a route the table does not name is refused to all);
+a request with `Authorization: Bearer` is judged by its token alone (HEARTBEAT_API_TOKEN acts as an
+admin, a user's token as that user; API paths only, no cookie, no CSRF); every other request but
+/login needs a live login session (the state database's, heartbeat.services.users; with no
+password and no user at all the page is open, loopback only); the actor's role must reach the
+route's; then a state-changing request must come from this site (Origin, Sec-Fetch-Site) and carry
+the session's CSRF token (form field `csrf` or header X-CSRF-Token), /login's included. Refusals:
+401 (API) or a redirect to /login (pages) when not logged in, 401 for a wrong token, 403 with the
+reason for a role too low, a cross-site or a CSRF-less request. The views find who acts in
+scope["heartbeat.actor"] (core.actor.Actor) and hand it to the verbs. Every response gets the
+security headers.
 """
 
 from __future__ import annotations
@@ -15,11 +20,18 @@ import json
 from html import escape
 from urllib.parse import parse_qsl, quote
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
+from starlette.routing import Match
 
+from core.actor import Actor, Role
+from heartbeat.services.users import UserManager
+from heartbeat.web import roles
 from heartbeat.web.auth import Sessions, token_matches
 
 OPEN_PATHS = ("/metrics", "/livez", "/readyz")  # the operations routes: counts only, no login
+ENV_TOKEN = "HEARTBEAT_API_TOKEN"  # the actor name of the environment's token (an admin)
+OPEN_ACTOR = "local"  # who acts on a page that needs no login
 UNSAFE = ("POST", "PUT", "PATCH", "DELETE")
 MAX_FORM = 64 * 1024
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
@@ -39,8 +51,8 @@ def is_open(path: str) -> bool:
 
 
 class Guard:
-    def __init__(self, app, sessions: Sessions, token: str | None):
-        self.app, self.sessions, self.token = app, sessions, token
+    def __init__(self, app, sessions: Sessions, token: str | None, users: UserManager):
+        self.app, self.sessions, self.token, self.users = app, sessions, token, users
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
@@ -52,22 +64,26 @@ class Guard:
         path, api = scope["path"], scope["path"].startswith("/api/")
         if is_open(path):
             return await self.app(scope, receive, send)
+        route = self._route(scope)
+        try:
+            # an unknown path needs a login too (then the application answers 404)
+            needed = roles.required(request.method, route) if route else roles.VIEWER
+        except KeyError:
+            return await _deny(scope, receive, send, 403, f"no role is set for {request.method} {route} "
+                                                          "(heartbeat/web/roles.py); refused to everybody")
+        address = request.client.host if request.client else None
         authorization = request.headers.get("authorization")
         if authorization is not None:
-            scheme, _, given = authorization.partition(" ")
-            if scheme.lower() != "bearer" or not token_matches(self.token, given.strip()):
-                why = "wrong API token" if self.token else "no API token is set (HEARTBEAT_API_TOKEN)"
-                return await _deny(scope, receive, send, 401, why)
-            if not api:
-                return await _deny(scope, receive, send, 403, "the API token opens /api/ only")
-            scope["heartbeat.auth"] = "token"
-            return await self.app(scope, receive, send)
-        if path != "/login" and not self.sessions.logged_in(session):
+            return await self._bearer(scope, receive, send, authorization, needed, address)
+        actor = await run_in_threadpool(self._session_actor, session, address)
+        if actor is None and needed is not roles.PUBLIC:
             if api:
-                why = "not logged in; log in, or send Authorization: Bearer <HEARTBEAT_API_TOKEN>"
+                why = "not logged in; log in, or send Authorization: Bearer <token>"
                 return await _deny(scope, receive, send, 401, why)
             target = path + (f"?{scope['query_string'].decode('latin-1')}" if scope["query_string"] else "")
             return await _redirect(send, "/login?next=" + quote(target, safe="/"))
+        if needed is not roles.PUBLIC and not actor.may(needed):
+            return await _deny(scope, receive, send, 403, roles.refusal(actor.role, needed, actor.name))
         if request.method in UNSAFE:
             if _cross_site(request):
                 return await _deny(scope, receive, send, 403, "cross-site request refused")
@@ -77,8 +93,44 @@ class Guard:
             if not Sessions.csrf_matches(session, request.headers.get("x-csrf-token") or form.get("csrf")):
                 return await _deny(scope, receive, send, 403, "missing or wrong CSRF token; reload the page")
             scope["heartbeat.form"] = form
-        scope["heartbeat.auth"] = "session"
+        scope["heartbeat.auth"], scope["heartbeat.actor"] = "session", actor
         await self.app(scope, receive, send)
+
+    async def _bearer(self, scope, receive, send, authorization: str, needed, address):
+        scheme, _, given = authorization.partition(" ")
+        given = given.strip()
+        actor = None
+        if scheme.lower() == "bearer" and given:
+            if token_matches(self.token, given):
+                actor = Actor(ENV_TOKEN, "api", Role.admin, address)
+            else:
+                actor = await run_in_threadpool(self.users.token, given, address)
+        if actor is None:
+            unset = ": no user has it (and HEARTBEAT_API_TOKEN is not set)"
+            why = "wrong API token" + ("" if self.token else unset)
+            return await _deny(scope, receive, send, 401, why)
+        if not scope["path"].startswith("/api/"):
+            return await _deny(scope, receive, send, 403, "an API token opens /api/ only")
+        if needed is not roles.PUBLIC and not actor.may(needed):
+            return await _deny(scope, receive, send, 403, roles.refusal(actor.role, needed, actor.name))
+        scope["heartbeat.auth"], scope["heartbeat.actor"] = "token", actor
+        return await self.app(scope, receive, send)
+
+    def _session_actor(self, session: dict, address: str | None) -> Actor | None:
+        """Who the session is (None: not logged in); everybody is the local admin when the page
+        needs no login (no password, no user: loopback only, server.py)."""
+        actor = self.users.session(session.get("sid"), address)
+        if actor is None and not self.users.login_required():
+            return Actor(OPEN_ACTOR, "web", Role.admin, address)
+        return actor
+
+    def _route(self, scope) -> str | None:
+        """The path of the route the request is for, as declared (e.g. /tasks/{task_id:int})."""
+        for route in self.app.routes:
+            match, _ = route.matches(scope)
+            if match is Match.FULL:
+                return route.path
+        return None
 
     def _sending(self, send, scope, before: dict):
         """`send` adding the security headers, and the session cookie when the session changed."""

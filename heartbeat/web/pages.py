@@ -11,24 +11,34 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from core.actor import Actor, Role
 from core.errors import HeartbeatError
-from heartbeat.web import requests
+from heartbeat.web import requests, timeline
 from heartbeat.web.auth import Sessions
 from heartbeat.web.words import schedule_words
 from tasks.states import TaskStatus
 
 ACTIVE = (TaskStatus.PENDING, TaskStatus.RUNNING)
 LOG_LINES = 30
+TIMELINE_HOURS = 24
 
 
 def render(request: Request, template: str, status: int = 200, headers: dict | None = None,
            **context) -> HTMLResponse:
     state = request.app.state
     flash = request.session.pop("flash", None)
+    actor = request.scope.get("heartbeat.actor")
     return state.templates.TemplateResponse(request, template, {
-        "csrf": Sessions.csrf(request.session), "flash": flash, "login_required": not state.sessions.open,
+        "csrf": Sessions.csrf(request.session), "flash": flash, "actor": actor,
+        "login_required": actor is not None and actor.via == "web" and "sid" in request.session,
+        "may": lambda role: actor is not None and actor.may(Role.named(role)),
         "refresh_ms": state.refresh_ms, "asset": state.asset_version, **context,
     }, status_code=status, headers=headers)
+
+
+def actor(request: Request) -> Actor:
+    """Who acts (the guard put them there)."""
+    return request.scope["heartbeat.actor"]
 
 
 def _tasks(request: Request):
@@ -45,8 +55,10 @@ def _listing(request: Request) -> dict:
 
 def tasks_page(request: Request) -> HTMLResponse:
     profiles = [p["name"] for p in _tasks(request).profiles()]
+    lanes = _tasks(request).timeline(TIMELINE_HOURS)
+    tl = timeline.layout(lanes, request.app.state.clock.now(), TIMELINE_HOURS)
     return render(request, "tasks.html", profiles=profiles, statuses=requests.STATUSES,
-                  kinds=requests.KINDS, **_listing(request))
+                  kinds=requests.KINDS, tl=tl, **_listing(request))
 
 
 def tasks_rows(request: Request) -> HTMLResponse:
@@ -84,8 +96,18 @@ def kill(request: Request) -> Response:
     task_id = request.path_params["task_id"]
 
     def act():
-        task = _tasks(request).kill(task_id)
+        task = _tasks(request).kill(task_id, actor=actor(request))
         return f"Task {task.id} killed: {task.progress.cancelled} pending items cancelled."
+
+    return _act(request, act)
+
+
+def retry(request: Request) -> Response:
+    task_id = request.path_params["task_id"]
+
+    def act():
+        task = _tasks(request).retry(task_id, actor=actor(request))
+        return f"Task {task.id} queued: a retry of task {task_id}'s error items.", f"/tasks/{task.id}"
 
     return _act(request, act)
 
@@ -99,7 +121,7 @@ def delete(request: Request) -> Response:
     task_id = request.path_params["task_id"]
 
     def act():
-        removed = _tasks(request).delete(task_id)
+        removed = _tasks(request).delete(task_id, actor=actor(request))
         problems = " ".join(removed.problems)
         return f"Task {task_id} deleted." + (f" {problems}" if problems else "")
 
@@ -123,7 +145,7 @@ def run_profile(request: Request) -> Response:
 
     def act():
         task = _tasks(request).queue(name, full=requests.flag(form, "full"),
-                                     dry_run=requests.flag(form, "dry_run"))
+                                     dry_run=requests.flag(form, "dry_run"), actor=actor(request))
         what = "dry-run task" if task.options.get("dry_run") else "task"
         message = f"{task.kind.capitalize()} profile {task.profile}: queued {what} {task.id}."
         return message, f"/tasks/{task.id}"
@@ -154,16 +176,16 @@ def _back(request: Request, wanted: str | None) -> str:
 
 
 def login_page(request: Request) -> Response:
-    if request.app.state.sessions.open:
+    if request.scope.get("heartbeat.actor") is not None and "sid" not in request.session:  # open page
         return RedirectResponse("/", status_code=303)
     return render(request, "login.html", next=_back(request, request.query_params.get("next")))
 
 
 def login(request: Request) -> Response:
+    """Name (blank: the [web] password) and password -> a new session on the server, its id in
+    the cookie; failures are rate-limited per address and overall."""
     state, form = request.app.state, request.scope.get("heartbeat.form", {})
     target = _back(request, form.get("next"))
-    if state.sessions.open:
-        return RedirectResponse(target, status_code=303)
     address, now = request.client.host if request.client else "?", state.clock.monotonic()
     wait = state.limiter.wait(address, now)
     if wait > 0:
@@ -171,15 +193,19 @@ def login(request: Request) -> Response:
         why = f"Too many failed logins: try again in {minutes} minute{'s' if minutes > 1 else ''}."
         return render(request, "login.html", status=429, next=target, error=why,
                       headers={"Retry-After": str(int(wait) + 1)})
-    if not state.check_password(form.get("password", "")):
+    done = state.users.login(form.get("name", "")[:64], form.get("password", ""), address)
+    if done is None:
         state.limiter.failed(address, now)
-        return render(request, "login.html", status=401, next=target, error="Wrong password.")
+        return render(request, "login.html", status=401, next=target, error="Wrong user name or password.")
     state.limiter.succeeded(address)
-    state.sessions.log_in(request.session)
+    state.users.end_session(request.session.get("sid"))  # a session it replaces
+    Sessions.log_in(request.session, done.session_id)
     return RedirectResponse(target, status_code=303)
 
 
 def logout(request: Request) -> Response:
+    """Ends the session on the server: a copy of the cookie no longer opens anything."""
+    request.app.state.users.end_session(request.session.get("sid"))
     request.session.clear()
     return RedirectResponse("/login", status_code=303)
 
@@ -200,6 +226,7 @@ routes = [
     Route("/tasks/{task_id:int}", task_page),
     Route("/tasks/{task_id:int}/live", task_live),
     Route("/tasks/{task_id:int}/kill", kill, methods=["POST"]),
+    Route("/tasks/{task_id:int}/retry", retry, methods=["POST"]),
     Route("/tasks/{task_id:int}/delete", confirm_delete),
     Route("/tasks/{task_id:int}/delete", delete, methods=["POST"]),
     Route("/profiles", profiles_page),

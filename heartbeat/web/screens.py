@@ -23,6 +23,11 @@ RECENT = 15  # maintenance tasks listed on a connection's tab
 SHOWN_CHANGES = 100  # rows an undo confirmation lists (then "and N more")
 
 
+def _actor(request: Request):
+    """Who asks (core.actor.Actor), as the guard found them."""
+    return request.scope["heartbeat.actor"]
+
+
 def _state(request: Request):
     return request.app.state
 
@@ -110,7 +115,7 @@ def queue_maintenance(request: Request) -> Response:
         return RedirectResponse(confirm, status_code=303)
 
     def act():
-        task = state.tasks.run_maintenance(name, operation, scope)
+        task = state.tasks.run_maintenance(name, operation, scope, actor=_actor(request))
         return (f"Maintenance {scope} {operation} on {name}: queued task {task.id}.", f"{tab}?task={task.id}")
 
     return _act(request, act)
@@ -145,7 +150,7 @@ def undo(request: Request) -> Response:
     tasks, task_id = _state(request).tasks, request.path_params["task_id"]
 
     def act():
-        restored = tasks.undo(task_id)
+        restored = tasks.undo(task_id, actor=_actor(request))
         task = tasks.show(task_id)
         return (f"Task {task_id} undone: {restored} row{'s' if restored != 1 else ''} restored.",
                 _maintenance_tab(task.profile, task_id))
@@ -164,7 +169,7 @@ def pause(request: Request) -> Response:
     name = request.path_params["name"]
 
     def act():
-        _state(request).tasks.pause(name, by="web")
+        _state(request).tasks.pause(name, actor=_actor(request))
         return f"Profile {name} paused: its schedule creates no tasks until resumed.", "/profiles"
 
     return _act(request, act)
@@ -174,7 +179,7 @@ def resume(request: Request) -> Response:
     name = request.path_params["name"]
 
     def act():
-        row = _state(request).tasks.resume(name)
+        row = _state(request).tasks.resume(name, actor=_actor(request))
         after = f" Next run: {row['next_run']}." if row["next_run"] else ""
         return f"Profile {name} resumed.{after}", "/profiles"
 
@@ -200,7 +205,7 @@ def deliver(request: Request) -> Response:
     tasks, task_id = _state(request).tasks, request.path_params["task_id"]
 
     def act():
-        delivery = tasks.deliver(task_id)
+        delivery = tasks.deliver(task_id, actor=_actor(request))
         return f"Task {task_id}: {tasks.delivery_line(delivery)}", "/configure"
 
     return _act(request, act)

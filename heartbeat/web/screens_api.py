@@ -17,6 +17,11 @@ from heartbeat.web.requests import BadRequest
 SCOPES = ("products", "orders")
 
 
+def _actor(request: Request):
+    """Who asks (core.actor.Actor), as the guard found them."""
+    return request.scope["heartbeat.actor"]
+
+
 def _state(request: Request):
     return request.app.state
 
@@ -44,7 +49,8 @@ async def run_maintenance(request: Request) -> JSONResponse:
     state, name = _state(request), request.path_params["name"]
     await run_in_threadpool(state.connections.get, name)  # 404 for an unknown one, before the body
     operation, scope = await maintenance_request(request, state.tasks)
-    task = await run_in_threadpool(state.tasks.run_maintenance, name, operation, scope)
+    task = await run_in_threadpool(state.tasks.run_maintenance, name, operation, scope,
+                                   actor=_actor(request))
     return JSONResponse(task.to_json(), status_code=201, headers={"Location": f"/api/tasks/{task.id}"})
 
 
@@ -79,15 +85,10 @@ def undo_preview(request: Request) -> JSONResponse:
 def undo(request: Request) -> JSONResponse:
     """200 and the task object with "restored": rows; 409 with the CLI's refusal."""
     tasks, task_id = _state(request).tasks, request.path_params["task_id"]
-    restored = tasks.undo(task_id)
+    restored = tasks.undo(task_id, actor=_actor(request))
     return JSONResponse({**tasks.show_json(task_id), "restored": restored})
 
 
-def deliver(request: Request) -> JSONResponse:
-    """`tasks deliver`: one attempt now; 200 and the task object with its delivery as it left it."""
-    tasks, task_id = _state(request).tasks, request.path_params["task_id"]
-    tasks.deliver(task_id)
-    return JSONResponse(tasks.show_json(task_id))
 
 
 def show_profile(request: Request) -> JSONResponse:
@@ -97,12 +98,11 @@ def show_profile(request: Request) -> JSONResponse:
 
 
 def pause(request: Request) -> JSONResponse:
-    via = "api" if request.scope.get("heartbeat.auth") == "token" else "web"
-    return JSONResponse(_state(request).tasks.pause(request.path_params["name"], by=via))
+    return JSONResponse(_state(request).tasks.pause(request.path_params["name"], actor=_actor(request)))
 
 
 def resume(request: Request) -> JSONResponse:
-    return JSONResponse(_state(request).tasks.resume(request.path_params["name"]))
+    return JSONResponse(_state(request).tasks.resume(request.path_params["name"], actor=_actor(request)))
 
 
 def configure(request: Request) -> JSONResponse:
@@ -121,7 +121,6 @@ routes = [
     Route("/api/connections/{name}/maintenance", run_maintenance, methods=["POST"]),
     Route("/api/tasks/{task_id:int}/undo", undo_preview),
     Route("/api/tasks/{task_id:int}/undo", undo, methods=["POST"]),
-    Route("/api/tasks/{task_id:int}/deliver", deliver, methods=["POST"]),
     Route("/api/profiles/{name}", show_profile),
     Route("/api/profiles/{name}/pause", pause, methods=["POST"]),
     Route("/api/profiles/{name}/resume", resume, methods=["POST"]),

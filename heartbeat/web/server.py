@@ -48,13 +48,13 @@ def is_loopback(host: str) -> bool:
 def application(app: App, host: str, refresh_seconds: float = 3.0):
     """The web application over the App's task verbs; refuses an exposed address without a password."""
     web = app.config.web
-    if not web.password_hash and not is_loopback(host):
+    if not app.users.login_required() and not is_loopback(host):
         raise Refused(f"refusing to listen on {host} without a password: anyone on the network could use "
-                      "the page; set [web] password_hash (see `heartbeat web hash-password`) or listen on "
-                      "127.0.0.1")
+                      "the page; set [web] password_hash (see `heartbeat web hash-password`), add a user "
+                      "(`heartbeat web user add NAME --role admin`) or listen on 127.0.0.1")
     return create_app(app.tasks, password_hash=web.password_hash, api_token=auth.api_token(),
                       secret_key=auth.secret_key(app.config.data_dir), refresh_seconds=refresh_seconds,
-                      operations_routes=operations.routes(app))
+                      operations_routes=operations.routes(app), users=app.users)
 
 
 def bind(host: str, port: int) -> socket.socket:
@@ -91,7 +91,7 @@ def prepare(app: App, listen: str) -> tuple[Server, socket.socket]:
     host, port = parse_listen(listen)
     asgi = application(app, host)
     sock = bind(host, port)
-    if not app.config.web.password_hash:
+    if not app.users.login_required():
         log.warning("web.no_password", listen=listen,
                     hint="anyone who can reach this address on this machine can use the page")
     return server(asgi), sock

@@ -1,5 +1,6 @@
-"""Reads for `heartbeat status` and the Prometheus metrics: counts over the whole state database, so
-every process that asks (the daemon's metrics server, the web page, the CLI) tells the same truth.
+"""Reads for `heartbeat status`, the Prometheus metrics and the tasks page's timeline: reads over the
+whole state database, so every process that asks (the daemon's metrics server, the web page, the
+CLI) tells the same truth.
 Read-only, each verb one short transaction; nothing here locks a row a batch may hold.
 """
 
@@ -13,7 +14,8 @@ from sqlalchemy.engine import Engine
 from core.clock import as_utc
 from tasks import tables as t
 from tasks.guard import guarded
-from tasks.rows import naive
+from tasks.models import Task
+from tasks.rows import TASK_COLUMNS, naive
 from tasks.states import TaskStatus
 from tasks.stores import totals
 
@@ -66,3 +68,14 @@ class Overview:
         """Per profile: items by outcome and the batch duration histogram (tasks.stores.totals.read)."""
         with self._read() as conn, conn.begin():
             return totals.read(conn)
+
+    @guarded
+    def timeline(self, since: datetime, limit: int = 5000) -> list[Task]:
+        """Tasks that ran at some time after `since`: started, and running still or finished after
+        it; oldest start first, at most `limit` (the newest kept)."""
+        query = (sa.select(*TASK_COLUMNS).where(
+            TASK.started_at.is_not(None),
+            sa.or_(TASK.finished_at >= naive(since), TASK.status == TaskStatus.RUNNING.value),
+        ).order_by(TASK.started_at.desc(), TASK.id.desc()).limit(limit))
+        with self._read() as conn, conn.begin():
+            return [Task.from_row(r) for r in conn.execute(query)][::-1]
