@@ -40,6 +40,7 @@ def test_profiles_list_json(hb):
     assert json.loads(result.output) == [{
         "name": "export-products", "kind": "export", "source": "shop", "target": None, "schedule": None,
         "enabled": True, "next_run": None, "batch_size": 10, "last_task": None, "last_status": None,
+        "paused": False, "paused_at": None,
     }]
 
 

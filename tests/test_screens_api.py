@@ -220,7 +220,7 @@ def test_a_paused_profile_creates_no_slot_and_misses_none_and_resumes_at_its_nex
 
 
 def test_a_pause_lives_in_the_state_database_and_survives_a_restart(tasks, db_url):
-    tasks.pause("nightly", by="cli")
+    tasks.pause("nightly")
     again = TaskManager(tasks.config, make_store(db_url), tasks.clock)  # a new process, say
     assert {p["name"]: p["paused"] for p in again.profiles()} == {"catalogue": False, "nightly": True}
 

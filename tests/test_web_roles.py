@@ -59,7 +59,8 @@ def log_in(client, name: str, password: str = SECRET) -> str:
 
 def concrete(path: str, task_id: int) -> str:
     return (path.replace("{task_id:int}", str(task_id)).replace("{name}", "target")
-            .replace("{label}", "ci").replace("{name}", "catalogue"))
+            .replace("{label}", "ci").replace("{delivery_id:int}", "1").replace("{row_id:int}", "1")
+            .replace("{product_id:int}", "1").replace("{column}", "google"))
 
 
 # -- the table ---------------------------------------------------------------------------------------
