@@ -266,7 +266,8 @@ def test_schema_rejects_malformed_products(change):
         description_short="", active=1, price=Decimal("12.5"), wholesale_price=0, quantity=1,
         weight=Decimal("0.5"), category_id=3, category_name="Shoes", manufacturer=None,
         date_upd=None, combinations=[], category_path="Home > Shoes",
-        extra=fmt.listing(price=Decimal("12.5"), tax_rate=Decimal(20), sale=None, supplier_reference=None,
+        extra=fmt.listing(price_tax_incl=Decimal(15), tax_rate=Decimal(20), specific_price=None,
+                          supplier_reference=None,
                           condition="new", visibility="both", available_for_order=1, minimal_quantity=1,
                           width=0, height=0, depth=0, categories=[], languages={}, images=[], features={}),
     )

@@ -198,17 +198,17 @@ def combination(
     }
 
 
-def priced(combination_: dict[str, Any], *, price: Decimal, tax: Decimal, sale: Mapping[str, Any] | None,
-           languages: Mapping[str, Mapping[str, str]], images: list[int]) -> dict[str, Any]:
-    """`combination_` with its final prices (the product's price plus its impact; tax included at
-    `tax` percent), its sale price when a specific price applies, its attributes in every language
-    and its images' ids."""
+def priced(combination_: dict[str, Any], *, price_tax_excl: Decimal, price_tax_incl: Decimal,
+           specific_price: dict[str, Any] | None, languages: Mapping[str, Mapping[str, str]],
+           images: list[int]) -> dict[str, Any]:
+    """`combination_` with its public prices (computed by the connector, see
+    connectors/prestashop/pricing.py), its sale (`sale(...)`, or None), its attributes in every
+    language and its images' ids."""
     where = f"combination {combination_['id_product_attribute']} "
-    final = max(price + Decimal(combination_["price_impact"]), Decimal(0))
     combination_.update({
-        "price_tax_excl": amount(where + "price_tax_excl", final),
-        "price_tax_incl": amount(where + "price_tax_incl", with_tax(final, tax)),
-        "specific_price": specific_price(sale, final, tax, where) if sale else None,
+        "price_tax_excl": amount(where + "price_tax_excl", price_tax_excl),
+        "price_tax_incl": amount(where + "price_tax_incl", price_tax_incl),
+        "specific_price": specific_price,
         "languages": {iso: dict(names) for iso, names in languages.items()},
         "images": images,
     })
@@ -217,42 +217,30 @@ def priced(combination_: dict[str, Any], *, price: Decimal, tax: Decimal, sale: 
 
 CONDITIONS = ("new", "used", "refurbished")
 VISIBILITIES = ("both", "catalog", "search", "none")
-_HUNDRED = Decimal(100)
 
 
-def with_tax(price: Decimal, rate: Decimal) -> Decimal:
-    """A tax-excluded price with `rate` percent added, at PrestaShop's 6 decimals (half up)."""
-    return (price * (1 + rate / _HUNDRED)).quantize(_MICRO, rounding=ROUND_HALF_UP)
-
-
-def specific_price(sale: Mapping[str, Any], price: Decimal, tax: Decimal, where: str = "") -> dict[str, Any]:
-    """The sale a specific price makes of `price` (tax excluded), as PrestaShop computes it: from
-    its own price when it has one (not -1), less a percentage (`reduction` 0.15 is 15 %) or an
-    amount (tax included when `reduction_tax`); never below 0."""
-    base = Decimal(sale["price"]) if sale["price"] is not None and Decimal(sale["price"]) >= 0 else price
-    reduction = Decimal(sale["reduction"] or 0)
-    kind = sale["reduction_type"] if sale["reduction_type"] in ("amount", "percentage") else "amount"
-    if kind == "percentage":
-        final = base * (1 - reduction)
-    else:
-        final = base - (reduction / (1 + tax / _HUNDRED) if sale["reduction_tax"] else reduction)
-    final = max(final.quantize(_MICRO, rounding=ROUND_HALF_UP), Decimal(0))
+def sale(*, price_tax_excl: Decimal, price_tax_incl: Decimal, reduction: Any, reduction_type: str,
+         reduction_tax: bool, start: datetime | None, end: datetime | None,
+         where: str = "") -> dict[str, Any]:
+    """A sale as the format carries it: its prices (computed by the connector), the reduction as
+    the shop holds it (a fraction for a percentage, an amount otherwise), its dates. Raises
+    InvalidValue naming the field (a negative reduction, say)."""
     return {
-        "price_tax_excl": amount(where + "specific_price", final),
-        "price_tax_incl": amount(where + "specific_price", with_tax(final, tax)),
+        "price_tax_excl": amount(where + "specific_price", price_tax_excl),
+        "price_tax_incl": amount(where + "specific_price", price_tax_incl),
         "reduction": amount(where + "reduction", reduction),
-        "reduction_type": kind,
-        "reduction_tax": bool(sale["reduction_tax"]),
-        "from": iso_local(sale["from"]),
-        "to": iso_local(sale["to"]),
+        "reduction_type": reduction_type if reduction_type in ("amount", "percentage") else "amount",
+        "reduction_tax": bool(reduction_tax),
+        "from": iso_local(start),
+        "to": iso_local(end),
     }
 
 
 def listing(
     *,
-    price: Decimal,
+    price_tax_incl: Decimal,
     tax_rate: Decimal,
-    sale: Mapping[str, Any] | None,
+    specific_price: dict[str, Any] | None,
     supplier_reference: str | None,
     condition: str | None,
     visibility: str | None,
@@ -269,8 +257,9 @@ def listing(
     main_language: str | None = None,
 ) -> dict[str, Any]:
     """The keys a marketplace listing needs besides the catalogue's (format /2), in LISTING_KEYS
-    order: prices with tax, the sale, codes, condition, visibility, dimensions, categories, every
-    language, images and features. Raises InvalidValue like `product`."""
+    order: the public price with tax and its rate, the sale (`sale(...)` or None), codes,
+    condition, visibility, dimensions, categories, every language, images and features. Raises
+    InvalidValue like `product`."""
     if condition not in CONDITIONS:
         _note(notes, f"condition: {shown(condition)} is not one of {', '.join(CONDITIONS)}: exported as new")
         condition = "new"
@@ -288,9 +277,9 @@ def listing(
             "link_rewrite": _text(f"link_rewrite ({iso})", values.get("link_rewrite"), notes),
         }
     return {
-        "price_tax_incl": amount("price_tax_incl", with_tax(price, tax_rate)),
+        "price_tax_incl": amount("price_tax_incl", price_tax_incl),
         "tax_rate": amount("tax_rate", tax_rate),
-        "specific_price": specific_price(sale, price, tax_rate) if sale else None,
+        "specific_price": specific_price,
         "supplier_reference": _limited("supplier_reference", _code(supplier_reference), MAX_REFERENCE),
         "condition": condition,
         "visibility": visibility,

@@ -254,6 +254,8 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "configuration": ("id_configuration", "id_shop_group", "id_shop", "name", "value", "date_add",
                       "date_upd"),
     "feature": ("id_feature", "position"),
+    "feature_shop": ("id_feature", "id_shop"),
+    "group": ("id_group", "reduction", "price_display_method", "show_prices", "date_add", "date_upd"),
     "feature_lang": ("id_feature", "id_lang", "name"),
     "feature_value": ("id_feature_value", "id_feature", "custom"),
     "feature_value_lang": ("id_feature_value", "id_lang", "value"),
@@ -264,7 +266,8 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "attribute_lang": ("id_attribute", "id_lang", "name"),
     "product": ("id_product", "id_manufacturer", "id_category_default", "id_shop_default",
                 "id_tax_rules_group", "ean13", "upc", "mpn", "reference", "price", "wholesale_price",
-                "weight", "active", "date_add", "date_upd", "supplier_reference", "width", "height", "depth"),
+                "weight", "active", "date_add", "date_upd", "supplier_reference", "width", "height", "depth",
+                "date_novelty"),
     "product_lang": ("id_product", "id_shop", "id_lang", "description", "description_short",
                      "link_rewrite", "name"),
     "stock_available": ("id_product", "id_product_attribute", "id_shop", "id_shop_group", "quantity",
@@ -304,6 +307,16 @@ DETAIL = {column: n for n, column in enumerate(COLUMNS["order_detail"])}
 GENERATED = ("product", "product_lang", "stock_available", "product_attribute",
              "product_attribute_combination", "feature_product")
 ZERO_DATE = "0000-00-00 00:00:00"  # PrestaShop's "no limit" in a specific price's from/to
+VISITOR, GUEST, CUSTOMER = 1, 2, 3  # PrestaShop's default customer groups
+# what a PrestaShop 8.1 install configures for prices, images and features (the public price's facts)
+PRICE_CONFIGURATION = (
+    ("PS_CURRENCY_DEFAULT", str(ID_CURRENCY)), ("PS_UNIDENTIFIED_GROUP", str(VISITOR)),
+    ("PS_GUEST_GROUP", str(GUEST)), ("PS_CUSTOMER_GROUP", str(CUSTOMER)),
+    ("PS_SPECIFIC_PRICE_PRIORITIES", "id_shop;id_currency;id_country;id_group"),
+    ("PS_SPECIFIC_PRICE_FEATURE_ACTIVE", "1"), ("PS_FEATURE_FEATURE_ACTIVE", "1"),
+    ("PS_GROUP_FEATURE_ACTIVE", "1"),
+    ("PS_PRICE_ROUND_MODE", "2"), ("PS_REWRITING_SETTINGS", "0"), ("PS_ECOTAX_TAX_RULES_GROUP_ID", "1"),
+)
 LONG_DESCRIPTION = "<p>Designed to last and easy to care for. Ships within 48 hours.</p>"
 LONG_DESCRIPTION_FR = "<p>Conçu pour durer et facile à entretenir. Expédié sous 48 heures.</p>"
 
@@ -341,8 +354,10 @@ def _reference_rows() -> Iterator[tuple[str, list[tuple]]]:
     yield "tax_rule", [(i, i, ID_COUNTRY_FR, 0, "0", "0", i, 0, "") for i, *_ in TAXES]
     yield "configuration", [(i, None, None, name, value, day, day) for i, (name, value) in enumerate(
         (("PS_LANG_DEFAULT", str(ID_LANG)), ("PS_COUNTRY_DEFAULT", str(ID_COUNTRY_FR)), ("PS_TAX", "1"),
-         ("PS_SHOP_DEFAULT", str(ID_SHOP))), 1)]
+         ("PS_SHOP_DEFAULT", str(ID_SHOP)), *PRICE_CONFIGURATION), 1)]
+    yield "group", [(i, 0, 0, 1, day, day) for i in (VISITOR, GUEST, CUSTOMER)]
     yield "feature", [(1, 0), (2, 1)]
+    yield "feature_shop", [(1, ID_SHOP), (2, ID_SHOP)]
     yield "feature_lang", [(f, lang, _fr(name) if lang == ID_LANG_FR else name)
                            for f, name in ((1, "Material"), (2, "Made in")) for lang in (ID_LANG, ID_LANG_FR)]
     values = [(1, material) for material in MATERIALS] + [(2, origin) for origin in ORIGINS]
@@ -465,6 +480,7 @@ def _product_rows(rng: random.Random, first: int, last: int,
             0 if random_() < 0.05 else 1, DATES[d1], DATES[d2],
             f"SUP-{pid * 7:07d}" if brand >= 0 else None,  # supplier reference
             10 + pid % 40, 5 + pid % 25, 2 + pid % 15,  # width, height, depth (cm), from the id
+            DATES[d1],  # date_novelty: its date_add
         ))
         short = f"<p>{name} by {by}. Reference {reference}.</p>"
         lang.append((pid, ID_SHOP, ID_LANG, short + LONG_DESCRIPTION, short, f"{slug}-{pid}", name))
@@ -509,7 +525,7 @@ def _copy_shop_rows(conn: sa.Connection, tables: ShopTables) -> None:
     in SQL (PrestaShop keeps the default shop's values in both)."""
     p, ps = tables.product, tables.product_shop
     cols = ["id_category_default", "id_tax_rules_group", "price", "wholesale_price", "active",
-            "date_add", "date_upd"]
+            "date_add", "date_upd", "date_novelty"]
     select = sa.select(p.c.id_product, sa.literal(ID_SHOP), *(p.c[c] for c in cols))
     conn.execute(ps.insert().from_select(["id_product", "id_shop", *cols], select))
     pid = ps.c.id_product  # a few products refurbished, catalog-only, sold by two, not for order
@@ -536,6 +552,10 @@ def _second_shop(conn: sa.Connection, tables: ShopTables) -> None:
                                         theme_name="classic"))
     conn.execute(t.lang_shop.insert(), [{"id_lang": ID_LANG, "id_shop": OUTLET},
                                         {"id_lang": ID_LANG_FR, "id_shop": OUTLET}])
+    fs = t.feature_shop
+    conn.execute(fs.insert().from_select(["id_feature", "id_shop"],
+                                         sa.select(fs.c.id_feature, sa.literal(OUTLET))
+                                         .where(fs.c.id_shop == ID_SHOP)))
     cs, cl = t.category_shop, t.category_lang
     conn.execute(cs.insert().from_select(["id_category", "id_shop", "position"],
                                          sa.select(cs.c.id_category, sa.literal(OUTLET), cs.c.position)

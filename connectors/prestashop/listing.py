@@ -1,18 +1,18 @@
 """What a marketplace listing needs of a batch of products besides the catalogue's own row: every
-active language's texts, images (with their legends and URLs), linked categories, features,
-combination attributes per language and images, the current specific price, and the tax rate of
-the product's tax rules group in the shop's country.
+active language's texts, images (with their legends and URLs), linked categories, the features the
+shop shows, combination attributes per language and images, the specific prices an anonymous visitor
+may get, and the shop's price facts (tax rates in its country, its Visitor group, currency, rounding).
 
 One query per table per batch (never one per product), compiled once per shop (`ListingReads`), each
 ordered so a product's record is the same bytes every time on every backend (change tracking hashes
-it); the shop-wide facts (languages, tax rates, the category tree) are read once per reader. Values come as
-the driver gives them (decimals as float on SQLite, text dates on SQLite), so `dec` and
-`shop_datetime` read them the same on every backend.
+it); the shop-wide facts (languages, price facts, the category tree) are read once per reader. Values
+come as the driver gives them (decimals as float on SQLite, text dates on SQLite), so `dec` and
+`moment` read them the same on every backend. Which price an item gets is decided by `pricing.py`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -20,10 +20,18 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from connectors.prestashop import pricing
+from connectors.prestashop.pricing import SpecificPrice, Visitor
 from connectors.prestashop.schema import ShopTables
 from core.driver import Prepared
 
-COUNTRY_KEY, TAX_KEY = "PS_COUNTRY_DEFAULT", "PS_TAX"  # ps_configuration names read for taxes
+COUNTRY_KEY, TAX_KEY = "PS_COUNTRY_DEFAULT", "PS_TAX"
+# ps_configuration names the price facts read (see PriceFacts)
+PRICE_KEYS = (COUNTRY_KEY, TAX_KEY, "PS_CURRENCY_DEFAULT", "PS_UNIDENTIFIED_GROUP",
+              "PS_SPECIFIC_PRICE_PRIORITIES", "PS_SPECIFIC_PRICE_FEATURE_ACTIVE", "PS_PRICE_ROUND_MODE",
+              "PS_ECOTAX_TAX_RULES_GROUP_ID", "PS_GROUP_FEATURE_ACTIVE", "PS_FEATURE_FEATURE_ACTIVE",
+              "PS_REWRITING_SETTINGS")
+DEFAULT_IMAGE_TYPE = "large_default"
 
 
 def dec(value: Any) -> Decimal:
@@ -35,33 +43,68 @@ def dec(value: Any) -> Decimal:
     return Decimal(value)
 
 
-def image_url(base_url: str | None, id_image: int) -> str | None:
-    """The image's URL as PrestaShop builds it (Image::getImgFolderStatic): one folder per digit of
-    its id, `<base>/img/p/1/2/3/123.jpg`; None without a base URL."""
+def image_url(base_url: str | None, id_image: int, image_type: str | None = None,
+              link_rewrite: str | None = None, friendly: bool = False) -> str | None:
+    """The image's URL as `Link::getImageLink` builds it; None without a base URL. With friendly
+    URLs (`PS_REWRITING_SETTINGS` = 1) and a `link_rewrite`: `<base>/<id>-<type>/<link_rewrite>.jpg`;
+    else one folder per digit of the id (`Image::getImgFolderStatic`):
+    `<base>/img/p/1/2/3/123-<type>.jpg` (`<base>/img/p/1/2/3/123.jpg`, the original, without a type)."""
     if not base_url:
         return None
-    digits = str(int(id_image))
-    return f"{base_url.rstrip('/')}/img/p/{'/'.join(digits)}/{digits}.jpg"
+    base, digits = base_url.rstrip("/"), str(int(id_image))
+    suffix = f"-{image_type}" if image_type else ""
+    if friendly and link_rewrite:
+        return f"{base}/{digits}{suffix}/{link_rewrite}.jpg"
+    return f"{base}/img/p/{'/'.join(digits)}/{digits}{suffix}.jpg"
 
 
 def tax_rate(rules: Sequence[tuple[int, Any]]) -> Decimal:
-    """The rate of a tax rules group's rules for one country, most specific first, as PrestaShop's
-    TaxRulesTaxManager and TaxCalculator compute it: the first rule's behavior decides (0: this tax
-    only, 1: rates added, 2: one tax after another), and a rule of behavior 0 ends the list."""
-    if not rules:
-        return Decimal(0)
-    behavior = rules[0][0]
-    rates = []
-    for rule_behavior, rate in rules:
-        rates.append(dec(rate))
-        if rule_behavior == 0:
-            break
-    if behavior == 2:
-        total = Decimal(1)
-        for rate in rates:
-            total *= 1 + rate / 100
-        return ((total - 1) * 100).quantize(Decimal("0.001"))
-    return sum(rates, Decimal(0)) if behavior == 1 else rates[0]
+    """The total rate of a tax rules group's rules for one address, most specific first
+    (`pricing.total_tax_rate`, as PrestaShop's TaxCalculator::getTotalRate)."""
+    return pricing.total_tax_rate([(int(b or 0), dec(rate)) for b, rate in rules])
+
+
+@dataclass(frozen=True)
+class PriceFacts:
+    """The shop-wide facts of the public price: the visitor (`pricing.Visitor`), each active tax
+    rules group's rate in the default country ({} when PS_TAX = 0), the ecotax's rate, the Visitor
+    group's own reduction (a fraction), whether features show (PS_FEATURE_FEATURE_ACTIVE) and
+    whether image URLs are friendly (PS_REWRITING_SETTINGS)."""
+
+    visitor: Visitor
+    tax_rates: Mapping[int, Decimal]
+    ecotax_rate: Decimal = Decimal(0)
+    group_reduction: Decimal = Decimal(0)
+    group_reductions_active: bool = True
+    features: bool = True
+    friendly_urls: bool = False
+
+
+def price_facts(config: Mapping[str, str], id_shop: int, rules: Mapping[int, list[tuple[int, Any]]],
+                group_reduction: Any = None) -> PriceFacts:
+    """PriceFacts from the shop's configuration values (`Configuration::get` for the shop),
+    its tax rules in the default country that apply without an address (grouped by tax rules
+    group, most specific first) and the Visitor group's `ps_group.reduction` (percent).
+    A missing key is PrestaShop's installed default (a feature flag: on; round mode: half up)."""
+    def number(name: str, default: int) -> int:
+        value = (config.get(name) or "").strip()
+        return int(value) if value.lstrip("-").isdigit() else default
+
+    taxes = config.get(TAX_KEY, "1") != "0"
+    rates = {group: tax_rate(group_rules) for group, group_rules in rules.items()} if taxes else {}
+    visitor = Visitor(
+        id_shop=id_shop, id_currency=number("PS_CURRENCY_DEFAULT", 0), id_country=number(COUNTRY_KEY, 0),
+        id_group=number("PS_UNIDENTIFIED_GROUP", 1),
+        priorities=pricing.parse_priorities(config.get("PS_SPECIFIC_PRICE_PRIORITIES")),
+        round_mode=number("PS_PRICE_ROUND_MODE", pricing.HALF_UP),
+        specific_prices=number("PS_SPECIFIC_PRICE_FEATURE_ACTIVE", 1) != 0)
+    groups = number("PS_GROUP_FEATURE_ACTIVE", 1) != 0
+    return PriceFacts(
+        visitor=visitor, tax_rates=rates,
+        ecotax_rate=rates.get(number("PS_ECOTAX_TAX_RULES_GROUP_ID", 0), Decimal(0)),
+        group_reduction=dec(group_reduction) / 100 if groups else Decimal(0), group_reductions_active=groups,
+        features=number("PS_FEATURE_FEATURE_ACTIVE", 1) != 0,
+        friendly_urls=number("PS_REWRITING_SETTINGS", 0) == 1)
 
 
 @dataclass
@@ -75,13 +118,21 @@ class Extras:
     features: dict[int, dict[str, dict[str, str]]] = field(default_factory=dict)  # pid -> iso -> name: value
     # id_product_attribute -> iso -> group: value
     attributes: dict[int, dict[str, dict[str, str]]] = field(default_factory=dict)
-    sales: dict[tuple[int, int], dict[str, Any]] = field(default_factory=dict)  # (pid, pa) -> specific price
+    # pid -> its candidate specific prices; 0 -> those for every product
+    sales: dict[int, list[SpecificPrice]] = field(default_factory=dict)
+    priorities: dict[int, tuple[str, ...]] = field(default_factory=dict)  # pid -> its own priority order
+    group_reductions: dict[tuple[int, int], Decimal] = field(default_factory=dict)  # (pid, group) -> fraction
+    # id_product_attribute -> (ecotax, default_on) in this shop, as the driver gives them
+    combination_prices: dict[int, tuple[Any, Any]] = field(default_factory=dict)
+    invalid: dict[int, tuple[str, Any, str]] = field(default_factory=dict)  # pid -> InvalidValue's arguments
+    at: datetime | None = None  # the shop's local time the specific prices are chosen for (None: any)
 
 
 class ListingReads:
-    """The listing's statements for one shop."""
+    """The listing's statements for one shop; `id_lang` is the connection's language (a combination
+    image needs a legend row in it, as `Product::getCombinationImages` reads them)."""
 
-    def __init__(self, t: ShopTables, id_shop: int, dialect: sa.Dialect):
+    def __init__(self, t: ShopTables, id_shop: int, dialect: sa.Dialect, id_lang: int = 1):
         self.t, self.id_shop = t, id_shop
         ids = sa.bindparam("ids", expanding=True)
         s = id_shop
@@ -99,18 +150,25 @@ class ListingReads:
             .where(img.c.id_product.in_(ids))
             .order_by(img.c.id_product, img.c.position, img.c.id_image, il.c.id_lang), dialect)
         pa, pai = t.product_attribute, t.product_attribute_image
+        # Product::getCombinationImages: the images of each combination by their position
         self.combination_images = Prepared(
             sa.select(pai.c.id_product_attribute, pai.c.id_image)
             .join(pa, pa.c.id_product_attribute == pai.c.id_product_attribute)
-            .where(pa.c.id_product.in_(ids)).order_by(pai.c.id_product_attribute, pai.c.id_image), dialect)
+            .join(img, img.c.id_image == pai.c.id_image)
+            .join(il, sa.and_(il.c.id_image == pai.c.id_image, il.c.id_lang == id_lang))
+            .where(pa.c.id_product.in_(ids))
+            .order_by(pai.c.id_product_attribute, img.c.position, pai.c.id_image), dialect)
         cp = t.category_product
         self.categories = Prepared(
             sa.select(cp.c.id_product, cp.c.id_category).where(cp.c.id_product.in_(ids))
             .order_by(cp.c.id_product, cp.c.id_category), dialect)
-        fp, f, fl, fvl = t.feature_product, t.feature, t.feature_lang, t.feature_value_lang
+        fp, f, fs = t.feature_product, t.feature, t.feature_shop
+        fl, fvl = t.feature_lang, t.feature_value_lang
+        # Product::getFrontFeaturesStatic: the features of this shop (ps_feature_shop), by position
         self.features = Prepared(
             sa.select(fp.c.id_product, fl.c.id_lang, fl.c.name, fvl.c.value)
             .join(f, f.c.id_feature == fp.c.id_feature)
+            .join(fs, sa.and_(fs.c.id_feature == fp.c.id_feature, fs.c.id_shop == s))
             .join(fl, fl.c.id_feature == fp.c.id_feature)
             .join(fvl, sa.and_(fvl.c.id_feature_value == fp.c.id_feature_value,
                                fvl.c.id_lang == fl.c.id_lang))
@@ -132,13 +190,27 @@ class ListingReads:
             .order_by(pa.c.id_product_attribute, al.c.id_lang, group.c.position, a.c.id_attribute_group,
                       a.c.position), dialect)
         sp = t.specific_price
-        # the public price: not for one cart, customer, group, country or currency, from one unit
+        # the candidates of any anonymous visitor of this shop (no cart, no customer, one unit);
+        # currency, country, group and dates are decided by pricing.choose_specific_price
         self.sales = Prepared(
-            sa.select(sp.c.id_product, sp.c.id_product_attribute, sp.c.id_shop, sp.c.price, sp.c.reduction,
-                      sp.c.reduction_tax, sp.c.reduction_type, sp.c["from"], sp.c.to, sp.c.id_specific_price)
-            .where(sp.c.id_product.in_(ids), sa.or_(sp.c.id_shop == 0, sp.c.id_shop == s), sp.c.id_cart == 0,
-                   sp.c.id_customer == 0, sp.c.id_group == 0, sp.c.id_country == 0, sp.c.id_currency == 0,
-                   sp.c.from_quantity <= 1), dialect)
+            sa.select(*(sp.c[name] for name in SALE_COLUMNS))
+            .where(sa.or_(sp.c.id_product.in_(ids), sp.c.id_product == 0),
+                   sa.or_(sp.c.id_shop == 0, sp.c.id_shop == s), sp.c.id_cart == 0, sp.c.id_customer == 0,
+                   sp.c.from_quantity <= 1)
+            .order_by(sp.c.id_product, sp.c.id_specific_price), dialect)
+        spp = t.specific_price_priority
+        self.priorities = Prepared(
+            sa.select(spp.c.id_product, spp.c.priority).where(spp.c.id_product.in_(ids))
+            .order_by(spp.c.id_product, spp.c.id_specific_price_priority.desc()), dialect)
+        gr = t.product_group_reduction_cache
+        self.group_reductions = Prepared(
+            sa.select(gr.c.id_product, gr.c.id_group, gr.c.reduction).where(gr.c.id_product.in_(ids))
+            .order_by(gr.c.id_product, gr.c.id_group), dialect)
+        pas = t.product_attribute_shop
+        self.combination_prices = Prepared(
+            sa.select(pas.c.id_product_attribute, pas.c.ecotax, pas.c.default_on)
+            .where(pas.c.id_product.in_(ids), pas.c.id_shop == s)
+            .order_by(pas.c.id_product_attribute), dialect)
 
     def read(self, conn: sa.Connection, ids: list[int], languages: dict[int, str], at: datetime | None,
              rows: Callable[..., list[tuple]]) -> Extras:
@@ -149,13 +221,18 @@ class ListingReads:
         return assemble(found, languages, at)
 
 
-STATEMENTS = ("texts", "images", "combination_images", "categories", "features", "attributes", "sales")
+STATEMENTS = ("texts", "images", "combination_images", "categories", "features", "attributes", "sales",
+              "priorities", "group_reductions", "combination_prices")
+SALE_COLUMNS = ("id_specific_price", "id_specific_price_rule", "id_product", "id_product_attribute",
+                "id_shop", "id_currency", "id_country", "id_group", "id_customer", "id_cart", "from_quantity",
+                "price", "reduction", "reduction_tax", "reduction_type", "from", "to")
 
 
 def assemble(rows: dict[str, list[tuple]], languages: dict[int, str], at: datetime | None) -> Extras:
     """A batch's Extras from the rows of each of STATEMENTS (columns and order as ListingReads
-    selects them), whoever read them (the bench's raw limit reads the same rows)."""
-    out = Extras()
+    selects them), whoever read them (the bench's raw limit reads the same rows). `at` is when
+    the prices are for: the specific prices are chosen per item by `pricing`."""
+    out = Extras(at=at)
     for pid, lang, name, short, long, rewrite in rows["texts"]:
         if lang in languages:
             out.texts.setdefault(pid, {})[languages[lang]] = {
@@ -179,23 +256,45 @@ def assemble(rows: dict[str, list[tuple]], languages: dict[int, str], at: dateti
     for pa, lang, group, value in rows["attributes"]:
         if lang in languages and group:
             out.attributes.setdefault(pa, {}).setdefault(languages[lang], {})[group] = value or ""
-    best: dict[tuple[int, int], tuple] = {}
     for row in rows["sales"]:
-        pid, pa, shop, *_ = row
-        start, end = moment(row[7]), moment(row[8])
-        if at is not None and ((start and start > at) or (end and end < at)):
+        try:
+            sale = specific_price(row)
+        except (ArithmeticError, ValueError, TypeError):  # a value no price can be computed from
+            out.invalid[int(row[2])] = (f"specific price {row[0]}", _first_bad(row), "is not a number")
             continue
-        # PrestaShop's order (SpecificPrice::getSpecificPrice): this shop's first, then the latest
-        # end (an unlimited one, 0000-00-00, last), the latest start, the first created
-        rank = (shop != 0, end or datetime.min, start or datetime.min, -row[9])
-        key = (pid, pa)
-        if key not in best or rank > best[key][0]:
-            best[key] = (rank, row)
-    for key, (_, row) in best.items():
-        out.sales[key] = {"price": dec(row[3]) if row[3] is not None else None, "reduction": dec(row[4]),
-                          "reduction_tax": bool(row[5]), "reduction_type": row[6],
-                          "from": moment(row[7]), "to": moment(row[8])}
+        out.sales.setdefault(sale.id_product, []).append(sale)
+    for pid, priority in rows["priorities"]:
+        out.priorities.setdefault(int(pid), pricing.parse_priorities(priority))
+    for pid, group, reduction in rows["group_reductions"]:
+        out.group_reductions[(int(pid), int(group))] = dec(reduction)
+    for pa, ecotax, default_on in rows["combination_prices"]:
+        out.combination_prices[int(pa)] = (ecotax, default_on)
     return out
+
+
+def specific_price(row: Sequence[Any]) -> SpecificPrice:
+    """A row of SALE_COLUMNS as a pricing.SpecificPrice (price -1 or less: None, "keep the
+    product's price"; an unknown reduction type counts as an amount, as PrestaShop's `else`)."""
+    (id_sp, rule, pid, pa, shop, currency, country, group, customer, cart, quantity, price, reduction,
+     reduction_tax, kind, start, end) = row
+    price = None if price is None or dec(price) < 0 else dec(price)
+    return SpecificPrice(
+        id_specific_price=int(id_sp), id_specific_price_rule=int(rule or 0), id_product=int(pid),
+        id_product_attribute=int(pa or 0), id_shop=int(shop or 0), id_currency=int(currency or 0),
+        id_country=int(country or 0), id_group=int(group or 0), id_customer=int(customer or 0),
+        id_cart=int(cart or 0), from_quantity=int(quantity or 0), price=price, reduction=dec(reduction),
+        reduction_tax=bool(reduction_tax), reduction_type="percentage" if kind == "percentage" else "amount",
+        start=moment(start), end=moment(end))
+
+
+def _first_bad(row: Sequence[Any]) -> Any:
+    """The value of a specific price row that is not a number (its price, else its reduction)."""
+    for value in (row[11], row[12]):
+        try:
+            dec(value)
+        except (ArithmeticError, ValueError, TypeError):
+            return value
+    return row[11]
 
 
 def moment(value: Any) -> datetime | None:
@@ -220,36 +319,54 @@ def read_languages(conn: sa.Connection, t: ShopTables, id_shop: int) -> dict[int
     return {int(i): (iso or str(i)).strip() for i, iso in rows}
 
 
-def read_tax_rates(conn: sa.Connection, t: ShopTables, id_shop: int) -> dict[int, Decimal]:
-    """Each active tax rules group's rate for the shop's default country (PS_COUNTRY_DEFAULT; no
-    state, no zip code range), or {} when the shop has taxes off (PS_TAX = 0)."""
-    config = _configuration(conn, t, id_shop, (COUNTRY_KEY, TAX_KEY))
-    if config.get(TAX_KEY, "1") == "0" or not (config.get(COUNTRY_KEY) or "").isdigit():
-        return {}
+def read_price_facts(conn: sa.Connection, t: ShopTables, id_shop: int) -> PriceFacts:
+    """The shop's PriceFacts: its configuration, the tax rules of its default country that apply
+    without an address (`TaxRulesTaxManager::getTaxCalculator`: active groups, state 0, a zip
+    range that admits no postcode; most specific first), the Visitor group's reduction."""
+    config = configuration(conn, t, id_shop, PRICE_KEYS)
+    country = (config.get(COUNTRY_KEY) or "").strip()
     tr, trg, tax = t.tax_rule, t.tax_rules_group, t.tax
-    rows = conn.execute(
-        sa.select(tr.c.id_tax_rules_group, tr.c.behavior, tax.c.rate)
-        .join(trg, sa.and_(trg.c.id_tax_rules_group == tr.c.id_tax_rules_group, trg.c.active == 1,
-                           trg.c.deleted == 0))
+    found = conn.execute(
+        sa.select(tr.c.id_tax_rules_group, tr.c.behavior, tax.c.rate, tr.c.id_state, tr.c.zipcode_from,
+                  tr.c.zipcode_to, tr.c.id_tax_rule)
+        .join(trg, sa.and_(trg.c.id_tax_rules_group == tr.c.id_tax_rules_group, trg.c.active == 1))
         .join(tax, tax.c.id_tax == tr.c.id_tax)
-        .where(tr.c.id_country == int(config[COUNTRY_KEY]), tr.c.id_state == 0,
-               tr.c.zipcode_from.in_(["0", ""]), tr.c.zipcode_to.in_(["0", ""]))
-        .order_by(tr.c.id_tax_rules_group, tr.c.id_tax_rule))
+        .where(tr.c.id_country == (int(country) if country.isdigit() else -1), tr.c.id_state == 0)).all()
+    group = t.group
+    visitor_group = (config.get("PS_UNIDENTIFIED_GROUP") or "1").strip()
+    reduction = conn.execute(sa.select(group.c.reduction).where(
+        group.c.id_group == (int(visitor_group) if visitor_group.isdigit() else 1))).scalar()
+    return price_facts(config, id_shop, tax_rules(found), reduction)
+
+
+def tax_rules(rows: Sequence[Sequence[Any]]) -> dict[int, list[tuple[int, Any]]]:
+    """(id_tax_rules_group, behavior, rate, id_state, zipcode_from, zipcode_to, id_tax_rule) rows of
+    one country as (behavior, rate) lists per group: those that apply without an address, most
+    specific first (zip codes descending, as text), in creation order on a tie."""
+    kept = [r for r in rows if pricing.rule_matches_no_address(int(r[3] or 0), r[4], r[5])]
+    kept.sort(key=lambda r: int(r[6]))
+    kept.sort(key=lambda r: ((r[4] or "").strip(), (r[5] or "").strip()), reverse=True)
     rules: dict[int, list[tuple[int, Any]]] = {}
-    for group, behavior, rate in rows:
-        rules.setdefault(int(group), []).append((int(behavior or 0), rate))
-    return {group: tax_rate(group_rules) for group, group_rules in rules.items()}
+    for r in kept:
+        rules.setdefault(int(r[0]), []).append((int(r[1] or 0), r[2]))
+    return rules
 
 
-def _configuration(conn: sa.Connection, t: ShopTables, id_shop: int, names: Sequence[str]) -> dict[str, str]:
+def configuration(conn: sa.Connection, t: ShopTables, id_shop: int, names: Sequence[str]) -> dict[str, str]:
     """Configuration values as PrestaShop's Configuration::get reads them for a shop: the shop's
     own row, else its group's, else the global one (NULL shop and group)."""
     c, shop = t.configuration, t.shop
     group = conn.execute(sa.select(shop.c.id_shop_group).where(shop.c.id_shop == id_shop)).scalar()
+    rows = conn.execute(sa.select(c.c.name, c.c.id_shop, c.c.id_shop_group, c.c.value)
+                        .where(c.c.name.in_(names)))
+    return pick_configuration(rows, id_shop, group)
+
+
+def pick_configuration(rows, id_shop: int, id_shop_group: int | None) -> dict[str, str]:
+    """(name, id_shop, id_shop_group, value) rows -> name: the value Configuration::get gives."""
     out: dict[str, tuple[int, str]] = {}
-    for name, row_shop, row_group, value in conn.execute(
-            sa.select(c.c.name, c.c.id_shop, c.c.id_shop_group, c.c.value).where(c.c.name.in_(names))):
-        rank = 2 if row_shop == id_shop else 1 if row_group == group and not row_shop else \
+    for name, row_shop, row_group, value in rows:
+        rank = 2 if row_shop == id_shop else 1 if row_group == id_shop_group and not row_shop else \
             0 if not row_shop and not row_group else -1
         if rank >= 0 and (name not in out or rank > out[name][0]):
             out[name] = (rank, value or "")

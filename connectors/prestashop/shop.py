@@ -9,7 +9,7 @@ rendered without its password and only the first line of the driver's message.
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from decimal import Decimal
@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import URL, make_url
 
 from connectors.platform import export_format as fmt
-from connectors.prestashop import categories, listing
+from connectors.prestashop import categories, listing, pricing
 from connectors.prestashop.categories import CategoryTree
 from connectors.prestashop.schema import ShopTables, shop_tables
 from core.driver import Prepared, create_engine, decode_replacing, keyset_pages, text_factory
@@ -67,8 +67,10 @@ class PrestaShop:
     queue_page = 5000  # rows per query in iter_queue
 
     def __init__(self, url: str, *, prefix: str = "ps_", id_shop: int = 1, id_lang: int = 1,
-                 name: str = "shop", base_url: str | None = None):
+                 name: str = "shop", base_url: str | None = None,
+                 image_type: str = listing.DEFAULT_IMAGE_TYPE):
         self.url, self.prefix, self.name, self.base_url = url, prefix, name, base_url
+        self.image_type = image_type or listing.DEFAULT_IMAGE_TYPE
         self.id_shop, self.id_lang = int(id_shop), int(id_lang)
         self.tables: ShopTables = shop_tables(prefix)
         try:
@@ -82,10 +84,12 @@ class PrestaShop:
 
     @classmethod
     def from_connection(cls, conn: Any) -> PrestaShop:
-        """From a heartbeat `Connection` of type "prestashop" (options: url, prefix, id_shop, id_lang)."""
+        """From a heartbeat `Connection` of type "prestashop" (options: url, prefix, id_shop, id_lang,
+        base_url, image_type)."""
         o = conn.options
         return cls(o["url"], prefix=o.get("prefix", "ps_"), id_shop=o.get("id_shop", 1),
-                   id_lang=o.get("id_lang", 1), name=conn.name, base_url=o.get("base_url"))
+                   id_lang=o.get("id_lang", 1), name=conn.name, base_url=o.get("base_url"),
+                   image_type=o.get("image_type") or listing.DEFAULT_IMAGE_TYPE)
 
     def __enter__(self) -> PrestaShop:
         return self
@@ -202,16 +206,17 @@ class PrestaShop:
 
     def _product(self, row: Sequence[Any], combinations: list[dict[str, Any]], extras: listing.Extras,
                  facts: ShopFacts, notes: list[str]) -> dict[str, Any]:
-        return build_product(row, combinations, extras, facts, self.base_url, self.id_lang, notes)
+        return build_product(row, combinations, extras, facts, self.base_url, self.id_lang, notes,
+                             self.image_type)
 
     @functools.cached_property
     def facts(self) -> ShopFacts:
-        """What every batch shares: the shop's languages, tax rates, category tree; read once, until
+        """What every batch shares: the shop's languages, price facts, category tree; read once, until
         `forget_facts` (an export calls it when a task starts: a daemon lives for months, the shop's
         VAT and categories change)."""
         with self._connect() as conn:
             return ShopFacts(listing.read_languages(conn, self.tables, self.id_shop),
-                              listing.read_tax_rates(conn, self.tables, self.id_shop),
+                              listing.read_price_facts(conn, self.tables, self.id_shop),
                               categories.read_tree(conn, self.tables, self.id_shop, self.id_lang))
 
     def forget_facts(self) -> None:
@@ -307,7 +312,7 @@ class _Statements:
         self.queue = Prepared(self._queue(), dialect)
         self.products = Prepared(self._products(), dialect)
         self.combinations = Prepared(self._combinations(), dialect)
-        self.listing = listing.ListingReads(tables, id_shop, dialect)
+        self.listing = listing.ListingReads(tables, id_shop, dialect, id_lang)
 
     def _queue(self) -> sa.Select:
         t = self.tables
@@ -333,7 +338,7 @@ class _Statements:
                 pl.c.description_short, ps.c.active, ps.c.price, ps.c.wholesale_price,
                 sa_.c.quantity, p.c.weight, ps.c.id_category_default, cl.c.name, m.c.name, ps.c.date_upd,
                 p.c.supplier_reference, p.c.width, p.c.height, p.c.depth, ps.c.condition, ps.c.visibility,
-                ps.c.available_for_order, ps.c.minimal_quantity, ps.c.id_tax_rules_group,
+                ps.c.available_for_order, ps.c.minimal_quantity, ps.c.id_tax_rules_group, ps.c.ecotax,
             )
             .join(ps, sa.and_(ps.c.id_product == p.c.id_product, ps.c.id_shop == self.id_shop))
             .outerjoin(pl, sa.and_(pl.c.id_product == p.c.id_product, pl.c.id_shop == self.id_shop,
@@ -392,34 +397,54 @@ class ShopFacts(NamedTuple):
     """What every batch of a reader shares."""
 
     languages: dict[int, str]  # active id_lang -> iso code
-    tax_rates: dict[int, Decimal]  # id_tax_rules_group -> rate in the shop's country
+    prices: listing.PriceFacts  # the visitor, tax rates in the shop's country, rounding, URLs
     tree: CategoryTree
+
+    @property
+    def tax_rates(self) -> Mapping[int, Decimal]:
+        """id_tax_rules_group -> its rate in the shop's default country, in percent."""
+        return self.prices.tax_rates
 
 
 def build_product(row: Sequence[Any], combinations: list[dict[str, Any]], extras: listing.Extras,
                   facts: ShopFacts, base_url: str | None, id_lang: int,
-                  notes: list[str] | None = None) -> dict[str, Any]:
+                  notes: list[str] | None = None,
+                  image_type: str = listing.DEFAULT_IMAGE_TYPE) -> dict[str, Any]:
     """A row of `_Statements.products` as the driver gives it (decimals as float on SQLite), with
     its combinations and listing data, as the export format's product (raises InvalidValue).
+    Prices are the public ones (`pricing`: what an anonymous visitor of the shop is shown); the
+    product's own are those of its default combination, as PrestaShop shows a product.
     The bench's raw limit builds its records with it too, from rows it reads itself."""
     pid, tree = row[0], facts.tree
     price = Decimal(fmt.amount("price", row[8]))  # checked first: "price: 'abc' is not a number"
-    tax = facts.tax_rates.get(fmt.whole("id_tax_rules_group", row[24]), Decimal(0))
-    sales = extras.sales
+    if pid in extras.invalid:
+        raise fmt.InvalidValue(*extras.invalid[pid])
+    prices = Pricer(pid, price, fmt.whole("id_tax_rules_group", row[24]),
+                    Decimal(fmt.amount("ecotax", row[25])), extras, facts.prices)
+    default = prices.default_combination(combinations)
     for combination in combinations:
         pa = combination["id_product_attribute"]
-        fmt.priced(combination, price=price, tax=tax, sale=sales.get((pid, pa)) or sales.get((pid, 0)),
+        public = prices.of(combination)
+        fmt.priced(combination, price_tax_excl=public.regular_tax_excl,
+                   price_tax_incl=public.regular_tax_incl,
+                   specific_price=sale_of(public, f"combination {pa} "),
                    languages=extras.attributes.get(pa, {}), images=extras.combination_images.get(pa, []))
+    public = prices.of(default)
+    texts = extras.texts.get(pid, {})
+    rewrite = texts.get(facts.languages.get(id_lang, ""), {}).get("link_rewrite")
     images = extras.images.get(pid, [])
     for image in images:
-        image["url"] = listing.image_url(base_url, image["id"])
+        image["url"] = listing.image_url(base_url, image["id"], image_type, rewrite,
+                                         facts.prices.friendly_urls)
     category = int(row[12] or 0)
     extra = fmt.listing(
-        price=price, tax_rate=tax, sale=sales.get((pid, 0)), supplier_reference=row[16],
+        price_tax_incl=public.regular_tax_incl, tax_rate=prices.tax_rate, specific_price=sale_of(public, ""),
+        supplier_reference=row[16],
         condition=row[20], visibility=row[21], available_for_order=row[22], minimal_quantity=row[23],
         width=row[17], height=row[18], depth=row[19],
         categories=[{"id": c, "path": tree.path(c)} for c in extras.categories.get(pid, []) if c in tree],
-        languages=extras.texts.get(pid, {}), images=images, features=extras.features.get(pid, {}),
+        languages=texts, images=images,
+        features=extras.features.get(pid, {}) if facts.prices.features else {},
         notes=notes, main_language=facts.languages.get(id_lang))
     return fmt.product(
         id_product=pid, reference=row[1], ean13=row[2], upc=row[3], mpn=row[4], name=row[5],
@@ -428,6 +453,54 @@ def build_product(row: Sequence[Any], combinations: list[dict[str, Any]], extras
         manufacturer=row[14], date_upd=shop_datetime(row[15]), combinations=combinations,
         notes=notes, category_path=tree.path(category) if category in tree else None, extra=extra,
     )
+
+
+class Pricer:
+    """The public prices of one product and its combinations (pricing.py's rules, on the batch's
+    rows): which specific price each gets, and what it costs with and without taxes."""
+
+    def __init__(self, pid: int, price: Decimal, id_tax_rules_group: int, ecotax: Decimal,
+                 extras: listing.Extras, facts: listing.PriceFacts):
+        self.pid, self.price, self.ecotax, self.extras, self.facts = pid, price, ecotax, extras, facts
+        self.tax_rate = facts.tax_rates.get(id_tax_rules_group, Decimal(0))
+        self.rows = extras.sales.get(pid, []) + extras.sales.get(0, [])
+        visitor = facts.visitor
+        # GroupReduction::getValueForProduct, else the group's own reduction (Group::getReductionByIdGroup)
+        self.group_reduction = extras.group_reductions.get((pid, visitor.id_group), facts.group_reduction) \
+            if facts.group_reductions_active else Decimal(0)
+
+    def default_combination(self, combinations: list[dict[str, Any]]) -> dict[str, Any] | None:
+        """`Product::getDefaultAttribute`: the combination this shop marks as default, else the
+        first one; None for a product without combinations."""
+        marked = [c for c in combinations
+                  if self.extras.combination_prices.get(c["id_product_attribute"], (0, None))[1] == 1]
+        return (marked or combinations or [None])[0]
+
+    def of(self, combination: dict[str, Any] | None) -> pricing.PublicPrice:
+        """The public price of `combination` (None: the product without combination)."""
+        pa, impact, attribute_ecotax = 0, Decimal(0), Decimal(0)
+        if combination is not None:
+            pa = combination["id_product_attribute"]
+            impact = Decimal(combination["price_impact"])
+            ecotax = self.extras.combination_prices.get(pa, (0, None))[0]
+            attribute_ecotax = Decimal(fmt.amount(f"combination {pa} ecotax", ecotax))
+        item = pricing.PriceInputs(
+            price=self.price, impact=impact, id_product_attribute=pa, tax_rate=self.tax_rate,
+            ecotax=self.ecotax, attribute_ecotax=attribute_ecotax, ecotax_rate=self.facts.ecotax_rate,
+            group_reduction=self.group_reduction)
+        specific = pricing.choose_specific_price(self.rows, self.facts.visitor, self.pid, pa, self.extras.at,
+                                                 self.extras.priorities.get(self.pid))
+        return pricing.public_price(item, specific, self.facts.visitor.round_mode)
+
+
+def sale_of(public: pricing.PublicPrice, where: str) -> dict[str, Any] | None:
+    """The format's `specific_price` of a public price: None when no specific price applies."""
+    s = public.specific
+    if s is None:
+        return None
+    return fmt.sale(price_tax_excl=public.sale_tax_excl, price_tax_incl=public.sale_tax_incl,
+                    reduction=s.reduction, reduction_type=s.reduction_type, reduction_tax=s.reduction_tax,
+                    start=s.start, end=s.end, where=where)
 
 
 def shop_datetime(value: Any) -> datetime | str | None:

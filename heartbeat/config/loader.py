@@ -157,6 +157,7 @@ CONNECTION_TYPES: dict[str, dict[str, Opt]] = {
         "id_shop": Opt(int, 1, AT_LEAST_1),
         "id_lang": Opt(int, 1, AT_LEAST_1),
         "base_url": Opt(str, None, HTTP_URL),  # the shop's address, for image URLs in exports
+        "image_type": Opt(str, "large_default", NON_EMPTY),  # the image size (ps_image_type.name) in URLs
     },
     "directory": {"path": Opt(str, check=NON_EMPTY, resolve="path")},
     # an export's delivery target (connectors/platform/delivery.py): the file is uploaded when done
