@@ -28,7 +28,7 @@ class Processed:
     per field) of what was sent, for change tracking; a maintenance task's findings."""
 
     outcomes: list[Outcome]
-    records: list[str] = field(default_factory=list)
+    records: list[bytes | str] = field(default_factory=list)  # encoded lines (export), or text
     effects: list = field(default_factory=list)  # each [position, ...what the worker needs]
     sync: dict[int, str] = field(default_factory=dict)
     fields: dict[int, str] = field(default_factory=dict)  # product id -> a digest per field sent
