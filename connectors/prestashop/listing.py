@@ -12,7 +12,7 @@ come as the driver gives them (decimals as float on SQLite, text dates on SQLite
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -143,15 +143,23 @@ def in_range_and_list(column: sa.ColumnElement) -> sa.ColumnElement[bool]:
     return sa.and_(in_range(column), column.in_(sa.bindparam("ids", expanding=True)))
 
 
-def batch_values(ids: Sequence[int]) -> tuple[bool, dict[str, Any]]:
-    """(sparse, the statements' values) for a batch of ascending `ids`: a dense batch is read by
-    its range alone (`in_range`; rows of products in its gaps are read and not used), a sparse
-    one by its range and its list (`in_range_and_list`)."""
-    sparse = ids[-1] - ids[0] >= DENSE * len(ids)
-    values: dict[str, Any] = {"first": ids[0], "last": ids[-1]}
-    if sparse:
-        values["ids"] = list(ids)
-    return sparse, values
+LIST_MAX = 500  # ids per IN list: MariaDB makes a list of 1000 (in_predicate_conversion_threshold) a join
+
+
+def batch_parts(ids: Sequence[int], most: int) -> Iterator[tuple[bool, dict[str, Any]]]:
+    """(sparse, the statements' values) per read of a batch of ascending `ids`, at most `most` ids
+    each. A dense part is read by its range alone (`in_range`; rows of products in its gaps are
+    read and not used); a sparse one by its range and its list (`in_range_and_list`), at most
+    LIST_MAX ids a read, so that no IN list is rewritten into a join of a whole table."""
+    for start in range(0, len(ids), most):
+        chunk = ids[start:start + most]
+        if chunk[-1] - chunk[0] < DENSE * len(chunk):
+            yield False, {"first": chunk[0], "last": chunk[-1]}
+            continue
+        for at in range(0, len(chunk), LIST_MAX):
+            part = chunk[at:at + LIST_MAX]
+            sparse = part[-1] - part[0] >= DENSE * len(part)
+            yield sparse, {"first": part[0], "last": part[-1], **({"ids": list(part)} if sparse else {})}
 
 
 class ListingReads:
@@ -218,13 +226,16 @@ class ListingReads:
                       a.c.position), dialect)
         sp = t.specific_price
         # the candidates of any anonymous visitor of this shop (no cart, no customer, one unit);
-        # currency, country, group and dates are decided by pricing.choose_specific_price
+        # currency, country, group and dates are decided by pricing.choose_specific_price. The
+        # batch's own and the catalogue-wide ones (id_product 0) are two selects: under one OR,
+        # MariaDB reads the whole table once the batch's list is turned into a join
+        def sales(which: sa.ColumnElement[bool]) -> sa.Select:
+            return sa.select(*(sp.c[name] for name in SALE_COLUMNS)).where(
+                which, sa.or_(sp.c.id_shop == 0, sp.c.id_shop == s), sp.c.id_cart == 0,
+                sp.c.id_customer == 0, sp.c.from_quantity <= 1)
         self.sales = Prepared(
-            sa.select(*(sp.c[name] for name in SALE_COLUMNS))
-            .where(sa.or_(within(sp.c.id_product), sp.c.id_product == 0),
-                   sa.or_(sp.c.id_shop == 0, sp.c.id_shop == s), sp.c.id_cart == 0, sp.c.id_customer == 0,
-                   sp.c.from_quantity <= 1)
-            .order_by(sp.c.id_product, sp.c.id_specific_price), dialect)
+            sa.union_all(sales(within(sp.c.id_product)), sales(sp.c.id_product == 0))
+            .order_by(sa.literal_column("id_product"), sa.literal_column("id_specific_price")), dialect)
         spp = t.specific_price_priority
         self.priorities = Prepared(
             sa.select(spp.c.id_product, spp.c.priority).where(within(spp.c.id_product))
@@ -241,7 +252,7 @@ class ListingReads:
 
     def read(self, conn: sa.Connection, values: dict[str, Any], languages: dict[int, str],
              at: datetime | None, rows: Callable[..., list[tuple]]) -> Extras:
-        """The batch's listing data; `values` are `batch_values(ids)`'s; `languages` maps the
+        """The batch's listing data; `values` are those of one of `batch_parts`; `languages` maps the
         shop's active id_lang to its iso code; `at` (the shop's local time) decides which specific
         prices are current; `rows(conn, statement, **values)` runs a statement (shop.shop_rows:
         broken UTF-8 read as U+FFFD). Rows of products outside the batch (a dense batch's gaps)

@@ -185,9 +185,7 @@ class PrestaShop:
         found: dict[int, Problem] = {}
         facts = self.facts
         with self._connect() as conn:
-            for start in range(0, len(wanted), IDS_PER_QUERY):
-                chunk = wanted[start:start + IDS_PER_QUERY]
-                sparse, values = listing.batch_values(chunk)
+            for sparse, values in listing.batch_parts(wanted, IDS_PER_QUERY):
                 reads = self._statements.sparse if sparse else self._statements.dense
                 combinations = self._read_combinations(conn, reads.combinations, values, found)
                 rows = shop_rows(conn, reads.products, **values)
@@ -250,6 +248,17 @@ class PrestaShop:
             if group is not None and value is not None:
                 current["attributes"][group] = value
         return by_product
+
+    def plans(self, ids: Sequence[int]) -> dict[str, list[tuple]]:
+        """The database's plan (`Prepared.explain`) of each per-batch read for a batch of these
+        ascending ids (its first read), by statement name: what tests/test_batch_plans.py holds
+        to using keys."""
+        sparse, values = next(listing.batch_parts(list(ids), IDS_PER_QUERY))
+        reads = self._statements.sparse if sparse else self._statements.dense
+        statements = {"products": reads.products, "combinations": reads.combinations,
+                      **{name: getattr(reads.listing, name) for name in listing.STATEMENTS}}
+        with self._connect() as conn:
+            return {name: statement.explain(conn, **values) for name, statement in statements.items()}
 
     def existing(self, ids: Sequence[int]) -> set[int]:
         """Which of these products this shop has, as iter_queue lists them (a ps_product row and
