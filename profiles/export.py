@@ -13,11 +13,13 @@ from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 
 from connectors.platform.export_format import (
+    Pieces,
     changed_fields,
     deleted,
     encode_order,
+    encode_pieces,
     encode_product,
-    record_signature,
+    pieces_signature,
 )
 from connectors.prestashop import PrestaShop
 from connectors.prestashop.orders import OrderReader
@@ -121,8 +123,11 @@ class ExportWorker(Worker):
         record["combinations"] = combinations
         return None
 
-    def _encode(self, record: dict) -> bytes:
-        return encode_order(record) if self.entity == "orders" else encode_product(record)
+    def _encode(self, record: dict) -> tuple[bytes, Pieces | None]:
+        """The record's line, and its fields' encoded values when the profile tracks changes."""
+        if self.tracks_changes:
+            return encode_pieces(record)
+        return (encode_order(record) if self.entity == "orders" else encode_product(record)), None
 
     def process(self, task: Task, items: list[Item], previous) -> Processed:
         problems: dict[int, Problem] = {}  # products not exported, or exported with notes
@@ -141,17 +146,18 @@ class ExportWorker(Worker):
         result = Processed(outcomes=[])
         for item in items:
             try:
-                outcome, record, line = self._export(item, records, problems, resolver, at)
+                outcome, record = self._export(item, records, problems, resolver, at)
+                line, pieces = self._encode(record) if record is not None else (None, None)
             except ConnectorError:
                 raise
             except Exception as exc:  # this one only; the batch goes on
-                record = line = None
+                line = pieces = None
                 outcome = Outcome(item.position, ItemStatus.ERROR, "none", _reason(exc))
             last = previous.get(item.product_id)
             if line is None and last is not None and outcome.detail == NOT_FOUND:  # sent before: gone now
                 outcome, line = self._deleted(item, last, result)
             elif line is not None and self.tracks_changes:
-                outcome, line = self._track(item, outcome, record, line, last, full, result)
+                outcome, line = self._track(item, outcome, line, pieces, last, full, result)
             if line is not None:
                 result.records.append(line)
             result.outcomes.append(outcome)
@@ -161,21 +167,21 @@ class ExportWorker(Worker):
         """Announce a product this profile sent that the shop no longer has, and stop tracking it."""
         result.forget.append(item.product_id)
         detail = f"deleted from the shop since task #{last[1]}: announced"
-        line = self._encode(deleted(item.product_id, item.reference or None))
+        line = encode_product(deleted(item.product_id, item.reference or None))
         return Outcome(item.position, ItemStatus.PROCESSED, "exported", detail), line
 
     @staticmethod
-    def _track(item: Item, outcome: Outcome, record: dict, line: bytes, last: tuple | None, full: bool,
-               result: Processed) -> tuple[Outcome, bytes | None]:
+    def _track(item: Item, outcome: Outcome, line: bytes, pieces: Pieces | None, last: tuple | None,
+               full: bool, result: Processed) -> tuple[Outcome, bytes | None]:
         """Skip a product unchanged since it was last sent (unless `full`); otherwise say what
         changed since then, record what is sent, and give its line. The line's SHA-256 decides
-        "unchanged"; the per-field digests (`record_signature`, the same as `signature` of the
-        line) name what changed."""
+        "unchanged"; the per-field digests (`pieces_signature`, the same as `signature` of the
+        line, taken only for a product sent) name what changed."""
         digest = hashlib.sha256(line).hexdigest()
         if last and last[0] == digest and not full:
             skipped = Outcome(item.position, ItemStatus.SKIPPED, "none", f"unchanged since task #{last[1]}")
             return skipped, None
-        fields = record_signature(record, line)
+        fields = pieces_signature(pieces, line)
         result.sync[item.product_id], result.fields[item.product_id] = digest, fields
         if last is None:
             what = "first export"
@@ -189,21 +195,21 @@ class ExportWorker(Worker):
 
     def _export(self, item: Item, records: dict | None, problems: dict,
                 resolver: CategoryResolver | None = None,
-                at: datetime | None = None) -> tuple[Outcome, dict | None, bytes | None]:
-        """The item's outcome, its record and line (None, None when it is not sent)."""
+                at: datetime | None = None) -> tuple[Outcome, dict | None]:
+        """The item's outcome and its record (None when it is not sent)."""
         if records is None:
             records = self._read([item.product_id], problems, at)
         record = records.get(item.product_id)
         problem = problems.get(item.product_id)
         if problem is not None and problem.error:
-            return Outcome(item.position, ItemStatus.ERROR, "none", problem.error), None, None
+            return Outcome(item.position, ItemStatus.ERROR, "none", problem.error), None
         if record is None:
-            return Outcome(item.position, ItemStatus.SKIPPED, "none", NOT_FOUND), None, None
+            return Outcome(item.position, ItemStatus.SKIPPED, "none", NOT_FOUND), None
         mandatory = self._categorised(record, resolver)
         if mandatory is not None:
-            return Outcome(item.position, ItemStatus.SKIPPED, "none", mandatory), None, None
+            return Outcome(item.position, ItemStatus.SKIPPED, "none", mandatory), None
         notes = "; ".join(problem.notes) if problem is not None else None
-        return Outcome(item.position, ItemStatus.PROCESSED, "exported", notes), record, self._encode(record)
+        return Outcome(item.position, ItemStatus.PROCESSED, "exported", notes), record
 
     def pending(self, sent: Callable[[list[int]], dict[int, str]], tracked: list[int],
                 chunk: int = 1000, now: datetime | None = None) -> dict[str, int]:
