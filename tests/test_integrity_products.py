@@ -249,8 +249,7 @@ def test_fixes_repair_as_prestashop_would(demo_url, corrupted):
 def test_one_default_combination_is_also_the_products_cached_default(demo_url):
     (pid, first), = raw(demo_url, "SELECT id_product, MIN(id_product_attribute) FROM ps_product_attribute "
                                   "GROUP BY id_product ORDER BY id_product LIMIT 1")
-    execute(demo_url, *(f"ALTER TABLE ps_{t} ADD COLUMN cache_default_attribute INT NOT NULL DEFAULT 0"
-                        for t in ("product", "product_shop")),
+    execute(demo_url,  # the demo has PrestaShop's cache_default_attribute columns
             f"UPDATE ps_product_attribute SET default_on = NULL WHERE id_product = {pid}",
             f"UPDATE ps_product_attribute_shop SET default_on = NULL WHERE id_product = {pid}")
     before = dump(demo_url)
@@ -280,8 +279,8 @@ def test_a_shop_sharing_stock_gets_the_groups_stock_rows(demo_url):
 
 
 def test_a_created_row_gets_the_defaults_of_columns_heartbeat_does_not_know(demo_url, backend):
-    execute(demo_url, "ALTER TABLE ps_stock_available ADD COLUMN location VARCHAR(255) NOT NULL DEFAULT ''",
-            "ALTER TABLE ps_stock_available ADD COLUMN out_of_stock INT NOT NULL DEFAULT '2'",
+    # the demo has 8.1's location and out_of_stock; a module's columns come on top
+    execute(demo_url, "ALTER TABLE ps_stock_available ADD COLUMN module_flag INT NOT NULL DEFAULT '2'",
             "ALTER TABLE ps_stock_available ADD COLUMN ecotax DECIMAL(17,6) NOT NULL DEFAULT '0.000000'",
             "ALTER TABLE ps_stock_available ADD COLUMN note VARCHAR(8) NULL",
             "DELETE FROM ps_stock_available WHERE id_product = 5")
@@ -289,8 +288,8 @@ def test_a_created_row_gets_the_defaults_of_columns_heartbeat_does_not_know(demo
     result = run(demo_url, FIX_LINKEDS)
     assert found(result.fixed) == {"stock_row_missing": 1}
     (change,) = [c for cs in result.batches for c in cs]
-    assert {k: change.after[k] for k in ("location", "out_of_stock", "note")} == {
-        "location": "", "out_of_stock": 2, "note": None}
+    assert {k: change.after[k] for k in ("location", "out_of_stock", "module_flag", "note")} == {
+        "location": "", "out_of_stock": 0, "module_flag": 2, "note": None}
     undo(demo_url, result.batches)  # what was planned is what was written: no drift
     assert dump(demo_url) == before
 

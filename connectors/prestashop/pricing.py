@@ -6,9 +6,10 @@ returns on the shop's front office for a visitor who is not logged in: the Visit
 and default currency (`PS_CURRENCY_DEFAULT`), quantity 1, no cart, no customer, computed at
 `COMPUTE_PRECISION` decimals and rounded by `PS_PRICE_ROUND_MODE`.
 
-Every value is a `Decimal` and every step exact: PrestaShop computes in PHP floats and rounds once at
-the end (`Tools::ps_round`, whose half-up rounding is designed to give the decimal answer), so the
-exact decimal result is the one PrestaShop means. Nothing here reads a database: `listing.py` reads the
+Every value is a `Decimal` and every step exact (but a tax removed from an amount, a division,
+which keeps 28 significant digits): PrestaShop computes in PHP floats and rounds once at the end
+(`Tools::ps_round`, whose half-up rounding is designed to give the decimal answer), so the exact
+decimal result is the one PrestaShop means. Nothing here reads a database: `listing.py` reads the
 rows, this module decides.
 """
 
@@ -199,11 +200,11 @@ def choose_specific_price(rows: Iterable[SpecificPrice], visitor: Visitor, id_pr
                           id_product_attribute: int, at: datetime | None,
                           priorities: Sequence[str] | None = None) -> SpecificPrice | None:
     """The row `SpecificPrice::getSpecificPrice` returns, or None: among the candidates, the
-    combination's own before the product's, then (no cart, one unit: equal) the manual rows
-    before the catalog price rules' (`id_specific_price_rule` ascending: 0 first), then the
-    highest score, the latest end (no end last), the latest start (no start last); the first
-    created on a tie (MySQL leaves it open). `priorities`: the product's own
-    (`ps_specific_price_priority`), else the visitor's (`SpecificPrice::getPriority`)."""
+    combination's own before the product's, then (no cart: equal) the higher `from_quantity` (1
+    before 0), the manual rows before the catalog price rules' (`id_specific_price_rule`
+    ascending: 0 first), the highest score, the latest end (no end last), the latest start (no
+    start last); the first created on a tie (MySQL leaves it open). `priorities`: the product's
+    own (`ps_specific_price_priority`), else the visitor's (`SpecificPrice::getPriority`)."""
     if not visitor.specific_prices:  # SpecificPrice::isFeatureActive
         return None
     order = tuple(priorities) if priorities else visitor.priorities
@@ -211,8 +212,9 @@ def choose_specific_price(rows: Iterable[SpecificPrice], visitor: Visitor, id_pr
     for row in rows:
         if not is_candidate(row, visitor, id_product, id_product_attribute, at):
             continue
-        key = (row.id_product_attribute, -row.id_specific_price_rule, score(row, visitor, order),
-               row.end or datetime.min, row.start or datetime.min, -row.id_specific_price)
+        key = (row.id_product_attribute, row.from_quantity, -row.id_specific_price_rule,
+               score(row, visitor, order), row.end or datetime.min, row.start or datetime.min,
+               -row.id_specific_price)
         if best_key is None or key > best_key:
             best, best_key = row, key
     return best
