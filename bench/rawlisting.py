@@ -45,7 +45,7 @@ TEXTS_SQL = ("SELECT id_product, id_lang, name, description_short, description, 
              "FROM ps_product_lang WHERE id_product BETWEEN ? AND ? AND id_shop = ? "
              "ORDER BY id_product, id_lang")
 IMAGES_SQL = ("SELECT i.id_product, i.id_image, i.position, s.cover, l.id_lang, l.legend FROM ps_image i "
-              "JOIN ps_image_shop s ON s.id_image = i.id_image AND s.id_shop = ? "
+              "JOIN ps_image_shop s ON s.id_image = i.id_image AND s.id_shop + 0 = ? "
               "LEFT JOIN ps_image_lang l ON l.id_image = i.id_image WHERE i.id_product BETWEEN ? AND ? "
               "ORDER BY i.id_product, i.position, i.id_image, l.id_lang")
 COMBINATION_IMAGES_SQL = (
@@ -76,8 +76,9 @@ ATTRIBUTES_SQL = (
     "ORDER BY pa.id_product_attribute, al.id_lang, g.position, a.id_attribute_group, a.position")
 SALES_SQL = (
     "SELECT " + ", ".join("{q}" + c + "{q}" for c in SALE_COLUMNS) + " FROM ps_specific_price "
-    "WHERE (id_product BETWEEN ? AND ? OR id_product = 0) AND (id_shop = 0 OR id_shop = ?) AND id_cart = 0 "
-    "AND id_customer = 0 AND from_quantity <= 1 ORDER BY id_product, id_specific_price")
+    "WHERE (id_product BETWEEN ? AND ? OR id_product = 0) AND (id_shop + 0 = 0 OR id_shop + 0 = ?) "
+    "AND id_cart + 0 = 0 AND id_customer + 0 = 0 AND from_quantity + 0 <= 1 "
+    "ORDER BY id_product, id_specific_price")
 PRIORITIES_SQL = ("SELECT id_product, priority FROM ps_specific_price_priority "
                   "WHERE id_product BETWEEN ? AND ? ORDER BY id_product, id_specific_price_priority DESC")
 GROUP_REDUCTIONS_SQL = ("SELECT id_product, id_group, reduction FROM ps_product_group_reduction_cache "
@@ -90,6 +91,8 @@ SQL = {"texts": TEXTS_SQL, "images": IMAGES_SQL, "combination_images": COMBINATI
        "categories": CATEGORIES_SQL, "features": FEATURES_SQL, "attributes": ATTRIBUTES_SQL,
        "sales": SALES_SQL, "priorities": PRIORITIES_SQL, "group_reductions": GROUP_REDUCTIONS_SQL,
        "combination_prices": COMBINATION_PRICES_SQL}
+# `column + 0` where a low-selectivity key (id_shop, id_cart) would be chosen over the batch's range:
+# the connector's listing.unkeyed, for the same plans
 ARGS = {"texts": ((), (ID_SHOP,)), "images": ((ID_SHOP,), ()), "combination_images": ((ID_LANG,), ()),
         "features": ((ID_SHOP,), ()), "sales": ((), (ID_SHOP,)), "combination_prices": ((), (ID_SHOP,))}
 

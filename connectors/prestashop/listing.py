@@ -143,6 +143,14 @@ def in_range_and_list(column: sa.ColumnElement) -> sa.ColumnElement[bool]:
     return sa.and_(in_range(column), column.in_(sa.bindparam("ids", expanding=True)))
 
 
+def unkeyed(column: sa.ColumnElement) -> sa.ColumnElement:
+    """`column + 0`: a condition no index is chosen for. Without statistics (a shop's SQLite file,
+    a fresh MariaDB table) SQLite takes an equality on any indexed column as selective, and read
+    the whole of ps_image_shop by its id_shop key (id_shop = 1 is every row) and ps_specific_price
+    by id_cart = 0 at every batch rather than the batch's range of id_product."""
+    return column + 0
+
+
 LIST_MAX = 500  # ids per IN list: MariaDB makes a list of 1000 (in_predicate_conversion_threshold) a join
 
 
@@ -180,7 +188,7 @@ class ListingReads:
         self.images = Prepared(
             sa.select(img.c.id_product, img.c.id_image, img.c.position, ish.c.cover, il.c.id_lang,
                       il.c.legend)
-            .join(ish, sa.and_(ish.c.id_image == img.c.id_image, ish.c.id_shop == s))
+            .join(ish, sa.and_(ish.c.id_image == img.c.id_image, unkeyed(ish.c.id_shop) == s))
             .outerjoin(il, il.c.id_image == img.c.id_image)
             .where(within(img.c.id_product))
             .order_by(img.c.id_product, img.c.position, img.c.id_image, il.c.id_lang), dialect)
@@ -230,9 +238,10 @@ class ListingReads:
         # batch's own and the catalogue-wide ones (id_product 0) are two selects: under one OR,
         # MariaDB reads the whole table once the batch's list is turned into a join
         def sales(which: sa.ColumnElement[bool]) -> sa.Select:
+            shop = unkeyed(sp.c.id_shop)
             return sa.select(*(sp.c[name] for name in SALE_COLUMNS)).where(
-                which, sa.or_(sp.c.id_shop == 0, sp.c.id_shop == s), sp.c.id_cart == 0,
-                sp.c.id_customer == 0, sp.c.from_quantity <= 1)
+                which, sa.or_(shop == 0, shop == s), unkeyed(sp.c.id_cart) == 0,
+                unkeyed(sp.c.id_customer) == 0, unkeyed(sp.c.from_quantity) <= 1)
         self.sales = Prepared(
             sa.union_all(sales(within(sp.c.id_product)), sales(sp.c.id_product == 0))
             .order_by(sa.literal_column("id_product"), sa.literal_column("id_specific_price")), dialect)
