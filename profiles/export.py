@@ -13,13 +13,11 @@ from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 
 from connectors.platform.export_format import (
-    Pieces,
     changed_fields,
     deleted,
     encode_order,
-    encode_pieces,
     encode_product,
-    pieces_signature,
+    record_signature,
 )
 from connectors.prestashop import PrestaShop
 from connectors.prestashop.orders import OrderReader
@@ -123,11 +121,8 @@ class ExportWorker(Worker):
         record["combinations"] = combinations
         return None
 
-    def _encode(self, record: dict) -> tuple[bytes, Pieces | None]:
-        """The record's line, and its fields' encoded values when the profile tracks changes."""
-        if self.tracks_changes:
-            return encode_pieces(record)
-        return (encode_order(record) if self.entity == "orders" else encode_product(record)), None
+    def _encode(self, record: dict) -> bytes:
+        return encode_order(record) if self.entity == "orders" else encode_product(record)
 
     def process(self, task: Task, items: list[Item], previous) -> Processed:
         problems: dict[int, Problem] = {}  # products not exported, or exported with notes
@@ -147,17 +142,17 @@ class ExportWorker(Worker):
         for item in items:
             try:
                 outcome, record = self._export(item, records, problems, resolver, at)
-                line, pieces = self._encode(record) if record is not None else (None, None)
+                line = self._encode(record) if record is not None else None
             except ConnectorError:
                 raise
             except Exception as exc:  # this one only; the batch goes on
-                line = pieces = None
+                record = line = None
                 outcome = Outcome(item.position, ItemStatus.ERROR, "none", _reason(exc))
             last = previous.get(item.product_id)
             if line is None and last is not None and outcome.detail == NOT_FOUND:  # sent before: gone now
                 outcome, line = self._deleted(item, last, result)
             elif line is not None and self.tracks_changes:
-                outcome, line = self._track(item, outcome, line, pieces, last, full, result)
+                outcome, line = self._track(item, outcome, record, line, last, full, result)
             if line is not None:
                 result.records.append(line)
             result.outcomes.append(outcome)
@@ -171,17 +166,17 @@ class ExportWorker(Worker):
         return Outcome(item.position, ItemStatus.PROCESSED, "exported", detail), line
 
     @staticmethod
-    def _track(item: Item, outcome: Outcome, line: bytes, pieces: Pieces | None, last: tuple | None,
+    def _track(item: Item, outcome: Outcome, record: dict, line: bytes, last: tuple | None,
                full: bool, result: Processed) -> tuple[Outcome, bytes | None]:
         """Skip a product unchanged since it was last sent (unless `full`); otherwise say what
         changed since then, record what is sent, and give its line. The line's SHA-256 decides
-        "unchanged"; the per-field digests (`pieces_signature`, the same as `signature` of the
+        "unchanged"; the per-field digests (`record_signature`, the same as `signature` of the
         line, taken only for a product sent) name what changed."""
         digest = hashlib.sha256(line).hexdigest()
         if last and last[0] == digest and not full:
             skipped = Outcome(item.position, ItemStatus.SKIPPED, "none", f"unchanged since task #{last[1]}")
             return skipped, None
-        fields = pieces_signature(pieces, line)
+        fields = record_signature(record, line)
         result.sync[item.product_id], result.fields[item.product_id] = digest, fields
         if last is None:
             what = "first export"

@@ -36,7 +36,7 @@ from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from itertools import repeat
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 from zlib import crc32
 
 import orjson
@@ -473,7 +473,7 @@ def signature(line: bytes) -> str:
     PRODUCT_KEYS order, as hex; 0 for an optional field the line does not have): `changed_fields`
     compares two. Fields are found by their key in order: inside a JSON string a quote is always
     escaped, so `"price":` only matches the key, and the nested objects (category, combinations)
-    come after the keys searched before them. `pieces_signature` gives the same from the fields."""
+    come after the keys searched before them. `record_signature` gives the same from the record."""
     find = line.find
     digests = [0] * len(_KEY_MARKS)
     field, start = None, 0
@@ -491,45 +491,27 @@ def signature(line: bytes) -> str:
 
 _OPTIONAL_AT = PRODUCT_KEYS.index("platform_category")
 _WITHOUT_OPTIONAL = tuple(key for key in PRODUCT_KEYS if key not in OPTIONAL_KEYS)
-_LAYOUTS = {  # keys in order -> (their marks, each mark's CRC, what follows each value in the line)
-    keys: (tuple(_KEY_MARKS[PRODUCT_KEYS.index(k)] for k in keys),
-           tuple(crc32(_KEY_MARKS[PRODUCT_KEYS.index(k)]) for k in keys),
+_LAYOUTS = {  # keys in order -> (each key mark's CRC, what follows each value in the line)
+    keys: (tuple(crc32(_KEY_MARKS[PRODUCT_KEYS.index(k)]) for k in keys),
            (*repeat(b",", len(keys) - 1), b"}"))
     for keys in (PRODUCT_KEYS, _WITHOUT_OPTIONAL)}
 
 
-class Pieces(NamedTuple):
-    """A product line's fields as encoded (each value's JSON, in PRODUCT_KEYS order) and the
-    layout of its keys (`_LAYOUTS`): what `pieces_signature` digests."""
-
-    values: list[bytes]
-    layout: tuple
-
-
-def encode_pieces(p: Mapping[str, Any]) -> tuple[bytes, Pieces | None]:
-    """`encode_product(p)`, built from each field's encoded value (the same bytes: `{"key":value,
-    ...}` is how a dict is written), and those values for `pieces_signature`; None when the
-    record's keys are not PRODUCT_KEYS in order (a deleted entry, an order) or orjson refuses a
-    value. Change tracking needs both the line (its hash) and each field's bytes (a digest per
-    field); encoding each value once gives both at the price of one line, without searching it."""
+def record_signature(p: Mapping[str, Any], line: bytes) -> str:
+    """`signature(line)` for `line = encode_product(p)`, from the record rather than by searching
+    the line: each field's digest is the CRC-32 of its key mark continued over its value's JSON and
+    the byte after it (CRC-32 can be continued, so it is the CRC of the same bytes of the line).
+    Three C calls per field and no Python loop: this runs for every product sent. A record whose
+    keys are not PRODUCT_KEYS in order (a deleted entry), or with a value orjson refuses, is
+    searched as before."""
     layout = _LAYOUTS.get(tuple(p))
     if layout is None:
-        return encode_product(p), None
-    try:
-        values = list(map(orjson.dumps, p.values()))
-    except TypeError:  # a value orjson refuses: encode_product writes it with json
-        return encode_product(p), None
-    return b"{" + b",".join(map(bytes.__add__, layout[0], values)) + b"}", Pieces(values, layout)
-
-
-def pieces_signature(pieces: Pieces | None, line: bytes) -> str:
-    """`signature(line)` for `line, pieces = encode_pieces(p)`: each field's digest is the CRC-32
-    of its key mark continued over its value and the byte after it (CRC-32 can be continued, so it
-    is the CRC of the same bytes of the line): no Python loop, this runs for every product sent."""
-    if pieces is None:
         return signature(line)
-    _, marks, ends = pieces.layout
-    digests = list(map(crc32, ends, map(crc32, pieces.values, marks)))
+    marks, ends = layout
+    try:
+        digests = list(map(crc32, ends, map(crc32, map(orjson.dumps, p.values()), marks)))
+    except TypeError:  # a value orjson refuses: encode_product wrote it with json
+        return signature(line)
     if len(digests) < len(PRODUCT_KEYS):
         digests.insert(_OPTIONAL_AT, 0)
     return _PACK_DIGESTS(*digests).hex()
