@@ -20,7 +20,9 @@ from typing import Any
 import sqlalchemy as sa
 
 from connectors.platform import export_format as fmt
-from connectors.prestashop.columns import DECIMAL, FLAG, UINT, PsDecimal, col, table
+from connectors.prestashop.columns import DECIMAL, FLAG, UINT, PsDecimal
+from connectors.prestashop.columns import col as _col
+from connectors.prestashop.columns import table as _table
 from connectors.prestashop.shop import IDS_PER_QUERY, PrestaShop
 from core.driver import keyset_pages
 
@@ -58,27 +60,27 @@ class OrderTables:
 
 
 def _orders(md: sa.MetaData, p: str) -> sa.Table:
-    t = table(
+    t = _table(
         f"{p}orders", md,
-        col("id_order", UINT, primary_key=True, autoincrement=True),
-        col("reference", sa.String(9), nullable=True),
-        col("id_shop", UINT, server_default="1"),
-        col("id_carrier", UINT),
-        col("id_lang", UINT),
-        col("id_customer", UINT),
-        col("id_cart", UINT),
-        col("id_currency", UINT),
-        col("id_address_delivery", UINT),
-        col("id_address_invoice", UINT),
-        col("current_state", UINT),
-        col("payment", sa.String(255)),
-        col("conversion_rate", RATE, server_default="1.000000"),
-        *(col(name, DECIMAL, server_default="0.000000") for name in fmt.ORDER_TOTALS),
-        col("invoice_date", sa.DateTime),
-        col("delivery_date", sa.DateTime),
-        col("valid", UINT, server_default="0"),  # int(1) unsigned in PrestaShop
-        col("date_add", sa.DateTime),
-        col("date_upd", sa.DateTime),
+        _col("id_order", UINT, primary_key=True, autoincrement=True),
+        _col("reference", sa.String(9), nullable=True),
+        _col("id_shop", UINT, server_default="1"),
+        _col("id_carrier", UINT),
+        _col("id_lang", UINT),
+        _col("id_customer", UINT),
+        _col("id_cart", UINT),
+        _col("id_currency", UINT),
+        _col("id_address_delivery", UINT),
+        _col("id_address_invoice", UINT),
+        _col("current_state", UINT),
+        _col("payment", sa.String(255)),
+        _col("conversion_rate", RATE, server_default="1.000000"),
+        *(_col(name, DECIMAL, server_default="0.000000") for name in fmt.ORDER_TOTALS),
+        _col("invoice_date", sa.DateTime),
+        _col("delivery_date", sa.DateTime),
+        _col("valid", UINT, server_default="0"),  # int(1) unsigned in PrestaShop
+        _col("date_add", sa.DateTime),
+        _col("date_upd", sa.DateTime),
     )
     sa.Index(f"ix_{p}orders_id_shop", t.c.id_shop)
     return t
@@ -86,23 +88,23 @@ def _orders(md: sa.MetaData, p: str) -> sa.Table:
 
 def _order_detail(md: sa.MetaData, p: str) -> sa.Table:
     """One row per product (or combination) in an order, with copies of what it was when sold."""
-    t = table(
+    t = _table(
         f"{p}order_detail", md,
-        col("id_order_detail", UINT, primary_key=True, autoincrement=True),
-        col("id_order", UINT),
-        col("id_shop", UINT),
-        col("product_id", UINT),
-        col("product_attribute_id", UINT, nullable=True),
-        col("product_name", sa.String(255)),
-        col("product_quantity", UINT, server_default="0"),
-        col("product_ean13", sa.String(13), nullable=True),
-        col("product_reference", sa.String(64), nullable=True),  # varchar(32) before 8.0
-        col("product_weight", DECIMAL),
-        col("tax_name", sa.String(16)),
-        col("total_price_tax_incl", DECIMAL, server_default="0.000000"),
-        col("total_price_tax_excl", DECIMAL, server_default="0.000000"),
-        col("unit_price_tax_incl", DECIMAL, server_default="0.000000"),
-        col("unit_price_tax_excl", DECIMAL, server_default="0.000000"),
+        _col("id_order_detail", UINT, primary_key=True, autoincrement=True),
+        _col("id_order", UINT),
+        _col("id_shop", UINT),
+        _col("product_id", UINT),
+        _col("product_attribute_id", UINT, nullable=True),
+        _col("product_name", sa.String(255)),
+        _col("product_quantity", UINT, server_default="0"),
+        _col("product_ean13", sa.String(13), nullable=True),
+        _col("product_reference", sa.String(64), nullable=True),  # varchar(32) before 8.0
+        _col("product_weight", DECIMAL),
+        _col("tax_name", sa.String(16)),
+        _col("total_price_tax_incl", DECIMAL, server_default="0.000000"),
+        _col("total_price_tax_excl", DECIMAL, server_default="0.000000"),
+        _col("unit_price_tax_incl", DECIMAL, server_default="0.000000"),
+        _col("unit_price_tax_excl", DECIMAL, server_default="0.000000"),
     )
     sa.Index(f"ix_{p}order_detail_id_order_id_order_detail", t.c.id_order, t.c.id_order_detail)
     return t
@@ -110,75 +112,75 @@ def _order_detail(md: sa.MetaData, p: str) -> sa.Table:
 
 def _others(md: sa.MetaData, p: str) -> tuple[sa.Table, sa.Table, sa.Table]:
     """Order state names, customers and currencies: what an exported order names."""
-    state_lang = table(
+    state_lang = _table(
         f"{p}order_state_lang", md,
-        col("id_order_state", UINT, primary_key=True, autoincrement=False),
-        col("id_lang", UINT, primary_key=True, autoincrement=False),
-        col("name", sa.String(64)),
-        col("template", sa.String(64)),
+        _col("id_order_state", UINT, primary_key=True, autoincrement=False),
+        _col("id_lang", UINT, primary_key=True, autoincrement=False),
+        _col("name", sa.String(64)),
+        _col("template", sa.String(64)),
     )
-    customer = table(
+    customer = _table(
         f"{p}customer", md,
-        col("id_customer", UINT, primary_key=True, autoincrement=True),
-        col("id_gender", UINT),
-        col("firstname", sa.String(255)),  # varchar(32) before 1.7.7 (and email 128)
-        col("lastname", sa.String(255)),
-        col("email", sa.String(255)),
-        col("passwd", sa.String(255)),
-        col("date_add", sa.DateTime),
-        col("date_upd", sa.DateTime),
+        _col("id_customer", UINT, primary_key=True, autoincrement=True),
+        _col("id_gender", UINT),
+        _col("firstname", sa.String(255)),  # varchar(32) before 1.7.7 (and email 128)
+        _col("lastname", sa.String(255)),
+        _col("email", sa.String(255)),
+        _col("passwd", sa.String(255)),
+        _col("date_add", sa.DateTime),
+        _col("date_upd", sa.DateTime),
     )
-    currency = table(
+    currency = _table(
         f"{p}currency", md,
-        col("id_currency", UINT, primary_key=True, autoincrement=True),
-        col("name", sa.String(64)),
-        col("iso_code", sa.String(3), server_default="0"),
-        col("conversion_rate", RATE),
+        _col("id_currency", UINT, primary_key=True, autoincrement=True),
+        _col("name", sa.String(64)),
+        _col("iso_code", sa.String(3), server_default="0"),
+        _col("conversion_rate", RATE),
     )
     return state_lang, customer, currency
 
 
 def _order_state(md: sa.MetaData, p: str) -> sa.Table:
     """The order states an order's current_state and history name (their flags, not their names)."""
-    return table(
+    return _table(
         f"{p}order_state", md,
-        col("id_order_state", UINT, primary_key=True, autoincrement=True),
-        col("invoice", FLAG, nullable=True, server_default="0"),
-        col("send_email", FLAG, server_default="0"),
-        col("module_name", sa.String(255), nullable=True),
-        col("color", sa.String(32), nullable=True),
-        col("unremovable", FLAG),
-        col("logable", FLAG, server_default="0"),
-        col("delivery", FLAG, server_default="0"),
-        col("shipped", FLAG, server_default="0"),
-        col("paid", FLAG, server_default="0"),
-        col("deleted", FLAG, server_default="0"),
+        _col("id_order_state", UINT, primary_key=True, autoincrement=True),
+        _col("invoice", FLAG, nullable=True, server_default="0"),
+        _col("send_email", FLAG, server_default="0"),
+        _col("module_name", sa.String(255), nullable=True),
+        _col("color", sa.String(32), nullable=True),
+        _col("unremovable", FLAG),
+        _col("logable", FLAG, server_default="0"),
+        _col("delivery", FLAG, server_default="0"),
+        _col("shipped", FLAG, server_default="0"),
+        _col("paid", FLAG, server_default="0"),
+        _col("deleted", FLAG, server_default="0"),
     )
 
 
 def _history_and_carrier(md: sa.MetaData, p: str) -> tuple[sa.Table, sa.Table]:
     """An order's state changes (the latest is its current_state; id_employee 0 when a module made
     it) and its carrier row (one per shipment: one per order without split shipments)."""
-    history = table(
+    history = _table(
         f"{p}order_history", md,
-        col("id_order_history", UINT, primary_key=True, autoincrement=True),
-        col("id_employee", UINT),
-        col("id_order", UINT),
-        col("id_order_state", UINT),
-        col("date_add", sa.DateTime),
+        _col("id_order_history", UINT, primary_key=True, autoincrement=True),
+        _col("id_employee", UINT),
+        _col("id_order", UINT),
+        _col("id_order_state", UINT),
+        _col("date_add", sa.DateTime),
     )
     sa.Index(f"ix_{p}order_history_order_history_order", history.c.id_order)
-    carrier = table(
+    carrier = _table(
         f"{p}order_carrier", md,
-        col("id_order_carrier", sa.Integer, primary_key=True, autoincrement=True),  # int(11), signed
-        col("id_order", UINT),
-        col("id_carrier", UINT),
-        col("id_order_invoice", UINT, nullable=True),
-        col("weight", DECIMAL, nullable=True),
-        col("shipping_cost_tax_excl", DECIMAL, nullable=True),
-        col("shipping_cost_tax_incl", DECIMAL, nullable=True),
-        col("tracking_number", sa.String(64), nullable=True),
-        col("date_add", sa.DateTime),
+        _col("id_order_carrier", sa.Integer, primary_key=True, autoincrement=True),  # int(11), signed
+        _col("id_order", UINT),
+        _col("id_carrier", UINT),
+        _col("id_order_invoice", UINT, nullable=True),
+        _col("weight", DECIMAL, nullable=True),
+        _col("shipping_cost_tax_excl", DECIMAL, nullable=True),
+        _col("shipping_cost_tax_incl", DECIMAL, nullable=True),
+        _col("tracking_number", sa.String(64), nullable=True),
+        _col("date_add", sa.DateTime),
     )
     sa.Index(f"ix_{p}order_carrier_id_order", carrier.c.id_order)
     return history, carrier
@@ -187,22 +189,22 @@ def _history_and_carrier(md: sa.MetaData, p: str) -> tuple[sa.Table, sa.Table]:
 def _address(md: sa.MetaData, p: str) -> sa.Table:
     """Customers' addresses (an order's id_address_delivery and id_address_invoice). PrestaShop
     never deletes one an order uses: it sets `deleted`."""
-    t = table(
+    t = _table(
         f"{p}address", md,
-        col("id_address", UINT, primary_key=True, autoincrement=True),
-        col("id_country", UINT),
-        col("id_customer", UINT, server_default="0"),
-        col("alias", sa.String(32)),
-        col("company", sa.String(255), nullable=True),
-        col("lastname", sa.String(255)),
-        col("firstname", sa.String(255)),
-        col("address1", sa.String(128)),
-        col("postcode", sa.String(12), nullable=True),
-        col("city", sa.String(64)),
-        col("date_add", sa.DateTime),
-        col("date_upd", sa.DateTime),
-        col("active", FLAG, server_default="1"),
-        col("deleted", FLAG, server_default="0"),
+        _col("id_address", UINT, primary_key=True, autoincrement=True),
+        _col("id_country", UINT),
+        _col("id_customer", UINT, server_default="0"),
+        _col("alias", sa.String(32)),
+        _col("company", sa.String(255), nullable=True),
+        _col("lastname", sa.String(255)),
+        _col("firstname", sa.String(255)),
+        _col("address1", sa.String(128)),
+        _col("postcode", sa.String(12), nullable=True),
+        _col("city", sa.String(64)),
+        _col("date_add", sa.DateTime),
+        _col("date_upd", sa.DateTime),
+        _col("active", FLAG, server_default="1"),
+        _col("deleted", FLAG, server_default="0"),
     )
     sa.Index(f"ix_{p}address_address_customer", t.c.id_customer)
     return t

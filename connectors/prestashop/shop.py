@@ -9,7 +9,7 @@ rendered without its password and only the first line of the driver's message.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from decimal import Decimal
@@ -425,11 +425,6 @@ class ShopFacts(NamedTuple):
     languages: dict[int, str]  # active id_lang -> iso code
     prices: listing.PriceFacts  # the visitor, tax rates in the shop's country, rounding, URLs
     tree: CategoryTree
-
-    @property
-    def tax_rates(self) -> Mapping[int, Decimal]:
-        """id_tax_rules_group -> its rate in the shop's default country, in percent."""
-        return self.prices.tax_rates
 
 
 def build_product(row: Sequence[Any], combinations: list[dict[str, Any]], extras: listing.Extras,
