@@ -316,15 +316,16 @@ class Runner:
             if product is None:
                 outcomes.append((position, "skipped", "not found in shop (deleted after the task started)"))
             else:
-                records.append(fmt.dumps_product(product))
+                records.append(fmt.encode_product(product))
                 outcomes.append((position, "processed", None))
         data = b""
         if not self.offset:
             data = fmt.file_head(task_id=1, profile=self.spec.profile, connection=self.spec.connection,
                                  created_at=self.created.replace(tzinfo=UTC)).encode()
         if records:
-            text = fmt.SEPARATOR.join(records)
-            data += (text if not self.records else fmt.SEPARATOR + text).encode()
+            separator = fmt.SEPARATOR.encode()
+            text = separator.join(records)
+            data += text if not self.records else separator + text
             self.records += len(records)
         if last:
             data += fmt.FILE_TAIL.encode()
@@ -355,7 +356,7 @@ class Runner:
         if self._facts is None:
             self._facts = rawlisting.facts(shop)
         # format /2's listing reads: one query per table for the batch, as the product's
-        extras = rawlisting.extras(shop, self._facts.languages, [r[0] for r in found], self.at)
+        extras = rawlisting.extras(shop, self._facts.languages, first, last, self.at)
         return {r[0]: build_product(r, combinations.get(r[0], []), extras, self._facts, None, ID_LANG)
                 for r in found}
 

@@ -42,18 +42,19 @@ TREE_SQL = ("SELECT c.id_category, c.id_parent, cl.name FROM ps_category c LEFT 
             "ON cl.id_category = c.id_category AND cl.id_shop = ? AND cl.id_lang = 1 "
             "WHERE c.id_category IN (SELECT id_category FROM ps_category_shop WHERE id_shop = ?)")
 TEXTS_SQL = ("SELECT id_product, id_lang, name, description_short, description, link_rewrite "
-             "FROM ps_product_lang WHERE id_product IN ({ids}) AND id_shop = ? ORDER BY id_product, id_lang")
+             "FROM ps_product_lang WHERE id_product BETWEEN ? AND ? AND id_shop = ? "
+             "ORDER BY id_product, id_lang")
 IMAGES_SQL = ("SELECT i.id_product, i.id_image, i.position, s.cover, l.id_lang, l.legend FROM ps_image i "
-              "JOIN ps_image_shop s ON s.id_image = i.id_image AND s.id_shop = ? "
-              "LEFT JOIN ps_image_lang l ON l.id_image = i.id_image WHERE i.id_product IN ({ids}) "
+              "JOIN ps_image_shop s ON s.id_image = i.id_image AND s.id_shop + 0 = ? "
+              "LEFT JOIN ps_image_lang l ON l.id_image = i.id_image WHERE i.id_product BETWEEN ? AND ? "
               "ORDER BY i.id_product, i.position, i.id_image, l.id_lang")
 COMBINATION_IMAGES_SQL = (
     "SELECT pai.id_product_attribute, pai.id_image FROM ps_product_attribute_image pai "
     "JOIN ps_product_attribute pa ON pa.id_product_attribute = pai.id_product_attribute "
     "JOIN ps_image i ON i.id_image = pai.id_image "
     "JOIN ps_image_lang il ON il.id_image = pai.id_image AND il.id_lang = ? "
-    "WHERE pa.id_product IN ({ids}) ORDER BY pai.id_product_attribute, i.position, pai.id_image")
-CATEGORIES_SQL = ("SELECT id_product, id_category FROM ps_category_product WHERE id_product IN ({ids}) "
+    "WHERE pa.id_product BETWEEN ? AND ? ORDER BY pai.id_product_attribute, i.position, pai.id_image")
+CATEGORIES_SQL = ("SELECT id_product, id_category FROM ps_category_product WHERE id_product BETWEEN ? AND ? "
                   "ORDER BY id_product, id_category")
 FEATURES_SQL = (
     "SELECT fp.id_product, fl.id_lang, fl.name, fvl.value FROM ps_feature_product fp "
@@ -62,7 +63,7 @@ FEATURES_SQL = (
     "JOIN ps_feature_lang fl ON fl.id_feature = fp.id_feature "
     "JOIN ps_feature_value_lang fvl ON fvl.id_feature_value = fp.id_feature_value "
     "AND fvl.id_lang = fl.id_lang "
-    "WHERE fp.id_product IN ({ids}) "
+    "WHERE fp.id_product BETWEEN ? AND ? "
     "ORDER BY fp.id_product, fl.id_lang, f.position, fp.id_feature, fp.id_feature_value")
 ATTRIBUTES_SQL = (
     "SELECT pa.id_product_attribute, al.id_lang, agl.name, al.name FROM ps_product_attribute pa "
@@ -71,24 +72,27 @@ ATTRIBUTES_SQL = (
     "JOIN ps_attribute_group g ON g.id_attribute_group = a.id_attribute_group "
     "JOIN ps_attribute_lang al ON al.id_attribute = a.id_attribute "
     "JOIN ps_attribute_group_lang agl ON agl.id_attribute_group = a.id_attribute_group "
-    "AND agl.id_lang = al.id_lang WHERE pa.id_product IN ({ids}) "
+    "AND agl.id_lang = al.id_lang WHERE pa.id_product BETWEEN ? AND ? "
     "ORDER BY pa.id_product_attribute, al.id_lang, g.position, a.id_attribute_group, a.position")
 SALES_SQL = (
     "SELECT " + ", ".join("{q}" + c + "{q}" for c in SALE_COLUMNS) + " FROM ps_specific_price "
-    "WHERE (id_product IN ({ids}) OR id_product = 0) AND (id_shop = 0 OR id_shop = ?) AND id_cart = 0 "
-    "AND id_customer = 0 AND from_quantity <= 1 ORDER BY id_product, id_specific_price")
-PRIORITIES_SQL = ("SELECT id_product, priority FROM ps_specific_price_priority WHERE id_product IN ({ids}) "
-                  "ORDER BY id_product, id_specific_price_priority DESC")
+    "WHERE (id_product BETWEEN ? AND ? OR id_product = 0) AND (id_shop + 0 = 0 OR id_shop + 0 = ?) "
+    "AND id_cart + 0 = 0 AND id_customer + 0 = 0 AND from_quantity + 0 <= 1 "
+    "ORDER BY id_product, id_specific_price")
+PRIORITIES_SQL = ("SELECT id_product, priority FROM ps_specific_price_priority "
+                  "WHERE id_product BETWEEN ? AND ? ORDER BY id_product, id_specific_price_priority DESC")
 GROUP_REDUCTIONS_SQL = ("SELECT id_product, id_group, reduction FROM ps_product_group_reduction_cache "
-                        "WHERE id_product IN ({ids}) ORDER BY id_product, id_group")
+                        "WHERE id_product BETWEEN ? AND ? ORDER BY id_product, id_group")
 COMBINATION_PRICES_SQL = ("SELECT id_product_attribute, ecotax, default_on FROM ps_product_attribute_shop "
-                          "WHERE id_product IN ({ids}) AND id_shop = ? ORDER BY id_product_attribute")
+                          "WHERE id_product BETWEEN ? AND ? AND id_shop = ? ORDER BY id_product_attribute")
 
 
 SQL = {"texts": TEXTS_SQL, "images": IMAGES_SQL, "combination_images": COMBINATION_IMAGES_SQL,
        "categories": CATEGORIES_SQL, "features": FEATURES_SQL, "attributes": ATTRIBUTES_SQL,
        "sales": SALES_SQL, "priorities": PRIORITIES_SQL, "group_reductions": GROUP_REDUCTIONS_SQL,
        "combination_prices": COMBINATION_PRICES_SQL}
+# `column + 0` where a low-selectivity key (id_shop, id_cart) would be chosen over the batch's range:
+# the connector's listing.unkeyed, for the same plans
 ARGS = {"texts": ((), (ID_SHOP,)), "images": ((ID_SHOP,), ()), "combination_images": ((ID_LANG,), ()),
         "features": ((ID_SHOP,), ()), "sales": ((), (ID_SHOP,)), "combination_prices": ((), (ID_SHOP,))}
 
@@ -118,15 +122,14 @@ def facts(shop) -> ShopFacts:
     return ShopFacts(languages, prices, CategoryTree(names, parents, ROOT))
 
 
-def extras(shop, languages: dict[int, str], ids: list[int], at: datetime) -> Extras:
-    """One query per listing table for these products, assembled as the product assembles them."""
-    if not ids:
-        return Extras()
-    marks, quote = shop.marks(len(ids)), "`" if shop.mysql else '"'
+def extras(shop, languages: dict[int, str], first: int, last: int, at: datetime) -> Extras:
+    """One query per listing table for the products first..last (the batch's id range, as the
+    product reads a dense batch), assembled as the product assembles them."""
+    quote = "`" if shop.mysql else '"'
     found = {}
     for name in STATEMENTS:
         before, after = ARGS.get(name, ((), ()))
-        statement = SQL[name].replace("{q}", quote).format(ids=marks)
-        shop.cur.execute(shop.sql(statement), (*before, *ids, *after))
+        statement = SQL[name].replace("{q}", quote)
+        shop.cur.execute(shop.sql(statement), (*before, first, last, *after))
         found[name] = shop.cur.fetchall()
     return assemble(found, languages, at)

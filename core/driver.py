@@ -97,13 +97,24 @@ class Prepared:
         return processor(value) if processor is not None and value is not None else value
 
     def execute(self, conn: Connection, **values: Any) -> CursorResult:
+        return conn.exec_driver_sql(*self._bound(values))
+
+    def explain(self, conn: Connection, **values: Any) -> list[tuple]:
+        """The database's plan of this statement with these values: EXPLAIN QUERY PLAN's rows on
+        SQLite, EXPLAIN's on MySQL/MariaDB (what tests check for full scans)."""
+        sql, params = self._bound(values)
+        prefix = "EXPLAIN QUERY PLAN " if conn.dialect.name == "sqlite" else "EXPLAIN "
+        return [tuple(row) for row in conn.exec_driver_sql(prefix + sql, params)]
+
+    def _bound(self, values: dict[str, Any]) -> tuple[str, Any]:
+        """The statement's text for these values and its parameters, in the driver's style."""
         name = self._expanding[0] if self._expanding else None
         params = {**self._defaults, **{n: self._process(n, v) for n, v in values.items() if n != name}}
         if name is None:
             sql = self._compiled.string
             if self._positional:
-                return conn.exec_driver_sql(sql, tuple(params[n] for n in self._compiled.positiontup))
-            return conn.exec_driver_sql(sql, params)
+                return sql, tuple(params[n] for n in self._compiled.positiontup)
+            return sql, params
         items = [self._process(name, v) for v in values[name]]
         sql = self._sql.get(len(items))
         if sql is None:
@@ -116,9 +127,9 @@ class Prepared:
                     ordered += items
                 else:
                     ordered.append(params[n])
-            return conn.exec_driver_sql(sql, tuple(ordered))
+            return sql, tuple(ordered)
         params.update((f"{name}_{i}", v) for i, v in enumerate(items, start=1))
-        return conn.exec_driver_sql(sql, params)
+        return sql, params
 
     def rows(self, conn: Connection, **values: Any) -> list[tuple]:
         """execute(), then every row as the driver's own tuple (no Row objects). A driver error

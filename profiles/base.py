@@ -53,7 +53,7 @@ class Processed:
     per field) of what was sent, for change tracking; a maintenance task's findings."""
 
     outcomes: list[Outcome]
-    records: list[str] = field(default_factory=list)
+    records: list[bytes | str] = field(default_factory=list)  # encoded lines (export), or text
     effects: list[Effect] = field(default_factory=list)
     sync: dict[int, str] = field(default_factory=dict)
     fields: dict[int, str] = field(default_factory=dict)  # product id -> a digest per field sent

@@ -15,9 +15,9 @@ from datetime import datetime, timedelta
 from connectors.platform.export_format import (
     changed_fields,
     deleted,
-    dumps_order,
-    dumps_product,
-    signature,
+    encode_order,
+    encode_product,
+    record_signature,
 )
 from connectors.prestashop import PrestaShop
 from connectors.prestashop.orders import OrderReader
@@ -124,8 +124,8 @@ class ExportWorker(Worker):
         record["combinations"] = combinations
         return None
 
-    def _dumps(self, record: dict) -> str:
-        return dumps_order(record) if self.entity == "orders" else dumps_product(record)
+    def _encode(self, record: dict) -> bytes:
+        return encode_order(record) if self.entity == "orders" else encode_product(record)
 
     def process(self, task: Task, items: list[Item], previous) -> Processed:
         problems: dict[int, Problem] = {}  # products not exported, or exported with notes
@@ -145,38 +145,41 @@ class ExportWorker(Worker):
         for item in items:
             try:
                 outcome, record = self._export(item, records, problems, resolver, at)
+                line = self._encode(record) if record is not None else None
             except ConnectorError:
                 raise
             except Exception as exc:  # this one only; the batch goes on
-                outcome, record = Outcome(item.position, ItemStatus.ERROR, "none", _reason(exc)), None
+                record = line = None
+                outcome = Outcome(item.position, ItemStatus.ERROR, "none", _reason(exc))
             last = previous.get(item.product_id)
-            if record is None and last is not None and outcome.detail == NOT_FOUND:  # sent before: gone now
-                outcome, record = self._deleted(item, last, result)
-            elif record is not None and self.tracks_changes:
-                outcome, record = self._track(item, outcome, record, last, full, result)
-            if record is not None:
-                result.records.append(record)
+            if line is None and last is not None and outcome.detail == NOT_FOUND:  # sent before: gone now
+                outcome, line = self._deleted(item, last, result)
+            elif line is not None and self.tracks_changes:
+                outcome, line = self._track(item, outcome, record, line, last, full, result)
+            if line is not None:
+                result.records.append(line)
             result.outcomes.append(outcome)
         return result
 
-    def _deleted(self, item: Item, last: tuple, result: Processed) -> tuple[Outcome, str]:
+    def _deleted(self, item: Item, last: tuple, result: Processed) -> tuple[Outcome, bytes]:
         """Announce a product this profile sent that the shop no longer has, and stop tracking it."""
         result.forget.append(item.product_id)
         detail = f"deleted from the shop since task #{last[1]}: announced"
-        record = self._dumps(deleted(item.product_id, item.reference or None))
-        return Outcome(item.position, ItemStatus.PROCESSED, "exported", detail), record
+        line = encode_product(deleted(item.product_id, item.reference or None))
+        return Outcome(item.position, ItemStatus.PROCESSED, "exported", detail), line
 
     @staticmethod
-    def _track(item: Item, outcome: Outcome, record: str, last: tuple | None, full: bool,
-               result: Processed) -> tuple[Outcome, str | None]:
+    def _track(item: Item, outcome: Outcome, record: dict, line: bytes, last: tuple | None,
+               full: bool, result: Processed) -> tuple[Outcome, bytes | None]:
         """Skip a product unchanged since it was last sent (unless `full`); otherwise say what
-        changed since then, record what is sent, and keep the record."""
-        data = record.encode()
-        digest = hashlib.sha256(data).hexdigest()
+        changed since then, record what is sent, and give its line. The line's SHA-256 decides
+        "unchanged"; the per-field digests (`record_signature`, the same as `signature` of the
+        line, taken only for a product sent) name what changed."""
+        digest = hashlib.sha256(line).hexdigest()
         if last and last[0] == digest and not full:
             skipped = Outcome(item.position, ItemStatus.SKIPPED, "none", f"unchanged since task #{last[1]}")
             return skipped, None
-        fields = signature(data)
+        fields = record_signature(record, line)
         result.sync[item.product_id], result.fields[item.product_id] = digest, fields
         if last is None:
             what = "first export"
@@ -186,11 +189,12 @@ class ExportWorker(Worker):
             changed = changed_fields(last[2], fields)
             what = f"changed since task #{last[1]}" + (f": {', '.join(changed)}" if changed else "")
         detail = f"{what}; {outcome.detail}" if outcome.detail else what
-        return outcome._replace(detail=detail), record
+        return outcome._replace(detail=detail), line
 
     def _export(self, item: Item, records: dict | None, problems: dict,
                 resolver: CategoryResolver | None = None,
-                at: datetime | None = None) -> tuple[Outcome, str | None]:
+                at: datetime | None = None) -> tuple[Outcome, dict | None]:
+        """The item's outcome and its record (None when it is not sent)."""
         if records is None:
             records = self._read([item.product_id], problems, at)
         record = records.get(item.product_id)
@@ -203,7 +207,7 @@ class ExportWorker(Worker):
         if mandatory is not None:
             return Outcome(item.position, ItemStatus.SKIPPED, "none", mandatory), None
         notes = "; ".join(problem.notes) if problem is not None else None
-        return Outcome(item.position, ItemStatus.PROCESSED, "exported", notes), self._dumps(record)
+        return Outcome(item.position, ItemStatus.PROCESSED, "exported", notes), record
 
     def pending(self, sent: Callable[[list[int]], dict[int, str]], tracked: list[int],
                 chunk: int = 1000, now: datetime | None = None) -> dict[str, int]:
@@ -230,7 +234,7 @@ class ExportWorker(Worker):
                 elif pid not in hashes:
                     counts["new"] += 1
                 else:
-                    digest = hashlib.sha256(dumps_product(records[pid]).encode()).hexdigest()
+                    digest = hashlib.sha256(encode_product(records[pid])).hexdigest()
                     counts["unchanged" if digest == hashes[pid] else "changed"] += 1
         counts["deleted"] = len(known - in_shop)
         return counts

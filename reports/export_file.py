@@ -27,12 +27,15 @@ def header(task: Task, connection: str, entity: str = "products") -> bytes:
                      created_at=task.created_at, entity=entity).encode()
 
 
-def body(records: list[str], first: bool) -> bytes:
-    """Product records as they follow what is already in the file."""
+def body(records: list[bytes] | list[str], first: bool) -> bytes:
+    """Records (encoded lines, or text) as they follow what is already in the file."""
     if not records:
         return b""
-    text = SEPARATOR.join(records)
-    return (text if first else SEPARATOR + text).encode()
+    data = _SEPARATOR.join([r if isinstance(r, bytes) else r.encode() for r in records])
+    return data if first else _SEPARATOR + data
+
+
+_SEPARATOR = SEPARATOR.encode()
 
 
 NO_SPACE = (errno.ENOSPC, errno.EDQUOT)

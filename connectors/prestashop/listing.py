@@ -12,7 +12,7 @@ come as the driver gives them (decimals as float on SQLite, text dates on SQLite
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -128,26 +128,69 @@ class Extras:
     at: datetime | None = None  # the shop's local time the specific prices are chosen for (None: any)
 
 
+DENSE = 2  # a batch whose ids span at most this many times their number is read by range alone
+
+
+def in_range(column: sa.ColumnElement) -> sa.ColumnElement[bool]:
+    """The batch's products by their id range (`first`, `last`): one range of each table's
+    product key, so the plan does not depend on the statistics or on an IN list's size
+    (MariaDB rewrites an IN list of 1000 values into a join)."""
+    return column.between(sa.bindparam("first"), sa.bindparam("last"))
+
+
+def in_range_and_list(column: sa.ColumnElement) -> sa.ColumnElement[bool]:
+    """The range, and the ids themselves (`ids`), for a batch with wide gaps between its ids."""
+    return sa.and_(in_range(column), column.in_(sa.bindparam("ids", expanding=True)))
+
+
+def unkeyed(column: sa.ColumnElement) -> sa.ColumnElement:
+    """`column + 0`: a condition no index is chosen for. Without statistics (a shop's SQLite file,
+    a fresh MariaDB table) SQLite takes an equality on any indexed column as selective, and read
+    the whole of ps_image_shop by its id_shop key (id_shop = 1 is every row) and ps_specific_price
+    by id_cart = 0 at every batch rather than the batch's range of id_product."""
+    return column + 0
+
+
+LIST_MAX = 500  # ids per IN list: MariaDB makes a list of 1000 (in_predicate_conversion_threshold) a join
+
+
+def batch_parts(ids: Sequence[int], most: int) -> Iterator[tuple[bool, dict[str, Any]]]:
+    """(sparse, the statements' values) per read of a batch of ascending `ids`, at most `most` ids
+    each. A dense part is read by its range alone (`in_range`; rows of products in its gaps are
+    read and not used); a sparse one by its range and its list (`in_range_and_list`), at most
+    LIST_MAX ids a read, so that no IN list is rewritten into a join of a whole table."""
+    for start in range(0, len(ids), most):
+        chunk = ids[start:start + most]
+        if chunk[-1] - chunk[0] < DENSE * len(chunk):
+            yield False, {"first": chunk[0], "last": chunk[-1]}
+            continue
+        for at in range(0, len(chunk), LIST_MAX):
+            part = chunk[at:at + LIST_MAX]
+            sparse = part[-1] - part[0] >= DENSE * len(part)
+            yield sparse, {"first": part[0], "last": part[-1], **({"ids": list(part)} if sparse else {})}
+
+
 class ListingReads:
     """The listing's statements for one shop; `id_lang` is the connection's language (a combination
-    image needs a legend row in it, as `Product::getCombinationImages` reads them)."""
+    image needs a legend row in it, as `Product::getCombinationImages` reads them). `within` picks
+    a batch's rows of a product key column: `in_range` or `in_range_and_list`."""
 
-    def __init__(self, t: ShopTables, id_shop: int, dialect: sa.Dialect, id_lang: int = 1):
+    def __init__(self, t: ShopTables, id_shop: int, dialect: sa.Dialect, id_lang: int = 1,
+                 within: Callable[[sa.ColumnElement], sa.ColumnElement[bool]] = in_range):
         self.t, self.id_shop = t, id_shop
-        ids = sa.bindparam("ids", expanding=True)
         s = id_shop
         pl, img, ish, il = t.product_lang, t.image, t.image_shop, t.image_lang
         self.texts = Prepared(
             sa.select(pl.c.id_product, pl.c.id_lang, pl.c.name, pl.c.description_short, pl.c.description,
                       pl.c.link_rewrite)
-            .where(pl.c.id_product.in_(ids), pl.c.id_shop == s)
+            .where(within(pl.c.id_product), pl.c.id_shop == s)
             .order_by(pl.c.id_product, pl.c.id_lang), dialect)
         self.images = Prepared(
             sa.select(img.c.id_product, img.c.id_image, img.c.position, ish.c.cover, il.c.id_lang,
                       il.c.legend)
-            .join(ish, sa.and_(ish.c.id_image == img.c.id_image, ish.c.id_shop == s))
+            .join(ish, sa.and_(ish.c.id_image == img.c.id_image, unkeyed(ish.c.id_shop) == s))
             .outerjoin(il, il.c.id_image == img.c.id_image)
-            .where(img.c.id_product.in_(ids))
+            .where(within(img.c.id_product))
             .order_by(img.c.id_product, img.c.position, img.c.id_image, il.c.id_lang), dialect)
         pa, pai = t.product_attribute, t.product_attribute_image
         # Product::getCombinationImages: the images of each combination by their position
@@ -156,11 +199,11 @@ class ListingReads:
             .join(pa, pa.c.id_product_attribute == pai.c.id_product_attribute)
             .join(img, img.c.id_image == pai.c.id_image)
             .join(il, sa.and_(il.c.id_image == pai.c.id_image, il.c.id_lang == id_lang))
-            .where(pa.c.id_product.in_(ids))
+            .where(within(pa.c.id_product))
             .order_by(pai.c.id_product_attribute, img.c.position, pai.c.id_image), dialect)
         cp = t.category_product
         self.categories = Prepared(
-            sa.select(cp.c.id_product, cp.c.id_category).where(cp.c.id_product.in_(ids))
+            sa.select(cp.c.id_product, cp.c.id_category).where(within(cp.c.id_product))
             .order_by(cp.c.id_product, cp.c.id_category), dialect)
         fp, f, fs = t.feature_product, t.feature, t.feature_shop
         fl, fvl = t.feature_lang, t.feature_value_lang
@@ -172,7 +215,7 @@ class ListingReads:
             .join(fl, fl.c.id_feature == fp.c.id_feature)
             .join(fvl, sa.and_(fvl.c.id_feature_value == fp.c.id_feature_value,
                                fvl.c.id_lang == fl.c.id_lang))
-            .where(fp.c.id_product.in_(ids))
+            .where(within(fp.c.id_product))
             .order_by(fp.c.id_product, fl.c.id_lang, f.c.position, fp.c.id_feature, fp.c.id_feature_value),
             dialect)
         pac, a, al = t.product_attribute_combination, t.attribute, t.attribute_lang
@@ -186,38 +229,44 @@ class ListingReads:
             .join(al, al.c.id_attribute == a.c.id_attribute)
             .join(agl, sa.and_(agl.c.id_attribute_group == a.c.id_attribute_group,
                                agl.c.id_lang == al.c.id_lang))
-            .where(pa.c.id_product.in_(ids))
+            .where(within(pa.c.id_product))
             .order_by(pa.c.id_product_attribute, al.c.id_lang, group.c.position, a.c.id_attribute_group,
                       a.c.position), dialect)
         sp = t.specific_price
         # the candidates of any anonymous visitor of this shop (no cart, no customer, one unit);
-        # currency, country, group and dates are decided by pricing.choose_specific_price
+        # currency, country, group and dates are decided by pricing.choose_specific_price. The
+        # batch's own and the catalogue-wide ones (id_product 0) are two selects: under one OR,
+        # MariaDB reads the whole table once the batch's list is turned into a join
+        def sales(which: sa.ColumnElement[bool]) -> sa.Select:
+            shop = unkeyed(sp.c.id_shop)
+            return sa.select(*(sp.c[name] for name in SALE_COLUMNS)).where(
+                which, sa.or_(shop == 0, shop == s), unkeyed(sp.c.id_cart) == 0,
+                unkeyed(sp.c.id_customer) == 0, unkeyed(sp.c.from_quantity) <= 1)
         self.sales = Prepared(
-            sa.select(*(sp.c[name] for name in SALE_COLUMNS))
-            .where(sa.or_(sp.c.id_product.in_(ids), sp.c.id_product == 0),
-                   sa.or_(sp.c.id_shop == 0, sp.c.id_shop == s), sp.c.id_cart == 0, sp.c.id_customer == 0,
-                   sp.c.from_quantity <= 1)
-            .order_by(sp.c.id_product, sp.c.id_specific_price), dialect)
+            sa.union_all(sales(within(sp.c.id_product)), sales(sp.c.id_product == 0))
+            .order_by(sa.literal_column("id_product"), sa.literal_column("id_specific_price")), dialect)
         spp = t.specific_price_priority
         self.priorities = Prepared(
-            sa.select(spp.c.id_product, spp.c.priority).where(spp.c.id_product.in_(ids))
+            sa.select(spp.c.id_product, spp.c.priority).where(within(spp.c.id_product))
             .order_by(spp.c.id_product, spp.c.id_specific_price_priority.desc()), dialect)
         gr = t.product_group_reduction_cache
         self.group_reductions = Prepared(
-            sa.select(gr.c.id_product, gr.c.id_group, gr.c.reduction).where(gr.c.id_product.in_(ids))
+            sa.select(gr.c.id_product, gr.c.id_group, gr.c.reduction).where(within(gr.c.id_product))
             .order_by(gr.c.id_product, gr.c.id_group), dialect)
         pas = t.product_attribute_shop
         self.combination_prices = Prepared(
             sa.select(pas.c.id_product_attribute, pas.c.ecotax, pas.c.default_on)
-            .where(pas.c.id_product.in_(ids), pas.c.id_shop == s)
+            .where(within(pas.c.id_product), pas.c.id_shop == s)
             .order_by(pas.c.id_product_attribute), dialect)
 
-    def read(self, conn: sa.Connection, ids: list[int], languages: dict[int, str], at: datetime | None,
-             rows: Callable[..., list[tuple]]) -> Extras:
-        """The batch's listing data; `languages` maps the shop's active id_lang to its iso code;
-        `at` (the shop's local time) decides which specific prices are current; `rows(conn,
-        statement, ids=...)` runs a statement (shop.shop_rows: broken UTF-8 read as U+FFFD)."""
-        found = {name: rows(conn, getattr(self, name), ids=ids) for name in STATEMENTS}
+    def read(self, conn: sa.Connection, values: dict[str, Any], languages: dict[int, str],
+             at: datetime | None, rows: Callable[..., list[tuple]]) -> Extras:
+        """The batch's listing data; `values` are those of one of `batch_parts`; `languages` maps the
+        shop's active id_lang to its iso code; `at` (the shop's local time) decides which specific
+        prices are current; `rows(conn, statement, **values)` runs a statement (shop.shop_rows:
+        broken UTF-8 read as U+FFFD). Rows of products outside the batch (a dense batch's gaps)
+        may be in the result: callers look products up by id."""
+        found = {name: rows(conn, getattr(self, name), **values) for name in STATEMENTS}
         return assemble(found, languages, at)
 
 

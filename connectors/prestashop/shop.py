@@ -9,7 +9,7 @@ rendered without its password and only the first line of the driver's message.
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from decimal import Decimal
@@ -179,19 +179,20 @@ class PrestaShop:
         every language, images, categories, features, attributes per language, and the specific
         prices current at `at`, the shop's local time; None: any).
         """
-        wanted = sorted({int(i) for i in ids})
+        members = {int(i) for i in ids}
+        wanted = sorted(members)
         out: dict[int, dict[str, Any]] = {}
         found: dict[int, Problem] = {}
         facts = self.facts
         with self._connect() as conn:
-            for start in range(0, len(wanted), IDS_PER_QUERY):
-                chunk = wanted[start:start + IDS_PER_QUERY]
-                combinations = self._read_combinations(conn, chunk, found)
-                rows = shop_rows(conn, self._statements.products, ids=chunk)
-                extras = self._statements.listing.read(conn, chunk, facts.languages, at, shop_rows)
+            for sparse, values in listing.batch_parts(wanted, IDS_PER_QUERY):
+                reads = self._statements.sparse if sparse else self._statements.dense
+                combinations = self._read_combinations(conn, reads.combinations, values, found)
+                rows = shop_rows(conn, reads.products, **values)
+                extras = reads.listing.read(conn, values, facts.languages, at, shop_rows)
                 for row in rows:
                     pid = row[0]
-                    if pid in found and found[pid].error:
+                    if pid not in members or (pid in found and found[pid].error):
                         continue
                     notes: list[str] = []
                     try:
@@ -200,6 +201,7 @@ class PrestaShop:
                         found[pid] = Problem(str(exc), ())
                         continue
                     _noted(found, pid, notes)
+        found = {pid: problem for pid, problem in found.items() if pid in members}  # not a gap's
         if problems is not None:
             problems.update(found)
         return out
@@ -223,13 +225,13 @@ class PrestaShop:
         """Read the shop-wide facts again at the next read."""
         self.__dict__.pop("facts", None)
 
-    def _read_combinations(self, conn: sa.Connection, ids: list[int],
+    def _read_combinations(self, conn: sa.Connection, statement: Prepared, values: dict[str, Any],
                            problems: dict[int, Problem]) -> dict[int, list[dict]]:
         """id_product -> its combinations (export dicts), ascending id_product_attribute; a
         product with a combination the format cannot carry goes to `problems` instead."""
         by_product: dict[int, list[dict]] = {}
         current: dict[str, Any] | None = None
-        rows = shop_rows(conn, self._statements.combinations, ids=ids)
+        rows = shop_rows(conn, statement, **values)
         for id_product, id_pa, reference, ean13, price, quantity, group, value in rows:
             if current is None or current["id_product_attribute"] != id_pa:
                 notes: list[str] = []
@@ -246,6 +248,17 @@ class PrestaShop:
             if group is not None and value is not None:
                 current["attributes"][group] = value
         return by_product
+
+    def plans(self, ids: Sequence[int]) -> dict[str, list[tuple]]:
+        """The database's plan (`Prepared.explain`) of each per-batch read for a batch of these
+        ascending ids (its first read), by statement name: what tests/test_batch_plans.py holds
+        to using keys."""
+        sparse, values = next(listing.batch_parts(list(ids), IDS_PER_QUERY))
+        reads = self._statements.sparse if sparse else self._statements.dense
+        statements = {"products": reads.products, "combinations": reads.combinations,
+                      **{name: getattr(reads.listing, name) for name in listing.STATEMENTS}}
+        with self._connect() as conn:
+            return {name: statement.explain(conn, **values) for name, statement in statements.items()}
 
     def existing(self, ids: Sequence[int]) -> set[int]:
         """Which of these products this shop has, as iter_queue lists them (a ps_product row and
@@ -285,6 +298,9 @@ class PrestaShop:
         return _Statements(self.tables, self.id_shop, self.id_lang, self.dialect, self.stock)
 
 
+Within = Callable[[sa.ColumnElement], sa.ColumnElement[bool]]  # a batch's rows of a product key
+
+
 class StockScope(NamedTuple):
     """The stock rows of a shop, as PrestaShop's StockAvailable::addSqlShopRestriction selects them:
     (id_shop, 0) for a shop of its own stock, (0, id_shop_group) when its group shares stock."""
@@ -310,9 +326,8 @@ class _Statements:
                  stock: StockScope):
         self.tables, self.id_shop, self.id_lang, self.stock = tables, id_shop, id_lang, stock
         self.queue = Prepared(self._queue(), dialect)
-        self.products = Prepared(self._products(), dialect)
-        self.combinations = Prepared(self._combinations(), dialect)
-        self.listing = listing.ListingReads(tables, id_shop, dialect, id_lang)
+        self.dense = BatchReads(self, dialect, listing.in_range)
+        self.sparse = BatchReads(self, dialect, listing.in_range_and_list)
 
     def _queue(self) -> sa.Select:
         t = self.tables
@@ -327,7 +342,7 @@ class _Statements:
             .limit(sa.bindparam("page"))
         )
 
-    def _products(self) -> sa.Select:
+    def _products(self, within: Within) -> sa.Select:
         """One row per product, columns in `_product`'s order."""
         t = self.tables
         p, ps, pl, sa_, cl, m = (t.product, t.product_shop, t.product_lang, t.stock_available,
@@ -348,11 +363,11 @@ class _Statements:
             .outerjoin(cl, sa.and_(cl.c.id_category == ps.c.id_category_default,
                                    cl.c.id_shop == self.id_shop, cl.c.id_lang == self.id_lang))
             .outerjoin(m, m.c.id_manufacturer == p.c.id_manufacturer)
-            .where(p.c.id_product.in_(sa.bindparam("ids", expanding=True)))
+            .where(within(p.c.id_product))
             .order_by(p.c.id_product)
         )
 
-    def _combinations(self) -> sa.Select:
+    def _combinations(self, within: Within) -> sa.Select:
         """One row per (combination, attribute value); a combination without values gives one row
         with NULL names."""
         t = self.tables
@@ -374,9 +389,20 @@ class _Statements:
             .outerjoin(agl, sa.and_(agl.c.id_attribute_group == a.c.id_attribute_group,
                                     agl.c.id_lang == self.id_lang))
             .outerjoin(al, sa.and_(al.c.id_attribute == a.c.id_attribute, al.c.id_lang == self.id_lang))
-            .where(pa.c.id_product.in_(sa.bindparam("ids", expanding=True)))
+            .where(within(pa.c.id_product))
             .order_by(pa.c.id_product_attribute, a.c.id_attribute_group, a.c.position)
         )
+
+
+class BatchReads:
+    """Every per-batch read of one kind (`listing.in_range` or `listing.in_range_and_list`): the
+    products, their combinations and the listing's tables, each by a range of a product key."""
+
+    def __init__(self, statements: _Statements, dialect: sa.Dialect, within: Within):
+        self.products = Prepared(statements._products(within), dialect)
+        self.combinations = Prepared(statements._combinations(within), dialect)
+        self.listing = listing.ListingReads(statements.tables, statements.id_shop, dialect,
+                                            statements.id_lang, within)
 
 
 class Problem(NamedTuple):
