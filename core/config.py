@@ -67,6 +67,7 @@ class Web:
     listen: str | None = None
     password_hash: str | None = None
     url: str | None = None  # its public address, for links (notifications)
+    allowed_hosts: tuple[str, ...] = ()  # Host names it answers to, besides its listen address and localhost
 
 
 @dataclass(frozen=True)

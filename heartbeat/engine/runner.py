@@ -322,13 +322,13 @@ class Runner:
             if worker.tracks_changes:
                 previous = batch.sync_state([i.product_id for i in batch.items])
             result = worker.process(task, batch.items, previous)
-        offset = self._export(batch, worker, result) if worker.has_export_file else None
+        offset = self._export(batch, worker, result) if worker.has_export_file and task.export_path else None
         seconds = self.clock.monotonic() - started
         errors = [("error", action_log.item_error(o.position, o.product_id or i.product_id, i.reference,
                                                   o.detail or ""))
                   for o, i in zip(result.outcomes, batch.items, strict=True) if o.status == ItemStatus.ERROR]
         changes = action_log.changes([(o, i) for o, i in zip(result.outcomes, batch.items, strict=True)
-                                      if o.action in worker.change_actions])
+                                      if worker.logs_change(o)])
         if redo is None:
             lines = [action_log.batch(task.batches + 1, result.outcomes, seconds), *changes, *errors]
             new_batch = True
@@ -343,7 +343,7 @@ class Runner:
             forget = {**forget, task.profile: [*forget.get(task.profile, []), *result.forget]}
         return BatchResult(result.outcomes, seconds, lines, offset, sync, keep_plan, self.clock.now(),
                            new_batch, [tuple(f) for f in result.findings], forget,
-                           deliver_to=delivery_target(worker.profile, self.config))
+                           deliver_to=_delivered_to(task, worker, self.config))
 
     @staticmethod
     def _export(batch: Batch, worker: Worker, result: Processed) -> int:
@@ -355,6 +355,11 @@ class Runner:
         if batch.last:
             data += export_file.FOOTER
         return export_file.append(task.export_path, task.export_bytes, data)
+
+
+def _delivered_to(task, worker: Worker, config) -> str | None:
+    """Where the task's export file is delivered: nowhere for a dry run, which has none."""
+    return None if task.options.get("dry_run") else delivery_target(worker.profile, config)
 
 
 def _wanting(exc: Exception) -> str:

@@ -12,6 +12,7 @@ from importlib import resources
 
 from jinja2 import Environment, PackageLoader
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute
@@ -40,12 +41,12 @@ STATIC = {"app.css": "text/css; charset=utf-8", "app.js": "text/javascript; char
 
 def create_app(tasks: TaskManager, *, password_hash: str | None, api_token: str | None, secret_key: bytes,
                clock: Clock | None = None, refresh_seconds: float = 3.0,
-               operations_routes: list[BaseRoute] = ()) -> Guard:
+               operations_routes: list[BaseRoute] = (), hosts: frozenset[str] | None = None) -> Guard:
     """The whole web application over `tasks` (the same TaskManager the CLI uses). `password_hash`
     None: no login (serve on a loopback address only: server.py checks). `api_token` None: the API
-    takes logged-in sessions only."""
+    takes logged-in sessions only. `hosts`: the host names a request's Host may give (guard.py)."""
     app = Starlette(routes=[*operations_routes, *api.routes, *pages.routes],
-                    exception_handlers={HeartbeatError: _error})
+                    exception_handlers={HeartbeatError: _error, HTTPException: _http_error})
     sessions = Sessions(secret_key, password_hash)
     state = app.state
     state.tasks, state.sessions, state.clock = tasks, sessions, clock or Clock()
@@ -56,7 +57,7 @@ def create_app(tasks: TaskManager, *, password_hash: str | None, api_token: str 
     state.static = {name: (resources.files("heartbeat.web").joinpath("static", name).read_bytes(), media)
                     for name, media in STATIC.items()}
     state.asset_version = hashlib.sha256(b"".join(body for body, _ in state.static.values())).hexdigest()[:10]
-    return Guard(app, sessions, api_token)
+    return Guard(app, sessions, api_token, hosts)
 
 
 def _templates() -> Environment:
@@ -71,6 +72,21 @@ def _time(value: datetime | str) -> datetime:
     if isinstance(value, str):
         value = datetime.fromisoformat(value.replace("Z", "+00:00"))
     return as_utc(value)
+
+
+def _http_error(request: Request, exc: HTTPException) -> Response:
+    """Starlette's own refusals (no such route: 404, a method the route has not: 405) answered as
+    a domain error is: the documented JSON under /api/, the page's error page elsewhere."""
+    if exc.status_code == 404:
+        message = f"no such page: {request.url.path}"
+    elif exc.status_code == 405:
+        message = f"{request.method} is not allowed on {request.url.path}"
+    else:
+        message = str(exc.detail)
+    headers = dict(exc.headers or {})
+    if request.url.path.startswith("/api/"):
+        return JSONResponse({"error": message}, status_code=exc.status_code, headers=headers)
+    return pages.render(request, "error.html", status=exc.status_code, message=message)
 
 
 def _error(request: Request, exc: HeartbeatError) -> Response:

@@ -1,7 +1,10 @@
 """The one place a request is let in, as ASGI middleware around the whole application.
 
-In order: the operations paths (/metrics, /livez, /readyz) and static files need nothing; a request
-with `Authorization: Bearer` is judged by the API token alone (API paths only, no cookie, no CSRF);
+In order: first of all, the Host header must name this server (the listen address, `localhost`, or
+one of `[web] allowed_hosts`), else 421: a page on another site whose name resolves to 127.0.0.1
+(DNS rebinding) must not read or drive a page that has no password. Then the operations paths
+(/metrics, /livez, /readyz) and static files need nothing; a request with `Authorization: Bearer`
+is judged by the API token alone (API paths only, no cookie, no CSRF);
 every other path but /login needs a logged-in session; then a state-changing request must come from
 this site (Origin, Sec-Fetch-Site) and carry the session's CSRF token (form field `csrf` or header
 X-CSRF-Token), /login's included. Refusals: 401 (API) or a redirect to /login (pages) when not
@@ -39,13 +42,18 @@ def is_open(path: str) -> bool:
 
 
 class Guard:
-    def __init__(self, app, sessions: Sessions, token: str | None):
-        self.app, self.sessions, self.token = app, sessions, token
+    def __init__(self, app, sessions: Sessions, token: str | None, hosts: frozenset[str] | None = None):
+        """`hosts`: the host names a request's Host header may give (None: any, for in-process tests)."""
+        self.app, self.sessions, self.token, self.hosts = app, sessions, token, hosts
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         request = Request(scope)
+        if self.hosts is not None and host_name(request.headers.get("host", "")) not in self.hosts:
+            why = ("this server does not answer for that host name; add it to [web] allowed_hosts "
+                   "if it is really this server's")
+            return await _deny(scope, receive, send, 421, why)
         session = self.sessions.load(request.cookies.get(Sessions.COOKIE))
         scope["session"] = session
         send = self._sending(send, scope, dict(session))
@@ -99,6 +107,20 @@ class Guard:
         value, age = (self.sessions.dump(session), self.sessions.max_age) if session else ("", 0)
         secure = "; Secure" if scope.get("scheme") == "https" else ""
         return f"{Sessions.COOKIE}={value}; Path=/; Max-Age={age}; HttpOnly; SameSite=Lax{secure}"
+
+
+def host_name(host: str) -> str:
+    """The name of a Host header, lowercase, without its port ("[::1]:8080" -> "::1")."""
+    host = host.strip().lower()
+    if host.startswith("["):
+        return host[1:].partition("]")[0]
+    return host.rpartition(":")[0] if host.count(":") == 1 else host
+
+
+def allowed_hosts(listen_host: str, configured: tuple[str, ...] | list[str]) -> frozenset[str]:
+    """What a Host header may name: the listen address, localhost, and the configured names."""
+    return frozenset({host_name(listen_host if ":" not in listen_host else f"[{listen_host}]"), "localhost",
+                      *(host_name(h) for h in configured)})
 
 
 def _cross_site(request: Request) -> bool:

@@ -117,6 +117,11 @@ class CategoryStore:
                                      .where(o.connection == connection, o.column_name == column)).all())
 
     @guarded
+    def add_column(self, column: str, now: datetime) -> None:
+        """Create `column` (nothing if it exists)."""
+        with self._write() as conn:
+            self._ensure(conn, [column], now)
+
     def set_override(self, connection: str, id_product: int, column: str, category: str,
                      now: datetime) -> None:
         o = t.category_overrides
