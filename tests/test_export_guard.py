@@ -37,8 +37,8 @@ def records(beat, task) -> list[dict]:
 
 
 def drop_products_above(shop_url, keep: int) -> None:
-    execute(shop_url, *(f"DELETE FROM {table} WHERE id_product > {keep}"
-                        for table in ("ps_product_shop", "ps_product_lang", "ps_stock_available", "ps_product")))
+    tables = ("ps_product_shop", "ps_product_lang", "ps_stock_available", "ps_product")
+    execute(shop_url, *(f"DELETE FROM {table} WHERE id_product > {keep}" for table in tables))
 
 
 def test_a_shop_offering_a_quarter_of_what_was_sent_stops_the_export_until_forced(beat, shop_url):
@@ -47,8 +47,9 @@ def test_a_shop_offering_a_quarter_of_what_was_sent_stops_the_export_until_force
     drop_products_above(shop_url, PRODUCTS // 4)
     stopped = run(beat)
     assert stopped.status == "error" and stopped.progress.total == 0 and not stopped.export_bytes
-    assert stopped.message.startswith("export stopped: the shop offers 10 products, fewer than 0.5 "
-                                      "(min_products_ratio) of the 40 this profile tracks as sent; 30 deletions")
+    assert stopped.message.startswith(
+        "export stopped: the shop offers 10 products, fewer than 0.5 (min_products_ratio) of the 40 this "
+        "profile tracks as sent; 30 deletions")
     assert "--force" in stopped.message
     assert len(beat.store.tracked("export-products")) == PRODUCTS  # nothing forgotten either
     forced = run(beat, force=True)
@@ -88,7 +89,8 @@ def test_an_export_dry_run_reports_but_writes_tracks_and_sends_nothing(beat, sho
     assert beat.store.sent_hashes("export-products", list(range(1, PRODUCTS + 1))) == tracked
     assert beat.store.deliveries.get(dry.id) is None
     items = {i.product_id: i for i in beat.store.items(dry.id)}
-    assert items[3].action == "would export" and items[3].detail.startswith(f"changed since task #{first.id}: ")
+    assert items[3].action == "would export"
+    assert items[3].detail.startswith(f"changed since task #{first.id}: ")
     assert items[39].detail == f"deleted from the shop since task #{first.id}: announced"
     log = [line.message for line in beat.store.log(dry.id)]
     assert any(line.startswith("DEMO-000003: changed since task") for line in log)

@@ -59,11 +59,11 @@ def out_of_range(rng: random.Random) -> list[str]:
     return HUGE + [str(rng.randint(2 ** 31, 10 ** 30)) for _ in range(3)]
 
 
-ID_COMMANDS = [("tasks", "show"), ("tasks", "kill"), ("tasks", "delete"), ("tasks", "log"), ("tasks", "report"),
-               ("tasks", "export-file"), ("tasks", "result"), ("tasks", "undo"), ("tasks", "deliver"),
-               ("tasks", "watch")]
-OPTION_COMMANDS = [("tasks", "list", "--limit"), ("tasks", "list", "--before"), ("tasks", "watch", "1", "--every"),
-                   ("demo", "init", "--products"), ("notify", "list", "--task"), ("notify", "list", "--limit"),
+ID_COMMANDS = [("tasks", verb) for verb in ("show", "kill", "delete", "log", "report", "export-file", "result",
+                                            "undo", "deliver", "watch")]
+OPTION_COMMANDS = [("tasks", "list", "--limit"), ("tasks", "list", "--before"),
+                   ("tasks", "watch", "1", "--every"), ("demo", "init", "--products"),
+                   ("notify", "list", "--task"), ("notify", "list", "--limit"),
                    ("categories", "set", "{}", "google", "1"), ("categories", "unset", "{}", "google")]
 
 
@@ -156,9 +156,9 @@ def test_out_of_range_numbers_over_http_are_404_for_ids_and_400_otherwise(tasks,
     rng = random.Random(SEED)
     with TestClient(make_app(tasks, clock), follow_redirects=False, raise_server_exceptions=False) as client:
         for number in out_of_range(rng):
-            for method, path in [("GET", "/api/tasks/{}"), ("DELETE", "/api/tasks/{}"), ("POST", "/api/tasks/{}/kill"),
-                                 ("GET", "/api/tasks/{}/log"), ("GET", "/api/tasks/{}/report"),
-                                 ("GET", "/api/tasks/{}/export-file")]:
+            for method, path in [("GET", "/api/tasks/{}"), ("DELETE", "/api/tasks/{}"),
+                                 ("POST", "/api/tasks/{}/kill"), ("GET", "/api/tasks/{}/log"),
+                                 ("GET", "/api/tasks/{}/report"), ("GET", "/api/tasks/{}/export-file")]:
                 answer = client.request(method, path.format(number), headers=BEARER)
                 assert answer.status_code == 404, (method, path, number, answer.text)
                 assert answer.json() == {"error": f"task {int(number)} not found"}
