@@ -59,8 +59,8 @@ def out_of_range(rng: random.Random) -> list[str]:
     return HUGE + [str(rng.randint(2 ** 31, 10 ** 30)) for _ in range(3)]
 
 
-ID_COMMANDS = [("tasks", verb) for verb in ("show", "kill", "delete", "log", "report", "export-file", "result",
-                                            "undo", "deliver", "watch")]
+ID_VERBS = ("show", "kill", "delete", "log", "report", "export-file", "result", "undo", "deliver", "watch")
+ID_COMMANDS = [("tasks", verb) for verb in ID_VERBS]
 OPTION_COMMANDS = [("tasks", "list", "--limit"), ("tasks", "list", "--before"),
                    ("tasks", "watch", "1", "--every"), ("demo", "init", "--products"),
                    ("notify", "list", "--task"), ("notify", "list", "--limit"),
