@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import sys
 
 import pytest
@@ -105,6 +106,25 @@ def test_a_cron_that_never_fires_is_refused_by_profiles_check(hb):
     assert err.endswith("schedule: cron expression '0 0 30 2 *' never fires (no such date)\n")
     hb.config.write_text(hb.config.read_text().replace("0 0 30 2 *", "0 0 29 2 *"))  # leap years only
     assert hb("profiles", "check")[0] == 0
+
+
+def test_profiles_check_refuses_an_id_shop_or_language_a_reachable_shop_lacks(hb):
+    text = hb.config.read_text()
+    assert hb("profiles", "check")[0] == 0
+    hb.config.write_text(text.replace('type = "prestashop"', 'type = "prestashop"\nid_shop = 3'))
+    code, out, err = hb("profiles", "check")
+    one_line(code, out, err, 2)
+    assert err.endswith("connections.shop.id_shop: id_shop = 3: the shop has no such shop (its shops: 1)\n")
+    hb.config.write_text(text.replace('type = "prestashop"', 'type = "prestashop"\nid_lang = 9'))
+    code, out, err = hb("profiles", "check")
+    one_line(code, out, err, 2)
+    assert "connections.shop.id_lang: id_lang = 9: shop 1 has no such active language (its languages: 1 (" \
+        in err
+    shop_url = re.search(r'\[connections.shop\]\ntype = "prestashop"\nurl = "([^"]+)"', text)[1]
+    hb.config.write_text(text.replace(shop_url, "sqlite:////nonexistent/shop.db"))
+    code, out, err = hb("profiles", "check")  # a shop that does not answer: a note, exit 0
+    assert code == 0 and out.endswith("OK (1 connection, 1 profile)\n")
+    assert err.startswith("heartbeat: note: not checked: connection shop: shop database /nonexistent/shop.db")
 
 
 def test_action_commands_print_the_task_object_with_json(hb):

@@ -25,6 +25,7 @@ from heartbeat.cli import notify as notify_cli
 from heartbeat.cli import progress
 from heartbeat.cli.views import profiles_table, task_details, tasks_table
 from heartbeat.config import loader as config_module
+from heartbeat.config.shops import check_shops
 from heartbeat.ops import logs
 from heartbeat.ops import status as status_report
 from heartbeat.web.commands import web
@@ -215,9 +216,13 @@ def profiles_list(app, as_json):
 @profiles.command("check")
 @click.pass_obj
 def profiles_check(app):
-    """Validate the config file; exit 2 with file, key and reason on the first mistake."""
+    """Validate the config file; exit 2 with file, key and reason on the first mistake. Reachable
+    shops are asked whether they have the configured id_shop and id_lang; one that does not answer
+    is a note on stderr (exit 0)."""
     cfg = app.config
     config_module.check_environment(cfg)
+    for note in check_shops(cfg):
+        click.echo(f"heartbeat: note: {note}", err=True)
     click.echo(f"{cfg.path}: OK ({plural(len(cfg.connections), 'connection')}, "
                f"{plural(len(cfg.profiles), 'profile')})")
 
