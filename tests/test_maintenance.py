@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from connectors.prestashop import create_demo_shop
 from core.config import Profile
 from core.errors import Refused
+from heartbeat.cli.views import waiting_lines
 from heartbeat.services.tasks import TaskManager
 from tests.helpers import execute, make_config, make_heartbeat, raw
 from tests.processes import ROOT, hb, make_project, run_hooked, show
@@ -250,6 +251,7 @@ def test_fixes_queued_together_wait_their_turn_one_at_a_time(tmp_path, db_url, s
     assert waiting.message == (f"waiting: task {first.id} (nightly-fix) is fixing connection shop; one fix "
                                "at a time, this one starts when it ends")
     assert [line.message for line in beat.store.log(second.id)] == [waiting.message]  # logged once
+    assert waiting_lines(manager.list())[-1] == f"task {second.id} {waiting.message}"  # `tasks list`
     beat.tick(clock.advance(60))
     assert [line.message for line in beat.store.log(second.id)] == [waiting.message]
     beat.run_until_idle()

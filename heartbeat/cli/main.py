@@ -23,7 +23,7 @@ from heartbeat import daemon
 from heartbeat.app import App
 from heartbeat.cli import notify as notify_cli
 from heartbeat.cli import progress
-from heartbeat.cli.views import profiles_table, task_details, tasks_table
+from heartbeat.cli.views import profiles_table, task_details, tasks_table, waiting_lines
 from heartbeat.config import loader as config_module
 from heartbeat.config.shops import check_shops
 from heartbeat.ops import logs
@@ -281,6 +281,8 @@ def tasks_list(app, status, profile, kind, before, limit, as_json):
         print_json([t.to_json() for t in found])
     else:
         click.echo(tasks_table(found))
+        for line in waiting_lines(found):
+            click.echo(line)
 
 
 @tasks.command("show")
