@@ -345,7 +345,8 @@ MISTAKES = [
         f"{P}.timezone",
         "unknown time zone 'Mars/Olympus'",
     ),
-    ("batch-size-zero", BASE + PROFILE + "batch_size = 0\n", f"{P}.batch_size", "must be from 1 to 100000, got 0"),
+    ("batch-size-zero", BASE + PROFILE + "batch_size = 0\n", f"{P}.batch_size",
+     "must be from 1 to 100000, got 0"),
     (
         "batch-size-negative",
         BASE + PROFILE + "batch_size = -5\n",
