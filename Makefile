@@ -19,13 +19,13 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n auto
 
 # The quick inner loop (under a minute): everything but the tests marked slow (real daemons,
 # kills, the benchmark, memory bounds over large inputs). `make test` runs them all.
 check: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/pytest -q -m "not slow"
+	$(BIN)/pytest -q -n auto -m "not slow"
 
 # The benchmark (docs/performance.md): make bench ARGS="--products 1000000 --db sqlite"
 bench: $(STAMP)

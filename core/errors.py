@@ -113,3 +113,11 @@ class StateDatabaseError(HeartbeatError):
     def __init__(self, reason: str, where: str | None = None):
         self.reason = reason
         super().__init__(f"state database {where + ': ' if where else 'error: '}{reason}")
+
+
+def first_line(exc: BaseException) -> str:
+    """The first line of an error, for a log line or a task's message (an OSError names its file)."""
+    if isinstance(exc, OSError) and exc.filename:
+        return f"cannot write {exc.filename}: {exc.strerror}"
+    text = str(exc)
+    return text.splitlines()[0] if text else type(exc).__name__

@@ -47,7 +47,7 @@ class App:
     @cached_property
     def overview(self) -> Overview:
         """Whole-database counts for `status` and the metrics."""
-        return Overview(self.store.engine)
+        return self.store.overview
 
     @cached_property
     def tasks(self) -> TaskManager:

@@ -8,8 +8,7 @@ maintenance checks (start-up time, docs/performance.md).
 from __future__ import annotations
 
 from core.config import Config, Profile
-from profiles.base import Worker
-from tasks.store import TaskStore
+from profiles.base import Records, Worker
 
 KINDS = ("export", "import", "maintenance")
 
@@ -38,9 +37,7 @@ def maintenance_available(scope: str) -> dict[str, tuple[str, ...]]:
     return available(scope)
 
 
-def worker_for(profile: Profile, config: Config, store: TaskStore | None = None) -> Worker:
-    """The worker for a profile's kind (the config has validated the kind); `store` for the few
-    that read Heartbeat's own records (Worker.store)."""
-    worker = worker_class(profile.kind)(profile, config)
-    worker.store = store
-    return worker
+def worker_for(profile: Profile, config: Config, records: Records | None = None) -> Worker:
+    """The worker for a profile's kind (the config has validated the kind); `records` for the few
+    that read Heartbeat's own records (Worker.records)."""
+    return worker_class(profile.kind)(profile, config, records)

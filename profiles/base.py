@@ -2,7 +2,8 @@
 
 A Worker is made once per profile per process and reused across ticks (it may hold connections).
 The heartbeat asks it for a task's queue when the task starts, and for the outcome of each item of
-a batch; it never touches the state database itself.
+a batch. It never writes the state database: it reads the few records it needs (Records) through
+what it was given at construction.
 """
 
 from __future__ import annotations
@@ -13,12 +14,36 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
+from typing import Any, NamedTuple, Protocol
 
 from core.config import Config, Profile
 from core.errors import FatalTaskError
 from reports.action_log import empty_source
-from tasks.models import Item, Outcome, QueueEntry, Task
+from tasks.models import Finding, Item, Outcome, QueueEntry, Task
 from tasks.states import ItemStatus
+from tasks.stores.categories import CategoryStore
+
+
+class Records(Protocol):
+    """What a worker reads of Heartbeat's own records (tasks.store.TaskStore is one): the products a
+    profile tracks as sent and their references, the tasks, the category mapping."""
+
+    categories: CategoryStore
+
+    def tracked(self, profile: str) -> list[int]: ...
+
+    def sent_references(self, profile: str, product_ids: list[int]) -> dict[int, str | None]: ...
+
+    def list(self, status: str | None = None, profile: str | None = None,
+             limit: int | None = 50) -> list[Task]: ...
+
+
+class Effect(NamedTuple):
+    """One item's planned write outside the state database: its queue position and what the worker
+    needs to carry it out (JSON-able; a plan saves it as the array [position, data])."""
+
+    position: int
+    data: Any
 
 
 @dataclass
@@ -29,17 +54,17 @@ class Processed:
 
     outcomes: list[Outcome]
     records: list[str] = field(default_factory=list)
-    effects: list = field(default_factory=list)  # each [position, ...what the worker needs]
+    effects: list[Effect] = field(default_factory=list)
     sync: dict[int, str] = field(default_factory=dict)
     fields: dict[int, str] = field(default_factory=dict)  # product id -> a digest per field sent
-    findings: list = field(default_factory=list)  # each [position, pattern, record, fixed]
+    findings: list[Finding] = field(default_factory=list)
     forget: list[int] = field(default_factory=list)  # product ids it stops tracking (announced deleted)
 
     def only(self, first: int, last: int) -> Processed:
         """The part of a plan about positions first..last (a redo may take fewer items than planned)."""
         return Processed(outcomes=[o for o in self.outcomes if first <= o.position <= last],
-                         effects=[e for e in self.effects if first <= e[0] <= last],
-                         findings=[f for f in self.findings if first <= f[0] <= last])
+                         effects=[e for e in self.effects if first <= e.position <= last],
+                         findings=[f for f in self.findings if first <= f.position <= last])
 
     def plan_json(self, at: str) -> str:
         """This batch's plan, made at `at` (ISO time), to save before applying its effects
@@ -57,7 +82,9 @@ class Processed:
         if isinstance(plan, str):  # saved by a version that encoded the plan twice
             plan = json.loads(plan)
         outcomes = [Outcome(p, ItemStatus(s), *rest) for p, s, *rest in plan["outcomes"]]
-        return cls(outcomes=outcomes, effects=plan["effects"], findings=plan.get("findings", [])), data["at"]
+        effects = [Effect(e[0], e[1] if len(e) == 2 else e[1:]) for e in plan["effects"]]  # older: flat
+        findings = [Finding(*f) for f in plan.get("findings", [])]
+        return cls(outcomes=outcomes, effects=effects, findings=findings), data["at"]
 
 
 def _exact(value: object) -> str:
@@ -70,11 +97,12 @@ class Worker(ABC):
     has_export_file = False  # the heartbeat appends Processed.records to the task's export file
     has_side_effects = False  # process() plans effects that apply() carries out (see heartbeat.engine.beat)
     tracks_changes = False  # process() gets what was last sent, and reports what it sends
-    store = None  # the state database's TaskStore, for workers that check Heartbeat's own records
     change_actions: frozenset[str] = frozenset()  # outcome actions that change a shop (logged by name)
 
-    def __init__(self, profile: Profile, config: Config):
-        self.profile, self.config = profile, config
+    def __init__(self, profile: Profile, config: Config, records: Records | None = None):
+        """`records`: Heartbeat's own records, for the workers that read them (None where a command
+        only lists or describes, and in the bench)."""
+        self.profile, self.config, self.records = profile, config, records
 
     def prepare(self, task: Task, previous: Task | None) -> None:
         """What `task` needs before its queue is built, done outside the state database's
@@ -99,17 +127,17 @@ class Worker(ABC):
         (reports.action_log.changes): by default, an outcome whose action is in `change_actions`."""
         return outcome.action in self.change_actions
 
-    def apply(self, effects: list, at: str) -> None:
+    def apply(self, effects: list[Effect], at: str) -> None:
         """Carry out planned effects; must be idempotent (a redo after a crash applies them again).
         `at` is the ISO time the plan was made."""
         return None
 
-    def forgotten(self, effects: list) -> dict[str, list[int]]:
+    def forgotten(self, effects: list[Effect]) -> dict[str, list[int]]:
         """Products whose change tracking applied `effects` drop ({profile: product ids}): done in
         the batch's own transaction, with its outcomes (a maintenance fix of tracking rows)."""
         return {}
 
-    def effect_records(self, effects: list) -> list[str]:
+    def effect_records(self, effects: list[Effect]) -> list[str]:
         """Export-file records that describe applied `effects` (a maintenance fix's undo lines);
         written with the batch like any other record."""
         return []

@@ -2,8 +2,8 @@
 
 Three ways fill the gap, as the seed names them, and the most specific wins:
 1. a per-product override (`heartbeat categories set PRODUCT COLUMN CATEGORY`);
-2. the first `[[category_rules]]` entry the product matches (reference prefix, name or
-   manufacturer substring, shop category branch);
+2. the first rule the product matches (reference prefix, name or manufacturer substring, shop
+   category branch): the config file's `[[category_rules]]`, then those written on the page;
 3. the mapping table, through the product's default category: a shop category mapped in a row
    covers its whole branch, unless a deeper category is mapped in a row of its own.
 
@@ -60,6 +60,8 @@ class CategoryResolver:
             shop, target = row.get(connection), row.get(column)
             if shop is not None and target is not None and shop.isdigit():
                 table.setdefault(int(shop), target)
+        rules = list(rules)
+        rules += store.rules(first=len(rules) + 1)  # the page's, after the config file's
         mine = [r for r in rules if r.column == column and r.connection in (None, connection)]
         for rule in mine:
             if taxonomy and rule.category not in taxonomy:

@@ -28,7 +28,6 @@ from profiles.category_mapping import CategoryResolver
 from profiles.export_guard import ExportThresholds, refusal, verdict
 from tasks.models import Item, Outcome, QueueEntry, Task
 from tasks.states import ItemStatus
-from tasks.stores.categories import CategoryStore
 
 NOT_FOUND = "not found in shop (deleted after the task started)"
 EXPORTED = "exported"
@@ -40,8 +39,8 @@ ORDERS_OVERLAP = timedelta(seconds=1)  # orders updated in the very second a run
 class ExportWorker(Worker):
     has_export_file = True
 
-    def __init__(self, profile, config):
-        super().__init__(profile, config)
+    def __init__(self, profile, config, records=None):
+        super().__init__(profile, config, records)
         self.entity = profile.options.get("entity", "products")
         self.tracks_changes = self.entity == "products"
         self._shop: PrestaShop | None = None
@@ -69,9 +68,9 @@ class ExportWorker(Worker):
         else:
             self.shop.check()
             rows = self.shop.iter_queue()
-            if self.store is not None:
+            if self.records is not None:
                 forced = task is not None and task.options.get("force")
-                rows = self._with_deleted(rows, self.store.tracked(self.profile.name), not forced)
+                rows = self._with_deleted(rows, self.records.tracked(self.profile.name), not forced)
         return non_empty((QueueEntry(*row) for row in rows), allow_empty, self.profile.source)
 
     def _with_deleted(self, rows: Iterator[tuple], tracked: list[int],
@@ -96,7 +95,7 @@ class ExportWorker(Worker):
         why = verdict(ExportThresholds.of(self.profile.options), len(tracked), offered, len(gone))
         if guarded and why:
             raise FatalTaskError(refusal(why, self.profile.name, len(gone)))
-        references = self.store.sent_references(self.profile.name, gone) if gone else {}
+        references = self.records.sent_references(self.profile.name, gone) if gone else {}
         for pid in gone:
             yield pid, 0, references.get(pid) or "", ""
 
@@ -111,9 +110,9 @@ class ExportWorker(Worker):
         if self.category_column is None:
             return None
         if self._resolver is None or self._resolver[0] != task_id or task_id is None:
-            if self.store is None:
-                raise RuntimeError("an export with a category_column needs the state database (Worker.store)")
-            resolver = CategoryResolver.load(CategoryStore(self.store.engine), self.shop.facts.tree,
+            if self.records is None:
+                raise RuntimeError("an export with a category_column needs Heartbeat's records")
+            resolver = CategoryResolver.load(self.records.categories, self.shop.facts.tree,
                                              self.profile.source, self.category_column,
                                              self.config.category_rules)
             self._resolver = (task_id, resolver)

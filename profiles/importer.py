@@ -30,7 +30,7 @@ from connectors.prestashop.writer import (
 )
 from core.errors import ConnectorError, FatalTaskError
 from core.fields import control_character
-from profiles.base import Processed, Worker, non_empty
+from profiles.base import Effect, Processed, Worker, non_empty
 from profiles.feed_guard import FeedGuard, Thresholds
 from profiles.feed_history import FeedHistory, TaskFeed, fingerprint
 from tasks.models import Item, Outcome, QueueEntry, Task
@@ -54,8 +54,8 @@ class ImportWorker(Worker):
     has_side_effects = True
     change_actions = frozenset({"updated", DRY_RUN_ACTION})
 
-    def __init__(self, profile, config):
-        super().__init__(profile, config)
+    def __init__(self, profile, config, records=None):
+        super().__init__(profile, config, records)
         self.match_by = profile.options.get("match_by", "reference")
         self.fields = tuple(profile.options.get("fields", ("price", "quantity", "active")))
         self._combination_fields = tuple(f for f in self.fields if f in COMBINATION_UPDATABLE)
@@ -208,7 +208,7 @@ class ImportWorker(Worker):
                 result.effects.append(update)
         return result
 
-    def _plan_item(self, item: Item, row: dict, targets: list[Target]) -> tuple[Outcome, list | None]:
+    def _plan_item(self, item: Item, row: dict, targets: list[Target]) -> tuple[Outcome, Effect | None]:
         line, fields = row["line"], row["fields"]
         if "error" in row:  # the feed could not read this row
             return Outcome(item.position, ItemStatus.ERROR, "none", row["error"]), None
@@ -235,7 +235,7 @@ class ImportWorker(Worker):
             return Outcome(item.position, ItemStatus.ERROR, "none", f"{exc} (line {line})", pid, pa), None
         if not changes:
             return Outcome(item.position, ItemStatus.SKIPPED, "none", UNCHANGED, pid, pa), None
-        update = [item.position, pid, pa, changes]  # Decimals are saved as exact text (Processed.plan_json)
+        update = Effect(item.position, [pid, pa, changes])  # Decimals: exact text (Processed.plan_json)
         return Outcome(item.position, ItemStatus.PROCESSED, "updated", "; ".join(said), pid, pa), update
 
     def _why_skip(self, item: Item, line: int, targets: list[Target]) -> str | None:
@@ -273,8 +273,8 @@ class ImportWorker(Worker):
 
     # -- applying -----------------------------------------------------------------------------------
 
-    def apply(self, effects: list, at: str) -> None:
-        updates = (effect[1:] for effect in effects)  # [position, id_product, id_product_attribute, values]
+    def apply(self, effects: list[Effect], at: str) -> None:
+        updates = (effect.data for effect in effects)  # [id_product, id_product_attribute, values]
         local = datetime.fromisoformat(at).astimezone().replace(tzinfo=None)  # PrestaShop: local time
         self.shop_writer.apply(updates, local)
 

@@ -24,10 +24,10 @@ from connectors.prestashop.integrity.base import ANALYZE_REPEATED_IDS, FIX_REPEA
 from connectors.prestashop.integrity.renames import rename_repeated_reference
 from core.errors import ConnectorError, FatalTaskError, MustWait, ProfileNotFound
 from profiles import tracking_check as tracking
-from profiles.base import Processed, Worker
+from profiles.base import Effect, Processed, Worker
 from reports import undo_file
 from reports.maintenance_result import NOT_CHECKED
-from tasks.models import Item, Outcome, QueueEntry, Task
+from tasks.models import Finding, Item, Outcome, QueueEntry, Task
 from tasks.states import ItemStatus
 
 log = structlog.get_logger()
@@ -36,8 +36,8 @@ log = structlog.get_logger()
 class MaintenanceWorker(Worker):
     entity = UNDO_ENTITY
 
-    def __init__(self, profile, config):
-        super().__init__(profile, config)
+    def __init__(self, profile, config, records=None):
+        super().__init__(profile, config, records)
         self.scope = profile.options["scope"]
         self.operation = profile.options["operation"]
         self.fixes = self.operation.startswith("fix-")
@@ -64,16 +64,16 @@ class MaintenanceWorker(Worker):
         if self.operation not in available(self.scope):
             raise FatalTaskError(f"{self.scope} {self.operation} is not an available maintenance operation "
                                  "(see `heartbeat maintenance list`)")
-        if self.fixes and self.store is not None:
+        if self.fixes and self.records is not None:
             other = self._running_fix(task)
             if other is not None:
                 raise MustWait(f"waiting: task {other.id} ({other.profile}) is fixing connection "
                                f"{self.profile.source}; one fix at a time, this one starts when it ends")
         self._stale = []
         if (self.scope, self.operation) in tracking.OPERATIONS:
-            if self.store is None:
+            if self.records is None:
                 raise FatalTaskError(f"{self.operation} reads Heartbeat's own records: run it as a task")
-            self._stale = tracking.stale_records(self.store, self.config, self.profile.source, self.shop)
+            self._stale = tracking.stale_records(self.records, self.config, self.profile.source, self.shop)
 
     def build_queue(self, previous: Task | None = None, task: Task | None = None):
         """Every record the operation checks: the checker's, then Heartbeat's tracking rows that
@@ -91,7 +91,7 @@ class MaintenanceWorker(Worker):
 
     def _running_fix(self, task: Task | None) -> Task | None:
         """Another maintenance fix running on this connection (under any profile name)."""
-        for other in self.store.list(status="running", limit=None):
+        for other in self.records.list(status="running", limit=None):
             if other.kind != "maintenance" or (task is not None and other.id == task.id):
                 continue
             try:
@@ -117,7 +117,8 @@ class MaintenanceWorker(Worker):
         records = [Record(**json.loads(item.payload)) for item in items]
         result = Processed(outcomes=[])
         if items[0].position == 1:  # the task as a whole, once
-            result.findings += [[0, NOT_CHECKED, line[:255], False] for line in self.checker.not_checked()]
+            result.findings += [Finding(0, NOT_CHECKED, line[:255], False)
+                                for line in self.checker.not_checked()]
         shop_records = [r for r in records if r.kind != tracking.KIND]
         try:
             per_shop_record = iter(self._check(shop_records) if shop_records else [])
@@ -133,11 +134,11 @@ class MaintenanceWorker(Worker):
                 result.outcomes.append(Outcome(item.position, ItemStatus.ERROR, "none", _reason(found)))
                 continue
             result.outcomes.append(_outcome(item, found))
-            result.findings += [[item.position, f.pattern, record.label[:255], f.fixed] for f in found]
+            result.findings += [Finding(item.position, f.pattern, record.label[:255], f.fixed) for f in found]
             if isinstance(writes, dict):  # Heartbeat's own records: not the shop's, not undone
-                result.effects.append([item.position, writes])
+                result.effects.append(Effect(item.position, writes))
             elif writes:
-                result.effects.append([item.position, [asdict(c) for c in writes]])
+                result.effects.append(Effect(item.position, [asdict(c) for c in writes]))
         return result
 
     def _check(self, records: list[Record]) -> list[tuple[list, list]]:
@@ -164,10 +165,10 @@ class MaintenanceWorker(Worker):
         except Exception as exc:
             return exc, []
 
-    def apply(self, effects: list, at: str) -> None:
+    def apply(self, effects: list[Effect], at: str) -> None:
         """Write a batch's planned changes in one shop transaction (again after a crash: the same
         rows, nothing more)."""
-        changes = [Change(**c) for effect in effects if isinstance(effect[1], list) for c in effect[1]]
+        changes = [Change(**c) for effect in effects if isinstance(effect.data, list) for c in effect.data]
         if changes:
             with self.shop._connect() as conn, conn.begin():
                 skipped = Rows(conn).apply(changes)
@@ -175,16 +176,16 @@ class MaintenanceWorker(Worker):
                 log.warning("maintenance.rows_changed_since_plan", profile=self.profile.name, rows=skipped,
                             planned_at=at)
 
-    def forgotten(self, effects: list) -> dict[str, list[int]]:
+    def forgotten(self, effects: list[Effect]) -> dict[str, list[int]]:
         """Tracking rows a fix of Heartbeat's own records drops (with the batch, not in apply)."""
         forget: dict[str, list[int]] = {}
         for effect in effects:
-            if isinstance(effect[1], dict):
-                profile, product_id = effect[1]["forget"]
+            if isinstance(effect.data, dict):
+                profile, product_id = effect.data["forget"]
                 forget.setdefault(profile, []).append(product_id)
         return forget
 
-    def effect_records(self, effects: list) -> list[str]:
+    def effect_records(self, effects: list[Effect]) -> list[str]:
         """The undo file's lines (reports/undo_file.py)."""
         return undo_file.lines(effects)
 

@@ -61,12 +61,19 @@ def restarted(attempt: Attempt, task: Task) -> str:
     if attempt.died_here:
         text += f"; it died while handling items {attempt.position} to {task.attempt_end}"
     if attempt.suspect:
-        text += f"; handling items up to {attempt.suspect_until} one at a time, in a child process"
+        text += f"; redoing items up to {attempt.suspect_until} in a child process, halving what kills it"
     return text
 
 
-def crashed(attempt: Attempt, item: Item | None, how: str) -> str:
-    """The sacrificial process handling a suspect item alone died; `attempt.restarts` counts it."""
+def crashed(attempt: Attempt, item: Item | None, how: str, next_end: int) -> str:
+    """The sacrificial process handling a suspect chunk died (tasks.recovery.crashed): alone, the
+    item's `attempt.restarts` counts it; a chunk of several is halved, the next one ending at
+    `next_end`."""
+    if not attempt.alone:
+        first = attempt.position
+        nxt = f"item {first}" if next_end == first else f"items {first} to {next_end}"
+        return (f"items {attempt.position} to {attempt.end}: their process died ({how}); one of them is "
+                f"to blame: trying {nxt} next")
     what = f"item {attempt.position}"
     if item is not None:
         what += f" ({_product(item.product_id, item.reference)})"
@@ -85,11 +92,11 @@ def failed(reason: str, cancelled: int) -> str:
 
 
 def redone(number: int, first: int, last: int, counts: Counter, seconds: float, left: int) -> str:
-    """A heartbeat's redo of suspect items, one at a time (tasks.recovery): one line for all of
-    them; `counts` by outcome, `left`: suspect items still to redo."""
+    """A heartbeat's redo of suspect items, in chunks (tasks.recovery): one line for all of them;
+    `counts` by outcome, `left`: suspect items still to redo."""
     items = sum(counts.values())
     which = f"item {first}" if first == last else f"items {first} to {last}"
-    text = (f"batch {number}: {which} of the interrupted batch, one at a time: {plural(items, 'item')} "
+    text = (f"batch {number}: {which} of the interrupted batch, redone: {plural(items, 'item')} "
             f"in {seconds:.2f} s ({_rate(items, seconds)}): {_counts(counts)}")
     return text + (f"; {plural(left, 'suspect item')} left" if left else "; no suspect item left")
 

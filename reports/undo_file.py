@@ -15,11 +15,11 @@ from reports import export_file
 from tasks.models import Task
 
 
-def lines(effects: Iterable[list]) -> list[str]:
-    """The undo-file records of a batch's applied effects ([position, [change dicts]]; effects of
+def lines(effects: Iterable[tuple[int, object]]) -> list[str]:
+    """The undo-file records of a batch's applied effects ((position, [change dicts]); effects of
     another shape, such as change-tracking rows, have no undo line)."""
-    return [json.dumps({"position": effect[0], **change}, ensure_ascii=False, separators=(",", ":"))
-            for effect in effects if isinstance(effect[1], list) for change in effect[1]]
+    return [json.dumps({"position": position, **change}, ensure_ascii=False, separators=(",", ":"))
+            for position, data in effects if isinstance(data, list) for change in data]
 
 
 def changes(task: Task) -> list[dict]:

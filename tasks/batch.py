@@ -22,7 +22,7 @@ from core.errors import IllegalTransition
 from tasks import rows
 from tasks import tables as t
 from tasks.guard import guarded
-from tasks.models import Item, Outcome, Progress, Task
+from tasks.models import Finding, Item, Outcome, Progress, Task
 from tasks.recovery import Attempt, poisoned_batch
 from tasks.statements import Statements
 from tasks.states import ITEM_OUTCOMES, ItemStatus, TaskStatus
@@ -48,28 +48,23 @@ class SyncUpdate:
     fields: dict[int, str] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class BatchResult:
-    """What the work on a batch gives back to commit: one outcome per item in position order, the
-    work's duration, action-log lines (text, or (level, text)), the export file's new committed
-    length (None: no export file), change tracking, whether the saved plan still covers items
-    after this batch, when the work ended: the time its log lines, and a completion, carry
-    (None: the `now` given to commit_batch), whether it counts as a new batch (a heartbeat's
-    redo of suspect items commits them one by one, and counts as one batch), and a maintenance
-    task's findings and the change-tracking rows it drops, and the http connection the export
-    file is delivered to once the task completes (None: no delivery)."""
+    """What the work on a batch gives back to commit (built with keywords)."""
 
-    outcomes: list[Outcome]
-    seconds: float
-    log_lines: list[str | tuple[str, str]] = field(default_factory=list)
-    export_bytes: int | None = None
-    sync: SyncUpdate | None = None
-    keep_plan: bool = False
-    ended_at: datetime | None = None
-    new_batch: bool = True
-    findings: list[tuple[int, str, str, bool]] = field(default_factory=list)  # position, pattern, record
+    outcomes: list[Outcome]  # one per item, in position order
+    seconds: float  # the work's duration
+    log_lines: list[str | tuple[str, str]] = field(default_factory=list)  # text, or (level, text)
+    export_bytes: int | None = None  # the export file's new committed length (None: no export file)
+    sync: SyncUpdate | None = None  # change tracking
+    keep_plan: bool = False  # the saved plan still covers items after this batch
+    ended_at: datetime | None = None  # when the work ended: the time its lines, and a completion,
+    # carry (None: the `now` given to commit_batch)
+    new_batch: bool = True  # False for a chunk of a redo after the first: a heartbeat's redo counts
+    # as one batch however many chunks it commits
+    findings: list[Finding] = field(default_factory=list)  # a maintenance task's
     forget: dict[str, list[int]] = field(default_factory=dict)  # tracking rows to drop: {profile: ids}
-    deliver_to: str | None = None
+    deliver_to: str | None = None  # the http connection the export file goes to once the task completes
 
 
 class Batch:

@@ -57,6 +57,7 @@ class Task:
     attempt_end: int = 0
     restarts: int = 0
     suspect_until: int = 0
+    culprit_until: int = 0  # tasks.recovery: a sacrificial process died holding items up to here
     plan_position: int = 0  # where the saved import plan starts (0: no plan saved)
 
     @classmethod
@@ -72,7 +73,8 @@ class Task:
             export_path=m["export_path"], export_bytes=m["export_bytes"], owner=m["owner"],
             lease_until=as_utc(m["lease_until"]), options=json.loads(m["options"] or "{}"),
             attempt_position=m["attempt_position"], attempt_end=m["attempt_end"],
-            restarts=m["restarts"], suspect_until=m["suspect_until"], plan_position=m["plan_position"],
+            restarts=m["restarts"], suspect_until=m["suspect_until"], culprit_until=m["culprit_until"],
+            plan_position=m["plan_position"],
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -131,6 +133,16 @@ class Outcome(NamedTuple):
     detail: str | None = None
     product_id: int | None = None
     combination_id: int | None = None
+
+
+class Finding(NamedTuple):
+    """A maintenance check's finding about the item at `position` (0: about the task as a whole):
+    the pattern, the record it is about, and whether the task's fix repaired it."""
+
+    position: int
+    pattern: str
+    record: str
+    fixed: bool
 
 
 class LogLine(NamedTuple):

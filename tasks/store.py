@@ -31,6 +31,7 @@ from core.errors import AlreadyPending, FatalTaskError, MustWait, SourceUnchange
 from tasks import failures, queue, recovery
 from tasks import tables as t
 from tasks.batch import Batch, BatchResult, Planning
+from tasks.database import current_revision
 from tasks.guard import callers, callers_iter, guarded, guarded_iter
 from tasks.leases import busy, owner_gone
 from tasks.models import Item, ItemRecord, LogLine, QueueEntry, Task
@@ -39,7 +40,9 @@ from tasks.rows import TASK_COLUMNS, lock_task, naive, read_task, transition, wa
 from tasks.statements import Statements
 from tasks.states import TaskStatus, check_task_transition
 from tasks.stores import registry, uploads
+from tasks.stores.categories import CategoryStore
 from tasks.stores.outbox import NOBODY, Outbox, Subscriptions, forget_finished
+from tasks.stores.overview import Overview
 
 TASK = t.tasks.c
 ITEM = t.items.c
@@ -58,7 +61,7 @@ class Wording(Protocol):
 
     def restarted(self, attempt: Attempt, task: Task) -> str: ...
 
-    def crashed(self, attempt: Attempt, item: Item | None, how: str) -> str: ...
+    def crashed(self, attempt: Attempt, item: Item | None, how: str, next_end: int) -> str: ...
 
     def summary(self, task: Task) -> str: ...
 
@@ -76,6 +79,9 @@ class Planned:
     items: list[Item] | None
 
 
+_INHERITED: list = []  # in a forked child: the parent's connection pools, kept so no finaliser closes them
+
+
 class TaskStore:
     def __init__(self, engine: Engine, wording: Wording, notify: Subscriptions = NOBODY,
                  dead_after: timedelta = registry.DEAD_AFTER):
@@ -86,6 +92,23 @@ class TaskStore:
         self.sql = Statements(engine.dialect)
         self.deliveries = uploads.UploadStore(engine)  # export files uploaded to http targets
         self.outbox = Outbox(engine)
+        self.categories = CategoryStore(engine)  # the category mapping (tasks.stores.categories)
+        self.overview = Overview(engine)  # whole-database counts for `status` and the metrics
+
+    def forget_inherited_connections(self) -> None:
+        """In a forked child: leave the parent's pooled connections alone (never used nor closed
+        here: SQLAlchemy's and SQLite's rule for fork) and open new ones on next use."""
+        _INHERITED.append(self.engine.pool)
+        self.engine.dispose(close=False)
+
+    def close(self) -> None:
+        """Close this process's pooled connections (the store opens new ones if used again)."""
+        self.engine.dispose()
+
+    @guarded
+    def schema_revision(self) -> str | None:
+        """The state database's schema revision (tasks/migrations)."""
+        return current_revision(self.engine)
 
     # -- reading ---------------------------------------------------------------------------------
 
@@ -467,7 +490,8 @@ class TaskStore:
                 write_log(conn, task_id, now, self.wording.restarted(attempt, task), level="warning")
             conn.execute(t.tasks.update().where(TASK.id == task_id).values(
                 owner=owner, lease_until=naive(now + lease), attempt_position=attempt.position,
-                attempt_end=attempt.end, restarts=attempt.restarts, suspect_until=attempt.suspect_until))
+                attempt_end=attempt.end, restarts=attempt.restarts, suspect_until=attempt.suspect_until,
+                culprit_until=attempt.culprit_until))
             return attempt
 
     def _registered_dead(self, conn: Connection, task: Task, now: datetime) -> bool:
@@ -508,20 +532,21 @@ class TaskStore:
     @guarded
     def record_crash(self, task_id: int, owner: str, attempt: Attempt, now: datetime,
                      how: str) -> Task | None:
-        """The sacrificial process handling the suspect item at `attempt.position` alone died (`how`):
-        count it against that item and drop our lease (tasks.recovery). None when the task is no
-        longer ours."""
+        """The sacrificial process handling the suspect chunk `attempt` died (`how`): the chunk holds
+        the culprit, or, alone, the item counts one more death (tasks.recovery.crashed); our lease is
+        dropped. None when the task is no longer ours."""
         with self._claimed(task_id, owner, attempt) as conn_task:
             if conn_task is None:
                 return None
             conn, sql, task = conn_task
-            restarts = recovery.crashed(attempt)
+            counted = recovery.crashed(attempt)
             items = sql.pending(conn, task, attempt.position)
-            counted = dataclasses.replace(attempt, restarts=restarts)
-            write_log(conn, task_id, now, self.wording.crashed(counted, items[0] if items else None, how),
-                      level="warning")
-            conn.execute(t.tasks.update().where(TASK.id == task_id).values(restarts=restarts,
-                                                                           lease_until=None))
+            next_end = recovery.chunk_end(attempt.position, attempt.suspect_until, counted.culprit_until,
+                                          task.batch_size)
+            line = self.wording.crashed(counted, items[0] if items else None, how, next_end)
+            write_log(conn, task_id, now, line, level="warning")
+            conn.execute(t.tasks.update().where(TASK.id == task_id).values(
+                restarts=counted.restarts, culprit_until=counted.culprit_until, lease_until=None))
             return read_task(conn, task_id)
 
     @contextmanager

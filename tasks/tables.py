@@ -56,6 +56,7 @@ tasks = sa.Table(
     sa.Column("attempt_end", sa.Integer, nullable=False, server_default="0"),
     sa.Column("restarts", sa.Integer, nullable=False, server_default="0"),
     sa.Column("suspect_until", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("culprit_until", sa.Integer, nullable=False, server_default="0"),
     # a batch with effects outside this database (shop writes) is planned and saved first, so a
     # redo after a crash applies the same plan and reports the same outcomes (see heartbeat.engine.beat)
     sa.Column("plan_position", sa.Integer, nullable=False, server_default="0"),
@@ -160,6 +161,32 @@ category_map = sa.Table(
     sa.Column("column_name", sa.String(64), primary_key=True),
     sa.Column("category_id", sa.String(64), nullable=False),
     sa.Index("ix_hb_category_map_column", "column_name", "category_id"),
+)
+
+# a mapping row's version (the table's counter at its last write); a removed row stays, deleted, so
+# the highest version is the table's (If-Match on the page's edits; migration 0015)
+category_rows = sa.Table(
+    "hb_category_rows",
+    metadata,
+    sa.Column("row_id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("deleted", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("updated_at", Timestamp, nullable=False),
+)
+
+# the category rules written on the page, in order (after the config file's [[category_rules]])
+category_rules = sa.Table(
+    "hb_category_rules",
+    metadata,
+    sa.Column("position", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("column_name", sa.String(64), nullable=False),
+    sa.Column("category_id", sa.String(64), nullable=False),
+    sa.Column("connection", sa.String(100)),
+    sa.Column("reference_prefix", sa.String(255)),
+    sa.Column("name_contains", sa.String(255)),
+    sa.Column("manufacturer_contains", sa.String(255)),
+    sa.Column("shop_category", sa.Integer),
+    sa.Column("updated_at", Timestamp, nullable=False),
 )
 
 # per-product overrides: product P of connection C goes to category X of column K, whatever else says

@@ -4,6 +4,8 @@ feed files and import set-ups."""
 from __future__ import annotations
 
 import csv
+from dataclasses import replace
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -15,7 +17,10 @@ from core.config import Config, Connection, Profile
 from heartbeat.engine.beat import Heartbeat
 from heartbeat.services.tasks import TaskManager
 from reports import action_log
+from tasks import recovery
 from tasks.database import MIGRATIONS, create_state_engine, ensure_schema
+from tasks.models import Progress, Task
+from tasks.states import TaskStatus
 from tasks.store import TaskStore
 
 
@@ -183,3 +188,28 @@ def share_stock(shop_url: str) -> None:
             "quantity, physical_quantity, reserved_quantity) "
             "SELECT id_product, 0, 1, 0, 7, 7, 0 FROM ps_product",
             "DELETE FROM ps_stock_available WHERE id_product = 2 AND id_shop = 0")
+
+
+def redo_chunks(size: int, poison: set[int]) -> list[tuple[int, int, str]]:
+    """The chunks the rules take after a daemon died in a batch of `size` (all suspect), when each
+    item of `poison` kills whatever process handles it: [(first, last, "died"|"done"|"given up")]."""
+    task = Task(id=1, profile="p", kind="export", status=TaskStatus.RUNNING, trigger="manual",
+                created_at=None, scheduled_at=None, started_at=None, finished_at=None, message=None,
+                batch_size=size, progress=Progress(size, size), owner="dead",
+                lease_until=datetime(2026, 1, 1), attempt_position=1, attempt_end=size)
+    a, chunks = recovery.next_attempt(task, "me", True), []
+    while a.position <= size:
+        at = dict(owner="me", lease_until=None, attempt_position=a.position, attempt_end=a.end,
+                  suspect_until=a.suspect_until)
+        if a.poisoned:
+            chunks.append((a.position, a.end, "given up"))
+            task = replace(task, handled_upto=a.end, restarts=a.restarts, culprit_until=a.culprit_until, **at)
+        elif poison & set(range(a.position, a.end + 1)):
+            chunks.append((a.position, a.end, "died"))
+            died = recovery.crashed(a)
+            task = replace(task, restarts=died.restarts, culprit_until=died.culprit_until, **at)
+        else:
+            chunks.append((a.position, a.end, "done"))
+            task = replace(task, handled_upto=a.end, restarts=a.restarts, culprit_until=a.culprit_until, **at)
+        a = recovery.next_attempt(task, "me", False)
+    return chunks

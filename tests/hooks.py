@@ -2,8 +2,10 @@
 with every kind of worker wrapped so that a test can make the process die or wait at a chosen spot.
 Nothing in the product reads these variables (tests/processes.py sets them):
 
-- HB_HOOK_CRASH_ON_PRODUCT=ID: a batch holding product ID kills its process the hard way (exit 70),
-  as a segfault in a driver would;
+- HB_HOOK_CRASH_ON_PRODUCT=ID[,ID...]: a batch holding one of these products kills its process the
+  hard way (exit 70), as a segfault in a driver would;
+- HB_HOOK_RECORD_BATCHES=PATH: each batch a worker processes appends "pid first last" (its process
+  and its first and last queue positions) to PATH, so a test can count the processes that did work;
 - HB_HOOK_CRASH_AFTER_APPLY=1: the process dies right after a batch's shop writes, before the batch
   commits in the state database (exit 71);
 - HB_HOOK_HOLD_ON_PRODUCT=ID with HB_HOOK_HOLD_FILE=PATH: a batch holding product ID writes the pid
@@ -23,7 +25,8 @@ import profiles
 from heartbeat.cli.main import main
 from heartbeat.engine import notify
 
-CRASH_ON = int(os.environ.get("HB_HOOK_CRASH_ON_PRODUCT") or 0)
+CRASH_ON = {int(i) for i in (os.environ.get("HB_HOOK_CRASH_ON_PRODUCT") or "").split(",") if i}
+RECORD = os.environ.get("HB_HOOK_RECORD_BATCHES")
 CRASH_AFTER_APPLY = os.environ.get("HB_HOOK_CRASH_AFTER_APPLY") == "1"
 HOLD_ON = int(os.environ.get("HB_HOOK_HOLD_ON_PRODUCT") or 0)
 HOLD_FILE = os.environ.get("HB_HOOK_HOLD_FILE")
@@ -43,7 +46,10 @@ def _hooked(kind: type) -> type:
     class Hooked(kind):
         def process(self, task, items, previous):
             ids = {item.product_id for item in items}
-            if CRASH_ON and CRASH_ON in ids:
+            if RECORD and items:
+                with open(RECORD, "a") as f:  # one short append: whole even with other processes
+                    f.write(f"{os.getpid()} {items[0].position} {items[-1].position}\n")
+            if CRASH_ON & ids:
                 os._exit(70)
             if HOLD_ON and HOLD_ON in ids and HOLD_FILE:
                 _hold(HOLD_FILE)

@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 HEARTBEAT = [sys.executable, "-m", "heartbeat"]
 
 
-DEADLINE = 60  # seconds a real process gets before the test gives up on it
+DEADLINE = 300  # seconds a real process gets before the test gives up on it: a guard against hangs only
 
 
 def make_project(tmp_path: Path, db_url: str, interval: float = 1) -> Path:
@@ -94,33 +94,46 @@ def alive(pid: int) -> bool:
         return False
 
 
-def batch_in_progress(state_url: str, task_id: int, pid: int):
-    """A poll (for wait_for) of the state database: true once process `pid` holds a batch of the
-    task (its claim is committed and its lease set), or once the task has ended."""
+def handled_upto(state_url: str, task_id: int) -> int:
+    """How far the task's committed batches reach (its items handled, in queue order)."""
     engine = sa.create_engine(state_url)
-    query = sa.text("SELECT status, owner, lease_until FROM hb_tasks WHERE id = :id")
+    try:
+        with engine.connect() as conn:
+            return conn.execute(sa.text("SELECT handled_upto FROM hb_tasks WHERE id = :id"),
+                                {"id": task_id}).scalar_one()
+    finally:
+        engine.dispose()
+
+
+def committed_since(state_url: str, task_id: int, handled: int):
+    """A poll (for wait_for) of the state database: true once a batch of the task committed past
+    `handled` (by the daemon, or by a sacrificial child of it: a record the process leaves, which no
+    poll can miss), or once the task has ended."""
+    engine = sa.create_engine(state_url)
+    query = sa.text("SELECT status, handled_upto FROM hb_tasks WHERE id = :id")
 
     def poll():
         with engine.connect() as conn:
-            status, owner, lease = conn.execute(query, {"id": task_id}).one()
-        return status not in ("pending", "running") or (lease is not None and f":{pid}:" in (owner or ""))
+            status, upto = conn.execute(query, {"id": task_id}).one()
+        return status not in ("pending", "running") or upto > handled
 
     return poll
 
 
 def kill_mid_batches(project: Path, state_url: str, task_id: int, kills: int, rng) -> int:
-    """Start the daemon and SIGKILL it while it holds a batch of the task, `kills` times or until the
-    task is no longer running. Each kill waits, by polling the state database, for the daemon's own
-    claim; then a random moment of up to 20 ms lets it land anywhere in the batch (or just after).
-    Returns the kills that struck a daemon owning the still running task: each of them makes the
-    next owner log a restart."""
+    """Start the daemon and SIGKILL it once it works on the task, `kills` times or until the task is
+    no longer running. Each kill waits, by polling the state database, for a batch this daemon
+    committed (so it owns the task); then a random moment of up to 20 ms lets the kill land anywhere
+    in its next batch or between two. Returns the kills that struck a daemon owning the still
+    running task: each of them makes the next owner log a restart."""
     landed = 0
     for _ in range(kills):
         if show(project, task_id)["status"] not in ("pending", "running"):
             break
+        before = handled_upto(state_url, task_id)
         daemon = start_daemon(project)
         try:
-            wait_for(batch_in_progress(state_url, task_id, daemon.pid), "a batch in progress", every=0.001)
+            wait_for(committed_since(state_url, task_id, before), "a batch the daemon committed", every=0.01)
             time.sleep(rng.uniform(0, 0.02))
         finally:
             daemon.send_signal(signal.SIGKILL)

@@ -366,3 +366,34 @@ def test_the_export_file_of_a_profile_without_column_has_no_platform_category(tm
     beat.run_until_idle()
     document = json.loads(b"".join(export_file.read(beat.store.get(task.id))))
     assert len(document["products"]) == 5 and all("platform_category" not in p for p in document["products"])
+
+
+def test_columns_add_makes_an_empty_column_once(hb):
+    assert hb("categories", "columns", "add", "mercadolibre").output == "column mercadolibre added\n"
+    listed = json.loads(hb("categories", "columns", "--json").output)
+    assert [(c["name"], c["kind"], c["mapped"]) for c in listed][-1] == ("mercadolibre", "platform", 0)
+    again = hb("categories", "columns", "add", "mercadolibre", ok=False)
+    assert again.exit_code == 1 and again.output == "heartbeat: column mercadolibre exists already\n"
+    bad = hb("categories", "columns", "add", "a b", ok=False)
+    assert bad.exit_code == 1 and "invalid column name 'a b'" in bad.output
+
+
+def test_suggestions_rank_by_the_whole_path_and_the_products_words():
+    from heartbeat.services import suggestions
+
+    index = suggestions.Index.of(dict(taxonomy.read(SAMPLE_TAXONOMY).entries))
+    # name similarity alone said "... > Colanders & Strainers"
+    assert suggestions.rank(index, "Home > Stationery")[0][1] == "Office Supplies"
+    assert suggestions.rank(index, "Home > Kitchen > Knives")[0][0] == "665"  # its parent says which knives
+    # the products' words: a category named for nothing in the taxonomy, holding cushions
+    assert "Cushions" in suggestions.rank(index, "Home > Cosy corner", ["Fox cushion", "Bear cushion"])[0][1]
+
+
+def test_suggestions_precision_at_1_on_the_labelled_sample_is_what_the_docs_say():
+    from heartbeat.services import suggestions
+
+    index = suggestions.Index.of(dict(taxonomy.read(SAMPLE_TAXONOMY).entries))
+    labels = json.loads((Path(__file__).parent.parent / "bench" / "category_labels.json").read_text())
+    got = {part: suggestions.precision_at_1(index, [(e["path"], e.get("products", []), set(e["accept"]))
+                                                    for e in labels[part]]) for part in ("fashion", "demo")}
+    assert got == {"fashion": (3, 7), "demo": (25, 26)}  # docs/categories.md, "How good are the suggestions"

@@ -10,6 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from connectors.prestashop import create_demo_shop
+from profiles.base import Effect
 from tests.helpers import (
     PRESTASHOP_PRODUCT_HEADERS,
     assert_counters_match_items,
@@ -113,7 +114,7 @@ def test_applying_a_committed_plan_again_changes_nothing(tmp_path, db_url, shop,
     beat, task = run_import(config, clock)
     once = shop_rows(shop)
     worker = beat.runner.worker(config.profiles[0])
-    worker.apply([[1, 1, 0, {"quantity": 555}]], clock.now().isoformat())  # the same batch, again
+    worker.apply([Effect(1, [1, 0, {"quantity": 555}])], clock.now().isoformat())  # the same batch, again
     assert shop_rows(shop) == once and once["DEMO-000001"][1] == 555
 
 
@@ -188,7 +189,8 @@ def test_a_shop_missing_a_column_ends_the_task_instead_of_retrying(tmp_path, db_
 
 def test_a_saved_plan_reads_back_as_planned_in_either_format():
     """Plans keep Decimals as exact text; a plan saved by an earlier version (its plan encoded as a
-    JSON string inside the JSON) still reads back, so a redo after an upgrade applies it."""
+    JSON string inside the JSON, or its effects flat: [position, id_product, id_product_attribute,
+    values]) still reads back, so a redo after an upgrade applies it."""
 
     from profiles.base import Processed
     from tasks.models import Outcome
@@ -196,13 +198,17 @@ def test_a_saved_plan_reads_back_as_planned_in_either_format():
 
     plan = Processed(outcomes=[Outcome(1, ItemStatus.PROCESSED, "updated", "price: 1.00 -> 1.10", 4, 0),
                                Outcome(2, ItemStatus.SKIPPED, "none", "unchanged", 5, 0)],
-                     effects=[[1, 4, 0, {"price": Decimal("1.100000"), "quantity": 3, "active": True}]])
+                     effects=[Effect(1, [4, 0, {"price": Decimal("1.100000"), "quantity": 3,
+                                                "active": True}])])
     text = plan.plan_json("2026-11-02T10:00:00+00:00")
     back, at = Processed.from_plan_json(text)
     assert at == "2026-11-02T10:00:00+00:00" and back.outcomes == plan.outcomes
-    assert back.effects == [[1, 4, 0, {"price": "1.100000", "quantity": 3, "active": True}]]
+    assert back.effects == [Effect(1, [4, 0, {"price": "1.100000", "quantity": 3, "active": True}])]
     old = json.dumps({"at": at, "processed": json.dumps(json.loads(text)["processed"])})
     assert Processed.from_plan_json(old) == (back, at)
+    flat = json.loads(text)
+    flat["processed"]["effects"] = [[1, 4, 0, {"price": "1.100000", "quantity": 3, "active": True}]]
+    assert Processed.from_plan_json(json.dumps(flat)) == (back, at)
 
 
 def test_the_action_log_names_the_first_changes_of_each_batch(tmp_path, db_url, shop, clock):

@@ -158,7 +158,7 @@ def test_categories_set_refuses_an_unknown_column_and_columns_add_creates_one(hb
     one_line(code, out, err, 1)
     assert "no column 'nocolumn' (known: none yet)" in err and "categories columns add nocolumn" in err
     assert hb("categories", "columns", "--json")[1].strip() == "[]"
-    assert hb("categories", "columns", "add", "google")[:2] == (0, "column google created\n")
+    assert hb("categories", "columns", "add", "google")[:2] == (0, "column google added\n")
     code, out, err = hb("categories", "columns", "add", "google")
     one_line(code, out, err, 1)
     assert hb("categories", "set", 1, "google", 536)[:2] == (0, "product 1: google category 536\n")

@@ -1,4 +1,4 @@
-"""Crash recovery's rules (tasks.recovery): suspect items, poisoned items, saved plans."""
+"""Crash recovery's rules (tasks.recovery): suspect items redone by halving, poisoned items, saved plans."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import pytest
 
 from tasks import recovery
 from tasks.models import Progress, Task
+from tests.helpers import redo_chunks
 
 
 def task_at(**kw) -> Task:
@@ -30,7 +31,7 @@ def test_owner_that_died_mid_batch_puts_its_items_under_suspicion():
     a = recovery.next_attempt(t, "me", True)
     assert a.restarted and a.died_here and a.suspect
     assert a.restarts == 0  # nobody knows which item, if any, was to blame
-    assert (a.suspect_until, a.end) == (300, 201)  # one item at a time up to 300
+    assert (a.suspect_until, a.end, a.culprit_until) == (300, 300, 0)  # the whole batch, in a child
 
 
 def test_owner_that_died_between_batches_is_a_plain_restart():
@@ -45,34 +46,39 @@ def test_live_idle_owner_hands_over_silently():
 
 def test_suspect_items_count_only_deaths_while_handled_alone():
     t = task_at(owner="me", attempt_position=201, attempt_end=201, restarts=1, suspect_until=300,
-                handled_upto=201)
+                handled_upto=201, culprit_until=201)
     a = recovery.next_attempt(t, "me", False)
-    assert (a.position, a.end, a.restarts) == (202, 202, 0)
+    assert (a.position, a.end, a.restarts, a.culprit_until) == (202, 300, 0, 0)
     past = task_at(handled_upto=300, suspect_until=300, attempt_position=300)
     assert recovery.next_attempt(past, "me", False).restarts == 0
 
 
 def test_the_daemon_dying_while_an_item_is_handled_alone_does_not_count_against_it():
     t = task_at(owner="dead", lease_until=BUSY, attempt_position=250, attempt_end=250, restarts=2,
-                suspect_until=300, handled_upto=249)
+                suspect_until=300, handled_upto=249, culprit_until=250)
     a = recovery.next_attempt(t, "me", True)
     assert a.died_here and a.restarts == 2 and not a.poisoned and a.end == 250
 
 
 def test_third_death_of_its_own_process_poisons_an_item():
     t = task_at(owner="me", lease_until=BUSY, attempt_position=250, attempt_end=250, restarts=2,
-                suspect_until=300, handled_upto=249)
+                suspect_until=300, handled_upto=249, culprit_until=250)
     a = recovery.next_attempt(t, "me", False)
-    assert recovery.crashed(a) == 3
-    counted = recovery.Attempt(a.position, a.end, 3, a.suspect_until, False, False)
+    counted = recovery.crashed(a)
+    assert (counted.restarts, counted.culprit_until) == (3, 250)
     assert counted.poisoned and recovery.poisoned_batch(counted, [250])
     assert not recovery.poisoned_batch(counted, [250, 251])
 
 
-def test_only_an_item_handled_alone_can_be_blamed():
+def test_only_suspect_items_can_be_blamed_and_a_chunk_is_halved_not_counted():
     a = recovery.next_attempt(task_at(owner="me", attempt_position=201, attempt_end=300), "me", False)
     with pytest.raises(ValueError):
         recovery.crashed(a)
+    chunk = recovery.next_attempt(task_at(owner="me", suspect_until=300, handled_upto=200), "me", False)
+    assert (chunk.position, chunk.end) == (201, 300)
+    died = recovery.crashed(chunk)
+    assert (died.restarts, died.culprit_until) == (0, 300)  # one of 201-300 is to blame, none counted
+    assert recovery.chunk_end(201, 300, died.culprit_until, 100) == 250  # its first half next
 
 
 def test_a_saved_plan_covers_a_batch_that_starts_within_it():
@@ -89,10 +95,23 @@ def test_own_retry_after_an_error_is_not_counted():
     assert not a.restarted and a.restarts == 1 and a.end == 300
 
 
-def test_a_heartbeat_redoes_suspect_items_for_about_one_batch_of_work():
-    assert recovery.redo_seconds(task_at(batches=4, work_seconds=8.0)) == 2.0  # its batches' average
-    assert recovery.redo_seconds(task_at(batches=4, work_seconds=0.4)) == recovery.REDO_SECONDS
-    assert recovery.redo_seconds(task_at(batches=0, work_seconds=0.0)) == recovery.REDO_SECONDS
+def test_suspect_items_are_redone_by_halving_the_chunk_that_kills_its_process():
+    assert redo_chunks(16, set()) == [(1, 16, "done")]  # the daemon died for nothing of the batch's
+    assert redo_chunks(16, {11}) == [
+        (1, 16, "died"), (1, 8, "done"), (9, 12, "died"), (9, 10, "done"),
+        (11, 11, "died"), (11, 11, "died"), (11, 11, "died"), (11, 11, "given up"), (12, 16, "done")]
+
+
+@pytest.mark.parametrize("poison", [{1}, {500}, {777}, {1000}, {2, 3}, {10, 500, 990}])
+def test_a_culprit_in_a_batch_of_1000_costs_about_log2_deaths_and_its_own_three(poison):
+    chunks = redo_chunks(1000, poison)
+    deaths = [c for c in chunks if c[2] == "died"]
+    alone = [c for c in deaths if c[0] == c[1]]
+    assert sorted(c[0] for c in chunks if c[2] == "given up") == sorted(poison)
+    assert len(alone) == 3 * len(poison)  # each poison item dies three times alone, then is given up
+    assert len(deaths) <= len(poison) * (10 + 3)  # log2(1000) < 10 halvings each, plus its own deaths
+    done = [p for first, last, how in chunks if how == "done" for p in range(first, last + 1)]
+    assert sorted(done) == [p for p in range(1, 1001) if p not in poison]  # every other item once
 
 
 def test_suspect_items_left_stop_at_the_end_of_the_queue():
@@ -101,11 +120,11 @@ def test_suspect_items_left_stop_at_the_end_of_the_queue():
     assert recovery.suspect_left(1100, 1000, 990) == 10  # the interrupted batch was the last one
 
 
-def test_a_dead_child_is_blamed_only_for_the_item_its_claim_holds():
+def test_a_dead_child_is_blamed_only_for_the_chunk_its_claim_holds():
     held = task_at(owner="me", lease_until=BUSY, attempt_position=251, attempt_end=251, restarts=1,
-                   suspect_until=300, handled_upto=250)
+                   suspect_until=300, handled_upto=250, culprit_until=251)
     a = recovery.interrupted(held, "me")
-    assert (a.position, a.end, a.restarts, a.suspect) == (251, 251, 1, True)
+    assert (a.position, a.end, a.restarts, a.suspect, a.culprit_until) == (251, 251, 1, True, 251)
     between = task_at(owner="me", lease_until=None, attempt_position=250, attempt_end=250,
                       suspect_until=300, handled_upto=250)  # it had committed 250, not yet claimed 251
     assert recovery.interrupted(between, "me") is None

@@ -5,13 +5,11 @@ from __future__ import annotations
 import json
 import random
 import signal
-from datetime import UTC, datetime
 
 import pytest
 import sqlalchemy as sa
 
 from connectors.prestashop import create_demo_shop
-from core.clock import FrozenClock
 from core.errors import StateDatabaseError
 from heartbeat.engine import sacrificial
 from tests.helpers import (
@@ -21,6 +19,7 @@ from tests.helpers import (
     make_config,
     make_heartbeat,
     make_store,
+    redo_chunks,
     shop_rows,
     write_csv,
 )
@@ -50,7 +49,7 @@ def test_item_that_kills_its_process_is_given_up_after_three_deaths(tmp_path, db
     first = run_hooked(project, "tick", "--until-idle", crash_on_product=123)
     assert first.returncode == 70  # the daemon died in a batch: nobody knows which item was to blame
     second = run_hooked(project, "tick", "--until-idle", crash_on_product=123)
-    assert second.returncode == 0, second.stderr  # suspect items one at a time, in a child process
+    assert second.returncode == 0, second.stderr  # suspect items by halving, in child processes
     task = show(project, task_id)
     assert task["status"] == "completed"
     assert task["progress"] == {"total": 300, "pending": 0, "processed": 299, "skipped": 0, "cancelled": 0,
@@ -71,9 +70,9 @@ def test_item_that_kills_its_process_is_given_up_after_three_deaths(tmp_path, db
 
 
 @pytest.mark.slow
-def test_one_tick_after_a_crash_in_a_big_batch_redoes_its_items_with_one_log_line(tmp_path, db_url):
-    """A daemon died in a batch of 2,000: the next tick redoes those items one at a time for about
-    one batch's worth of work, in one child process, and says so in one line (not one per item)."""
+def test_one_tick_after_a_crash_in_a_big_batch_redoes_it_whole_with_one_log_line(tmp_path, db_url):
+    """A daemon died in a batch of 2,000 for a reason that does not come back: the next tick redoes
+    those items in one child process, as one batch, and says so in one line (not one per item)."""
     project = make_project(tmp_path, db_url)
     config = project / "heartbeat.toml"
     config.write_text(config.read_text().replace("batch_size = 500", "batch_size = 2000"))
@@ -82,14 +81,54 @@ def test_one_tick_after_a_crash_in_a_big_batch_redoes_its_items_with_one_log_lin
     assert run_hooked(project, "tick", crash_on_product=1990).returncode == 70  # died in batch 1
     hb(project, "tick")
     task = show(project, task_id)
-    done = task["progress"]["processed"]
-    assert 1 <= done <= 2000 and task["batches"] == 1
+    assert task["progress"]["processed"] == 2000 and task["batches"] == 1
     log = hb(project, "tasks", "log", str(task_id)).stdout.splitlines()
     assert "process restarted" in log[1] and len(log) == 3, log
     assert log[2].split("INFO    ")[1].startswith(
-        f"batch 1: items 1 to {done} of the interrupted batch, one at a time: {done} items in ")
-    assert log[2].endswith(f"{done} processed, 0 skipped, 0 errors; {2000 - done} suspect items left"
-                           if done < 2000 else "; no suspect item left")
+        "batch 1: items 1 to 2000 of the interrupted batch, redone: 2000 items in ")
+    assert log[2].endswith("2000 processed, 0 skipped, 0 errors; no suspect item left")
+
+
+def child_runs(record, daemon_pids: set[int]) -> int:
+    """The processes other than the daemons that processed a batch, from the hook's record."""
+    pids = {int(line.split()[0]) for line in record.read_text().splitlines()}
+    return len(pids - daemon_pids)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("poison", [(), (700,), (3, 404, 905)])
+def test_a_redo_costs_one_child_run_and_about_log2_more_per_item_that_kills_it(tmp_path, poison):
+    """A batch of 1,000 whose daemon died: redone whole in one child when no item is to blame; with
+    items that kill whatever process handles them, by halving, about log2(1,000) child runs each plus
+    their own three deaths, after which each is given up and every other item is exported once."""
+    project = make_project(tmp_path, f"sqlite:///{tmp_path / 'state.db'}")
+    config = project / "heartbeat.toml"
+    config.write_text(config.read_text().replace("batch_size = 500", "batch_size = 1000"))
+    hb(project, "demo", "init", "--products", "1000")
+    task_id = int(hb(project, "profiles", "run", "demo-export").stdout.split()[-1])
+    record = tmp_path / "batches"
+    crash = ",".join(map(str, poison or (500,)))  # no poison: the daemon dies once, for nothing
+    first = run_hooked(project, "tick", "--until-idle", crash_on_product=crash, record_batches=record)
+    assert first.returncode == 70
+    daemons = {int(line.split()[0]) for line in record.read_text().splitlines()}
+    second = run_hooked(project, "tick", "--until-idle", record_batches=record,
+                        **({"crash_on_product": crash} if poison else {}))
+    assert second.returncode == 0, second.stderr
+    runs = child_runs(record, daemons)
+    task = show(project, task_id)
+    assert task["status"] == "completed"
+    assert (task["progress"]["processed"], task["progress"]["error"]) == (1000 - len(poison), len(poison))
+    deaths = sum(how == "died" for _, _, how in redo_chunks(1000, set(poison)))
+    assert runs == deaths + 1  # the rules' chunks (tasks.recovery), each death a child, one goes on
+    assert runs <= len(poison) * (10 + 3) + 1  # each: log2(1000) < 10 halvings, its three deaths alone
+    log = hb(project, "tasks", "log", str(task_id)).stdout
+    for item in poison:
+        died = [ln for ln in log.splitlines() if f"item {item} (product {item}): its process died" in ln]
+        assert len(died) == 3 and died[-1].endswith("3 of 3 times; giving it up")
+    out = tmp_path / "x.json"
+    hb(project, "tasks", "export-file", str(task_id), "-o", str(out))
+    ids = [p["id_product"] for p in json.loads(out.read_text())["products"]]
+    assert ids == [i for i in range(1, 1001) if i not in poison]
 
 
 @pytest.mark.slow
@@ -119,15 +158,6 @@ def test_killing_the_daemon_while_a_suspect_item_is_handled_never_counts_against
     assert log.count("process restarted") == 5 and "its process died" not in log
 
 
-class BusyClock(FrozenClock):
-    """Every reading of the monotonic clock finds a second gone: work takes time, though no test
-    waits for it."""
-
-    def monotonic(self) -> float:
-        self._mono += 1.0
-        return self._mono
-
-
 def die_in_second_batch(config, clock):
     """A task whose first batch (items 1 to 40) committed, and whose owner then died in its second
     (it claimed items 41 to 80, and its lease has run out)."""
@@ -143,51 +173,53 @@ def redo_lines(store, task_id) -> list[str]:
     return [line.message for line in store.log(task_id) if "of the interrupted batch" in line.message]
 
 
-def test_a_heartbeat_after_a_crash_redoes_suspect_items_for_about_one_batch_of_work(tmp_path, db_url,
-                                                                                    demo_url):
-    """Items redone alone cost many times their share of a batch: a heartbeat takes them for about
-    as long as a batch takes, and writes one line for them; the next heartbeats go on."""
-    clock = BusyClock(datetime(2026, 11, 2, 9, 0, 30, tzinfo=UTC))
+def test_a_batch_whose_daemon_died_for_nothing_of_its_own_is_redone_whole_in_one_child(tmp_path, db_url,
+                                                                                        demo_url, clock):
+    """No item is known to be to blame: the next heartbeat redoes the whole interrupted batch in one
+    sacrificial child, as one batch with one line; the task then goes on as before."""
     config = make_config(tmp_path, db_url, demo_url, batch_size=40)
     task = die_in_second_batch(config, clock)
     beat = make_heartbeat(config, clock, owner="test-host:2:2")
     beat.tick(clock.advance(1))
     once = beat.store.get(task.id)
-    last = once.handled_upto
-    assert 41 <= last < 80 and once.batches == 2  # bounded: not all 40 suspect items at once
+    assert (once.handled_upto, once.batches) == (80, 2)
     [line] = redo_lines(beat.store, task.id)
-    which = "item 41" if last == 41 else f"items 41 to {last}"
-    assert line.startswith(f"batch 2: {which} of the interrupted batch, one at a time: ")
-    assert line.endswith(f"{last - 40} processed, 0 skipped, 0 errors; {80 - last} suspect items left")
-    ticks = 1 + beat.run_until_idle()
+    assert line.startswith("batch 2: items 41 to 80 of the interrupted batch, redone: 40 items in ")
+    assert line.endswith(": 40 processed, 0 skipped, 0 errors; no suspect item left")
+    beat.run_until_idle()
     done = beat.store.get(task.id)
-    assert done.status == "completed" and done.progress.processed == 200
-    lines = redo_lines(beat.store, task.id)
-    assert len(lines) < ticks and lines[-1].endswith("; no suspect item left")
+    assert done.status == "completed" and done.progress.processed == 200 and done.batches == 5
     log = [line.message for line in beat.store.log(task.id)]
-    assert len(log) == 3 + len(lines) + 4  # start, batch 1, restart; the redos; 81-200 in 3, completed
+    assert len(log) == 3 + 1 + 4  # start, batch 1, restart; the redo; 81-200 in 3, completed
     assert_counters_match_items(beat.store, task.id)
     ids = [p["id_product"] for p in json.loads(open(done.export_path).read())["products"]]
     assert ids == list(range(1, 201))
 
 
-def test_a_stop_ends_a_redo_after_the_item_in_hand(tmp_path, db_url, demo_url, clock):
-    """Asked to stop as it starts a redo, the daemon lets its child finish the item it holds, with
-    the redo's line; the next heartbeat redoes the rest (a frozen clock: time never runs out)."""
+def test_a_stop_ends_a_redo_after_the_chunk_in_hand(tmp_path, db_url, demo_url, clock):
+    """A child died holding items 41 to 80 (one of them is to blame): asked to stop as it starts
+    the next redo, the daemon lets its child finish the first half it holds, with the redo's line;
+    the next heartbeat halves the rest until it is done."""
     config = make_config(tmp_path, db_url, demo_url, batch_size=40)
     task = die_in_second_batch(config, clock)
     beat = make_heartbeat(config, clock, owner="test-host:2:2")
+    held = beat.store.claim(task.id, beat.owner, clock.now(), beat.lease)
+    assert (held.position, held.end, held.suspect) == (41, 80, True)
+    beat.store.record_crash(task.id, beat.owner, held, clock.now(), "killed by SIGKILL")
     beat.stop.set()
     beat.runner.run(task.id, "export-products")
-    assert beat.store.get(task.id).handled_upto == 41
+    assert beat.store.get(task.id).handled_upto == 60
     beat.stop.clear()
     beat.tick(clock.advance(1))
     assert beat.store.get(task.id).handled_upto == 80
     first, rest = redo_lines(beat.store, task.id)
-    assert first.startswith("batch 2: item 41 of the interrupted batch, one at a time: 1 item in ")
-    assert first.endswith("; 39 suspect items left")
-    assert rest.startswith("batch 3: items 42 to 80 of the interrupted batch, one at a time: 39 items in ")
+    assert first.startswith("batch 2: items 41 to 60 of the interrupted batch, redone: 20 items in ")
+    assert first.endswith("; 20 suspect items left")
+    assert rest.startswith("batch 3: items 61 to 80 of the interrupted batch, redone: 20 items in ")
     assert rest.endswith("; no suspect item left")
+    died = [line.message for line in beat.store.log(task.id) if "their process died" in line.message]
+    assert died == ["items 41 to 80: their process died (killed by SIGKILL); one of them is to blame: "
+                    "trying items 41 to 60 next"]
     beat.run_until_idle()
     done = beat.store.get(task.id)
     assert done.status == "completed" and done.batches == 6  # 1-40, the two redos, then 81-200 by 40

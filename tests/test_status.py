@@ -56,7 +56,7 @@ def test_a_cron_tick_is_seen_alive_and_status_exits_0(config_path):
     report = json.loads(result.stdout)
     [row] = report["daemons"]
     assert (row["kind"], row["state"]) == ("tick", "stopped") and row["last_tick"] == report["last_tick"]
-    assert report["database"]["revision"] == "0015"
+    assert report["database"]["revision"] == "0016"
     text = run_status(config_path)
     assert text.exit_code == 0 and text.stdout.splitlines()[-1] == "OK" and "stopped  tick" in text.stdout
 

@@ -30,7 +30,6 @@ from heartbeat.ops import logs
 from heartbeat.ops import status as status_report
 from heartbeat.web.commands import web
 from reports.action_log import plural
-from tasks.database import current_revision
 from tasks.states import TaskStatus
 from tasks.stores.uploads import UploadStatus
 
@@ -165,8 +164,7 @@ def db():
 @click.pass_obj
 def db_upgrade(app):
     """Create or upgrade the state database schema (run and tick also do this)."""
-    engine = app.store.engine  # opening the store upgrades the schema
-    click.echo(f"state database at revision {current_revision(engine)}")
+    click.echo(f"state database at revision {app.store.schema_revision()}")  # opening it upgrades it
 
 
 @cli.group()
@@ -499,9 +497,10 @@ def categories_columns(ctx, as_json):
 @click.argument("name")
 @click.pass_obj
 def categories_columns_add(app, name):
-    """Create the platform column NAME (`categories set` refuses a column that does not exist)."""
+    """Add an empty column NAME (a platform to map to) to the mapping table (`categories set`
+    refuses a column that does not exist)."""
     app.categories.add_column(name)
-    click.echo(f"column {name} created")
+    click.echo(f"column {name} added")
 
 
 @categories.group("taxonomy")
@@ -591,7 +590,8 @@ def categories_unmapped(app, profile, as_json):
 @output_option
 @click.pass_obj
 def categories_suggest(app, column, connection, limit, as_csv, output_file):
-    """Propose COLUMN categories for unmapped shop categories, by name similarity. Writes nothing."""
+    """Propose COLUMN categories for unmapped shop categories, by the words of their paths and
+    products' names. Writes nothing."""
     suggestions = app.categories.suggest(column, connection, limit)
     with output(output_file) as out:
         if as_csv:

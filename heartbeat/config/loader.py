@@ -313,6 +313,12 @@ def load(path: str | Path, env: Mapping[str, str] | None = None) -> Config:
     return _Loader(Path(path), os.environ if env is None else env).load()
 
 
+def category_rules(items: Any, connections: dict[str, Connection]) -> tuple[CategoryRule, ...]:
+    """Rules given as [[category_rules]] tables (e.g. by the Categories page), checked exactly as the
+    config file's are; ConfigError names `category_rules[i].key`."""
+    return _Loader(Path("rules"), {}).category_rules(items, connections)
+
+
 class _Loader:
     def __init__(self, path: Path, env: Mapping[str, str]):
         self.path, self.env = path, env

@@ -18,14 +18,14 @@ from typing import IO, Any
 
 from connectors.platform import taxonomy as taxonomies
 from connectors.prestashop import PrestaShop
-from connectors.prestashop.categories import CategoryTree
+from connectors.prestashop.categories import CategoryTree, ProductFacts
 from core.clock import Clock
 from core.config import Config
 from core.errors import Refused
+from heartbeat.services import suggestions
 from profiles.category_mapping import CategoryResolver, Unmapped, unmapped
 from reports.action_log import plural
 from tasks.store import TaskStore
-from tasks.stores.categories import CategoryStore
 
 PATH_SUFFIX = " path"  # an exported column "google path": read back, it is ignored
 SCORE = "# score"  # a suggestion's score column: ignored on import too
@@ -43,7 +43,7 @@ class Suggestion:
 class CategoryManager:
     def __init__(self, config: Config, store: TaskStore, clock: Clock | None = None):
         self.config = config
-        self.store = CategoryStore(store.engine)
+        self.store = store.categories
         self.clock = clock or Clock()
         self._trees: dict[str, CategoryTree] = {}
         self._taxonomies: dict[str, dict[str, str]] = {}
@@ -61,14 +61,6 @@ class CategoryManager:
                  "taxonomy_version": c.taxonomy_version, "mapped": counts.get(c.name, 0)}
                 for c in self.store.columns()]
 
-    def add_column(self, column: str) -> None:
-        """Create the platform column `column`, explicitly (a typo in `categories set` must not
-        create one). Refused when it exists or names a shop connection."""
-        _check_name(column)
-        if self._is_shop(column) or column in {c.name for c in self.store.columns()}:
-            raise Refused(f"column {column} exists already")
-        self.store.add_column(column, self.clock.now())
-
     def _known_column(self, column: str) -> None:
         """Refuse a column that does not exist yet, listing those that do."""
         known = [c.name for c in self.store.columns() if not self._is_shop(c.name)]
@@ -78,7 +70,7 @@ class CategoryManager:
                           f"`heartbeat categories columns add {column}`")
 
     def load_taxonomy(self, column: str, path: str | Path) -> taxonomies.Taxonomy:
-        """Replace `column`'s taxonomy by the file's. Refused when the mapping table or an override
+        """Replace `column`'s taxonomy by the file's. Refused when the mapping table or a page's rule
         uses a category the new taxonomy lacks (fix those first), or when `column` is a shop's."""
         _check_name(column)
         if self._is_shop(column):
@@ -86,12 +78,22 @@ class CategoryManager:
         parsed = taxonomies.read(Path(path))
         ids = {ident for ident, _ in parsed.entries}
         used = [row[column] for row in self.store.mapping() if column in row]
+        used += [rule.category for rule in self.store.rules() if rule.column == column]
         missing = [c for c in used if c not in ids]
         if missing:
             raise Refused(f"{path}: {plural(len(missing), column + ' category', column + ' categories')} of "
                           f"the mapping table not in it (first: {missing[0]}); map them anew, then load it")
         self.store.load_taxonomy(column, parsed.entries, str(path), parsed.version, self.clock.now())
         return parsed
+
+    def add_column(self, name: str) -> dict[str, Any]:
+        """A new, empty column (a platform to map to); refused when it exists. Returns it as
+        `columns` lists it."""
+        _check_name(name)
+        if any(c.name == name for c in self.store.columns()):
+            raise Refused(f"column {name} exists already")
+        self.store.add_column(name, self.clock.now())
+        return next(c for c in self.columns() if c["name"] == name)
 
     # -- the mapping table -----------------------------------------------------------------------------
 
@@ -189,31 +191,20 @@ class CategoryManager:
 
     def suggest(self, column: str, connection: str | None = None, limit: int = 3) -> list[Suggestion]:
         """For each shop category whose products map to nothing in `column` by the table, the
-        `limit` taxonomy entries whose names are nearest (rapidfuzz's WRatio on the last level,
-        0-100). Nothing is written."""
-        from rapidfuzz import fuzz, process  # only this command needs it
-        from rapidfuzz.utils import default_process
-
+        `limit` taxonomy entries that fit best, by the words of its whole path and of its
+        products' names (heartbeat.services.suggestions, 0-100). Nothing is written."""
         shop = self._connection(connection)
         taxonomy = self.store.taxonomy(column)
         if not taxonomy:
             raise Refused(f"no taxonomy loaded for {column}: load one with `heartbeat categories taxonomy "
                           f"load {column} FILE` (a sample: {SAMPLE_TAXONOMY})")
         resolver = replace(self._resolver(shop, column), rules=(), overrides={})  # the table alone
-        leaves = {ident: taxonomies.split_path(path)[-1] for ident, path in taxonomy.items()}
+        names: dict[int, list[str]] = {}
         with self._shop(shop) as reader:
-            left = unmapped(resolver, reader.iter_category_facts())
-        out = []
-        for category in left:
-            if not category.id_category:
-                continue
-            name = resolver.tree.names.get(category.id_category) or category.path
-            found = process.extract(name, leaves, scorer=fuzz.WRatio, processor=default_process,
-                                    limit=limit * 5)
-            best = sorted(found, key=lambda f: (-round(f[1], 1), taxonomy[f[2]].count(">")))[:limit]
-            out.append(Suggestion(category, [(ident, taxonomy[ident], round(score, 1))
-                                             for _, score, ident in best]))  # ties: the broader first
-        return out
+            left = unmapped(resolver, _recording(reader.iter_category_facts(), resolver.tree, names))
+        index = suggestions.index(column, taxonomy)
+        return [Suggestion(c, suggestions.rank(index, c.path, names.get(c.id_category, ()), limit))
+                for c in left if c.id_category]
 
     def suggestion_rows(self, suggestions: Iterable[Suggestion], column: str,
                         connection: str | None = None) -> list[dict[str, str]]:
@@ -306,6 +297,18 @@ class CategoryManager:
             with self._shop(connection) as shop:
                 self._trees[connection] = shop.category_tree()
         return self._trees[connection]
+
+
+def _recording(facts: Iterable[ProductFacts], tree: CategoryTree, names: dict[int, list[str]],
+               most: int = 200) -> Iterable[ProductFacts]:
+    """`facts` as they are, noting on the way up to `most` product names per category, a
+    product counting in its default category's whole branch (a parent's words are its children's)."""
+    for fact in facts:
+        for category in tree.ancestors(fact.category) if fact.category else ():
+            bucket = names.setdefault(category, [])
+            if len(bucket) < most:
+                bucket.append(fact.name)
+        yield fact
 
 
 def _name_problem(column: str) -> str | None:

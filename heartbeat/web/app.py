@@ -27,8 +27,9 @@ from core.errors import (
     StateDatabaseError,
     TaskNotFound,
 )
+from heartbeat.services.category_table import CategoryTable
 from heartbeat.services.tasks import TaskManager
-from heartbeat.web import api, pages
+from heartbeat.web import api, categories, pages
 from heartbeat.web.auth import LoginLimiter, Sessions, password_matches
 from heartbeat.web.guard import Guard
 from heartbeat.web.requests import BadRequest
@@ -36,7 +37,7 @@ from heartbeat.web.requests import BadRequest
 STATUS = {TaskNotFound: 404, ProfileNotFound: 404, IllegalTransition: 409, Refused: 409, BadRequest: 400,
           StateDatabaseError: 503}
 STATIC = {"app.css": "text/css; charset=utf-8", "app.js": "text/javascript; charset=utf-8",
-          "favicon.svg": "image/svg+xml"}
+          "categories.js": "text/javascript; charset=utf-8", "favicon.svg": "image/svg+xml"}
 
 
 def create_app(tasks: TaskManager, *, password_hash: str | None, api_token: str | None, secret_key: bytes,
@@ -45,11 +46,12 @@ def create_app(tasks: TaskManager, *, password_hash: str | None, api_token: str 
     """The whole web application over `tasks` (the same TaskManager the CLI uses). `password_hash`
     None: no login (serve on a loopback address only: server.py checks). `api_token` None: the API
     takes logged-in sessions only. `hosts`: the host names a request's Host may give (guard.py)."""
-    app = Starlette(routes=[*operations_routes, *api.routes, *pages.routes],
+    app = Starlette(routes=[*operations_routes, *api.routes, *categories.routes, *pages.routes],
                     exception_handlers={HeartbeatError: _error, HTTPException: _http_error})
     sessions = Sessions(secret_key, password_hash)
     state = app.state
     state.tasks, state.sessions, state.clock = tasks, sessions, clock or Clock()
+    state.categories = lambda: CategoryTable(tasks.config, tasks.store, state.clock)  # per request
     state.limiter = LoginLimiter()
     state.check_password = lambda given: bool(password_hash) and password_matches(password_hash, given)
     state.refresh_ms = int(refresh_seconds * 1000)
