@@ -206,7 +206,7 @@ def test_unknown_routes_answer_json_under_api_and_the_error_page_elsewhere(tasks
 
 def test_a_request_for_another_host_name_is_refused_before_anything_else(tasks, clock):
     from heartbeat.web.app import create_app
-    from heartbeat.web.guard import allowed_hosts
+    from heartbeat.web.guard import allowed_hosts, host_allowed
     app = create_app(tasks, password_hash=None, api_token=None, secret_key=b"k" * 32, clock=clock,
                      hosts=allowed_hosts("127.0.0.1", ["heartbeat.example"]))
     with TestClient(app, base_url="http://127.0.0.1:8080", follow_redirects=False) as client:
@@ -217,6 +217,11 @@ def test_a_request_for_another_host_name_is_refused_before_anything_else(tasks, 
             refused = client.get("/api/tasks", headers={"host": host})
             assert refused.status_code == 421, host
             assert "allowed_hosts" in refused.json()["error"]
+        assert client.get("/api/tasks", headers={"host": "10.1.2.3"}).status_code == 421  # not the listen IP
+    every = allowed_hosts("0.0.0.0", [])  # listening on every address: any IP is this server, no name is
+    assert [host_allowed(h, every) for h in ("127.0.0.1", "10.1.2.3", "::1", "localhost", "rebind.example")] \
+        == [True, True, True, True, False]
+    with TestClient(app, base_url="http://127.0.0.1:8080", follow_redirects=False) as client:
         queued = client.post("/api/profiles/catalogue/run", headers={"host": "rebind.example",
                                                                        "origin": "http://rebind.example"})
         assert queued.status_code == 421 and tasks.list() == []

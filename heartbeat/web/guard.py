@@ -2,9 +2,10 @@
 
 In order: first of all, the Host header must name this server (the listen address, `localhost`, or
 one of `[web] allowed_hosts`), else 421: a page on another site whose name resolves to 127.0.0.1
-(DNS rebinding) must not read or drive a page that has no password. Then the operations paths
-(/metrics, /livez, /readyz) and static files need nothing; a request with `Authorization: Bearer`
-is judged by the API token alone (API paths only, no cookie, no CSRF);
+(DNS rebinding) must not read or drive a page that has no password. Listening on every address
+(0.0.0.0, ::), any IP address is the listen address too (rebinding needs a name), names are not.
+Then the operations paths (/metrics, /livez, /readyz) and static files need nothing; a request with
+`Authorization: Bearer` is judged by the API token alone (API paths only, no cookie, no CSRF);
 every other path but /login needs a logged-in session; then a state-changing request must come from
 this site (Origin, Sec-Fetch-Site) and carry the session's CSRF token (form field `csrf` or header
 X-CSRF-Token), /login's included. Refusals: 401 (API) or a redirect to /login (pages) when not
@@ -14,6 +15,7 @@ Every response gets the security headers.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 from html import escape
 from urllib.parse import parse_qsl, quote
@@ -50,7 +52,8 @@ class Guard:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         request = Request(scope)
-        if self.hosts is not None and host_name(request.headers.get("host", "")) not in self.hosts:
+        host = host_name(request.headers.get("host", ""))
+        if self.hosts is not None and not host_allowed(host, self.hosts):
             why = ("this server does not answer for that host name; add it to [web] allowed_hosts "
                    "if it is really this server's")
             return await _deny(scope, receive, send, 421, why)
@@ -117,10 +120,26 @@ def host_name(host: str) -> str:
     return host.rpartition(":")[0] if host.count(":") == 1 else host
 
 
+ANY_IP = "*"  # in a set of allowed hosts: every IP address (a server listening on all of them)
+
+
+def host_allowed(name: str, hosts: frozenset[str]) -> bool:
+    if name in hosts:
+        return True
+    if ANY_IP not in hosts:
+        return False
+    try:
+        ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    return True
+
+
 def allowed_hosts(listen_host: str, configured: tuple[str, ...] | list[str]) -> frozenset[str]:
     """What a Host header may name: the listen address, localhost, and the configured names."""
-    return frozenset({host_name(listen_host if ":" not in listen_host else f"[{listen_host}]"), "localhost",
-                      *(host_name(h) for h in configured)})
+    listen = host_name(listen_host if ":" not in listen_host else f"[{listen_host}]")
+    every = {ANY_IP} if listen in ("0.0.0.0", "::", "") else set()
+    return frozenset({listen, "localhost", *every, *(host_name(h) for h in configured)})
 
 
 def _cross_site(request: Request) -> bool:
