@@ -73,8 +73,9 @@ def test_api_list_filters_and_keyset_cursor(client, tasks):
     ("status=finished",
      "status: expected one of pending, missed, running, completed, killed, error, got 'finished'"),
     ("kind=sync", "kind: expected one of export, import, maintenance, got 'sync'"),
-    ("before=-3", "before: expected a whole number from 1, got '-3'"),
-    ("limit=ten", "limit: expected a whole number from 1, got 'ten'"),
+    ("before=-3", "before: expected a whole number from 1 to 2147483647, got '-3'"),
+    ("limit=ten", "limit: expected a whole number from 1 to 2147483647, got 'ten'"),
+    ("before=2147483648", "before: expected a whole number from 1 to 2147483647, got '2147483648'"),
 ])
 def test_api_refuses_a_bad_filter_with_400_naming_it(client, query, why):
     answer = client.get(f"/api/tasks?{query}", headers=BEARER)
