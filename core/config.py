@@ -69,6 +69,7 @@ class Web:
     password_hash: str | None = None
     url: str | None = None  # its public address, for links (notifications)
     session_idle: str = "12h"  # a login session ends after this long without a request (30m, 12h, 7d)
+    allowed_hosts: tuple[str, ...] = ()  # Host names it answers to, besides its listen address and localhost
 
     @property
     def idle(self) -> timedelta:

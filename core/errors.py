@@ -21,6 +21,9 @@ class ConfigError(HeartbeatError):
         super().__init__(f"{where}: {reason}")
 
 
+MAX_ID = 2 ** 31 - 1  # the largest id a row can have (MariaDB's INT): a larger one names no task
+
+
 class TaskNotFound(HeartbeatError):
     def __init__(self, task_id: int):
         self.task_id = task_id
@@ -44,6 +47,22 @@ class IllegalTransition(HeartbeatError):
 
 class Refused(HeartbeatError):
     """A request that cannot be honoured for a reason stated in full by the caller."""
+
+
+class AlreadyPending(Refused):
+    """The same manual run (same profile, same options) is already queued and waiting: five clicks
+    on Run now queue one task, not five."""
+
+    def __init__(self, task_id: int, profile: str):
+        self.task_id, self.profile = task_id, profile
+        super().__init__(f"the same run of profile {profile} is already pending as task {task_id}; it "
+                         f"starts when the profile is free (kill task {task_id} to queue another)")
+
+
+class MustWait(HeartbeatError):
+    """Raised while a task is being started: it cannot start yet (its profile's task, or a fix on
+    its connection, is running). A task a person queued stays pending with this message and is
+    tried again at the next heartbeat; a schedule slot is missed instead."""
 
 
 class FatalTaskError(HeartbeatError):

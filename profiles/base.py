@@ -128,6 +128,11 @@ class Worker(ABC):
         (hash, task id) of what was last sent, for workers that track changes (else empty). A
         worker with side effects must not cause them here, only describe them in `effects`."""
 
+    def logs_change(self, outcome: Outcome) -> bool:
+        """True if the action log names this item among its batch's first changes
+        (reports.action_log.changes): by default, an outcome whose action is in `change_actions`."""
+        return outcome.action in self.change_actions
+
     def apply(self, effects: list[Effect], at: str) -> None:
         """Carry out planned effects; must be idempotent (a redo after a crash applies them again).
         `at` is the ISO time the plan was made."""

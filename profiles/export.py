@@ -22,13 +22,17 @@ from connectors.platform.export_format import (
 from connectors.prestashop import PrestaShop
 from connectors.prestashop.orders import OrderReader
 from connectors.prestashop.shop import Problem
-from core.errors import ConnectorError
+from core.errors import ConnectorError, FatalTaskError
 from profiles.base import Processed, Worker, exports_dir, non_empty
 from profiles.category_mapping import CategoryResolver
+from profiles.export_guard import ExportThresholds, refusal, verdict
 from tasks.models import Item, Outcome, QueueEntry, Task
 from tasks.states import ItemStatus
 
 NOT_FOUND = "not found in shop (deleted after the task started)"
+EXPORTED = "exported"
+LOGGED = ("changed since", "deleted from the shop")  # the details of what the action log names
+DRY_RUN_ACTION = "would export"  # a dry run's processed items: what a run would have sent
 ORDERS_OVERLAP = timedelta(seconds=1)  # orders updated in the very second a run started: again
 
 
@@ -69,15 +73,20 @@ class ExportWorker(Worker):
             self.shop.check()
             rows = self.shop.iter_queue()
             if self.records is not None:
-                rows = self._with_deleted(rows, self.records.tracked(self.profile.name))
+                forced = task is not None and task.options.get("force")
+                rows = self._with_deleted(rows, self.records.tracked(self.profile.name), not forced)
         return non_empty((QueueEntry(*row) for row in rows), allow_empty, self.profile.source)
 
-    def _with_deleted(self, rows: Iterator[tuple], tracked: list[int]) -> Iterator[tuple]:
+    def _with_deleted(self, rows: Iterator[tuple], tracked: list[int],
+                      guarded: bool = True) -> Iterator[tuple]:
         """The shop's products (ascending ids), then those this profile sent that the shop no
-        longer has (found by walking both sorted lists once), to announce as deleted."""
-        gone, known = [], iter(tracked)
+        longer has (found by walking both sorted lists once), to announce as deleted. `guarded`:
+        the export guard (profiles.export_guard) looks at both before any deletion is queued and
+        raises FatalTaskError, so the queue is never committed."""
+        gone, known, offered = [], iter(tracked), 0
         next_known = next(known, None)
         for row in rows:
+            offered += 1
             while next_known is not None and next_known < row[0]:
                 gone.append(next_known)
                 next_known = next(known, None)
@@ -87,6 +96,9 @@ class ExportWorker(Worker):
         while next_known is not None:
             gone.append(next_known)
             next_known = next(known, None)
+        why = verdict(ExportThresholds.of(self.profile.options), len(tracked), offered, len(gone))
+        if guarded and why:
+            raise FatalTaskError(refusal(why, self.profile.name, len(gone)))
         references = self.records.sent_references(self.profile.name, gone) if gone else {}
         for pid in gone:
             yield pid, 0, references.get(pid) or "", ""
@@ -159,7 +171,12 @@ class ExportWorker(Worker):
             if line is not None:
                 result.records.append(line)
             result.outcomes.append(outcome)
-        return result
+        return dry(result) if task.options.get("dry_run") else result
+
+    def logs_change(self, outcome: Outcome) -> bool:
+        """The action log names the products a batch sends changed, or announces deleted (their
+        details say which fields changed; change tracking keeps hashes, not old values)."""
+        return outcome.action in (EXPORTED, DRY_RUN_ACTION) and (outcome.detail or "").startswith(LOGGED)
 
     def _deleted(self, item: Item, last: tuple, result: Processed) -> tuple[Outcome, bytes]:
         """Announce a product this profile sent that the shop no longer has, and stop tracking it."""
@@ -239,13 +256,23 @@ class ExportWorker(Worker):
         counts["deleted"] = len(known - in_shop)
         return counts
 
-    def export_path(self, task: Task) -> str:
+    def export_path(self, task: Task) -> str | None:
+        """Where the task's export file goes; None for a dry run, which writes none."""
+        if task.options.get("dry_run"):
+            return None
         return str(exports_dir(self.profile, self.config) / f"{self.profile.name}-task-{task.id}.json")
 
     def close(self) -> None:
         if self._shop is not None:
             self._shop.close()
             self._shop = None
+
+
+def dry(result: Processed) -> Processed:
+    """A dry run's batch: the same outcomes, saying what a run would send ("would export"), and
+    nothing to write, to track or to forget: no export file, no change-tracking update, no delivery."""
+    outcomes = [o._replace(action=DRY_RUN_ACTION) if o.action == "exported" else o for o in result.outcomes]
+    return Processed(outcomes=outcomes)
 
 
 def shop_time(moment: datetime | None) -> datetime | None:

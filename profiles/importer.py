@@ -29,6 +29,7 @@ from connectors.prestashop.writer import (
     to_quantity,
 )
 from core.errors import ConnectorError, FatalTaskError
+from core.fields import control_character
 from profiles.base import Effect, Processed, Worker, non_empty
 from profiles.feed_guard import FeedGuard, Thresholds
 from profiles.feed_history import FeedHistory, TaskFeed, fingerprint
@@ -215,6 +216,9 @@ class ImportWorker(Worker):
         line, fields = row["line"], row["fields"]
         if "error" in row:  # the feed could not read this row
             return Outcome(item.position, ItemStatus.ERROR, "none", row["error"]), None
+        for field, text in fields.items():  # per field: one bad value costs its row, nothing written
+            if why := control_character(field, text):
+                return Outcome(item.position, ItemStatus.ERROR, "none", f"{why} (line {line})"), None
         skip = self._why_skip(item, line, targets)
         if skip:
             return Outcome(item.position, ItemStatus.SKIPPED, "none", skip), None

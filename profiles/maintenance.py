@@ -22,7 +22,7 @@ from connectors.prestashop import PrestaShop
 from connectors.prestashop.integrity import CHECKERS, PRODUCTS, Change, Checker, Record, Rows
 from connectors.prestashop.integrity.base import ANALYZE_REPEATED_IDS, FIX_REPEATED_IDS
 from connectors.prestashop.integrity.renames import rename_repeated_reference
-from core.errors import ConnectorError, FatalTaskError, ProfileNotFound
+from core.errors import ConnectorError, FatalTaskError, MustWait, ProfileNotFound
 from profiles import tracking_check as tracking
 from profiles.base import Effect, Processed, Worker
 from reports import undo_file
@@ -67,8 +67,8 @@ class MaintenanceWorker(Worker):
         if self.fixes and self.records is not None:
             other = self._running_fix(task)
             if other is not None:
-                raise FatalTaskError(f"task {other.id} ({other.profile}) is fixing connection "
-                                     f"{self.profile.source}; one fix at a time: run this one when it ends")
+                raise MustWait(f"waiting: task {other.id} ({other.profile}) is fixing connection "
+                               f"{self.profile.source}; one fix at a time, this one starts when it ends")
         self._stale = []
         if (self.scope, self.operation) in tracking.OPERATIONS:
             if self.records is None:

@@ -29,14 +29,38 @@ def too_late(task: Task, now: datetime, grace: int | None) -> str | None:
     late = int((now - task.scheduled_at).total_seconds())
     return f"too late for the schedule: {late} s after its slot, misfire_grace is {grace} s"
 
-def sibling_running(conn: Connection, task: Task, now: datetime) -> str | None:
-    """Why a task cannot start while another task of its profile is running (one at a time)."""
-    sibling = conn.execute(sa.select(TASK.id).where(
-        TASK.profile == task.profile, TASK.status == TaskStatus.RUNNING.value, TASK.id != task.id,
+def running_sibling(conn: Connection, profile: str, task_id: int) -> int | None:
+    """The running task of `profile` other than `task_id`, if any (one task of a profile at a time)."""
+    return conn.execute(sa.select(TASK.id).where(
+        TASK.profile == profile, TASK.status == TaskStatus.RUNNING.value, TASK.id != task_id,
     ).order_by(TASK.id).limit(1)).scalar()
+
+
+def sibling_running(conn: Connection, task: Task, now: datetime) -> str | None:
+    """Why a schedule slot is missed while another task of its profile is running."""
+    sibling = running_sibling(conn, task.profile, task.id)
     if sibling is None:
         return None
     return f"task {sibling} of profile {task.profile} was still running at {now:%H:%M} UTC"
+
+
+def waits_for(sibling: int, profile: str) -> str:
+    """The message of a task a person queued while task `sibling` of its profile runs."""
+    return f"waiting: task {sibling} of profile {profile} is running; this one starts when it ends"
+
+
+def pending_twin(conn: Connection, profile: str, options: str) -> int | None:
+    """The oldest pending task of `profile` queued by hand with the same `options` (JSON text)."""
+    return conn.execute(sa.select(TASK.id).where(
+        TASK.profile == profile, TASK.status == TaskStatus.PENDING.value, TASK.triggered_by != "schedule",
+        TASK.options == options,
+    ).order_by(TASK.id).limit(1)).scalar()
+
+
+def waited(task: Task, now: datetime) -> str:
+    """The log line of a task that started after waiting."""
+    seconds = max(0, int((now - task.scheduled_at).total_seconds()))
+    return f"started after waiting {seconds // 60} min {seconds % 60} s ({task.message})"
 
 def insert(conn: Connection, task_id: int, entries: Iterable[QueueEntry]) -> int:
     """Bulk-insert the queue in chunks; returns its length. Positions start at 1."""

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from core import driver
-from core.errors import Refused, TaskNotFound
+from core.errors import MAX_ID, Refused, TaskNotFound
 from tasks import tables as t
 from tasks.models import Task
 from tasks.states import ItemStatus, TaskStatus, check_task_transition
@@ -39,6 +39,8 @@ def naive(value: datetime | None) -> datetime | None:
 def read_task(conn: Connection, task_id: int, lock: bool = False, skip_locked: bool = False) -> Task:
     """The task row; with `lock`, locked FOR UPDATE (skipping a row another transaction holds, with
     `skip_locked`: then TaskNotFound). Raises TaskNotFound."""
+    if not 0 < task_id <= MAX_ID:  # no such row; and the driver would overflow, not say so
+        raise TaskNotFound(task_id)
     query = _TASK_LOCKED_SKIP if lock and skip_locked else _TASK_LOCKED if lock else _TASK
     row = conn.execute(query, {"id": task_id}).first()
     if row is None:
@@ -95,6 +97,17 @@ def transition(conn: Connection, task: Task, wanted: TaskStatus, now: datetime,
     changed = read_task(conn, task.id)
     notify.record(conn, changed, now)
     return changed
+
+
+def wait(conn: Connection, task: Task, now: datetime, message: str) -> Task:
+    """A pending task that cannot start yet stays pending, its `message` saying what it waits for
+    (not a status change: the state machine has no pending -> pending). The reason is logged once,
+    when it first waits or what it waits for changes. Returns the task as it now is."""
+    if task.message != message:
+        conn.execute(t.tasks.update().where(TASK.id == task.id, TASK.status == task.status.value)
+                     .values(message=message))
+        write_log(conn, task.id, now, message)
+    return read_task(conn, task.id)
 
 
 def cancelled_because(status: TaskStatus, message: str | None) -> str:

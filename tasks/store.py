@@ -27,8 +27,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from core.clock import as_utc
-from core.errors import FatalTaskError, Refused, SourceUnchanged
-from tasks import queue, recovery
+from core.errors import AlreadyPending, FatalTaskError, MustWait, Refused, SourceUnchanged
+from tasks import failures, queue, recovery
 from tasks import tables as t
 from tasks.batch import Batch, BatchResult, Planning
 from tasks.database import current_revision
@@ -36,7 +36,7 @@ from tasks.guard import callers, callers_iter, guarded, guarded_iter
 from tasks.leases import busy, owner_gone
 from tasks.models import Item, ItemRecord, LogLine, QueueEntry, Task
 from tasks.recovery import Attempt
-from tasks.rows import TASK_COLUMNS, lock_task, naive, read_task, transition, write_log
+from tasks.rows import TASK_COLUMNS, lock_task, naive, read_task, transition, wait, write_log
 from tasks.statements import Statements
 from tasks.states import TaskStatus, check_task_transition
 from tasks.stores import registry, uploads
@@ -319,6 +319,36 @@ class TaskStore:
                 write_log(conn, task_id, now, note)
             return read_task(conn, task_id)
 
+    def create_once(self, profile, trigger: str, now: datetime, options: dict | None = None) -> Task:
+        """A new pending task of `profile` due now, queued by a person; raises AlreadyPending
+        (naming it) while one with the same options is still pending. Checked and inserted with the
+        profile's row locked, so two clicks at once queue one task."""
+        with self.engine.begin() as conn:
+            self._ensure_profile_row(conn, profile.name, now)
+        with self.engine.connect() as conn, conn.begin():
+            conn.execute(sa.select(t.profiles.c.name).where(t.profiles.c.name == profile.name)
+                         .with_for_update())
+            twin = queue.pending_twin(conn, profile.name, json.dumps(options or {}, sort_keys=True))
+            if twin is not None:
+                raise AlreadyPending(twin, profile.name)
+            return read_task(conn, self._insert_task(conn, profile, trigger, now, now, options))
+
+    @guarded
+    def step_failed(self, task_id: int, now: datetime, reason: str) -> Task | None:
+        """Count an unexpected failure of the task's step at this heartbeat (tasks.failures); the
+        task as it now is (in error after too many of the same), None if it is gone or finished."""
+        with self.engine.connect() as conn, conn.begin():
+            task = lock_task(conn, task_id, skip_locked=False)
+            if task is None or task.status.finished:
+                return None
+            return failures.record(conn, task, now, reason, self.notify)
+
+    @guarded
+    def profile_busy(self, profile: str, task_id: int) -> int | None:
+        """The running task of `profile` other than `task_id`, if any."""
+        with self._read() as conn:
+            return queue.running_sibling(conn, profile, task_id)
+
     def _insert_task(self, conn, profile, trigger, scheduled_at, now, options, retry_of=None) -> int:
         result = conn.execute(t.tasks.insert().values(
             profile=profile.name, kind=profile.kind, status=TaskStatus.PENDING.value,
@@ -403,6 +433,15 @@ class TaskStore:
                                duplicate_note)
         except FatalTaskError as exc:
             return self._fail_pending(task_id, now, str(exc))
+        except MustWait as exc:  # raised before anything was inserted: the transaction rolled back
+            return self._wait(task_id, now, str(exc))
+
+    def _wait(self, task_id: int, now: datetime, why: str) -> Task | None:
+        with self.engine.connect() as conn, conn.begin():
+            task = lock_task(conn, task_id)
+            if task is None or task.status is not TaskStatus.PENDING:
+                return task
+            return wait(conn, task, now, why)
 
     def _start(self, task_id, now, owner, misfire_grace, build_queue, export_path, lease, duplicate_note):
         profile = self.get(task_id).profile
@@ -415,9 +454,14 @@ class TaskStore:
             if task is None or task.status is not TaskStatus.PENDING:
                 return None
             why = queue.too_late(task, now, misfire_grace) or queue.sibling_running(conn, task, now)
+            if why and task.trigger != "schedule":  # a person's task is never missed: it waits
+                sibling = queue.running_sibling(conn, task.profile, task.id)
+                return wait(conn, task, now, queue.waits_for(sibling, task.profile))
             if why:
                 write_log(conn, task_id, now, self.wording.missed(why), level="warning")
                 return transition(conn, task, TaskStatus.MISSED, now, why, self.notify)
+            if task.message and task.trigger != "schedule":
+                write_log(conn, task_id, now, queue.waited(task, now))
             try:
                 entries = (queue.error_entries(conn, task.retry_of) if task.retry_of
                            else callers_iter(callers(build_queue)))

@@ -62,6 +62,10 @@ tasks = sa.Table(
     sa.Column("plan_position", sa.Integer, nullable=False, server_default="0"),
     sa.Column("plan", HugeText),
     sa.Column("retry_of", sa.Integer),  # the task whose error items this one redoes (migration 0014)
+    # a step (start or batch) that failed unexpectedly: how many heartbeats in a row, and how
+    # ("position: reason"); the task ends in error after STEP_FAILURES_ALLOWED (migration 0012)
+    sa.Column("step_failures", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("step_failure", sa.String(500)),
     sa.Index("ix_hb_tasks_status_scheduled", "status", "scheduled_at"),
     sa.Index("ix_hb_tasks_profile_status", "profile", "status"),
     sa.Index("ix_hb_tasks_finished", "finished_at"),

@@ -142,7 +142,8 @@ def test_counts_in_cli_output_agree_with_their_number(tmp_path, db_url, shop_url
 
 
 def test_tasks_list_pages_with_before_and_filters_by_kind(hb):
-    ids = [queued_id(hb("profiles", "run", "export-products")) for _ in range(5)]
+    ids = [queued_id(hb("profiles", "run", "export-products", *flags))
+           for flags in ([], ["--full"], ["--dry-run"], ["--force"], ["--full", "--force"])]
     page = json.loads(hb("tasks", "list", "--limit", "2", "--json").output)
     assert [t["id"] for t in page] == [ids[4], ids[3]]
     older = json.loads(hb("tasks", "list", "--limit", "2", "--before", ids[3], "--json").output)

@@ -140,7 +140,8 @@ def test_full_config(tmp_path):
     assert (demo_p.target, demo_p.schedule, demo_p.timezone) == (None, None, "UTC")
     assert (demo_p.batch_size, demo_p.misfire_grace, demo_p.enabled) == (100, None, True)
     assert demo_p.options == {"entity": "products", "full": False, "allow_empty": False,
-                              "category_column": None, "category_required": False}
+                              "category_column": None, "category_required": False,
+                              "min_products_ratio": 0.5, "max_deleted_ratio": 0.25}
     assert live_p.target == "exports" and live_p.schedule == "*/15 8-18 * * mon-fri"
     assert (live_p.timezone, live_p.batch_size, live_p.misfire_grace, live_p.enabled) == (
         "Europe/Madrid",
@@ -149,7 +150,8 @@ def test_full_config(tmp_path):
         False,
     )
     assert live_p.options == {"entity": "products", "full": True, "allow_empty": True,
-                              "category_column": None, "category_required": False}
+                              "category_column": None, "category_required": False,
+                              "min_products_ratio": 0.5, "max_deleted_ratio": 0.25}
     assert cfg.profile("live.export_2") is live_p
     with pytest.raises(ProfileNotFound):
         cfg.profile("nope")
@@ -343,13 +345,22 @@ MISTAKES = [
         f"{P}.timezone",
         "unknown time zone 'Mars/Olympus'",
     ),
-    ("batch-size-zero", BASE + PROFILE + "batch_size = 0\n", f"{P}.batch_size", "must be at least 1, got 0"),
+    ("batch-size-zero", BASE + PROFILE + "batch_size = 0\n", f"{P}.batch_size",
+     "must be from 1 to 100000, got 0"),
     (
         "batch-size-negative",
         BASE + PROFILE + "batch_size = -5\n",
         f"{P}.batch_size",
-        "must be at least 1, got -5",
+        "must be from 1 to 100000, got -5",
     ),
+    (
+        "batch-size-20-digits",
+        BASE + PROFILE + "batch_size = 99999999999999999999\n",
+        f"{P}.batch_size",
+        "99999999999999999999 is out of range (at most 2147483647)",
+    ),
+    ("cron-never-fires", BASE + PROFILE + 'schedule = "0 0 30 2 *"\n', f"{P}.schedule",
+     "cron expression '0 0 30 2 *' never fires (no such date)"),
     (
         "misfire-zero",
         BASE + PROFILE + "misfire_grace = 0\n",
@@ -363,7 +374,7 @@ MISTAKES = [
         "keep-history-zero",
         "[heartbeat]\nkeep_history = 0\n",
         "heartbeat.keep_history",
-        "must be at least 1, got 0",
+        "must be from 1 to 36500 days, got 0",
     ),
     (
         "log-format",

@@ -77,16 +77,14 @@ def test_a_dry_run_reports_what_it_would_change_and_writes_nothing(tmp_path, db_
     assert applied.progress.processed == PRODUCTS and shop_rows(shop) != before
 
 
-def test_dry_run_and_force_are_for_imports_only(tmp_path, db_url, shop, clock):
+def test_full_is_for_exports_only_dry_run_and_force_for_both(tmp_path, db_url, shop, clock):
     imp = Importer(tmp_path, db_url, shop, clock)
     with pytest.raises(Refused, match="--full is for export profiles; supplier is an import profile"):
         imp.tasks.queue("supplier", full=True)
     config = make_config(tmp_path, db_url, shop)
     tasks = TaskManager(config, make_heartbeat(config, clock).store, clock)
-    for flag in ("dry_run", "force"):
-        option = "--" + flag.replace("_", "-")
-        with pytest.raises(Refused, match=f"{option} is for import profiles; export-products is an export"):
-            tasks.queue("export-products", **{flag: True})
+    assert tasks.queue("export-products", dry_run=True).options == {"dry_run": True}
+    assert tasks.queue("export-products", force=True).options == {"force": True}
 
 
 def test_a_feed_identical_to_the_last_imported_one_completes_at_once(tmp_path, db_url, shop, refs, clock):

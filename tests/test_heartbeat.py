@@ -52,11 +52,12 @@ def test_batches_of_batch_size_per_tick_until_completed(tmp_path, db_url, shop, 
     assert done.message.startswith("completed: 25 items")
 
 
-def test_second_run_while_first_running_is_missed(tmp_path, db_url, shop, clock):
+def test_a_slot_due_while_its_profile_runs_is_missed(tmp_path, db_url, shop, clock):
     beat = beat_for(tmp_path, db_url, shop, clock)
     first = queue(beat, clock)
     beat.tick(clock.advance(1))
-    second = queue(beat, clock)
+    profile = beat.config.profile("export-products")
+    second = beat.store.create(profile, "schedule", clock.now(), clock.now())
     beat.tick(clock.advance(1))
     missed = beat.store.get(second.id)
     assert missed.status == "missed"
@@ -65,6 +66,22 @@ def test_second_run_while_first_running_is_missed(tmp_path, db_url, shop, clock)
     assert missed.finished_at is not None and missed.progress.total == 0
     log = [(line.level, line.message) for line in beat.store.log(second.id)]
     assert log == [("warning", f"missed: {why}")]
+
+
+def test_a_run_queued_by_a_person_while_its_profile_runs_waits_then_starts(tmp_path, db_url, shop, clock):
+    beat = beat_for(tmp_path, db_url, shop, clock, batch_size=5)
+    first = queue(beat, clock)
+    beat.tick(clock.advance(1))
+    second = queue(beat, clock)
+    beat.tick(clock.advance(60))
+    waiting = beat.store.get(second.id)
+    why = f"waiting: task {first.id} of profile export-products is running; this one starts when it ends"
+    assert (waiting.status, waiting.message) == ("pending", why)
+    beat.run_until_idle()
+    done = beat.store.get(second.id)
+    assert done.status == "completed" and done.message != why
+    log = [line.message for line in beat.store.log(second.id)]
+    assert log[0] == why and log[1].startswith("started after waiting 1 min 0 s (waiting: task")
 
 
 def test_slot_is_not_missed_when_the_running_task_completes_in_the_same_tick(tmp_path, db_url, shop, clock):

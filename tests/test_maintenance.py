@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from connectors.prestashop import create_demo_shop
 from core.config import Profile
 from core.errors import Refused
+from heartbeat.cli.views import waiting_lines
 from heartbeat.services.tasks import TaskManager
 from tests.helpers import execute, make_config, make_heartbeat, raw
 from tests.processes import ROOT, hb, make_project, run_hooked, show
@@ -230,7 +231,7 @@ def test_a_result_says_whether_it_is_final_and_counts_only_checked_records(tasks
         tasks.queue("maintenance:shop:products:analyze-integrity")
 
 
-def test_one_fix_at_a_time_on_a_connection(tmp_path, db_url, shop_url, clock):
+def test_fixes_queued_together_wait_their_turn_one_at_a_time(tmp_path, db_url, shop_url, clock):
     create_demo_shop(shop_url, products=PRODUCTS, seed=42)
     config = make_config(tmp_path, db_url, shop_url, batch_size=25)
     nightly = Profile(name="nightly-fix", kind="maintenance", source="shop", batch_size=10,
@@ -242,14 +243,22 @@ def test_one_fix_at_a_time_on_a_connection(tmp_path, db_url, shop_url, clock):
     beat.tick(clock.now())
     assert beat.store.get(first.id).status == "running"
     second = manager.run_maintenance("shop", "fix-orphans")
+    third = manager.run_maintenance("shop", "fix-orphans")  # the same operation again: waits too
     analysis = manager.run_maintenance("shop", "analyze-integrity")  # reads only: may run beside it
     beat.tick(clock.advance(60))
-    refused = beat.store.get(second.id)
-    assert refused.status == "error"
-    assert refused.message == (f"task {first.id} (nightly-fix) is fixing connection shop; one fix at a "
-                               "time: run this one when it ends")
+    waiting = beat.store.get(second.id)
+    assert waiting.status == "pending" == beat.store.get(third.id).status
+    assert waiting.message == (f"waiting: task {first.id} (nightly-fix) is fixing connection shop; one fix "
+                               "at a time, this one starts when it ends")
+    assert [line.message for line in beat.store.log(second.id)] == [waiting.message]  # logged once
+    assert waiting_lines(manager.list())[-1] == f"task {second.id} {waiting.message}"  # `tasks list`
+    beat.tick(clock.advance(60))
+    assert [line.message for line in beat.store.log(second.id)] == [waiting.message]
     beat.run_until_idle()
-    assert beat.store.get(first.id).status == "completed" == beat.store.get(analysis.id).status
+    done = [beat.store.get(t.id) for t in (first, second, third, analysis)]
+    assert [t.status for t in done] == ["completed"] * 4
+    assert done[0].finished_at <= done[1].started_at and done[1].finished_at <= done[2].started_at  # in turn
+    assert "started after waiting" in beat.store.log(second.id)[1].message
 
 
 @pytest.mark.parametrize("rename", [False, True])

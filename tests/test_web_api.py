@@ -54,7 +54,9 @@ def test_api_lists_tasks_newest_first_with_the_cli_fields(client, tasks):
 
 
 def test_api_list_filters_and_keyset_cursor(client, tasks):
-    ids = [tasks.queue("catalogue").id for _ in range(5)] + [tasks.queue("nightly").id]
+    now, catalogue = tasks.clock.now(), tasks.config.profile("catalogue")
+    ids = [tasks.store.create(catalogue, "manual", now, now).id for _ in range(5)]  # five clicks at once
+    ids.append(tasks.queue("nightly").id)
     page = client.get("/api/tasks?limit=2&profile=catalogue", headers=BEARER)
     assert [t["id"] for t in page.json()] == ids[4:2:-1]
     assert page.headers["link"] == f'</api/tasks?profile=catalogue&before={ids[3]}&limit=2>; rel="next"'
@@ -71,8 +73,9 @@ def test_api_list_filters_and_keyset_cursor(client, tasks):
     ("status=finished",
      "status: expected one of pending, missed, running, completed, killed, error, got 'finished'"),
     ("kind=sync", "kind: expected one of export, import, maintenance, got 'sync'"),
-    ("before=-3", "before: expected a whole number from 1, got '-3'"),
-    ("limit=ten", "limit: expected a whole number from 1, got 'ten'"),
+    ("before=-3", "before: expected a whole number from 1 to 2147483647, got '-3'"),
+    ("limit=ten", "limit: expected a whole number from 1 to 2147483647, got 'ten'"),
+    ("before=2147483648", "before: expected a whole number from 1 to 2147483647, got '2147483648'"),
 ])
 def test_api_refuses_a_bad_filter_with_400_naming_it(client, query, why):
     answer = client.get(f"/api/tasks?{query}", headers=BEARER)
@@ -153,9 +156,10 @@ def test_api_profiles_and_run_now(client, tasks):
     assert answer.headers["location"] == f"/api/tasks/{task['id']}"
     unknown = client.post("/api/profiles/nope/run", headers=BEARER)
     assert unknown.status_code == 404 and unknown.json()["error"].startswith("profile 'nope' not found")
-    refused = client.post("/api/profiles/catalogue/run?dry_run=1", headers=BEARER)
-    assert (refused.status_code, refused.json()) == (409, {"error": "--dry-run is for import profiles; "
-                                                                    "catalogue is an export profile"})
+    refused = client.post("/api/profiles/catalogue/run?full=1", headers=BEARER)
+    assert (refused.status_code, refused.json()) == (409, {"error": (
+        f"the same run of profile catalogue is already pending as task {task['id']}; it starts when the "
+        f"profile is free (kill task {task['id']} to queue another)")})
 
 
 def test_api_profile_stats(client, tasks):
@@ -307,7 +311,8 @@ def test_every_answer_has_the_security_headers(client, tasks):
 # -- the pages --------------------------------------------------------------------------------------
 
 def test_tasks_page_shows_the_seed_columns_filters_and_pages(client, tasks):
-    ids = [done(tasks).id] + [tasks.queue("nightly").id for _ in range(3)]
+    now, nightly = tasks.clock.now(), tasks.config.profile("nightly")
+    ids = [done(tasks).id] + [tasks.store.create(nightly, "schedule", now, now).id for _ in range(3)]
     log_in(client)
     page = client.get("/").text
     columns = ("ID", "Profile", "Kind", "Status", "Progress", "Scheduled At", "Started At", "Finished At")

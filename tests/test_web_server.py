@@ -4,6 +4,7 @@ cleanly, and a 1,000,000-row report streams without the server's memory growing.
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import signal
@@ -115,6 +116,34 @@ def test_a_busy_port_and_a_bad_listen_value_are_one_line(project):
     bad = hb(project, "web", check=False)
     assert bad.returncode == 2 and bad.stderr.strip().endswith(
         "heartbeat.toml: web.listen: must be HOST:PORT (e.g. 127.0.0.1:8080), got 'localhost'")
+
+
+def host_status(port: int, host: str, path: str = "/api/tasks") -> int:
+    """The status of a GET with this Host header (urllib sets its own)."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        conn.request("GET", path, headers={"Host": host, "Authorization": f"Bearer {TOKEN}"})
+        return conn.getresponse().status
+    finally:
+        conn.close()
+
+
+def test_a_page_without_a_password_answers_only_its_own_host_names(project):
+    """DNS rebinding: rebind.example resolving to 127.0.0.1 must not reach a page with no password."""
+    config = project / "heartbeat.toml"
+    config.write_text(config.read_text() + '\n[web]\nallowed_hosts = ["heartbeat.example"]\n')
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    process = start_web(project, f"127.0.0.1:{port}")
+    try:
+        wait_for(lambda: answering(base) or process.poll() is not None, "heartbeat web to answer")
+        for host in (f"127.0.0.1:{port}", f"localhost:{port}", "heartbeat.example"):
+            assert host_status(port, host) == 200, host
+        for host in (f"rebind.example:{port}", "rebind.example"):
+            assert host_status(port, host) == 421, host
+            assert host_status(port, host, "/") == 421
+    finally:
+        assert stop(process)[0] == 0
 
 
 def test_web_serves_the_cli_bytes_and_stops_on_sigterm(project):

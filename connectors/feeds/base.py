@@ -13,6 +13,7 @@ place with `error` set, so every row of the file is accounted for, and the rows 
 from __future__ import annotations
 
 import json
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from typing import NamedTuple
@@ -25,6 +26,7 @@ KEY_FIELDS = FEED_KEY_FIELDS
 # What an error row's `fields` may hold: what finds the product, never a value to write.
 ERROR_ROW_FIELDS = (*FEED_KEY_FIELDS, "combination_reference", "combination_ean13")
 RAW_SHOWN = 80  # characters of a line an error quotes
+_SURROGATE = re.compile(r"[\ud800-\udfff]")  # not text: no database, file or log can hold one
 
 
 class FeedRow(NamedTuple):
@@ -45,6 +47,18 @@ def raw(text: str, limit: int = RAW_SHOWN) -> str:
     (then "..."), in double quotes with JSON escapes, so it stays on one line."""
     text = text.rstrip("\r\n")
     return json.dumps(text if len(text) <= limit else text[:limit] + "...", ensure_ascii=False)
+
+
+def escaped(text: str) -> str:
+    r"""`text` with each lone surrogate written as its JSON escape (\ud800), so it can be stored."""
+    return _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+def lone_surrogate(text: str) -> str | None:
+    r"""The first lone surrogate of `text` as its escape (\ud800), or None: a JSON feed may hold
+    one ("\ud800"), and it is not text."""
+    found = _SURROGATE.search(text)
+    return f"\\u{ord(found.group()):04x}" if found else None
 
 
 def key_fields(fields: dict[str, str]) -> dict[str, str]:

@@ -18,7 +18,8 @@ where it starts (`FeedRow.error`), and reading goes on, so every line is account
 - A record has as many cells as the header (its trailing empty cells not counted). More is allowed
   only if the extra cells are all empty (Excel's `a;b;c;;`); fewer is an error, since a missing cell
   cannot be told from a shifted one.
-- A line with bytes its encoding cannot decode is an error naming that line (text.py).
+- A line with bytes its encoding cannot decode is an error naming that line (text.py). The encoding
+  used and why are logged (`feed.encoding`) and kept in `decision`.
 """
 
 from __future__ import annotations
@@ -30,10 +31,13 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import NamedTuple
 
+import structlog
+
 from connectors.feeds import headers as hdr
 from connectors.feeds.base import Feed, FeedRow, key_fields, raw
 from connectors.feeds.source import Source
 from connectors.feeds.text import (
+    Decision,
     Line,
     check_encoding,
     open_text,
@@ -42,6 +46,7 @@ from connectors.feeds.text import (
     visible,
 )
 
+log = structlog.get_logger("heartbeat")
 DELIMITERS = (";", ",", "\t", "|")
 MAX_RECORD_LINES = 1000
 MAX_RECORD_CHARS = 256 * 1024
@@ -60,6 +65,7 @@ class CsvFeed(Feed):
         self.quotechar = _one_char(self, "quotechar", quotechar) or '"'
         self.encoding = encoding or None
         self.mapping = dict(mapping or {})
+        self.decision: Decision | None = None  # the encoding the last read used, and why
         if self.encoding and (why := check_encoding(self.encoding)):
             raise self.fail(why)
         if why := hdr.check_mapping(self.mapping):
@@ -90,7 +96,11 @@ class CsvFeed(Feed):
     def _open(self) -> Iterator[tuple[list[str], dict[int, str], Iterator[_Record]]]:
         """(header cells, column index -> field, the records after the header)."""
         with self.source.open() as binary:
-            text, encoding = open_text(binary, self.encoding)
+            text, decision = open_text(binary, self.encoding)
+            encoding = decision.encoding
+            if decision != self.decision:
+                self.decision = decision
+                log.info("feed.encoding", feed=self.name, encoding=encoding, why=decision.why)
             with text:
                 lines = physical_lines(text, MAX_RECORD_CHARS)
                 first = next(lines, None)

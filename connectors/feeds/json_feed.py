@@ -22,7 +22,7 @@ import json
 from collections.abc import Iterator
 from typing import Any, BinaryIO, NamedTuple
 
-from connectors.feeds.base import Feed, FeedRow, key_fields, raw
+from connectors.feeds.base import Feed, FeedRow, escaped, key_fields, lone_surrogate, raw
 from connectors.feeds.source import Source
 from connectors.platform.export_format import FORMAT, READABLE_FORMATS
 
@@ -125,7 +125,7 @@ def product_rows(index: int, product: Any) -> Iterator[FeedRow]:
     """The rows of one export-format product: itself, then each of its combinations; a part that
     is malformed gives an error row in its place (see the module's docstring)."""
     if not isinstance(product, dict):
-        yield FeedRow(index, {}, f"product {index} is not a JSON object: {raw(_dumps(product))}")
+        yield FeedRow(index, {}, f"product {index} is not a JSON object: {_raw(product)}")
         return
     get = product.get
     yield _row(index, f"product {index}", {
@@ -136,14 +136,14 @@ def product_rows(index: int, product: Any) -> Iterator[FeedRow]:
     })
     combinations = get("combinations") or []
     if not isinstance(combinations, list):
-        yield FeedRow(index, _scalars({"reference": get("reference")}),
-                      f"product {index}: combinations is not a list: {raw(_dumps(combinations))}")
+        yield FeedRow(index, _keys({"reference": get("reference")}),
+                      f"product {index}: combinations is not a list: {_raw(combinations)}")
         return
     for number, combination in enumerate(combinations, 1):
         where = f"product {index} combination {number}"
         if not isinstance(combination, dict):
-            yield FeedRow(index, _scalars({"reference": get("reference")}),
-                          f"{where} is not a JSON object: {raw(_dumps(combination))}")
+            yield FeedRow(index, _keys({"reference": get("reference")}),
+                          f"{where} is not a JSON object: {_raw(combination)}")
             continue
         yield _row(index, where, {
             "reference": get("reference"),
@@ -154,13 +154,27 @@ def product_rows(index: int, product: Any) -> Iterator[FeedRow]:
 
 
 def _row(index: int, where: str, values: dict[str, Any]) -> FeedRow:
-    """A row of `values`, or an error row naming the first one that is an object or a list."""
+    """A row of `values`, or an error row naming the first one that is an object or a list, or
+    text holding a lone surrogate ("a\\ud800b": valid JSON, but no text; the state database
+    could not even store it)."""
     for field, value in values.items():
         if isinstance(value, (dict, list)):
             kind = "an object" if isinstance(value, dict) else "a list"
-            return FeedRow(index, key_fields(_scalars(values)),
-                           f"{where}: {field} is {kind}, not a value: {raw(_dumps(value))}")
+            return FeedRow(index, _keys(values), f"{where}: {field} is {kind}, not a value: {_raw(value)}")
+        if isinstance(value, str) and (surrogate := lone_surrogate(value)):
+            return FeedRow(index, _keys(values), f"{where}: {field} holds a lone surrogate {surrogate}, "
+                                                 f"not text: {escaped(raw(value))}")
     return FeedRow(index, _scalars(values))
+
+
+def _raw(value: Any) -> str:
+    """A JSON value as an error quotes it, lone surrogates escaped (see `_row`)."""
+    return escaped(raw(_dumps(value)))
+
+
+def _keys(values: dict[str, Any]) -> dict[str, str]:
+    """What an error row keeps: its keys, those that are text."""
+    return {f: v for f, v in key_fields(_scalars(values)).items() if not lone_surrogate(v)}
 
 
 def _scalars(values: dict[str, Any]) -> dict[str, str]:

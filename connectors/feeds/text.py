@@ -1,12 +1,15 @@
 """Bytes to text for CSV feeds, streamed, with encoding detection.
 
-Without a configured encoding: a UTF-16 byte-order mark means UTF-16; otherwise the first
-`SNIFF_BYTES` decide: UTF-8 if they start with its BOM (dropped) or are valid UTF-8, else cp1252
-(Windows Western, what Excel writes on most European systems). A file that is UTF-8 in its first
-64 KiB but has a stray invalid byte further on gets that byte decoded as cp1252 instead of failing
-the whole import.
-A configured encoding is applied strictly, and so is UTF-16: an undecodable byte makes its physical
-line unreadable (`undecodable`), and only that line: the bytes are marked, never guessed.
+Without a configured encoding: a UTF-16 byte-order mark means UTF-16, a UTF-8 one UTF-8; otherwise
+the whole file decides, read once before the rows (streaming, `scan`): it is UTF-8 when its valid
+multi-byte UTF-8 sequences outnumber its invalid bytes, else cp1252 (Windows Western, what Excel
+writes on most European systems). One bad byte in a UTF-8 file therefore costs its line only, never
+turns every accent of the file into mojibake ("Ã©"); a cp1252 file has no multi-byte sequence, or
+few (its letter pairs that happen to form one), beside its many invalid bytes.
+A configured encoding is applied strictly, and so are UTF-8 and UTF-16: an undecodable byte makes its
+physical line unreadable (`undecodable`), and only that line: the bytes are marked, never guessed.
+cp1252's five undefined bytes (0x81 0x8D 0x8F 0x90 0x9D) become the C1 control characters of the
+same number, which the field checks refuse (core.fields.control_characters).
 
 Lines are read one physical line at a time (`physical_lines`), each cut to a limit, so a file
 without line breaks cannot fill the memory.
@@ -17,10 +20,13 @@ from __future__ import annotations
 import codecs
 import io
 import re
+import tempfile
 from collections.abc import Iterator
 from typing import BinaryIO, NamedTuple
 
-SNIFF_BYTES = 64 * 1024
+SNIFF_BYTES = 64 * 1024  # the read buffer, and what is looked at for a byte-order mark
+SPOOL_BYTES = 8 * 1024 * 1024  # a stream that cannot seek (a download) is copied: in memory up to this
+_ESCAPED = re.compile(r"[\udc80-\udcff]")  # an invalid byte, as surrogateescape decodes it
 _FALLBACK = "heartbeat-cp1252-fallback"
 _MARK = "heartbeat-mark"
 # An undecodable byte b becomes the lone surrogate U+DC00+b: no codec gives one for real text.
@@ -87,18 +93,92 @@ def visible(text: str) -> str:
     return _MARKED.sub(lambda m: f"\\x{ord(m.group()) - 0xDC00:02x}", text)
 
 
-def open_text(binary: BinaryIO, encoding: str | None) -> tuple[io.TextIOWrapper, str]:
-    """A text stream over `binary` (lines keep their endings, for the csv module) and the
-    encoding used ("utf-8", "utf-16", "cp1252" or the configured one)."""
-    head = _read_up_to(binary, SNIFF_BYTES)
-    stream = io.BufferedReader(_Chain(head, binary), buffer_size=SNIFF_BYTES)
+class Decision(NamedTuple):
+    """The encoding a file is read with, and why (for the log)."""
+
+    encoding: str
+    why: str
+
+
+class Counts(NamedTuple):
+    """What `scan` found: valid multi-byte UTF-8 sequences, and bytes that are not UTF-8."""
+
+    multibyte: int
+    invalid: int
+
+
+def open_text(binary: BinaryIO, encoding: str | None) -> tuple[io.TextIOWrapper, Decision]:
+    """A text stream over `binary` (lines keep their endings, for the csv module) and the encoding
+    used ("utf-8", "utf-16", "cp1252" or the configured one) with why. Without a configured
+    encoding, the whole of `binary` is read once first (`scan`), then read again from its start."""
     if encoding:
-        return io.TextIOWrapper(stream, encoding=encoding, errors=_MARK, newline=""), encoding
+        head = _read_up_to(binary, SNIFF_BYTES)
+        return _wrap(_Chain(head, binary), encoding, _MARK), Decision(encoding, "configured")
+    raw, head = _rewindable(binary)
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return io.TextIOWrapper(stream, encoding="utf-16", errors=_MARK, newline=""), "utf-16"
-    if head.startswith(codecs.BOM_UTF8) or _is_utf8(head):
-        return io.TextIOWrapper(stream, encoding="utf-8-sig", errors=_FALLBACK, newline=""), "utf-8"
-    return io.TextIOWrapper(stream, encoding="cp1252", errors=_FALLBACK, newline=""), "cp1252"
+        return _wrap(raw, "utf-16", _MARK), Decision("utf-16", "UTF-16 byte-order mark")
+    if head.startswith(codecs.BOM_UTF8):
+        return _wrap(raw, "utf-8-sig", _MARK), Decision("utf-8", "UTF-8 byte-order mark")
+    decision = decide(raw.counts)
+    if decision.encoding == "utf-8":
+        return _wrap(raw, "utf-8", _MARK), decision
+    return _wrap(raw, "cp1252", _FALLBACK), decision
+
+
+def decide(counts: Counts) -> Decision:
+    """UTF-8 when valid multi-byte sequences outnumber invalid bytes (SPEC), else cp1252."""
+    found = f"{counts.multibyte} multi-byte UTF-8 sequences, {counts.invalid} invalid bytes"
+    if counts.multibyte > counts.invalid:
+        return Decision("utf-8", f"{found} in the whole file")
+    if counts.invalid == 0:
+        return Decision("cp1252", "plain ASCII (read the same in UTF-8)")
+    return Decision("cp1252", f"not UTF-8: {found} in the whole file")
+
+
+def scan(chunks) -> Counts:
+    """Count the valid multi-byte UTF-8 sequences and the invalid bytes of the byte `chunks` (a
+    sequence cut between two chunks is joined, as a streaming decoder does)."""
+    decoder = codecs.getincrementaldecoder("utf-8")(errors="surrogateescape")
+    multibyte = invalid = 0
+    for chunk in chunks:
+        multibyte, invalid = _add(decoder.decode(chunk), multibyte, invalid)
+    return Counts(*_add(decoder.decode(b"", final=True), multibyte, invalid))
+
+
+def _add(text: str, multibyte: int, invalid: int) -> tuple[int, int]:
+    if text.isascii():
+        return multibyte, invalid
+    bad = len(_ESCAPED.findall(text))
+    non_ascii = len(text) - len(text.encode("ascii", "ignore"))  # the escapes are not ASCII either
+    return multibyte + non_ascii - bad, invalid + bad
+
+
+def _wrap(raw: io.RawIOBase, encoding: str, errors: str) -> io.TextIOWrapper:
+    stream = io.BufferedReader(raw, buffer_size=SNIFF_BYTES)
+    return io.TextIOWrapper(stream, encoding=encoding, errors=errors, newline="")
+
+
+def _rewindable(binary: BinaryIO) -> tuple[_Rewound, bytes]:
+    """`binary` scanned to its end and given back from its start (a stream that cannot seek is
+    copied to a spooled temporary file while scanned), and its first bytes."""
+    if binary.seekable():
+        start = binary.tell()
+        counts = scan(iter(lambda: binary.read(SNIFF_BYTES), b""))
+        binary.seek(start)
+        head = binary.read(4)
+        binary.seek(start)
+        return _Rewound(binary, counts), head
+    copy = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115 (closed with the text)
+
+    def copied():
+        while chunk := binary.read(SNIFF_BYTES):
+            copy.write(chunk)
+            yield chunk
+    counts = scan(copied())
+    copy.seek(0)
+    head = copy.read(4)
+    copy.seek(0)
+    return _Rewound(copy, counts, also_close=binary), head
 
 
 def check_encoding(encoding: str) -> str | None:
@@ -108,15 +188,6 @@ def check_encoding(encoding: str) -> str | None:
     except LookupError:
         return f"unknown encoding {encoding!r}"
     return None
-
-
-def _is_utf8(head: bytes) -> bool:
-    """True if `head` is valid UTF-8, allowing a sequence cut at the end of the sample."""
-    try:
-        codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
-    except UnicodeDecodeError:
-        return False
-    return True
 
 
 def _read_up_to(binary: BinaryIO, size: int) -> bytes:
@@ -149,4 +220,18 @@ class _Chain(io.RawIOBase):
 
     def close(self) -> None:
         self._rest.close()
+        super().close()
+
+
+class _Rewound(_Chain):
+    """A scanned stream read again from its start, with what `scan` counted; closing closes it
+    (and the stream it was copied from, if any)."""
+
+    def __init__(self, stream: BinaryIO, counts: Counts, also_close: BinaryIO | None = None):
+        super().__init__(b"", stream)
+        self.counts, self._also = counts, also_close
+
+    def close(self) -> None:
+        if self._also is not None:
+            self._also.close()
         super().close()

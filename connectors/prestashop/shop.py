@@ -134,6 +134,21 @@ class PrestaShop:
             if not sa.inspect(conn).has_table(table):
                 raise self._fail(f"table {table} not found (prefix {self.prefix!r})")
 
+    def wrong_ids(self) -> str | None:
+        """Why this connection's id_shop or id_lang names nothing in the shop (None when the shop
+        has both): `id_shop = 3` by mistake would make the shop look empty. Raises ConnectorError
+        when the shop cannot be read."""
+        with self._connect() as conn:
+            shops = sorted(conn.execute(sa.select(self.tables.shop.c.id_shop)).scalars())
+            if self.id_shop not in shops:
+                return f"id_shop = {self.id_shop}: the shop has no such shop (its shops: {_listed(shops)})"
+            languages = listing.read_languages(conn, self.tables, self.id_shop)
+        if self.id_lang not in languages:
+            have = _listed([f"{i} ({iso})" for i, iso in languages.items()])
+            return (f"id_lang = {self.id_lang}: shop {self.id_shop} has no such active language "
+                    f"(its languages: {have})")
+        return None
+
     # -- reading ------------------------------------------------------------------------------
 
     def iter_queue(self) -> Iterator[tuple[int, int, str, str]]:
@@ -575,3 +590,6 @@ def shop_rows(conn: sa.Connection, statement: Prepared, **values: Any) -> list[t
         with text_factory(conn, decode_replacing):
             return statement.rows(conn, **values)
 
+
+def _listed(values) -> str:
+    return ", ".join(str(v) for v in values) or "none"

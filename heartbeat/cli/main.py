@@ -18,15 +18,16 @@ import click
 from sqlalchemy.engine import make_url
 
 import connectors.prestashop as prestashop  # its demo generator loads when `demo init` asks for it
-from core.errors import HeartbeatError, Refused
+from core.errors import MAX_ID, HeartbeatError, Refused
 from heartbeat import daemon
 from heartbeat.app import App
 from heartbeat.cli import audit as audit_cli
 from heartbeat.cli import notify as notify_cli
 from heartbeat.cli import progress, screens
 from heartbeat.cli import users as users_cli
-from heartbeat.cli.views import profiles_table, task_details, tasks_table
+from heartbeat.cli.views import profiles_table, task_details, tasks_table, waiting_lines
 from heartbeat.config import loader as config_module
+from heartbeat.config.shops import check_shops
 from heartbeat.ops import logs
 from heartbeat.ops import status as status_report
 from heartbeat.web.commands import web
@@ -56,6 +57,28 @@ class HeartbeatGroup(click.Group):
 
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+action_json = click.option("--json", "as_json", is_flag=True,
+                           help="Print the affected task's `tasks show --json` object instead of a line.")
+MAX_LIMIT = 10_000  # tasks a list shows at once
+MAX_AGE_DAYS = 36_500  # --older-than: a century
+
+
+class TaskId(click.ParamType):
+    """A task id: a whole number; one no task can have (0, or past the largest id) is "not found"
+    (exit 1) once the command asks for it, like any missing task, never an overflow."""
+
+    name = "id"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, int):
+            return value
+        text = str(value).strip()
+        if not text.isdigit():
+            self.fail(f"{value!r} is not a task id (a whole number)", param, ctx)
+        return int(text)
+
+
+TASK_ID = TaskId()
 output_option = click.option("-o", "--output", "output_file", type=click.Path(dir_okay=False),
                              help="Write to FILE (atomically) instead of standard output.")
 
@@ -152,7 +175,7 @@ def demo():
 
 
 @demo.command("init")
-@click.option("--products", default=1000, show_default=True, type=click.IntRange(min=1),
+@click.option("--products", default=1000, show_default=True, type=click.IntRange(1, 10_000_000),
               help="How many products to generate.")
 @click.option("--connection", "connection_name", help="The prestashop connection to fill.")
 @click.option("--if-missing", is_flag=True, help="Do nothing if the demo shop already exists.")
@@ -193,9 +216,13 @@ def profiles_list(app, as_json):
 @profiles.command("check")
 @click.pass_obj
 def profiles_check(app):
-    """Validate the config file; exit 2 with file, key and reason on the first mistake."""
+    """Validate the config file; exit 2 with file, key and reason on the first mistake. Reachable
+    shops are asked whether they have the configured id_shop and id_lang; one that does not answer
+    is a note on stderr (exit 0)."""
     cfg = app.config
     config_module.check_environment(cfg)
+    for note in check_shops(cfg):
+        click.echo(f"heartbeat: note: {note}", err=True)
     click.echo(f"{cfg.path}: OK ({plural(len(cfg.connections), 'connection')}, "
                f"{plural(len(cfg.profiles), 'profile')})")
 
@@ -204,15 +231,18 @@ def profiles_check(app):
 @click.argument("name")
 @click.option("--full", is_flag=True, help="Export every product, even those unchanged since last time.")
 @click.option("--dry-run", is_flag=True,
-              help="Import: plan every row and report what would change, but write nothing to the shop.")
+              help="Plan and report every item, but write, send and track nothing (imports, exports).")
 @click.option("--force", is_flag=True,
-              help="Import: skip the suspicious-feed guard and the unchanged-feed check, this once.")
+              help="Skip the suspicious-feed guard and the unchanged-feed check (imports) or the export "
+                   "guard (exports), this once.")
+@action_json
 @click.pass_obj
-def profiles_run(app, name, full, dry_run, force):
-    """Queue a task of profile NAME now; prints its id."""
+def profiles_run(app, name, full, dry_run, force, as_json):
+    """Queue a task of profile NAME now; prints its id (refused, with the pending task's id, while
+    the same run is still pending)."""
     task = app.tasks.queue(name, full=full, dry_run=dry_run, force=force)
     what = "dry-run task" if dry_run else "task"
-    click.echo(f"{task.kind} profile {task.profile}: queued {what} {task.id}")  # the id comes last
+    _queued(app, task, f"{task.kind} profile {task.profile}: queued {what} {task.id}", as_json)
 
 
 @profiles.command("stats")
@@ -239,9 +269,9 @@ def tasks():
 @click.option("--profile", help="Only tasks of this profile.")
 @click.option("--kind", type=click.Choice(["export", "import", "maintenance"]),
               help="Only tasks of this kind.")
-@click.option("--before", type=click.IntRange(min=1), metavar="ID",
+@click.option("--before", type=click.IntRange(1, MAX_ID), metavar="ID",
               help="Only tasks older than task ID (the next page after one that ended with ID).")
-@click.option("--limit", default=50, show_default=True, type=click.IntRange(min=1))
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, MAX_LIMIT))
 @json_option
 @click.pass_obj
 def tasks_list(app, status, profile, kind, before, limit, as_json):
@@ -251,10 +281,12 @@ def tasks_list(app, status, profile, kind, before, limit, as_json):
         print_json([t.to_json() for t in found])
     else:
         click.echo(tasks_table(found))
+        for line in waiting_lines(found):
+            click.echo(line)
 
 
 @tasks.command("show")
-@click.argument("task_id", type=int)
+@click.argument("task_id", type=TASK_ID)
 @json_option
 @click.pass_obj
 def tasks_show(app, task_id, as_json):
@@ -267,20 +299,21 @@ def tasks_show(app, task_id, as_json):
 
 
 @tasks.command("deliver")
-@click.argument("task_id", type=int)
+@click.argument("task_id", type=TASK_ID)
+@action_json
 @click.pass_obj
-def tasks_deliver(app, task_id):
+def tasks_deliver(app, task_id, as_json):
     """Upload a completed export task's file to its http target again, now (exit 1 if that fails)."""
     _configure_logs(app)  # the attempt's log events go to stderr, as the daemon's do
     delivery = app.tasks.deliver(task_id)
-    click.echo(f"task {task_id}: {app.tasks.delivery_line(delivery)}")
+    _queued(app, app.tasks.show(task_id), f"task {task_id}: {app.tasks.delivery_line(delivery)}", as_json)
     if delivery.status is not UploadStatus.DELIVERED:
         sys.exit(1)
 
 
 @tasks.command("watch")
-@click.argument("task_id", type=int)
-@click.option("--every", default=1.0, show_default=True, type=click.FloatRange(min=0.05),
+@click.argument("task_id", type=TASK_ID)
+@click.option("--every", default=1.0, show_default=True, type=click.FloatRange(0.05, 3600),
               help="Seconds between two looks at the task.")
 @click.pass_obj
 def tasks_watch(app, task_id, every):
@@ -290,12 +323,14 @@ def tasks_watch(app, task_id, every):
 
 
 @tasks.command("kill")
-@click.argument("task_id", type=int)
+@click.argument("task_id", type=TASK_ID)
+@action_json
 @click.pass_obj
-def tasks_kill(app, task_id):
+def tasks_kill(app, task_id, as_json):
     """Kill a pending or running task; its pending items become cancelled."""
     task = app.tasks.kill(task_id)
-    click.echo(f"task {task.id} killed: {plural(task.progress.cancelled, 'pending item')} cancelled")
+    _queued(app, task, f"task {task.id} killed: {plural(task.progress.cancelled, 'pending item')} cancelled",
+            as_json)
 
 
 @tasks.command("retry")
@@ -312,17 +347,21 @@ def tasks_retry(app, task_id, as_json):
 
 
 @tasks.command("delete")
-@click.argument("task_id", type=int)
+@click.argument("task_id", type=TASK_ID)
+@click.option("--json", "as_json", is_flag=True, help='Print {"deleted": ID, "problems": [...]}.')
 @click.pass_obj
-def tasks_delete(app, task_id):
+def tasks_delete(app, task_id, as_json):
     """Delete a task with its items, action log and export file (killing it first if needed)."""
     removed = app.tasks.delete(task_id)
-    click.echo(f"task {task_id} deleted")
+    if as_json:
+        print_json({"deleted": task_id, "problems": removed.problems})
+    else:
+        click.echo(f"task {task_id} deleted")
     _problems(removed.problems)
 
 
 @tasks.command("log")
-@click.argument("task_id", type=int)
+@click.argument("task_id", type=TASK_ID)
 @output_option
 @click.pass_obj
 def tasks_log(app, task_id, output_file):
@@ -333,7 +372,7 @@ def tasks_log(app, task_id, output_file):
 
 
 @tasks.command("report")
-@click.argument("task_id", type=int)
+@click.argument("task_id", type=TASK_ID)
 @output_option
 @click.pass_obj
 def tasks_report(app, task_id, output_file):
@@ -344,7 +383,7 @@ def tasks_report(app, task_id, output_file):
 
 
 @tasks.command("export-file")
-@click.argument("task_id", type=int)
+@click.argument("task_id", type=TASK_ID)
 @output_option
 @click.pass_obj
 def tasks_export_file(app, task_id, output_file):
@@ -367,7 +406,10 @@ class Age(click.ParamType):
         text = str(value).strip().lower()
         if len(text) < 2 or text[-1] not in self.UNITS or not text[:-1].isdigit():
             self.fail(f"{value!r} is not a duration like 30d, 12h, 90m or 2w", param, ctx)
-        return timedelta(seconds=int(text[:-1]) * self.UNITS[text[-1]])
+        seconds = int(text[:-1]) * self.UNITS[text[-1]]
+        if seconds > MAX_AGE_DAYS * 86400:
+            self.fail(f"{value!r} is more than {MAX_AGE_DAYS} days", param, ctx)
+        return timedelta(seconds=seconds)
 
 
 @tasks.command("prune")
@@ -376,16 +418,20 @@ class Age(click.ParamType):
 @click.option("--status", "statuses", multiple=True,
               type=click.Choice(FINISHED_STATUSES),
               help="Only tasks with this status (repeatable). Default: every finished status.")
+@click.option("--json", "as_json", is_flag=True, help='Print {"deleted": [ids]}.')
 @click.pass_obj
-def tasks_prune(app, age, statuses):
+def tasks_prune(app, age, statuses, as_json):
     """Delete finished tasks with their items, logs and export files."""
     removed = app.tasks.prune(age, statuses or None)
-    click.echo(f"{plural(len(removed.tasks), 'finished task')} deleted")
+    if as_json:
+        print_json({"deleted": [t.id for t in removed.tasks]})
+    else:
+        click.echo(f"{plural(len(removed.tasks), 'finished task')} deleted")
     _problems(removed.problems)
 
 
 @tasks.command("result")
-@click.argument("task_id", type=int)
+@click.argument("task_id", type=TASK_ID)
 @output_option
 @click.pass_obj
 def tasks_result(app, task_id, output_file):
@@ -396,15 +442,19 @@ def tasks_result(app, task_id, output_file):
 
 
 @tasks.command("undo")
-@click.argument("task_id", type=int)
+@click.argument("task_id", type=TASK_ID)
+@action_json
 @click.pass_obj
-def tasks_undo(app, task_id):
+def tasks_undo(app, task_id, as_json):
     """Restore every shop row a maintenance fix changed, as it was, before this command exits.
 
     All rows or none, in one transaction: refused with the reason if a row changed since the fix
     (someone edited it) or the fix was undone already."""
     restored = app.tasks.undo(task_id)
-    click.echo(f"task {task_id}: {plural(restored, 'row')} restored")
+    if as_json:
+        print_json({**app.tasks.show_json(task_id), "restored": restored})
+    else:
+        click.echo(f"task {task_id}: {plural(restored, 'row')} restored")
 
 
 @cli.group()
@@ -424,11 +474,13 @@ def maintenance_list(app):
 @click.argument("connection")
 @click.argument("operation")
 @click.option("--scope", type=click.Choice(["products", "orders"]), default="products", show_default=True)
+@action_json
 @click.pass_obj
-def maintenance_run(app, connection, operation, scope):
-    """Queue a maintenance task on a prestashop CONNECTION now; prints its id."""
+def maintenance_run(app, connection, operation, scope, as_json):
+    """Queue a maintenance task on a prestashop CONNECTION now; prints its id. A fix queued while
+    another fix of that connection runs waits its turn (pending)."""
     task = app.tasks.run_maintenance(connection, operation, scope)
-    click.echo(f"maintenance {scope} {operation} on {connection}: queued task {task.id}")  # the id comes last
+    _queued(app, task, f"maintenance {scope} {operation} on {connection}: queued task {task.id}", as_json)
 
 
 @cli.group()
@@ -440,7 +492,8 @@ def categories():
 @json_option
 @click.pass_context
 def categories_columns(ctx, as_json):
-    """The mapping table's columns: shop connections and platforms, with their taxonomies."""
+    """The mapping table's columns: shop connections and platforms, with their taxonomies
+    (`categories columns add NAME` creates one)."""
     if ctx.invoked_subcommand is not None:
         return
     app = ctx.obj
@@ -459,7 +512,8 @@ def categories_columns(ctx, as_json):
 @click.argument("name")
 @click.pass_obj
 def categories_columns_add(app, name):
-    """Add an empty column NAME (a platform to map to) to the mapping table."""
+    """Add an empty column NAME (a platform to map to) to the mapping table (`categories set`
+    refuses a column that does not exist)."""
     app.categories.add_column(name)
     click.echo(f"column {name} added")
 
@@ -503,7 +557,7 @@ connection_option = click.option("--connection", help="The prestashop connection
 
 
 @categories.command("set")
-@click.argument("product_id", type=click.IntRange(min=1))
+@click.argument("product_id", type=click.IntRange(1, MAX_ID))
 @click.argument("column")
 @click.argument("category")
 @connection_option
@@ -515,7 +569,7 @@ def categories_set(app, product_id, column, category, connection):
 
 
 @categories.command("unset")
-@click.argument("product_id", type=click.IntRange(min=1))
+@click.argument("product_id", type=click.IntRange(1, MAX_ID))
 @click.argument("column")
 @connection_option
 @click.pass_obj
@@ -575,6 +629,15 @@ profiles.add_command(screens.profiles_pause)
 profiles.add_command(screens.profiles_resume)
 notify_cli.notify.add_command(screens.notify_retry)
 cli.add_command(audit_cli.audit)
+
+
+def _queued(app, task, line: str, as_json: bool) -> None:
+    """What a command that queued or changed a task prints: its `tasks show --json` object, or
+    one line ending with the task id (on a terminal or not)."""
+    if as_json:
+        print_json(app.tasks.show_json(task.id))
+    else:
+        click.echo(line)
 
 
 def _problems(problems: list[str]) -> None:

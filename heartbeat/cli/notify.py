@@ -18,8 +18,8 @@ def notify():
 @notify.command("list")
 @click.option("--problems", is_flag=True,
               help="Only those failing, given up, or waiting for a sender for over 5 minutes.")
-@click.option("--task", "task_id", type=int, help="Only those about this task.")
-@click.option("--limit", default=50, show_default=True, type=click.IntRange(min=1))
+@click.option("--task", "task_id", type=click.IntRange(1, 2 ** 31 - 1), help="Only those about this task.")
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 10_000))
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 @click.pass_obj
 def notify_list(app, problems, task_id, limit, as_json):

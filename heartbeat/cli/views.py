@@ -52,6 +52,11 @@ def tasks_table(tasks: list[Task]) -> str:
     return table(header, rows)
 
 
+def waiting_lines(tasks: list[Task]) -> list[str]:
+    """Under the table: why each pending task that waits is waiting (its message)."""
+    return [f"task {t.id} {t.message}" for t in tasks if t.status.value == "pending" and t.message]
+
+
 def task_details(task: Task, delivery: str | None = None) -> str:
     """Every field of a task, times in UTC and local time, and the progress breakdown; `delivery`:
     the line of its export file's delivery, if it has one."""

@@ -16,6 +16,7 @@ import tomllib
 import zoneinfo
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +68,10 @@ def _one_of(*choices: str) -> Check:
 
 
 AT_LEAST_1 = _check(lambda v: v >= 1, "must be at least 1, got {v}")
+MAX_INT = 2 ** 31 - 1  # any integer setting: what the databases' INT columns hold
+MAX_BATCH = 100_000  # items of one batch: one heartbeat's work, held in memory at once
+BATCH = _check(lambda v: 1 <= v <= MAX_BATCH, f"must be from 1 to {MAX_BATCH}, got {{v}}")
+DAYS = _check(lambda v: 1 <= v <= 36_500, "must be from 1 to 36500 days, got {v}")
 POSITIVE = _check(lambda v: math.isfinite(v) and v > 0, "must be a finite number greater than 0, got {v}")
 RATIO = _check(lambda v: math.isfinite(v) and 0 <= v <= 1, "must be a number from 0 to 1, got {v}")
 NON_EMPTY = _check(lambda v: v.strip(), "must not be empty")
@@ -103,7 +108,7 @@ HEARTBEAT_KEYS = {  # the Config field of the same name
     "data_dir": Opt(str, "data", NON_EMPTY, resolve="path"),
     "log_format": Opt(str, "auto", _one_of("auto", "json", "console")),
     "log_level": Opt(str, "info", _one_of("debug", "info", "warning", "error")),
-    "keep_history": Opt(int, None, AT_LEAST_1),
+    "keep_history": Opt(int, None, DAYS),
     "min_free_mb": Opt(float, 100.0, NOT_NEGATIVE),
     "dead_after": Opt(float, 30.0, POSITIVE),  # seconds unseen before a registered process is dead
 }
@@ -120,13 +125,16 @@ def listen_address(text: str) -> tuple[str, int] | None:
 
 
 LISTEN = _check(lambda v: listen_address(v), "must be HOST:PORT (e.g. 127.0.0.1:8080), got {v!r}")
+HOST_NAMES = _check(lambda v: all(isinstance(h, str) and re.fullmatch(r"[A-Za-z0-9.:\[\]-]+", h) for h in v),
+                    "must list host names such as \"heartbeat.example.com\", got {v!r}")
 ARGON2 = _check(lambda v: v.startswith("$argon2"),
                 "expected an argon2 hash as printed by `heartbeat web hash-password`")
 DURATION = _check(lambda v: re.fullmatch(r"[1-9][0-9]{0,5}[mhd]", v),
                   "must be a duration like 30m, 12h or 7d, got {v!r}")
 WEB_KEYS = {"listen": Opt(str, None, LISTEN), "password_hash": Opt(str, None, ARGON2),  # core.config.Web
-            "url": Opt(str, None, HTTP_URL),
-            "session_idle": Opt(str, "12h", DURATION)}  # a login session ends after this without a request
+            "url": Opt(str, None, HTTP_URL),  # the page's public address, for links (notifications)
+            "session_idle": Opt(str, "12h", DURATION),  # a login session ends after this without a request
+            "allowed_hosts": Opt(list, [], HOST_NAMES)}  # Host names besides the listen address, localhost
 METRICS_KEYS = {"listen": Opt(str, None, LISTEN)}  # [metrics]: served by `heartbeat run`
 NOT_NEGATIVE = _check(lambda v: math.isfinite(v) and v >= 0, "must be 0 or more, got {v}")
 HEADER = _check(lambda v: re.fullmatch(r"[A-Za-z0-9-]+", v), "must be an HTTP header name, got {v!r}")
@@ -200,7 +208,7 @@ PROFILE_KEYS = {  # the Profile field of the same name; the kind's options go to
     "target": Opt(str, None),
     "schedule": Opt(str, None),
     "timezone": Opt(str, "UTC"),
-    "batch_size": Opt(int, 100, AT_LEAST_1),
+    "batch_size": Opt(int, 100, BATCH),
     "misfire_grace": Opt(int, None, AT_LEAST_1),
     "enabled": Opt(bool, True),
 }
@@ -216,6 +224,9 @@ KINDS: dict[str, Kind] = {
             # and whether a product without one is skipped ("category is mandatory")
             "category_column": Opt(str, None, NAME),
             "category_required": Opt(bool, False),
+            # the export guard (profiles/export_guard.py), against the products it tracks as sent
+            "min_products_ratio": Opt(float, 0.5, RATIO),
+            "max_deleted_ratio": Opt(float, 0.25, RATIO),
         },
     ),
     "import": Kind(
@@ -330,7 +341,8 @@ class _Loader:
         db = self.table(data.get("database", {}), DATABASE_KEYS, "database")
         connections = self.connections(self.expect_table(data.get("connections", {}), "connections"))
         web = self.table(data.get("web", {}), WEB_KEYS, "web")
-        web = Web(**{**web, "url": web["url"].rstrip("/") if web["url"] else None})
+        web = Web(**{**web, "url": web["url"].rstrip("/") if web["url"] else None,
+                     "allowed_hosts": tuple(web["allowed_hosts"])})
         metrics = self.table(data.get("metrics", {}), METRICS_KEYS, "metrics")
         return Config(
             metrics_listen=metrics["listen"],
@@ -384,6 +396,8 @@ class _Loader:
         if not ok or (isinstance(value, bool) and opt.type is not bool):
             raise self.err(dotted, f"expected {_TYPE_NAMES[opt.type]}, got {_describe(value, key)}")
         value = float(value) if opt.type is float else value
+        if opt.type is int and not -MAX_INT <= value <= MAX_INT:  # TOML integers go to 2**63
+            raise self.err(dotted, f"{value} is out of range (at most {MAX_INT})")
         if opt.check and (reason := opt.check(value)):
             raise self.err(dotted, reason)
         if opt.resolve == "path":
@@ -572,9 +586,15 @@ class _Loader:
             if len(dow) == 1 and not _DOW.fullmatch(dow[0].lower()):
                 raise ValueError(f"day of week {dow[0]!r} must be * or names like mon-fri or sat,sun")
             if schedule is not None:
-                schedule_trigger(schedule, tz)
+                cron = schedule_trigger(schedule, tz)
         except (ValueError, TypeError) as exc:
             raise self.err(f"{where}.schedule", f"invalid cron expression {schedule!r}: {exc}") from None
+        # a 5-field cron has no year: one that has no slot after 2000 has none ever (30 February)
+        if schedule is not None and cron.get_next_fire_time(None, _CRON_EPOCH) is None:
+            raise self.err(f"{where}.schedule", f"cron expression {schedule!r} never fires (no such date)")
+
+
+_CRON_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 
 
 def _known_encoding(name: str) -> bool:

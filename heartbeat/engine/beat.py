@@ -22,7 +22,14 @@ import structlog
 
 from core.clock import Clock
 from core.config import Config, Profile
-from core.errors import FatalTaskError, ProfileNotFound, SourceUnchanged, StateDatabaseError, TaskNotFound
+from core.errors import (
+    FatalTaskError,
+    MustWait,
+    ProfileNotFound,
+    SourceUnchanged,
+    StateDatabaseError,
+    TaskNotFound,
+)
 from heartbeat.config import schedule
 from heartbeat.engine import history, space
 from heartbeat.engine.runner import Runner
@@ -186,8 +193,21 @@ class Heartbeat:
         except StateDatabaseError as exc:  # an outage: one line, no traceback; the next tick retries
             log.error("heartbeat.step_failed", step=step.__name__.strip("_"), reason=exc.reason,
                       **{what[0]: what[1]})
-        except Exception:
+        except Exception as exc:
             log.exception("heartbeat.step_failed", step=step.__name__.strip("_"), **{what[0]: what[1]})
+            if what[0] == "task_id":
+                self._count_failure(what[1], exc)
+
+    def _count_failure(self, task_id: int, exc: Exception) -> None:
+        """A task's step failed unexpectedly: counted, so that a failure that comes back at every
+        heartbeat ends the task in error (tasks.failures) instead of looping silently."""
+        try:
+            failed = self.store.step_failed(task_id, self.clock.now(), _reason(exc))
+        except StateDatabaseError as err:
+            log.error("heartbeat.step_failed", step="count_failure", reason=err.reason, task_id=task_id)
+            return
+        if failed is not None and failed.status is TaskStatus.ERROR:
+            log.error("task.error", task_id=task_id, profile=failed.profile, message=failed.message)
 
     def _prune_history(self, now: datetime) -> None:
         """Apply `keep_history` once a day (first at the first tick of the process)."""
@@ -257,16 +277,18 @@ class Heartbeat:
                              lambda _t: None, self.lease)
             return
         worker = self.runner.worker(profile)
-        previous = self.store.last_completed(profile.name)
-        try:  # outside the store's transaction: a download must not hold the task's row locked
-            if task.retry_of:  # the store queues the original's error items (no feed, no guard)
-                worker.prepare_retry(task)
-                build = _raise(FatalTaskError("a retry's queue is its original's error items"))
-            else:
-                worker.prepare(task, previous)
-                build = lambda: worker.build_queue(previous, task)  # noqa: E731
-        except (FatalTaskError, SourceUnchanged) as exc:  # the store decides: missed first, if so
-            build = _raise(exc)
+        build = _busy(self.store, task)
+        if build is None:
+            previous = self.store.last_completed(profile.name)
+            try:  # outside the store's transaction: a download must not hold the task's row locked
+                if task.retry_of:  # the store queues the original's error items (no feed, no guard)
+                    worker.prepare_retry(task)
+                    build = _raise(FatalTaskError("a retry's queue is its original's error items"))
+                else:
+                    worker.prepare(task, previous)
+                    build = lambda: worker.build_queue(previous, task)  # noqa: E731
+            except (FatalTaskError, SourceUnchanged, MustWait) as exc:  # the store decides: missed first
+                build = _raise(exc)
         begun = self.store.start(task_id, self._at(now), self.owner, profile.misfire_grace, build,
                                  worker.export_path, self.lease, worker.duplicate_note())
         if begun is None:
@@ -279,6 +301,8 @@ class Heartbeat:
         elif begun.status is TaskStatus.COMPLETED:  # nothing to queue, and allowed to be so
             report.started.append(task_id)
             bound.info("task.completed", **begun.progress.as_dict())
+        elif begun.status is TaskStatus.PENDING:  # queued by a person: it waits its turn
+            bound.info("task.waiting", message=begun.message)
         else:
             bound.warning(f"task.{begun.status.value}", message=begun.message)
 
@@ -317,10 +341,26 @@ class Heartbeat:
                      **done.progress.as_dict())
 
 
+def _reason(exc: Exception) -> str:
+    """One line naming an unexpected failure: its type and the first line of its message."""
+    text = str(exc).splitlines()[0] if str(exc) else ""
+    return f"{type(exc).__name__}: {text}"[:300] if text else type(exc).__name__
+
+
 def _raise(exc: Exception):
     def build():
         raise exc
     return build
+
+
+def _busy(store: TaskStore, task):
+    """While another task of its profile runs, a due task is not prepared (an import would fetch
+    its feed at every heartbeat): it is missed, or it waits (TaskStore.start decides, and checks
+    again). None when the profile is free."""
+    sibling = store.profile_busy(task.profile, task.id)
+    if sibling is None:
+        return None
+    return _raise(MustWait(f"task {sibling} of profile {task.profile} is running"))
 
 
 def _missing_profile(name: str):

@@ -189,7 +189,8 @@ class Runner:
         """The batch's outcomes, its export-file bytes (appended and made durable before the commit),
         its action-log lines and its change tracking."""
         result, keep_plan, previous = self._outcomes(batch, worker, plan)
-        offset = self._export(batch, worker, result) if worker.has_export_file else None
+        writes_file = worker.has_export_file and batch.task.export_path  # a dry run writes none
+        offset = self._export(batch, worker, result) if writes_file else None
         seconds = self.clock.monotonic() - started
         lines, new_batch = self._lines(batch, worker, result.outcomes, seconds, redo)
         sync = (SyncUpdate(batch.task.profile, result.sync, frozenset(previous), result.fields)
@@ -197,7 +198,7 @@ class Runner:
         return BatchResult(outcomes=result.outcomes, seconds=seconds, log_lines=lines, export_bytes=offset,
                            sync=sync, keep_plan=keep_plan, ended_at=self.clock.now(), new_batch=new_batch,
                            findings=result.findings, forget=_forget(batch.task, worker, result),
-                           deliver_to=delivery_target(worker.profile, self.config))
+                           deliver_to=_delivered_to(batch.task, worker, self.config))
 
     @staticmethod
     def _outcomes(batch: Batch, worker: Worker, plan: Plan | None) -> tuple[Processed, bool, dict]:
@@ -220,7 +221,7 @@ class Runner:
         made and its errors; a chunk of a redo has the redo's one line if the redo ends with it."""
         pairs = list(zip(outcomes, batch.items, strict=True))
         errors = [("error", _item_error(o, i)) for o, i in pairs if o.status == ItemStatus.ERROR]
-        changes = action_log.changes([(o, i) for o, i in pairs if o.action in worker.change_actions])
+        changes = action_log.changes([(o, i) for o, i in pairs if worker.logs_change(o)])
         if redo is None:
             return [action_log.batch(batch.task.batches + 1, outcomes, seconds), *changes, *errors], True
         new_batch = redo.number == 0
@@ -237,6 +238,11 @@ class Runner:
         if batch.last:
             data += export_file.FOOTER
         return export_file.append(task.export_path, task.export_bytes, data)
+
+
+def _delivered_to(task: Task, worker: Worker, config) -> str | None:
+    """Where the task's export file is delivered: nowhere for a dry run, which has none."""
+    return None if task.options.get("dry_run") else delivery_target(worker.profile, config)
 
 
 def _item_error(outcome: Outcome, item: Item) -> str:

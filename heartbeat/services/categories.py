@@ -64,6 +64,14 @@ class CategoryManager:
                  "taxonomy_version": c.taxonomy_version, "mapped": counts.get(c.name, 0)}
                 for c in self.store.columns()]
 
+    def _known_column(self, column: str) -> None:
+        """Refuse a column that does not exist yet, listing those that do."""
+        known = [c.name for c in self.store.columns() if not self._is_shop(c.name)]
+        if column not in known:
+            listed = ", ".join(known) if known else "none yet"
+            raise Refused(f"no column {column!r} (known: {listed}); create it with "
+                          f"`heartbeat categories columns add {column}`")
+
     def load_taxonomy(self, column: str, path: str | Path, actor: Actor | None = None) -> taxonomies.Taxonomy:
         """Replace `column`'s taxonomy by the file's. Refused when the mapping table or a page's rule
         uses a category the new taxonomy lacks (fix those first), or when `column` is a shop's."""
@@ -161,6 +169,7 @@ class CategoryManager:
         shop = self._connection(connection)
         if self._is_shop(column):
             raise Refused(f"{column} is a prestashop connection; name a platform's column (e.g. google)")
+        self._known_column(column)
         with self._shop(shop) as reader:
             found = reader.existing([id_product])
         if id_product not in found:

@@ -54,20 +54,23 @@ class TaskManager:
     def queue(self, profile_name: str, *, full: bool = False, dry_run: bool = False,
               force: bool = False, actor: Actor | None = None) -> Task:
         """A new pending task of the profile, due now (the next heartbeat starts it). `full`
-        (exports) sends every product; `dry_run` (imports) plans and reports but writes nothing;
-        `force` (imports) skips the suspicious-feed guard and the unchanged-feed check once."""
+        (exports) sends every product; `dry_run` (imports, exports) plans and reports but writes,
+        sends and tracks nothing; `force` skips once the suspicious-feed guard and the
+        unchanged-feed check (imports) or the export guard (exports). Raises AlreadyPending while
+        the same run (same options) is still pending: it waits for its profile, once."""
         profile = self.config.profile(profile_name)
         if profile not in self.config.profiles:  # an on-demand maintenance task's name
             raise Refused(f"{profile_name!r} is not a configured profile; queue a maintenance task with "
                           "`heartbeat maintenance run CONNECTION OPERATION`")
-        for flag, wanted, kind in (("--full", full, "export"), ("--dry-run", dry_run, "import"),
-                                   ("--force", force, "import")):
-            if wanted and profile.kind != kind:
-                raise Refused(f"{flag} is for {kind} profiles; {profile.name} is an {profile.kind} profile")
+        both = ("import", "export")
+        for flag, wanted, kinds in (("--full", full, ("export",)), ("--dry-run", dry_run, both),
+                                    ("--force", force, both)):
+            if wanted and profile.kind not in kinds:
+                raise Refused(f"{flag} is for {' and '.join(kinds)} profiles; {profile.name} is "
+                              f"{_a(profile.kind)} profile")
         options = {name: True for name, wanted in (("full", full), ("dry_run", dry_run), ("force", force))
                    if wanted}
-        now = self.clock.now()
-        task = self.store.create(profile, "manual", now, now, options=options or None)
+        task = self.store.create_once(profile, "manual", self.clock.now(), options=options or None)
         self._record(actor, "profile.run", f"profile:{profile.name}",
                      f"task {task.id}" + "".join(f" --{o.replace('_', '-')}" for o in sorted(options)))
         return task
@@ -241,6 +244,9 @@ class TaskManager:
         task = self.store.get(task_id)
         if task.kind != "export":
             raise Refused(f"task {task.id} is {_a(task.kind)} task; only export tasks have an export file")
+        if task.options.get("dry_run"):
+            raise Refused(f"task {task.id} is a dry run: it has no export file (its report says what "
+                          "it would have sent)")
         if not task.export_bytes:
             raise Refused(f"task {task.id} {_NO_EXPORT_FILE[task.status]}")
         return export_file.read(task)

@@ -12,6 +12,7 @@ from importlib import resources
 
 from jinja2 import Environment, PackageLoader
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute
@@ -48,17 +49,18 @@ STATIC = {"app.css": "text/css; charset=utf-8", "app.js": "text/javascript; char
 
 def create_app(tasks: TaskManager, *, password_hash: str | None, api_token: str | None, secret_key: bytes,
                clock: Clock | None = None, refresh_seconds: float = 3.0,
-               operations_routes: list[BaseRoute] = (), users: UserManager | None = None) -> Guard:
+               operations_routes: list[BaseRoute] = (), users: UserManager | None = None,
+               hosts: frozenset[str] | None = None) -> Guard:
     """The whole web application over `tasks` (the same TaskManager the CLI uses) and `users` (made
     over the same state database when not given). `password_hash` None and no user: no login
     (serve on a loopback address only: server.py checks). `api_token` None: the API takes logged-in
-    sessions and users' tokens only."""
+    sessions and users' tokens only. `hosts`: the host names a request's Host may give (guard.py)."""
     clock = clock or tasks.clock
     if users is None:
         users = UserManager(tasks.store.users, tasks.audit, clock, password_hash, tasks.config.web)
     app = Starlette(routes=[*operations_routes, *api.routes, *screens_api.routes, *categories.routes,
                             *trail.routes, *admin.routes, *pages.routes, *screens.routes],
-                    exception_handlers={HeartbeatError: _error})
+                    exception_handlers={HeartbeatError: _error, HTTPException: _http_error})
     sessions = Sessions(secret_key)
     state = app.state
     state.tasks, state.users, state.sessions, state.clock = tasks, users, sessions, clock
@@ -70,7 +72,7 @@ def create_app(tasks: TaskManager, *, password_hash: str | None, api_token: str 
     state.static = {name: (resources.files("heartbeat.web").joinpath("static", name).read_bytes(), media)
                     for name, media in STATIC.items()}
     state.asset_version = hashlib.sha256(b"".join(body for body, _ in state.static.values())).hexdigest()[:10]
-    return Guard(app, sessions, api_token, users)
+    return Guard(app, sessions, api_token, users, hosts)
 
 
 def _templates() -> Environment:
@@ -85,6 +87,21 @@ def _time(value: datetime | str) -> datetime:
     if isinstance(value, str):
         value = datetime.fromisoformat(value.replace("Z", "+00:00"))
     return as_utc(value)
+
+
+def _http_error(request: Request, exc: HTTPException) -> Response:
+    """Starlette's own refusals (no such route: 404, a method the route has not: 405) answered as
+    a domain error is: the documented JSON under /api/, the page's error page elsewhere."""
+    if exc.status_code == 404:
+        message = f"no such page: {request.url.path}"
+    elif exc.status_code == 405:
+        message = f"{request.method} is not allowed on {request.url.path}"
+    else:
+        message = str(exc.detail)
+    headers = dict(exc.headers or {})
+    if request.url.path.startswith("/api/"):
+        return JSONResponse({"error": message}, status_code=exc.status_code, headers=headers)
+    return pages.render(request, "error.html", status=exc.status_code, message=message)
 
 
 def _error(request: Request, exc: HeartbeatError) -> Response:

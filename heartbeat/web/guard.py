@@ -1,8 +1,12 @@
 """The one place a request is let in, as ASGI middleware around the whole application.
 
-In order: the operations paths (/metrics, /livez, /readyz) and static files need nothing; the
-route's least role is looked up in roles.ROLES (a route the table does not name is refused to all);
-a request with `Authorization: Bearer` is judged by its token alone (HEARTBEAT_API_TOKEN acts as an
+In order: first of all, the Host header must name this server (the listen address, `localhost`, or
+one of `[web] allowed_hosts`), else 421: a page on another site whose name resolves to 127.0.0.1
+(DNS rebinding) must not read or drive a page that has no password. Listening on every address
+(0.0.0.0, ::), any IP address is the listen address too (rebinding needs a name), names are not.
+Then the operations paths (/metrics, /livez, /readyz) and static files need nothing; the route's
+least role is looked up in roles.ROLES (a route the table does not name is refused to all); a
+request with `Authorization: Bearer` is judged by its token alone (HEARTBEAT_API_TOKEN acts as an
 admin, a user's token as that user; API paths only, no cookie, no CSRF); every other request but
 /login needs a live login session (the state database's, heartbeat.services.users; with no
 password and no user at all the page is open, loopback only); the actor's role must reach the
@@ -16,6 +20,7 @@ security headers.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 from html import escape
 from urllib.parse import parse_qsl, quote
@@ -51,13 +56,20 @@ def is_open(path: str) -> bool:
 
 
 class Guard:
-    def __init__(self, app, sessions: Sessions, token: str | None, users: UserManager):
-        self.app, self.sessions, self.token, self.users = app, sessions, token, users
+    def __init__(self, app, sessions: Sessions, token: str | None, users: UserManager,
+                 hosts: frozenset[str] | None = None):
+        """`hosts`: the host names a request's Host header may give (None: any, for in-process tests)."""
+        self.app, self.sessions, self.token, self.users, self.hosts = app, sessions, token, users, hosts
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         request = Request(scope)
+        host = host_name(request.headers.get("host", ""))
+        if self.hosts is not None and not host_allowed(host, self.hosts):
+            why = ("this server does not answer for that host name; add it to [web] allowed_hosts "
+                   "if it is really this server's")
+            return await _deny(scope, receive, send, 421, why)
         session = self.sessions.load(request.cookies.get(Sessions.COOKIE))
         scope["session"] = session
         send = self._sending(send, scope, dict(session))
@@ -151,6 +163,36 @@ class Guard:
         value, age = (self.sessions.dump(session), self.sessions.max_age) if session else ("", 0)
         secure = "; Secure" if scope.get("scheme") == "https" else ""
         return f"{Sessions.COOKIE}={value}; Path=/; Max-Age={age}; HttpOnly; SameSite=Lax{secure}"
+
+
+def host_name(host: str) -> str:
+    """The name of a Host header, lowercase, without its port ("[::1]:8080" -> "::1")."""
+    host = host.strip().lower()
+    if host.startswith("["):
+        return host[1:].partition("]")[0]
+    return host.rpartition(":")[0] if host.count(":") == 1 else host
+
+
+ANY_IP = "*"  # in a set of allowed hosts: every IP address (a server listening on all of them)
+
+
+def host_allowed(name: str, hosts: frozenset[str]) -> bool:
+    if name in hosts:
+        return True
+    if ANY_IP not in hosts:
+        return False
+    try:
+        ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    return True
+
+
+def allowed_hosts(listen_host: str, configured: tuple[str, ...] | list[str]) -> frozenset[str]:
+    """What a Host header may name: the listen address, localhost, and the configured names."""
+    listen = host_name(listen_host if ":" not in listen_host else f"[{listen_host}]")
+    every = {ANY_IP} if listen in ("0.0.0.0", "::", "") else set()
+    return frozenset({listen, "localhost", *every, *(host_name(h) for h in configured)})
 
 
 def _cross_site(request: Request) -> bool:

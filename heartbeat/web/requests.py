@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from urllib.parse import urlencode
 
-from core.errors import HeartbeatError
+from core.errors import MAX_ID, HeartbeatError
 from tasks.states import TaskStatus
 
 KINDS = ("export", "import", "maintenance")
@@ -54,8 +54,8 @@ def number(params, name: str, default: int | None) -> int | None:
     text = params.get(name) or None
     if text is None:
         return default
-    if not text.isdigit() or len(text) > 12 or int(text) < 1:
-        raise BadRequest(f"{name}: expected a whole number from 1, got {text[:40]!r}")
+    if not text.isdigit() or len(text) > 12 or not 1 <= int(text) <= MAX_ID:
+        raise BadRequest(f"{name}: expected a whole number from 1 to {MAX_ID}, got {text[:40]!r}")
     return int(text)
 
 

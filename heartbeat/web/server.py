@@ -23,6 +23,7 @@ from core.errors import Refused
 from heartbeat.app import App
 from heartbeat.web import auth, operations
 from heartbeat.web.app import create_app
+from heartbeat.web.guard import allowed_hosts
 
 log = structlog.get_logger("heartbeat.web")
 
@@ -54,7 +55,8 @@ def application(app: App, host: str, refresh_seconds: float = 3.0):
                       "(`heartbeat web user add NAME --role admin`) or listen on 127.0.0.1")
     return create_app(app.tasks, password_hash=web.password_hash, api_token=auth.api_token(),
                       secret_key=auth.secret_key(app.config.data_dir), refresh_seconds=refresh_seconds,
-                      operations_routes=operations.routes(app), users=app.users)
+                      operations_routes=operations.routes(app), users=app.users,
+                      hosts=allowed_hosts(host, web.allowed_hosts))
 
 
 def bind(host: str, port: int) -> socket.socket:

@@ -289,7 +289,6 @@ class CategoryStore:
             return dict(conn.execute(sa.select(o.id_product, o.category_id)
                                      .where(o.connection == connection, o.column_name == column)).all())
 
-    @guarded
     def set_override(self, connection: str, id_product: int, column: str, category: str,
                      now: datetime) -> None:
         o = t.category_overrides
