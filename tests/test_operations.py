@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import signal
 import socket
 import subprocess
 import tempfile
+import threading
 import urllib.request
 from pathlib import Path
 
@@ -48,6 +50,31 @@ def status_of(project: Path, config: Path) -> tuple[int, dict]:
     return r.returncode, json.loads(r.stdout)
 
 
+class Listener(threading.Thread):
+    """A NOTIFY_SOCKET read by a thread of its own, as systemd reads it at once: the daemon never
+    blocks on a full socket and drops what does not fit (heartbeat/ops/systemd.py), so a test that
+    stopped reading while it waited for something else could miss STOPPING=1."""
+
+    def __init__(self, path: str):
+        super().__init__(daemon=True)
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.bind(path)
+        self.messages: queue.Queue[str] = queue.Queue()
+
+    def run(self) -> None:
+        try:
+            while True:
+                self.messages.put(self.sock.recv(4096).decode())
+        except OSError:  # closed
+            pass
+
+    def next(self) -> str:
+        return self.messages.get(timeout=DEADLINE)
+
+    def close(self) -> None:
+        self.sock.close()
+
+
 def test_run_speaks_the_notify_protocol_and_serves_metrics(tmp_path, db_url):
     project = make_project(tmp_path, db_url)
     hb(project, "demo", "init", "--products", "100")
@@ -57,19 +84,18 @@ def test_run_speaks_the_notify_protocol_and_serves_metrics(tmp_path, db_url):
     config = configure(project, "ops.toml", extra=f'[metrics]\nlisten = "127.0.0.1:{port}"')
     task_id = int(hb(project, "profiles", "run", "demo-export").stdout.split()[-1])
     short = tempfile.mkdtemp(prefix="hb-")  # a socket path must fit in 108 bytes
-    listener = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-    listener.bind(os.path.join(short, "notify"))
-    listener.settimeout(DEADLINE)
+    listener = Listener(os.path.join(short, "notify"))
+    listener.start()
     run = daemon(project, config, NOTIFY_SOCKET=os.path.join(short, "notify"), WATCHDOG_USEC="10000000")
     try:
-        first = listener.recv(4096).decode().split("\n")
+        first = listener.next().split("\n")
         assert first[0] == "READY=1" and first[1].startswith("STATUS=first tick at ")
         code, report = status_of(project, config)  # READY=1 came once the tick was recorded
         assert report["last_tick"] is not None and code == 0, report["problems"]
         got = set()
         while not {"WATCHDOG=1", "STATUS"} <= got:
             got |= {line.split("=")[0] if line.startswith("STATUS=") else line
-                    for line in listener.recv(4096).decode().split("\n")}
+                    for line in listener.next().split("\n")}
         wait_for(lambda: show(project, task_id)["status"] == "completed", "the export")
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as r:
             families = {f.name: f for f in text_string_to_metric_families(r.read().decode())}
@@ -78,7 +104,7 @@ def test_run_speaks_the_notify_protocol_and_serves_metrics(tmp_path, db_url):
         assert processed == 100
         assert [s.value for s in families["heartbeat_daemons"].samples if s.labels["state"] == "alive"] == [1]
         run.send_signal(signal.SIGTERM)
-        while (message := listener.recv(4096).decode()).startswith(("WATCHDOG", "STATUS")):
+        while (message := listener.next()).startswith(("WATCHDOG", "STATUS")):
             pass
         assert message.split("\n")[0] == "STOPPING=1"
         err = run.communicate(timeout=DEADLINE)[1]
