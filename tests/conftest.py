@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 
 import pytest
 import sqlalchemy as sa
+import structlog
 
 from core.clock import FrozenClock
 from tests.feed_server import FeedServer
@@ -119,3 +120,12 @@ def server():
     srv.shutdown()
     srv.server_close()
     thread.join()
+
+
+@pytest.fixture(autouse=True)
+def _structlog_defaults():
+    """Every test starts with structlog's defaults: a test that configures the logs (a level of
+    warning, say) must not hide another's info events from `capture_logs` in the same process."""
+    structlog.reset_defaults()
+    yield
+    structlog.reset_defaults()

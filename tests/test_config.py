@@ -129,9 +129,10 @@ def test_full_config(tmp_path):
         "id_shop": 1,
         "id_lang": 1,
         "base_url": None,
+        "image_type": "large_default",
     }
     assert live.options == {"url": "sqlite:////srv/shop.db", "prefix": "shop_", "id_shop": 2, "id_lang": 3,
-                            "base_url": None}
+                            "base_url": None, "image_type": "large_default"}
     assert cfg.connections["exports"].options == {"path": tmp_path / "elsewhere" / "exports"}
     assert cfg.connections["literal"].options == {"path": Path("/tmp/${NOT_A_VAR}")}
 

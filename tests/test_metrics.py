@@ -153,7 +153,8 @@ def test_the_web_page_serves_the_same_metrics_and_health_without_a_login(app):
 
     from heartbeat.web import server
 
-    with TestClient(server.application(app, "127.0.0.1"), follow_redirects=False) as client:
+    with TestClient(server.application(app, "127.0.0.1"), base_url="http://127.0.0.1",
+                    follow_redirects=False) as client:
         scraped = client.get("/metrics")
         assert scraped.status_code == 200 and scraped.headers["content-type"].startswith("text/plain")
         names = {family.name for family in text_string_to_metric_families(scraped.text)}

@@ -131,8 +131,8 @@ def _project(tmp_path):
     return project
 
 
-def _queue(project, profile="demo-export") -> int:
-    return int(processes.hb(project, "profiles", "run", profile).stdout.split()[-1])
+def _queue(project, profile="demo-export", *flags: str) -> int:
+    return int(processes.hb(project, "profiles", "run", profile, *flags).stdout.split()[-1])
 
 
 def _watch(project, task_id, **kwargs) -> subprocess.Popen:
@@ -143,7 +143,7 @@ def _watch(project, task_id, **kwargs) -> subprocess.Popen:
 @pytest.mark.slow
 def test_tasks_watch_on_a_pipe_prints_nothing_and_exits_with_the_end(tmp_path):
     project = _project(tmp_path)
-    completes, killed = _queue(project), _queue(project)
+    completes, killed = _queue(project), _queue(project, "demo-export", "--full")  # not the same run twice
     watching = [_watch(project, t, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
                 for t in (completes, killed)]
     processes.hb(project, "tasks", "kill", str(killed))

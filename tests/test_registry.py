@@ -116,8 +116,8 @@ def test_a_batch_in_progress_stays_fenced_by_its_lease_even_when_its_daemon_look
     assert second.tick(clock.advance(60)).batches == 0  # ...unseen for 60 s, but the lease still runs
     clock.advance(first.lease.total_seconds())
     assert second.tick(clock.now()).batches == 1
-    assert (f"{RESTARTED}; resuming at item 11 of 25; it died while handling items 11 to 20; handling items "
-            "up to 20 one at a time, in a child process") in log_of(second, task.id)
+    assert (f"{RESTARTED}; resuming at item 11 of 25; it died while handling items 11 to 20; redoing items "
+            "up to 20 in a child process, halving what kills it") in log_of(second, task.id)
 
 
 def test_a_clean_stop_is_no_restart(config, clock):

@@ -92,7 +92,7 @@ def test_a_bad_file_is_refused_and_the_old_configuration_kept(project):
         assert reload.reload() is False
     assert app.config is before and app.tasks.config is before
     line = last_event(logs, "config.reload_failed")
-    assert line["reason"] == f"{path}: profiles[0] (demo-export).batch_size: must be at least 1, got 0"
+    assert line["reason"] == f"{path}: profiles[0] (demo-export).batch_size: must be from 1 to 100000, got 0"
     assert line["kept"] == "the old configuration"
 
 
