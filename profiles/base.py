@@ -8,7 +8,6 @@ what it was given at construction.
 
 from __future__ import annotations
 
-import json
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -16,6 +15,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, NamedTuple, Protocol
 
+from core import jsontext
 from core.config import Config, Profile
 from core.errors import FatalTaskError
 from reports.action_log import empty_source
@@ -72,15 +72,15 @@ class Processed:
         plan = {"outcomes": self.outcomes, "effects": self.effects}  # an Outcome is an array, its status text
         if self.findings:
             plan["findings"] = self.findings
-        return json.dumps({"at": at, "processed": plan}, default=_exact)
+        return jsontext.dumps({"at": at, "processed": plan}, default=_exact)
 
     @classmethod
     def from_plan_json(cls, text: str) -> tuple[Processed, str]:
         """(plan, when it was made) from `plan_json`'s text."""
-        data = json.loads(text)
+        data = jsontext.loads(text)
         plan = data["processed"]
         if isinstance(plan, str):  # saved by a version that encoded the plan twice
-            plan = json.loads(plan)
+            plan = jsontext.loads(plan)
         outcomes = [Outcome(p, ItemStatus(s), *rest) for p, s, *rest in plan["outcomes"]]
         effects = [Effect(e[0], e[1] if len(e) == 2 else e[1:]) for e in plan["effects"]]  # older: flat
         findings = [Finding(*f) for f in plan.get("findings", [])]

@@ -10,7 +10,6 @@ never add to them, so applying a plan twice (a redo after a crash) changes nothi
 from __future__ import annotations
 
 import functools
-import json
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -28,6 +27,7 @@ from connectors.prestashop.writer import (
     to_decimal,
     to_quantity,
 )
+from core import jsontext
 from core.errors import ConnectorError, FatalTaskError
 from core.fields import control_character
 from profiles.base import Effect, Processed, Worker, non_empty
@@ -36,7 +36,7 @@ from profiles.feed_history import FeedHistory, TaskFeed, fingerprint
 from tasks.models import Item, Outcome, QueueEntry, Task
 from tasks.states import ItemStatus
 
-_payload = json.JSONEncoder(ensure_ascii=False).encode  # a queued row, as json.dumps would write it
+_payload = jsontext.dumps  # a queued row
 NOT_FOUND = "not found in shop"
 UNCHANGED = "unchanged"
 DRY_RUN_ACTION = "would update"  # a dry run's processed rows: what a run would have written
@@ -136,7 +136,7 @@ class ImportWorker(Worker):
 
     def _feed_price(self, entry: QueueEntry) -> Decimal | None:
         """The valid price of a product row (the guard compares products, not combinations)."""
-        row = json.loads(entry.payload)
+        row = jsontext.loads(entry.payload)
         text = row["fields"].get("price")
         if "error" in row or text is None or "combination_reference" in row["fields"]:
             return None
@@ -180,7 +180,7 @@ class ImportWorker(Worker):
 
     def duplicate_note(self):
         return lambda payload: (f"duplicate {self.match_by} in feed (first at line "
-                                f"{json.loads(payload)['line']})")
+                                f"{jsontext.loads(payload)['line']})")
 
     # -- planning a batch ---------------------------------------------------------------------------
 
@@ -199,7 +199,7 @@ class ImportWorker(Worker):
         found = self.shop_writer.lookup(keys, by=self.match_by, fields=self.fields) if keys else {}
         result = Processed(outcomes=[])
         for item in items:
-            row = json.loads(item.payload)
+            row = jsontext.loads(item.payload)
             try:
                 outcome, update = self._plan_item(item, row, found.get(item.reference or "", []))
             except ConnectorError:

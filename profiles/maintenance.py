@@ -22,6 +22,7 @@ from connectors.prestashop import PrestaShop
 from connectors.prestashop.integrity import CHECKERS, PRODUCTS, Change, Checker, Record, Rows
 from connectors.prestashop.integrity.base import ANALYZE_REPEATED_IDS, FIX_REPEATED_IDS
 from connectors.prestashop.integrity.renames import rename_repeated_reference
+from core import jsontext
 from core.errors import ConnectorError, FatalTaskError, MustWait, ProfileNotFound
 from profiles import tracking_check as tracking
 from profiles.base import Effect, Processed, Worker
@@ -124,7 +125,7 @@ class MaintenanceWorker(Worker):
     def process(self, task: Task, items: list[Item], previous) -> Processed:
         """Check a batch of records; if the batch cannot be checked (a value a check cannot read),
         each record is checked alone, and one that fails is an error item, not the batch."""
-        records = [Record(**json.loads(item.payload)) for item in items]
+        records = [Record(**jsontext.loads(item.payload)) for item in items]
         result = Processed(outcomes=[])
         if items[0].position == 1:  # the task as a whole, once
             result.findings += [Finding(0, NOT_CHECKED, line[:255], False)

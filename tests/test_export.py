@@ -118,8 +118,14 @@ def test_the_report_says_what_changed_since_the_last_export(tmp_path, db_url, sh
     assert second.pop(3) == ("processed", f"changed since task #{first_id}: price, quantity, price_tax_incl")
     assert second.pop(4) == ("processed", f"changed since task #{first_id}: name, languages")
     assert set(second.values()) == {("skipped", f"unchanged since task #{first_id}")}
-    full, _ = run(full=True)
+    full, full_id = run(full=True)
     assert full[5] == ("processed", f"unchanged since task #{first_id} (full export)")
+    engine = sa.create_engine(shop_url)  # a full export re-sent product 5 as it was: its digests still
+    with engine.begin() as conn:  # name what changes next
+        conn.execute(sa.text("UPDATE ps_product_shop SET price = price + 1 WHERE id_product = 5"))
+    engine.dispose()
+    third, _ = run()
+    assert third[5] == ("processed", f"changed since task #{full_id}: price, price_tax_incl")
 
 
 def test_a_signature_finds_each_field_whatever_the_texts_hold():

@@ -466,6 +466,7 @@ PRODUCT_KEYS = ("id_product", "reference", "ean13", "upc", "mpn", "name", "descr
 OPTIONAL_KEYS = ("platform_category",)  # written only by some profiles (a category_column)
 _KEY_MARKS = tuple(f'"{key}":'.encode() for key in PRODUCT_KEYS)
 _PACK_DIGESTS = struct.Struct(f">{len(PRODUCT_KEYS)}I").pack
+SIGNATURE_CHARS = 8 * len(PRODUCT_KEYS)  # a signature's length: 8 hex digits per field
 
 
 def signature(line: bytes) -> str:
