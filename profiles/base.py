@@ -48,12 +48,12 @@ class Effect(NamedTuple):
 
 @dataclass
 class Processed:
-    """A batch's results: one outcome per item, in order; the export records it produced; the
-    effects to apply outside the state database (shop writes, JSON-able); the hashes (and digests
-    per field) of what was sent, for change tracking; a maintenance task's findings."""
+    """A batch's results: one outcome per item, in order; the lines it adds to the task's export
+    file; the effects to apply outside the state database (shop writes, JSON-able); the hashes (and
+    digests per field) of what was sent, for change tracking; a maintenance task's findings."""
 
     outcomes: list[Outcome]
-    records: list[bytes | str] = field(default_factory=list)  # encoded lines (export), or text
+    export_lines: list[bytes | str] = field(default_factory=list)  # encoded records (export), or text
     effects: list[Effect] = field(default_factory=list)
     sync: dict[int, str] = field(default_factory=dict)
     fields: dict[int, str] = field(default_factory=dict)  # product id -> a digest per field sent
@@ -68,7 +68,7 @@ class Processed:
 
     def plan_json(self, at: str) -> str:
         """This batch's plan, made at `at` (ISO time), to save before applying its effects
-        (records and sync are not part of plans). Decimals in effects are kept as exact text."""
+        (export lines and sync are not part of plans). Decimals in effects are kept as exact text."""
         plan = {"outcomes": self.outcomes, "effects": self.effects}  # an Outcome is an array, its status text
         if self.findings:
             plan["findings"] = self.findings
@@ -94,7 +94,7 @@ def _exact(value: object) -> str:
 
 
 class Worker(ABC):
-    has_export_file = False  # the heartbeat appends Processed.records to the task's export file
+    has_export_file = False  # the heartbeat appends Processed.export_lines to the task's export file
     has_side_effects = False  # process() plans effects that apply() carries out (see heartbeat.engine.beat)
     tracks_changes = False  # process() gets what was last sent, and reports what it sends
     change_actions: frozenset[str] = frozenset()  # outcome actions that change a shop (logged by name)
@@ -143,9 +143,9 @@ class Worker(ABC):
         the batch's own transaction, with its outcomes (a maintenance fix of tracking rows)."""
         return {}
 
-    def effect_records(self, effects: list[Effect]) -> list[str]:
-        """Export-file records that describe applied `effects` (a maintenance fix's undo lines);
-        written with the batch like any other record."""
+    def effect_lines(self, effects: list[Effect]) -> list[str]:
+        """Export-file lines that describe applied `effects` (a maintenance fix's undo lines);
+        written with the batch, after its export_lines."""
         return []
 
     def duplicate_note(self) -> Callable[[str | None], str] | None:

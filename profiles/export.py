@@ -170,7 +170,7 @@ class ExportWorker(Worker):
             elif line is not None and self.tracks_changes:
                 outcome, line = self._track(item, outcome, record, line, last, full, result)
             if line is not None:
-                result.records.append(line)
+                result.export_lines.append(line)
             result.outcomes.append(outcome)
         return dry(result) if task.options.get("dry_run") else result
 

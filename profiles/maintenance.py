@@ -196,7 +196,7 @@ class MaintenanceWorker(Worker):
                 forget.setdefault(profile, []).append(product_id)
         return forget
 
-    def effect_records(self, effects: list[Effect]) -> list[str]:
+    def effect_lines(self, effects: list[Effect]) -> list[str]:
         """The undo file's lines (reports/undo_file.py)."""
         return undo_file.lines(effects)
 

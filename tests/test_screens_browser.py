@@ -10,10 +10,11 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from tests.browser import (  # noqa: F401 (fixtures)
-    PASSWORD,
+    PHONE,
     base,
     browser,
     expect,
+    login,
     page,
     project,
     pytestmark,
@@ -144,13 +145,8 @@ def test_every_new_form_is_refused_without_its_csrf_token(page, tasks):
     assert tasks.profile("nightly-export")["paused"] is False and len(tasks.list()) == 1
 
 
-def test_the_new_pages_fit_a_phone(browser, base, tasks):
-    context = browser.new_context(base_url=base, viewport={"width": 390, "height": 844}, timezone_id="UTC",
-                                  is_mobile=True, has_touch=True)
-    page = context.new_page()
-    page.goto("/login")
-    page.fill("#password", PASSWORD)
-    page.click("button:text('Log in')")
+def test_the_new_pages_fit_a_phone(login, tasks):
+    page = login(**PHONE, timezone_id="UTC")
     for path, name in (("/connections", "connections-phone"), ("/connections/shop", None),
                        ("/connections/shop/maintenance", "maintenance-phone"), ("/configure", None),
                        ("/profiles", None)):
@@ -159,4 +155,3 @@ def test_the_new_pages_fit_a_phone(browser, base, tasks):
         assert width <= 390, f"{path} is {width} px wide on a 390 px phone"
         if name:
             shoot(page, name)
-    context.close()

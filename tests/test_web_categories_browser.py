@@ -4,40 +4,31 @@ second is told what changed, and nothing is overwritten); accept a suggestion; a
 leaves the top once mapped; type-ahead from the server; a bad CSV's lines listed; a phone's width.
 
 Screenshots go to build/test-artifacts/web/ (and docs/images/web/ with HEARTBEAT_DOCS_SCREENSHOTS=1).
-Skipped, with the reason, when Chromium or Playwright is missing."""
+The set-up is tests/browser.py's, on a project of its own: skipped, with the reason, when Chromium or
+Playwright is missing."""
 
+# ruff: noqa: F811 (the fixtures of tests/browser.py are imported by name)
 from __future__ import annotations
 
-import asyncio
 import json
-import os
 import re
-import shutil
-import subprocess
-import threading
 
 import pytest
 
-from heartbeat.config import loader as config_module
-from heartbeat.engine.beat import Heartbeat
 from heartbeat.services.categories import SAMPLE_TAXONOMY, CategoryManager
-from heartbeat.services.tasks import TaskManager
-from heartbeat.web import server
-from tests.helpers import make_store
-from tests.processes import HEARTBEAT, ROOT
-from tests.web import PASSWORD, make_app
-
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright for Python is not installed "
-                                                             "(pip install -e '.[dev]')")
-pytestmark = [pytest.mark.slow,
-              pytest.mark.skipif(CHROMIUM is None,
-                                 reason="no Chromium on this machine (apt-get install chromium)")]
-expect = sync_api.expect
+from tests.browser import (  # noqa: F401 (fixtures)
+    PHONE,
+    base,
+    browser,
+    expect,
+    login,
+    make_project,
+    make_tasks,
+    pytestmark,
+    shoot,
+)
 
 BAGS, STATIONERY = 6, 12  # demo shop categories
-ARTIFACTS = ROOT / "build" / "test-artifacts" / "web"
-DOCS = ROOT / "docs" / "images" / "web"
 CONFIG = """
 [heartbeat]
 data_dir = "data"
@@ -60,72 +51,30 @@ category_required = true
 """
 
 
-def shoot(page, name: str, docs: bool = False) -> None:
-    """The whole page into the test artifacts; with `docs`, what the window shows into docs/."""
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=not docs)
-    if docs and os.environ.get("HEARTBEAT_DOCS_SCREENSHOTS") == "1":
-        DOCS.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(ARTIFACTS / f"{name}.png", DOCS / f"{name}.png")
-
-
 @pytest.fixture
 def project(tmp_path):
-    (tmp_path / "heartbeat.toml").write_text(CONFIG)
-    out = subprocess.run([*HEARTBEAT, "--config", str(tmp_path / "heartbeat.toml"), "demo", "init",
-                          "--products", "120", "--connection", "shop"], capture_output=True, text=True)
-    assert out.returncode == 0, out.stderr
-    return tmp_path
+    return make_project(tmp_path, CONFIG, products=120)
 
 
 @pytest.fixture
 def tasks(project, clock):
-    config = config_module.load(project / "heartbeat.toml")
-    store = make_store(config.database_url)
-    manager = TaskManager(config, store, clock)
-    manager.beat = Heartbeat(config, store, clock=clock, owner="web-test:1:1")
-    manager.mapping = CategoryManager(config, store, clock)
+    """The task verbs, with `.mapping`: the category verbs, Google's sample taxonomy loaded."""
+    manager = make_tasks(project, clock)
+    manager.mapping = CategoryManager(manager.config, manager.store, clock)
     manager.mapping.load_taxonomy("google", SAMPLE_TAXONOMY)
     return manager
 
 
-@pytest.fixture
-def base(tasks, clock):
-    srv = server.server(make_app(tasks, clock))
-    sock = server.bind("127.0.0.1", 0)
-    thread = threading.Thread(target=lambda: asyncio.run(srv.serve(sockets=[sock])), daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    srv.should_exit = True
-    thread.join(10)
-    sock.close()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_api.sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        yield chromium
-        chromium.close()
-
-
-def logged_in(browser, base, **options):
-    context = browser.new_context(base_url=base, **{"viewport": {"width": 1280, "height": 800}, **options})
-    context.set_default_timeout(15_000)
-    page = context.new_page()
-    page.goto("/login?next=/categories")
-    page.fill("#password", PASSWORD)
-    page.click("button:text('Log in')")
-    expect(page).to_have_url(re.compile(r"/categories$"))
+def categories(login, **options):
+    """The Categories page, logged in (1280x800 unless told), once its script is ready."""
+    page = login("/categories", **{"viewport": {"width": 1280, "height": 800}, **options})
     expect(page.locator("body")).to_have_attribute("data-ready", "1")
-    return context, page
+    return page
 
 
 @pytest.fixture
-def page(browser, base):
-    context, page = logged_in(browser, base)
-    yield page
-    context.close()
+def page(login):
+    return categories(login)
 
 
 def google_cell(page, row_id: int):
@@ -163,16 +112,16 @@ def test_edit_a_cell_and_see_it_in_the_next_export(page, tasks):
     google_cell(page, row.id).locator("input").press("Enter")
     expect(page.locator("#notice.ok")).to_contain_text(f"Row {row.id} saved: google = 6551")
     expect(google_cell(page, row.id)).to_contain_text("Apparel & Accessories > Handbags, Wallets & Cases")
-    shoot(page, "categories-edited")
+    shoot(page, "categories-edited", docs=False)
     category = exported_category(tasks, a_product_in(tasks, BAGS))
     assert category == {"column": "google", "id": "6551",
                         "path": "Apparel & Accessories > Handbags, Wallets & Cases"}
 
 
-def test_the_same_cell_from_two_tabs_is_412_and_says_what_changed(browser, base, tasks):
+def test_the_same_cell_from_two_tabs_is_412_and_says_what_changed(login, tasks):
     row = tasks.mapping.store.write_row(None, {"shop": str(BAGS), "google": "5181"}, None, tasks.clock.now())
-    context, first = logged_in(browser, base)
-    second = context.new_page()
+    first = categories(login)
+    second = first.context.new_page()
     second.goto("/categories")
     expect(second.locator("body")).to_have_attribute("data-ready", "1")
     edit_cell(first, row.id, "6551")
@@ -183,14 +132,13 @@ def test_the_same_cell_from_two_tabs_is_412_and_says_what_changed(browser, base,
                                    "google is now 6551 (was 5181)")
     expect(notice).to_contain_text("(google = 166) was not saved")
     expect(google_cell(second, row.id)).to_contain_text("6551")  # the row shows what is stored
-    shoot(second, "categories-412")
+    shoot(second, "categories-412", docs=False)
     rows, _ = tasks.mapping.store.rows()
     assert rows[0].cells["google"] == "6551"
-    context.close()
 
 
 def test_accept_a_suggestion(page, tasks):
-    shoot(page, "categories", docs=True)
+    shoot(page, "categories", full_page=False)
     suggestion = page.locator(f"#suggestions tr[data-category='{BAGS}']")
     expect(suggestion.locator("select")).to_contain_text("Luggage & Bags")
     before = int(page.locator(f"#unmapped tr[data-category='{BAGS}'] td.num").inner_text())
@@ -225,15 +173,13 @@ def test_a_bad_csv_lists_its_lines_and_changes_nothing(page, tasks, tmp_path):
     assert tasks.mapping.store.rows()[0] == []
 
 
-def test_phone_width(browser, base, tasks):
+def test_phone_width(login, tasks):
     tasks.mapping.store.write_row(None, {"shop": str(BAGS), "google": "5181"}, None, tasks.clock.now())
-    context, page = logged_in(browser, base, viewport={"width": 390, "height": 844}, is_mobile=True,
-                              has_touch=True)
+    page = categories(login, **PHONE)
     expect(page.locator("#mapping")).to_be_visible()
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 390, f"the page is {width} px wide on a 390 px phone"
-    shoot(page, "categories-phone")
-    context.close()
+    shoot(page, "categories-phone", docs=False)
 
 
 def test_add_a_rule_move_it_and_save(page, tasks):

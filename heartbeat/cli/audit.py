@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 
 import click
 
 from core.clock import as_utc
 from core.errors import Refused
+from heartbeat.cli.output import json_option, print_json
 
 
 def _since(text: str | None) -> datetime | None:
@@ -29,7 +29,7 @@ def audit():
 @click.option("--since", metavar="ISO8601", help="Only entries at or after this time (UTC unless it says).")
 @click.option("--limit", default=100, show_default=True, type=click.IntRange(min=1, max=100000),
               help="At most this many entries, newest first.")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of lines.")
+@json_option("Print JSON instead of lines.")
 @click.pass_obj
 def audit_list(app, since, limit, as_json):
     """Entries newest first: when, who (via, from where), action, target, detail."""
@@ -39,7 +39,7 @@ def audit_list(app, since, limit, as_json):
         raise click.BadParameter(str(exc).partition(": ")[2], param_hint="--since") from None
     entries = app.tasks.audit.list(limit, since=when)
     if as_json:
-        click.echo(json.dumps([e.to_json() for e in entries], indent=2, ensure_ascii=False))
+        print_json([e.to_json() for e in entries])
         return
     for e in entries:
         where = ", ".join(p for p in (e.via, e.address) if p)

@@ -6,7 +6,6 @@ Commands call library functions; a HeartbeatError becomes one line on stderr and
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import tempfile
@@ -25,6 +24,7 @@ from heartbeat.cli import audit as audit_cli
 from heartbeat.cli import notify as notify_cli
 from heartbeat.cli import progress, screens
 from heartbeat.cli import users as users_cli
+from heartbeat.cli.output import json_option, print_json
 from heartbeat.cli.views import profiles_table, task_details, tasks_table, waiting_lines
 from heartbeat.config import loader as config_module
 from heartbeat.config.shops import check_shops
@@ -56,9 +56,7 @@ class HeartbeatGroup(click.Group):
             ctx.exit(1)
 
 
-json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
-action_json = click.option("--json", "as_json", is_flag=True,
-                           help="Print the affected task's `tasks show --json` object instead of a line.")
+action_json = json_option("Print the affected task's `tasks show --json` object instead of a line.")
 MAX_LIMIT = 10_000  # tasks a list shows at once
 MAX_AGE_DAYS = 36_500  # --older-than: a century
 
@@ -81,10 +79,6 @@ class TaskId(click.ParamType):
 TASK_ID = TaskId()
 output_option = click.option("-o", "--output", "output_file", type=click.Path(dir_okay=False),
                              help="Write to FILE (atomically) instead of standard output.")
-
-
-def print_json(value) -> None:
-    click.echo(json.dumps(value, indent=2, ensure_ascii=False))
 
 
 @contextmanager
@@ -145,13 +139,16 @@ def tick(app, until_idle):
 
 
 @cli.command()
-@json_option
+@json_option()
 @click.pass_obj
 def status(app, as_json):
     """Is Heartbeat alive? Exit 0 when a daemon (or cron tick) ticked recently and no profile's last
     task failed; else 1, with the reasons on stderr (docs/operations.md)."""
     report = status_report.collect(app)
-    click.echo(json.dumps(report.to_json(), indent=2, ensure_ascii=False) if as_json else report.text())
+    if as_json:
+        print_json(report.to_json())
+    else:
+        click.echo(report.text())
     for problem in report.problems:
         click.echo(f"heartbeat: {problem}", err=True)
     sys.exit(0 if report.ok else 1)
@@ -202,7 +199,7 @@ def profiles():
 
 
 @profiles.command("list")
-@json_option
+@json_option()
 @click.pass_obj
 def profiles_list(app, as_json):
     """List profiles with their schedule, next run and last task."""
@@ -247,7 +244,7 @@ def profiles_run(app, name, full, dry_run, force, as_json):
 
 @profiles.command("stats")
 @click.argument("name")
-@json_option
+@json_option()
 @click.pass_obj
 def profiles_stats(app, name, as_json):
     """An export profile's pending changes: new, changed and deleted products since it last sent them."""
@@ -272,7 +269,7 @@ def tasks():
 @click.option("--before", type=click.IntRange(1, MAX_ID), metavar="ID",
               help="Only tasks older than task ID (the next page after one that ended with ID).")
 @click.option("--limit", default=50, show_default=True, type=click.IntRange(1, MAX_LIMIT))
-@json_option
+@json_option()
 @click.pass_obj
 def tasks_list(app, status, profile, kind, before, limit, as_json):
     """List tasks, newest first."""
@@ -287,7 +284,7 @@ def tasks_list(app, status, profile, kind, before, limit, as_json):
 
 @tasks.command("show")
 @click.argument("task_id", type=TASK_ID)
-@json_option
+@json_option()
 @click.pass_obj
 def tasks_show(app, task_id, as_json):
     """Show one task: every field, its message and its progress breakdown."""
@@ -335,7 +332,7 @@ def tasks_kill(app, task_id, as_json):
 
 @tasks.command("retry")
 @click.argument("task_id", type=click.IntRange(min=1))
-@json_option
+@json_option()
 @click.pass_obj
 def tasks_retry(app, task_id, as_json):
     """Queue a new task of the same profile with only task ID's error items; prints its id."""
@@ -348,7 +345,7 @@ def tasks_retry(app, task_id, as_json):
 
 @tasks.command("delete")
 @click.argument("task_id", type=TASK_ID)
-@click.option("--json", "as_json", is_flag=True, help='Print {"deleted": ID, "problems": [...]}.')
+@json_option('Print {"deleted": ID, "problems": [...]}.')
 @click.pass_obj
 def tasks_delete(app, task_id, as_json):
     """Delete a task with its items, action log and export file (killing it first if needed)."""
@@ -418,7 +415,7 @@ class Age(click.ParamType):
 @click.option("--status", "statuses", multiple=True,
               type=click.Choice(FINISHED_STATUSES),
               help="Only tasks with this status (repeatable). Default: every finished status.")
-@click.option("--json", "as_json", is_flag=True, help='Print {"deleted": [ids]}.')
+@json_option('Print {"deleted": [ids]}.')
 @click.pass_obj
 def tasks_prune(app, age, statuses, as_json):
     """Delete finished tasks with their items, logs and export files."""
@@ -489,7 +486,7 @@ def categories():
 
 
 @categories.group("columns", invoke_without_command=True)
-@json_option
+@json_option()
 @click.pass_context
 def categories_columns(ctx, as_json):
     """The mapping table's columns: shop connections and platforms, with their taxonomies
@@ -581,7 +578,7 @@ def categories_unset(app, product_id, column, connection):
 
 @categories.command("unmapped")
 @click.argument("profile")
-@json_option
+@json_option()
 @click.pass_obj
 def categories_unmapped(app, profile, as_json):
     """The shop categories whose products PROFILE cannot give a category, most products first."""

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 
 import click
 
+from heartbeat.cli.output import json_option, print_json
 from heartbeat.cli.views import local, shorten, table
 
 
@@ -20,7 +20,7 @@ def notify():
               help="Only those failing, given up, or waiting for a sender for over 5 minutes.")
 @click.option("--task", "task_id", type=click.IntRange(1, 2 ** 31 - 1), help="Only those about this task.")
 @click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 10_000))
-@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@json_option()
 @click.pass_obj
 def notify_list(app, problems, task_id, limit, as_json):
     """Deliveries newest first (with --problems: oldest first), with attempts and the last error."""
@@ -29,7 +29,7 @@ def notify_list(app, problems, task_id, limit, as_json):
     else:
         rows = app.tasks.notifications(task_id=task_id, limit=limit)
     if as_json:
-        click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+        print_json(rows)
         return
     if not rows:
         click.echo("no notifications" + (" with problems" if problems else ""))

@@ -6,12 +6,12 @@ of standard output."""
 
 from __future__ import annotations
 
-import json
 import sys
 
 import click
 
 from core.actor import Role
+from heartbeat.cli.output import json_option, print_json
 
 ROLES = click.Choice([r.name for r in Role])
 
@@ -39,14 +39,13 @@ def user_add(app, name, role):
 
 
 @user.command("list")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@json_option()
 @click.pass_obj
 def user_list(app, as_json):
     """The users, their roles and their tokens' labels."""
     rows = [(u, app.users.tokens(u.name)) for u in app.users.list()]
     if as_json:
-        click.echo(json.dumps([{**u.to_json(), "tokens": [t.label for t in tokens]} for u, tokens in rows],
-                              indent=2))
+        print_json([{**u.to_json(), "tokens": [t.label for t in tokens]} for u, tokens in rows])
         return
     if not rows:
         click.echo("no users (the [web] password_hash, if set, logs in as admin)")
@@ -105,13 +104,13 @@ def user_token(app, name, label):
 
 @user.command("tokens")
 @click.argument("name")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@json_option()
 @click.pass_obj
 def user_tokens(app, name, as_json):
     """NAME's tokens: label, made, last used (never the tokens themselves)."""
     tokens = app.users.tokens(name)
     if as_json:
-        click.echo(json.dumps([t.to_json() for t in tokens], indent=2))
+        print_json([t.to_json() for t in tokens])
         return
     for t in tokens:
         used = t.last_used_at.strftime("%Y-%m-%d %H:%M UTC") if t.last_used_at else "never used"

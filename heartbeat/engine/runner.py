@@ -233,8 +233,8 @@ class Runner:
         task = batch.task
         head = export_file.header(task, worker.source_name, worker.entity)
         data = b"" if task.export_bytes else head
-        records = result.records + worker.effect_records(result.effects)
-        data += export_file.body(records, first=task.export_bytes <= len(head))  # no record yet
+        lines = result.export_lines + worker.effect_lines(result.effects)
+        data += export_file.body(lines, first=task.export_bytes <= len(head))  # no record yet
         if batch.last:
             data += export_file.FOOTER
         return export_file.append(task.export_path, task.export_bytes, data)
