@@ -22,6 +22,7 @@ from reports.action_log import empty_source
 from tasks.models import Finding, Item, Outcome, QueueEntry, Task
 from tasks.states import ItemStatus
 from tasks.stores.categories import CategoryStore
+from tasks.stores.sent import SentStore
 
 
 class Records(Protocol):
@@ -29,10 +30,7 @@ class Records(Protocol):
     profile tracks as sent and their references, the tasks, the category mapping."""
 
     categories: CategoryStore
-
-    def tracked(self, profile: str) -> list[int]: ...
-
-    def sent_references(self, profile: str, product_ids: list[int]) -> dict[int, str | None]: ...
+    sent: SentStore
 
     def list(self, status: str | None = None, profile: str | None = None,
              limit: int | None = 50) -> list[Task]: ...

@@ -75,7 +75,7 @@ class ExportWorker(Worker):
             rows = self.shop.iter_queue()
             if self.records is not None:
                 forced = task is not None and task.options.get("force")
-                rows = self._with_deleted(rows, self.records.tracked(self.profile.name), not forced)
+                rows = self._with_deleted(rows, self.records.sent.tracked(self.profile.name), not forced)
         return non_empty((QueueEntry(*row) for row in rows), allow_empty, self.profile.source)
 
     def _with_deleted(self, rows: Iterator[tuple], tracked: list[int],
@@ -100,7 +100,7 @@ class ExportWorker(Worker):
         why = verdict(ExportThresholds.of(self.profile.options), len(tracked), offered, len(gone))
         if guarded and why:
             raise FatalTaskError(refusal(why, self.profile.name, len(gone)))
-        references = self.records.sent_references(self.profile.name, gone) if gone else {}
+        references = self.records.sent.sent_references(self.profile.name, gone) if gone else {}
         for pid in gone:
             yield pid, 0, references.get(pid) or "", ""
 

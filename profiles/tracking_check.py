@@ -42,7 +42,7 @@ def stale_records(store, config: Config, connection: str, shop: PrestaShop) -> l
     in_shop = {pid for pid, *_ in shop.iter_queue()}
     return [Record(KIND, pid, f"{profile}: product {pid}", {"profile": profile, "product_id": pid},
                    "stale_sync_state")
-            for profile in profiles for pid in store.tracked(profile) if pid not in in_shop]
+            for profile in profiles for pid in store.sent.tracked(profile) if pid not in in_shop]
 
 
 def check(records: list[Record], shop: PrestaShop, fixes: bool) -> list[tuple[list[Finding], dict | None]]:

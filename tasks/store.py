@@ -45,6 +45,7 @@ from tasks.stores.categories import CategoryStore
 from tasks.stores.outbox import NOBODY, Outbox, Subscriptions, forget_finished
 from tasks.stores.overview import Overview
 from tasks.stores.pauses import Pauses
+from tasks.stores.sent import SentStore
 from tasks.stores.users import UserStore
 
 TASK = t.tasks.c
@@ -100,6 +101,7 @@ class TaskStore:
         self.pauses = Pauses(engine)  # paused profiles: no schedule slots
         self.users = UserStore(engine)  # web users, their tokens and sessions
         self.audit = AuditStore(engine)  # who did what
+        self.sent = SentStore(engine)  # what each export profile last sent (change tracking)
 
     def forget_inherited_connections(self) -> None:
         """In a forked child: leave the parent's pooled connections alone (never used nor closed
@@ -235,43 +237,6 @@ class TaskStore:
                 first = conn.execute(sa.select(f.record).where(f.task_id == task_id, f.pattern == pattern)
                                      .order_by(f.position, f.id).limit(examples)).scalars().all()
                 out[pattern] = {"count": int(count), "fixed": int(fixed or 0), "examples": list(first)}
-        return out
-
-    # -- change tracking (an export profile's record of what it last sent) -------------------------
-
-    @guarded
-    def tracked(self, profile: str) -> list[int]:
-        """The product ids `profile` has sent and tracks, ascending."""
-        s = t.sync_state.c
-        with self._read() as conn:
-            return list(conn.execute(sa.select(s.product_id).where(s.profile == profile)
-                                     .order_by(s.product_id)).scalars())
-
-    @guarded
-    def sent_references(self, profile: str, product_ids: list[int]) -> dict[int, str | None]:
-        """The reference each of these products had when `profile` last sent it (from the item of
-        the task that sent it; None when that task is gone): {product_id: reference}."""
-        s, i, out = t.sync_state.c, t.items.c, {}
-        with self._read() as conn:
-            for start in range(0, len(product_ids), 5000):
-                chunk = product_ids[start:start + 5000]
-                query = (sa.select(s.product_id, i.reference)
-                         .outerjoin(t.items, sa.and_(i.task_id == s.task_id, i.product_id == s.product_id))
-                         .where(s.profile == profile, s.product_id.in_(chunk)))
-                for pid, reference in conn.execute(query):
-                    out[pid] = out.get(pid) or reference
-        return out
-
-    @guarded
-    def sent_hashes(self, profile: str, product_ids: list[int]) -> dict[int, str]:
-        """What `profile` last sent of these products: {product_id: hash}."""
-        s, out = t.sync_state.c, {}
-        with self._read() as conn:
-            for start in range(0, len(product_ids), 5000):
-                chunk = product_ids[start:start + 5000]
-                rows = conn.execute(sa.select(s.product_id, s.hash).where(
-                    s.profile == profile, s.product_id.in_(chunk)))
-                out.update((pid, digest) for pid, digest in rows)
         return out
 
     @guarded

@@ -43,7 +43,7 @@ def drop_products_above(shop_url, keep: int) -> None:
 
 def test_a_shop_offering_a_quarter_of_what_was_sent_stops_the_export_until_forced(beat, shop_url):
     first = run(beat)
-    assert first.status == "completed" and len(beat.store.tracked("export-products")) == PRODUCTS
+    assert first.status == "completed" and len(beat.store.sent.tracked("export-products")) == PRODUCTS
     drop_products_above(shop_url, PRODUCTS // 4)
     stopped = run(beat)
     assert stopped.status == "error" and stopped.progress.total == 0 and not stopped.export_bytes
@@ -51,7 +51,7 @@ def test_a_shop_offering_a_quarter_of_what_was_sent_stops_the_export_until_force
         "export stopped: the shop offers 10 products, fewer than 0.5 (min_products_ratio) of the 40 this "
         "profile tracks as sent; 30 deletions")
     assert "--force" in stopped.message
-    assert len(beat.store.tracked("export-products")) == PRODUCTS  # nothing forgotten either
+    assert len(beat.store.sent.tracked("export-products")) == PRODUCTS  # nothing forgotten either
     forced = run(beat, force=True)
     deleted = [r for r in records(beat, forced) if r.get("deleted") is True]
     assert forced.status == "completed" and len(deleted) == 30
@@ -83,10 +83,10 @@ def test_an_export_dry_run_reports_but_writes_tracks_and_sends_nothing(beat, sho
     execute(shop_url, "UPDATE ps_product_shop SET price = price + 1 WHERE id_product = 3",
             "UPDATE ps_product SET price = price + 1 WHERE id_product = 3")
     drop_products_above(shop_url, 38)  # two deletions: 5%, under the guard
-    tracked = beat.store.sent_hashes("export-products", list(range(1, PRODUCTS + 1)))
+    tracked = beat.store.sent.sent_hashes("export-products", list(range(1, PRODUCTS + 1)))
     dry = run(beat, dry_run=True)
     assert dry.status == "completed" and dry.export_path is None and not dry.export_bytes
-    assert beat.store.sent_hashes("export-products", list(range(1, PRODUCTS + 1))) == tracked
+    assert beat.store.sent.sent_hashes("export-products", list(range(1, PRODUCTS + 1))) == tracked
     assert beat.store.deliveries.get(dry.id) is None
     items = {i.product_id: i for i in beat.store.items(dry.id)}
     assert items[3].action == "would export"

@@ -193,7 +193,7 @@ def test_a_deleted_product_is_announced_once_then_forgotten(tmp_path, db_url, sh
                         {"id_product": 30, "reference": "DEMO-000030", "deleted": True}]
     assert items[4] == ("processed", f"deleted from the shop since task #{first.id}: announced")
     assert second.progress.processed == 2 and second.progress.skipped == 28
-    assert 4 not in beat.store.tracked("export-products")
+    assert 4 not in beat.store.sent.tracked("export-products")
     third, products, _ = run()
     assert products == [] and third.progress.total == 28
 

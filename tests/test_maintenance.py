@@ -180,11 +180,12 @@ def test_fix_stats_forgets_tracking_of_products_gone_from_the_shop(tasks, shop_u
     assert result["patterns"]["stale_sync_state"] == {"count": 2, "fixed": 0, "examples": [
         "export-products: product 5", "export-products: product 6"]}
     assert result["patterns"]["repeated_sync_state"]["count"] == 0  # the key makes it impossible
-    assert tasks.store.tracked("export-products") == list(range(1, PRODUCTS + 1))  # nothing written
+    assert tasks.store.sent.tracked("export-products") == list(range(1, PRODUCTS + 1))  # nothing written
 
     fix, result = run(tasks, "fix-stats")
     assert result["patterns"]["stale_sync_state"]["fixed"] == 2 and result["checked"] == {"sync_state": 2}
-    assert tasks.store.tracked("export-products") == [i for i in range(1, PRODUCTS + 1) if i not in (5, 6)]
+    assert tasks.store.sent.tracked("export-products") == [i for i in range(1, PRODUCTS + 1)
+                                                           if i not in (5, 6)]
     with pytest.raises(Refused, match="changed nothing in the shop; there is nothing to undo"):
         tasks.undo(fix.id)
     _, again = run(tasks, "fix-stats")
@@ -215,7 +216,7 @@ def test_fix_stats_forgets_a_product_deleted_from_ps_product_only(tasks, shop_ur
     _, result = run(tasks, "fix-stats")
     assert result["patterns"]["stale_sync_state"] == {"count": 1, "fixed": 1,
                                                       "examples": ["export-products: product 7"]}
-    assert 7 not in tasks.store.tracked("export-products")
+    assert 7 not in tasks.store.sent.tracked("export-products")
     assert tasks.profile_stats("export-products")["deleted"] == 0
 
 

@@ -286,7 +286,8 @@ class TaskManager:
             raise Refused(f"{name} is not a products export profile; only those track what they sent")
         worker = worker_for(profile, self.config, self.store)
         try:
-            counts = worker.pending(lambda ids: self.store.sent_hashes(name, ids), self.store.tracked(name),
+            sent = self.store.sent
+            counts = worker.pending(lambda ids: sent.sent_hashes(name, ids), sent.tracked(name),
                                     now=self.clock.now())
         finally:
             worker.close()
