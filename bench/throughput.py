@@ -2,8 +2,10 @@
 
 Each contestant runs in a fresh process on a fresh copy of the shop and a fresh state database, and
 is timed from spawn to exit; items/s = queued items / those seconds. With `repeat` > 1 every
-contestant runs that many times, in alternating order, and the fastest run counts (noise on a shared
-machine only ever adds time). After each run the task is checked: completed, every item handled,
+contestant runs that many times, in alternating order. Each contestant's figures are its fastest run
+(noise on a shared machine only ever adds time); the targets read the median of the side-by-side
+pairs' ratios instead (SPEC "Targets": a product run against the limit's run next to it, under the
+same load). After each run the task is checked: completed, every item handled,
 counters equal to the items; and the outputs are compared (export file bodies, or the shop's prices
 and quantities after an import), so a ratio always compares the same work.
 """
@@ -11,6 +13,7 @@ and quantities after an import), so a ratio always compares the same work.
 from __future__ import annotations
 
 import json
+import statistics
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -64,6 +67,7 @@ def measure(kind: str, backend: Backend, ctx: Context) -> dict:
     digests = {run["digest"] for who in CONTESTANTS for run in runs[who]}
     result["same_output"] = len(digests) == 1
     result["ratios"] = _ratios(result)
+    result["ratios"].update(_pairs(runs))
     if ctx.profile_dir is not None and not skipped["product"]:
         result["profile"] = str(profile_product(kind, backend, ctx, feed))
     return result
@@ -80,6 +84,20 @@ def _ratios(result: dict) -> dict:
             ratios[f"product_to_{other}"] = sig(a / b)
             ratios[f"product_to_{other}_cpu"] = sig(result[other]["cpu_s"] / result["product"]["cpu_s"])
     return ratios
+
+
+def _pairs(runs: dict[str, list[dict]]) -> dict:
+    """The ratio of each round's product run to the other contestant's run of the same round
+    (`product_to_limit_pairs`), and their median (`product_to_limit_median`): runs next to each
+    other share the machine's load, so a pair's ratio is steadier than either run."""
+    out = {}
+    for other in ("limit", "peer"):
+        rounds = zip(runs["product"], runs[other], strict=False)  # a skipped contestant has none
+        pairs = [sig(theirs["seconds"] / ours["seconds"]) for ours, theirs in rounds]
+        if pairs:
+            out[f"product_to_{other}_pairs"] = pairs
+            out[f"product_to_{other}_median"] = sig(statistics.median(pairs))
+    return out
 
 
 def _run(who: str, kind: str, backend: Backend, ctx: Context, feed: Path | None, r: int) -> dict:

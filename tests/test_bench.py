@@ -46,6 +46,14 @@ def test_bench_smoke_run_gives_every_figure_as_a_positive_number(tmp_path):
         assert s[kind]["same_output"] is True  # product, limit (and peer) did the same work
     assert s["export"]["product"]["items_per_s"] > 0
     assert s["export"]["ratios"]["product_to_limit"] > 0
+    for kind in ("export", "import"):  # one round: one side-by-side pair, its ratio the median
+        ratios, runs = s[kind]["ratios"], s[kind]
+        pair = runs["limit"]["samples_s"][0] / runs["product"]["samples_s"][0]
+        assert ratios["product_to_limit_pairs"] == [pytest.approx(pair, rel=1e-3)]
+        assert ratios["product_to_limit_median"] == ratios["product_to_limit_pairs"][0]
+    judged = {t["figure"]: t for t in doc["targets"] if t["db"] == "sqlite"}
+    assert judged["import vs limit"]["value"] == s["import"]["ratios"]["product_to_limit_median"]
+    assert judged["import vs limit"]["target"].startswith(">= 0.85")  # SPEC, issue 28
     assert s["enqueue"]["product_s"] > 0 and s["idle_tick"]["median_ms"] > 0
     maintenance = s["maintenance"]  # a products analyze-integrity: the product's figure alone
     assert maintenance["product"]["items_per_s"] > 0
