@@ -164,11 +164,13 @@ def test_the_category_mappings_changes_are_recorded(tasks, tmp_path, clock):
     categories = CategoryManager(tasks.config, tasks.store, clock)
     (tmp_path / "google.csv").write_text("id,path\n1604,Apparel & Accessories > Clothing\n")
     (tmp_path / "map.csv").write_text("shop,google\n3,1604\n")
+    categories.add_column("google", actor=ME)
     categories.load_taxonomy("google", tmp_path / "google.csv", actor=ME)
     categories.import_csv(tmp_path / "map.csv", actor=ME)
     categories.set_override(2, "google", "1604", actor=ME)
     categories.unset_override(2, "google", actor=ME)
     assert [(e.action, e.target, e.detail) for e in tasks.audit.list()][::-1] == [
+        ("categories.column", "column:google", "added"),
         ("categories.taxonomy", "column:google", "1 category from google.csv"),
         ("categories.import", "categories", f"1 row from {tmp_path / 'map.csv'}"),
         ("categories.set", "product:2", "google 1604 (shop)"),
