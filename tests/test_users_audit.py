@@ -6,14 +6,16 @@ from __future__ import annotations
 import getpass
 import json
 import subprocess
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
 
 from connectors.prestashop import create_demo_shop
-from core.actor import Actor, Role
+from core.actor import DAEMON, Actor, Role
 from core.config import Web
 from core.errors import Refused, UserNotFound
+from heartbeat.config import schedule
 from heartbeat.engine import history
 from heartbeat.services.categories import CategoryManager
 from heartbeat.services.users import UserManager, sha256
@@ -106,6 +108,29 @@ def test_keep_history_prunes_the_audit_trail_and_records_the_daemons_pruning(tas
         "daemon", "daemon", "task.prune", "tasks:1")
     assert entries[0].detail == f"keep_history 2 days: tasks {task.id}"
     assert [e.action for e in entries[1:]] == ["task.kill", "profile.run"]
+
+
+def test_a_task_the_schedule_creates_is_recorded_as_the_daemons_once(tmp_path, db_url, shop_url, clock):
+    create_demo_shop(shop_url, products=12)
+    config = make_config(tmp_path, db_url, shop_url, schedule="*/5 * * * *", timezone="Europe/Paris")
+    beat = make_heartbeat(config, clock)
+    beat.tick(clock.now())  # 09:00:30: the first slot is 09:05
+    assert beat.store.audit.list() == []  # no task yet, nothing to record
+    beat.tick(clock.advance(280))  # 09:05:10
+    (task,) = beat.store.list()
+    (entry,) = beat.store.audit.list()
+    assert (entry.actor, entry.via, entry.address, entry.action, entry.target) == (
+        "daemon", "daemon", None, "profile.run", "profile:export-products")
+    assert entry.detail == f"task {task.id}: schedule */5 * * * * (Europe/Paris), slot 2026-11-02T09:05:00Z"
+    assert entry.at == clock.now()
+    slot, profile = datetime(2026, 11, 2, 9, 5, tzinfo=UTC), config.profiles[0]
+    late = beat.store.create_scheduled(profile, schedule.key(profile), slot, slot,  # another daemon: taken
+                                       slot + timedelta(minutes=5), clock.now(), None, by=DAEMON)
+    assert late is None and len(beat.store.audit.list()) == 1
+    manager(beat).queue("export-products", actor=ME)  # by hand: the person's, in the same form
+    by_hand, scheduled = beat.store.audit.list()
+    assert (by_hand.actor, by_hand.action) == ("tester", "profile.run") and by_hand.target == entry.target
+    assert scheduled == entry
 
 
 def test_the_upgrade_adds_retry_of_and_the_users_tables(tmp_path):
