@@ -26,7 +26,8 @@ from typing import Protocol
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from core.clock import as_utc
+from core.actor import Actor
+from core.clock import as_utc, iso
 from core.errors import AlreadyPending, FatalTaskError, MustWait, Refused, SourceUnchanged
 from tasks import failures, queue, recovery
 from tasks import tables as t
@@ -40,7 +41,7 @@ from tasks.rows import TASK_COLUMNS, lock_task, naive, read_task, transition, wa
 from tasks.statements import Statements
 from tasks.states import TaskStatus, check_task_transition
 from tasks.stores import registry, uploads
-from tasks.stores.audit import AuditStore
+from tasks.stores.audit import AuditStore, write_entry
 from tasks.stores.categories import CategoryStore
 from tasks.stores.outbox import NOBODY, Outbox, Subscriptions, forget_finished
 from tasks.stores.overview import Overview
@@ -352,9 +353,12 @@ class TaskStore:
                 schedule=schedule, next_slot=naive(next_slot), updated_at=naive(now)))
 
     @guarded
-    def create_scheduled(self, profile, schedule: str, expected_slot: datetime,
-                         slot: datetime, next_slot: datetime, now: datetime, note: str | None) -> Task | None:
-        """Atomically turn the profile's due slot into a pending task and move to `next_slot`.
+    def create_scheduled(self, profile, schedule: str, expected_slot: datetime, slot: datetime,
+                         next_slot: datetime, now: datetime, note: str | None,
+                         by: Actor | None = None) -> Task | None:
+        """Atomically turn the profile's due slot into a pending task and move to `next_slot`;
+        with `by` (the daemon that runs the schedule), the audit trail's profile.run entry of it
+        is written in the same transaction.
 
         Returns None when another process already did (the recorded slot is no longer the
         expected one): each slot yields at most one task whatever the number of daemons. Nor does
@@ -369,6 +373,10 @@ class TaskStore:
             task_id = self._insert_task(conn, profile, "schedule", slot, now, None)
             if note:
                 write_log(conn, task_id, now, note)
+            if by is not None:
+                when = f"schedule {profile.schedule} ({profile.timezone}), slot {iso(slot)}"
+                write_entry(conn, now, by.name, by.via, by.address, "profile.run", f"profile:{profile.name}",
+                            f"task {task_id}: {when}")
             return read_task(conn, task_id)
 
     def _ensure_profile_row(self, conn: Connection, profile: str, now: datetime) -> None:

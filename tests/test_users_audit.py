@@ -6,14 +6,16 @@ from __future__ import annotations
 import getpass
 import json
 import subprocess
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
 
 from connectors.prestashop import create_demo_shop
-from core.actor import Actor, Role
+from core.actor import DAEMON, Actor, Role
 from core.config import Web
 from core.errors import Refused, UserNotFound
+from heartbeat.config import schedule
 from heartbeat.engine import history
 from heartbeat.services.categories import CategoryManager
 from heartbeat.services.users import UserManager, sha256
@@ -108,6 +110,29 @@ def test_keep_history_prunes_the_audit_trail_and_records_the_daemons_pruning(tas
     assert [e.action for e in entries[1:]] == ["task.kill", "profile.run"]
 
 
+def test_a_task_the_schedule_creates_is_recorded_as_the_daemons_once(tmp_path, db_url, shop_url, clock):
+    create_demo_shop(shop_url, products=12)
+    config = make_config(tmp_path, db_url, shop_url, schedule="*/5 * * * *", timezone="Europe/Paris")
+    beat = make_heartbeat(config, clock)
+    beat.tick(clock.now())  # 09:00:30: the first slot is 09:05
+    assert beat.store.audit.list() == []  # no task yet, nothing to record
+    beat.tick(clock.advance(280))  # 09:05:10
+    (task,) = beat.store.list()
+    (entry,) = beat.store.audit.list()
+    assert (entry.actor, entry.via, entry.address, entry.action, entry.target) == (
+        "daemon", "daemon", None, "profile.run", "profile:export-products")
+    assert entry.detail == f"task {task.id}: schedule */5 * * * * (Europe/Paris), slot 2026-11-02T09:05:00Z"
+    assert entry.at == clock.now()
+    slot, profile = datetime(2026, 11, 2, 9, 5, tzinfo=UTC), config.profiles[0]
+    late = beat.store.create_scheduled(profile, schedule.key(profile), slot, slot,  # another daemon: taken
+                                       slot + timedelta(minutes=5), clock.now(), None, by=DAEMON)
+    assert late is None and len(beat.store.audit.list()) == 1
+    manager(beat).queue("export-products", actor=ME)  # by hand: the person's, in the same form
+    by_hand, scheduled = beat.store.audit.list()
+    assert (by_hand.actor, by_hand.action) == ("tester", "profile.run") and by_hand.target == entry.target
+    assert scheduled == entry
+
+
 def test_the_upgrade_adds_retry_of_and_the_users_tables(tmp_path):
     engine = create_state_engine(f"sqlite:///{tmp_path}/old.db")
     upgrade_to(engine, "0013")
@@ -164,11 +189,13 @@ def test_the_category_mappings_changes_are_recorded(tasks, tmp_path, clock):
     categories = CategoryManager(tasks.config, tasks.store, clock)
     (tmp_path / "google.csv").write_text("id,path\n1604,Apparel & Accessories > Clothing\n")
     (tmp_path / "map.csv").write_text("shop,google\n3,1604\n")
+    categories.add_column("google", actor=ME)
     categories.load_taxonomy("google", tmp_path / "google.csv", actor=ME)
     categories.import_csv(tmp_path / "map.csv", actor=ME)
     categories.set_override(2, "google", "1604", actor=ME)
     categories.unset_override(2, "google", actor=ME)
     assert [(e.action, e.target, e.detail) for e in tasks.audit.list()][::-1] == [
+        ("categories.column", "column:google", "added"),
         ("categories.taxonomy", "column:google", "1 category from google.csv"),
         ("categories.import", "categories", f"1 row from {tmp_path / 'map.csv'}"),
         ("categories.set", "product:2", "google 1604 (shop)"),

@@ -337,6 +337,44 @@ def test_overrides_are_set_listed_and_removed_with_the_clis_checks(client):
     assert client.get("/api/categories/overrides", headers=BEARER).json() == []
 
 
+# -- the audit trail ----------------------------------------------------------------------------------
+
+def test_every_change_is_in_the_audit_trail_with_who_made_it_and_a_refusal_is_not(client, tasks):
+    row = new_row(client, shop=str(BAGS), google="5181")
+    edited = put(client, row["id"], {"shop": str(BAGS), "google": "6551"}, row["version"]).json()
+    assert put(client, row["id"], {"google": "166"}, row["version"]).status_code == 412  # stale: not recorded
+    client.post("/api/categories/suggestions/accept", headers=BEARER, json={
+        "profile": "catalogue", "accept": [{"category": STATIONERY, "target": "922"}]})
+    client.post("/api/categories/columns", json={"name": "mercadolibre"}, headers=BEARER)
+    client.put("/api/categories/rules", headers=BEARER, json={"rules": [
+        {"column": "google", "category": "922", "name_contains": "Pen"}]})
+    client.put("/api/products/2/categories/google", json={"category": "1604"}, headers=BEARER)
+    client.delete("/api/products/2/categories/google", headers=BEARER)
+    client.post("/api/categories/import?name=map.csv", content=b"shop,google\n6,5181\n", headers=BEARER)
+    csrf = log_in(client)  # the [web] password's admin, on the page
+    (fresh,) = client.get("/api/categories").json()["rows"]
+    removed = client.delete(f"/api/categories/rows/{fresh['id']}",
+                            headers={"X-CSRF-Token": csrf, "If-Match": str(fresh["version"])})
+    assert removed.status_code == 204
+    entries = [(e.actor, e.via, e.action, e.target, e.detail) for e in tasks.audit.list()[::-1]
+               if e.action != "categories.taxonomy"]  # build()'s, at the command line
+    token = ("HEARTBEAT_API_TOKEN", "api")
+    assert entries == [
+        (*token, "categories.row_add", f"row:{row['id']}",
+         f"version {row['version']}: google 5181, shop {BAGS}"),
+        (*token, "categories.row_edit", f"row:{row['id']}",
+         f"version {edited['version']}: google 6551, shop {BAGS}"),
+        (*token, "categories.accept", "profile:catalogue", f"1 category: shop {STATIONERY} -> google 922"),
+        (*token, "categories.column", "column:mercadolibre", "added"),
+        (*token, "categories.rules", "categories", "1 page rule: google 922"),
+        (*token, "categories.set", "product:2", "google 1604 (shop)"),
+        (*token, "categories.unset", "product:2", "google (shop)"),
+        (*token, "categories.import", "categories", "1 row from map.csv"),
+        ("admin", "web", "categories.row_remove", f"row:{fresh['id']}", f"version {fresh['version'] + 1}"),
+    ]
+    assert tasks.audit.list(1)[0].address == "testclient"
+
+
 # -- every route, every way in (the guard does not depend on the backend: SQLite only) --------------
 
 @pytest.fixture

@@ -1,7 +1,9 @@
 """The Categories page in a real headless Chromium (Debian's `chromium`, driven by Playwright): edit a
 cell and find it in the next export's `platform_category`; the same cell edited from two tabs (the
 second is told what changed, and nothing is overwritten); accept a suggestion; an unmapped category
-leaves the top once mapped; type-ahead from the server; a bad CSV's lines listed; a phone's width.
+leaves the top once mapped; type-ahead from the server; a bad CSV's lines listed; a phone's width;
+an operator's row, column and override edits in the audit trail under their name; a viewer offered
+nothing to edit.
 
 Screenshots go to build/test-artifacts/web/ (and docs/images/web/ with HEARTBEAT_DOCS_SCREENSHOTS=1).
 The set-up is tests/browser.py's, on a project of its own: skipped, with the reason, when Chromium or
@@ -16,6 +18,7 @@ import re
 import pytest
 
 from heartbeat.services.categories import SAMPLE_TAXONOMY, CategoryManager
+from heartbeat.services.users import hash_password
 from tests.browser import (  # noqa: F401 (fixtures)
     PHONE,
     base,
@@ -202,3 +205,56 @@ def test_add_a_rule_move_it_and_save(page, tasks):
     expect(page.locator("#notice.error")).to_contain_text(
         "category_rules[0]: a rule needs at least one criterion")
     assert len(tasks.mapping.store.rules()) == 2
+
+
+SECRET = "a long enough password"
+
+
+def test_an_operators_edits_are_in_the_audit_trail_under_their_name(login, tasks):
+    tasks.store.users.add("otto", "operator", hash_password(SECRET), tasks.clock.now())
+    first = tasks.mapping.store.write_row(None, {"shop": str(STATIONERY), "google": "922"}, None,
+                                          tasks.clock.now())
+    page = categories(login, name="otto", password=SECRET)
+    page.click("#add-row")
+    page.fill("#new-row input[data-column='shop']", str(BAGS))
+    page.fill("#new-row input[data-column='google']", "5181")
+    page.click("#save-row")
+    expect(page.locator("#notice.ok")).to_contain_text("added")
+    (row,) = [r for r in tasks.mapping.store.rows()[0] if r.id != first.id]
+    page.fill("#new-column", "mercadolibre")
+    page.click("#add-column")
+    expect(page.locator("#notice.ok")).to_have_text("Column mercadolibre added.")
+    product = a_product_in(tasks, BAGS)
+    page.fill("#override-product", str(product))
+    page.select_option("#override-column", "google")
+    page.fill("#override-category", "6551")
+    page.click("#set-override")
+    expect(page.locator("#notice.ok")).to_contain_text(f"Product {product}: google category 6551")
+    page.locator(f"#overrides tr[data-product='{product}'] button.unset-override").click()
+    expect(page.locator("#notice.ok")).to_have_text(f"Product {product}: google override removed.")
+    page.locator(f"#map-table tr[data-row='{row.id}'] button.remove-row").click()
+    expect(page.locator("#notice.ok")).to_have_text(f"Row {row.id} removed.")
+    entries = tasks.audit.list()[::-1]
+    assert [(e.actor, e.via, e.action, e.target) for e in entries if e.action != "categories.taxonomy"] == [
+        ("otto", "web", "categories.row_add", f"row:{row.id}"),
+        ("otto", "web", "categories.column", "column:mercadolibre"),
+        ("otto", "web", "categories.set", f"product:{product}"),
+        ("otto", "web", "categories.unset", f"product:{product}"),
+        ("otto", "web", "categories.row_remove", f"row:{row.id}")]
+    assert entries[1].detail == f"version {row.version}: google 5181, shop {BAGS}"
+    assert all(e.address == "127.0.0.1" for e in entries[1:])
+
+
+def test_a_viewer_reads_the_mapping_and_is_offered_nothing_to_edit(login, tasks):
+    tasks.store.users.add("vera", "viewer", hash_password(SECRET), tasks.clock.now())
+    row = tasks.mapping.store.write_row(None, {"shop": str(BAGS), "google": "5181"}, None, tasks.clock.now())
+    page = categories(login, name="vera", password=SECRET)
+    expect(page.locator("#read-only")).to_be_visible()
+    expect(google_cell(page, row.id)).to_contain_text("Luggage & Bags")
+    google_cell(page, row.id).click()  # the script makes a cell editable only where the page says it may
+    expect(google_cell(page, row.id).locator("input")).to_have_count(0)
+    editing = page.locator("#categories input, #categories [data-action], #categories .remove-row")
+    expect(editing).to_have_count(0)
+    expect(page.locator(f"#suggestions tr[data-category='{STATIONERY}']")).to_contain_text("Office Supplies")
+    shoot(page, "categories-as-viewer", docs=False)
+    assert tasks.mapping.store.rows()[0] == [row]

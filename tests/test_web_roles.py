@@ -19,6 +19,7 @@ from heartbeat.services.users import UserManager, hash_password
 from heartbeat.web import roles
 from heartbeat.web.app import create_app
 from heartbeat.web.guard import OPEN_PATHS
+from tests import web
 from tests.web import PASSWORD, PASSWORD_HASH, TOKEN, csrf_of, make_app, make_tasks
 
 ADMIN_TOKEN = {"Authorization": f"Bearer {TOKEN}"}
@@ -51,10 +52,7 @@ def client_of(app) -> TestClient:
 
 def log_in(client, name: str, password: str = SECRET) -> str:
     """Logs in as `name` (blank: the [web] password); returns the session's CSRF token."""
-    page = client.get("/login")
-    answer = client.post("/login", data={"csrf": csrf_of(page.text), "name": name, "password": password})
-    assert answer.status_code == 303, answer.text
-    return csrf_of(client.get("/").text)
+    return web.log_in(client, name, password)
 
 
 def concrete(path: str, task_id: int) -> str:
@@ -71,6 +69,23 @@ def test_every_route_of_the_application_has_a_role(app):
     assert declared - roles.ROLES.keys() == set(), "add these routes to heartbeat/web/roles.py"
     served_apart = {("GET", path) for path in OPEN_PATHS}  # by `heartbeat web` and `run` (operations.py)
     assert roles.ROLES.keys() - declared - served_apart == set(), "roles.py names routes no longer served"
+
+
+def test_the_pages_find_each_route_of_a_url_as_the_router_does(app):
+    """What a page asks before it shows a control (roles.permits, the templates' can()) resolves a
+    concrete URL to the same route as the guard, for every route of the table."""
+    for (method, path), needed in roles.ROLES.items():
+        url = concrete(path, 12)
+        assert roles.declared(method, url + "?next=/") == path, (method, url)
+        if path not in OPEN_PATHS:
+            assert roles.route_of(app.app.routes, method, url) == path, (method, url)
+        for role in Role:
+            mine = Actor("someone", "web", role)
+            assert roles.permits(mine, method, url) == roles.permits(mine, method, path) == (
+                needed is roles.PUBLIC or role >= needed), (method, path, role)
+    assert not roles.permits(Actor("ada", "web", Role.admin), "POST", "/tasks/12/explode")  # no such route
+    assert not roles.permits(None, "GET", "/tasks/12")  # nobody logged in
+    assert roles.permits(None, "GET", "/login")
 
 
 def test_a_route_without_a_role_is_refused_to_everybody(tasks, clock, users):

@@ -43,3 +43,11 @@ def make_app(tasks: TaskManager, clock, password_hash: str | None = PASSWORD_HAS
 def csrf_of(html: str) -> str:
     """The CSRF token a page's forms carry."""
     return re.search(r'name="csrf" value="([^"]+)"', html)[1]
+
+
+def log_in(client, name: str, password: str) -> str:
+    """Logs `client` in as `name` (blank: the [web] password); returns the session's CSRF token."""
+    page = client.get("/login")
+    answer = client.post("/login", data={"csrf": csrf_of(page.text), "name": name, "password": password})
+    assert answer.status_code == 303, answer.text
+    return csrf_of(client.get("/").text)

@@ -20,6 +20,7 @@ from datetime import UTC, datetime, timedelta
 
 import structlog
 
+from core.actor import DAEMON
 from core.clock import Clock
 from core.config import Config, Profile
 from core.errors import (
@@ -259,8 +260,8 @@ class Heartbeat:
         if due is None:
             return
         note = action_log.coalesced(due.missed, due.first) if due.missed else None
-        task = self.store.create_scheduled(profile, key, next_slot, due.slot,
-                                           due.next_slot, now, note)
+        task = self.store.create_scheduled(profile, key, next_slot, due.slot, due.next_slot, now, note,
+                                           by=DAEMON)  # in the audit trail, as the daemon's
         if task is not None:
             report.created.append(task.id)
             log.info("task.created", task_id=task.id, profile=profile.name, trigger="schedule",

@@ -91,13 +91,14 @@ class CategoryManager:
                           f"{plural(len(parsed.entries), 'category', 'categories')} from {Path(path).name}")
         return parsed
 
-    def add_column(self, name: str) -> dict[str, Any]:
+    def add_column(self, name: str, actor: Actor | None = None) -> dict[str, Any]:
         """A new, empty column (a platform to map to); refused when it exists. Returns it as
         `columns` lists it."""
         _check_name(name)
         if any(c.name == name for c in self.store.columns()):
             raise Refused(f"column {name} exists already")
         self.store.add_column(name, self.clock.now())
+        self.audit.record(actor or cli_actor(), "categories.column", f"column:{name}", "added")
         return next(c for c in self.columns() if c["name"] == name)
 
     # -- the mapping table -----------------------------------------------------------------------------
@@ -156,9 +157,13 @@ class CategoryManager:
             if row:
                 rows.append(row)
         self.store.replace_mapping(rows, [c for _, c in columns], self.clock.now())
+        self._imported(rows, name, actor)
+        return len(rows)
+
+    def _imported(self, rows: Sequence[dict[str, str]], name: str, actor: Actor | None) -> None:
+        """The audit entry of a CSV import that replaced the table by `rows` (from `name`)."""
         self.audit.record(actor or cli_actor(), "categories.import", "categories",
                           f"{plural(len(rows), 'row')} from {name}")
-        return len(rows)
 
     # -- per-product overrides -------------------------------------------------------------------------
 
@@ -310,6 +315,12 @@ class CategoryManager:
             with self._shop(connection) as shop:
                 self._trees[connection] = shop.category_tree()
         return self._trees[connection]
+
+
+def cells_text(cells: dict[str, str]) -> str:
+    """A mapping row's cells for the audit trail, by column name: "google 5181, shop 6" ("no cells"
+    when removed)."""
+    return ", ".join(f"{column} {cells[column]}" for column in sorted(cells)) or "no cells"
 
 
 def _recording(facts: Iterable[ProductFacts], tree: CategoryTree, names: dict[int, list[str]],

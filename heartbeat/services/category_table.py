@@ -4,7 +4,8 @@ from, one-row edits that refuse a stale version, taxonomy search, accepting sugg
 CSV import with every bad line listed, rules and overrides as they stand.
 
 Every value written is checked as the CLI checks it (an id or a path of the column's taxonomy or
-shop); nothing is written when one is bad.
+shop); nothing is written when one is bad. Each change is recorded in the audit trail once made,
+by the `actor` its front door names (the CLI's OS user when none is given).
 """
 
 from __future__ import annotations
@@ -16,10 +17,12 @@ from dataclasses import replace
 from typing import Any
 
 from connectors.platform import taxonomy as taxonomies
+from core.actor import Actor, cli_actor
 from core.errors import ConfigError, Refused
 from heartbeat.config import loader
-from heartbeat.services.categories import PATH_SUFFIX, CategoryManager, Suggestion
+from heartbeat.services.categories import PATH_SUFFIX, CategoryManager, Suggestion, cells_text
 from profiles.category_mapping import Unmapped
+from reports.action_log import plural
 from tasks.stores.categories import MappingRow, RowNotFound
 
 SEARCH_LIMIT, MAX_SEARCH_LIMIT = 20, 100
@@ -75,7 +78,8 @@ class CategoryTable(CategoryManager):
                             "row": row.id if row else None, "cells": cells})
         return out
 
-    def put_row(self, row_id: int | None, cells: Mapping[str, Any], seen: int | None) -> dict[str, Any]:
+    def put_row(self, row_id: int | None, cells: Mapping[str, Any], seen: int | None,
+                actor: Actor | None = None) -> dict[str, Any]:
         """Write one row from `cells` (column -> id or path; empty removes the cell), unless it
         changed after version `seen` (RowChanged). A new row when `row_id` is None."""
         checked = self._cells(cells)
@@ -83,10 +87,15 @@ class CategoryTable(CategoryManager):
             raise Refused("a new row needs at least one category")
         row = self.store.write_row(row_id, checked, seen, self.clock.now(),
                                    shop_columns=[c for c in checked if self._is_shop(c)])
+        action = "categories.row_add" if row_id is None else "categories.row_edit"
+        self.audit.record(actor or cli_actor(), action, f"row:{row.id}",
+                          f"version {row.version}: {cells_text(row.cells)}")
         return self.row_json(row)
 
-    def delete_row(self, row_id: int, seen: int | None) -> None:
-        self.store.write_row(row_id, {}, seen, self.clock.now())
+    def delete_row(self, row_id: int, seen: int | None, actor: Actor | None = None) -> None:
+        row = self.store.write_row(row_id, {}, seen, self.clock.now())
+        self.audit.record(actor or cli_actor(), "categories.row_remove", f"row:{row_id}",
+                          f"version {row.version}")
 
     def _cells(self, cells: Mapping[str, Any]) -> dict[str, str]:
         if not isinstance(cells, Mapping):
@@ -146,7 +155,8 @@ class CategoryTable(CategoryManager):
             return [{"id_product": f.id_product, "reference": f.reference, "name": f.name}
                     for f in shop.iter_category_facts() if f.category == id_category][:limit]
 
-    def accept(self, profile_name: str, pairs: Sequence[tuple[int, str]]) -> dict[str, int]:
+    def accept(self, profile_name: str, pairs: Sequence[tuple[int, str]],
+               actor: Actor | None = None) -> dict[str, int]:
         """Map each (shop category, platform category) of the profile's connection and column: in
         the category's own row when it has one, else a new row. Every pair is checked before any is
         written. Returns {"rows": written, "products": products that resolve now and did not}."""
@@ -161,6 +171,9 @@ class CategoryTable(CategoryManager):
             cells = {**(row.cells if row else {shop: category}), column: target}
             self.store.write_row(row.id if row else None, cells, None, self.clock.now(), shop_columns=[shop])
         after = sum(u.products for u in self.unmapped(profile_name))
+        self.audit.record(actor or cli_actor(), "categories.accept", f"profile:{profile_name}",
+                          f"{plural(len(checked), 'category', 'categories')}: "
+                          + ", ".join(f"{shop} {c} -> {column} {t}" for c, t in checked))
         return {"rows": len(checked), "products": before - after}
 
     def suggestions_json(self, profile_name: str, limit: int = 3) -> dict[str, Any]:
@@ -181,7 +194,7 @@ class CategoryTable(CategoryManager):
         self.export_csv(out)
         return out.getvalue()
 
-    def import_text(self, text: str, name: str = "upload") -> int:
+    def import_text(self, text: str, name: str = "upload", actor: Actor | None = None) -> int:
         """Replace the table by the CSV `text`'s, all or nothing: ImportRefused lists every bad line."""
         errors: list[str] = []
         reader = csv.reader(io.StringIO(text.lstrip("\ufeff")))
@@ -207,6 +220,7 @@ class CategoryTable(CategoryManager):
         if errors:
             raise ImportRefused(errors)
         self.store.replace_mapping(rows, [c for _, c in columns], self.clock.now())
+        self._imported(rows, name, actor)
         return len(rows)
 
     def _import_row(self, cells: list[str], columns: list[tuple[int, str]], where: str,
@@ -251,7 +265,7 @@ class CategoryTable(CategoryManager):
                         "problem": problem})
         return out
 
-    def put_rules(self, items: Any) -> list[dict[str, Any]]:
+    def put_rules(self, items: Any, actor: Actor | None = None) -> list[dict[str, Any]]:
         """The page's rules become `items` ([{column, category, criteria...}], in order), each
         checked as a [[category_rules]] entry of the config file is, its category as a mapping
         cell is (an id or path of the column's taxonomy). All or nothing."""
@@ -265,6 +279,9 @@ class CategoryTable(CategoryManager):
                                                          f"category_rules[{n}].category"))
                    for n, rule in enumerate(parsed)]
         self.store.replace_rules(checked, self.clock.now())
+        self.audit.record(actor or cli_actor(), "categories.rules", "categories",
+                          plural(len(checked), "page rule") + "".join(
+                              f"{'; ' if n else ': '}{r.column} {r.category}" for n, r in enumerate(checked)))
         return [r for r in self.rules() if r["source"] == "page"]
 
     def overrides(self) -> list[dict[str, Any]]:

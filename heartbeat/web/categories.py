@@ -4,7 +4,8 @@
 A row is edited against the version the page read (`If-Match`): a stale edit is 412 with the row
 as it is now, so the page can say what changed and never overwrites it. A bad value is 400 with
 the CLI's reason; a shop category mapped in another row is 409; an unknown row is 404. The guard
-lets every request in (auth, and CSRF on every change) before it gets here.
+lets every request in (auth, and CSRF on every change) before it gets here; each change is
+recorded in the audit trail with who made it.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from starlette.routing import Route
 from core.errors import HeartbeatError, Refused
 from heartbeat.services.category_table import CategoryTable, ImportRefused, RowNotFoundColumn
 from heartbeat.web import requests
-from heartbeat.web.pages import render
+from heartbeat.web.pages import actor, render
 from tasks.stores.categories import RowChanged, RowNotFound, ShopCategoryTaken
 
 MAX_BODY = 5 * 1024 * 1024  # an uploaded CSV or a JSON body
@@ -100,7 +101,7 @@ async def create_row(request: Request) -> Response:
         return JSONResponse({"error": str(exc)}, status_code=400)
 
     def act():
-        row = _table(request).put_row(None, doc.get("cells"), None)
+        row = _table(request).put_row(None, doc.get("cells"), None, actor(request))
         return JSONResponse(row, status_code=201, headers={"Location": f"/api/categories/rows/{row['id']}",
                                                            "ETag": str(row["version"])})
 
@@ -117,7 +118,7 @@ async def put_row(request: Request) -> Response:
         return JSONResponse({"error": str(exc)}, status_code=400)
 
     def act():
-        row = _table(request).put_row(_row_id(request), doc.get("cells"), seen)
+        row = _table(request).put_row(_row_id(request), doc.get("cells"), seen, actor(request))
         return JSONResponse(row, headers={"ETag": str(row["version"])})
 
     return _answer(act)
@@ -133,7 +134,7 @@ def delete_row(request: Request) -> Response:
         return JSONResponse({"error": str(exc)}, status_code=400)
 
     def act():
-        _table(request).delete_row(_row_id(request), seen)
+        _table(request).delete_row(_row_id(request), seen, actor(request))
         return Response(status_code=204)
 
     return _answer(act)
@@ -148,7 +149,7 @@ async def import_csv(request: Request) -> Response:
     except Refused as exc:
         return JSONResponse({"error": str(exc)}, status_code=400)
     name = (request.query_params.get("name") or "upload")[:100]
-    return _answer(lambda: {"rows": _table(request).import_text(text, name)})
+    return _answer(lambda: {"rows": _table(request).import_text(text, name, actor(request))})
 
 
 def export_csv(request: Request) -> Response:
@@ -186,7 +187,7 @@ async def accept(request: Request) -> Response:
                 isinstance(p, dict) and "category" in p and "target" in p for p in pairs):
             raise Refused('accept: expected [{"category": SHOP_ID, "target": PLATFORM_ID}, ...]')
         return _table(request).accept(str(doc.get("profile") or ""),
-                                      [(p["category"], p["target"]) for p in pairs])
+                                      [(p["category"], p["target"]) for p in pairs], actor(request))
 
     return _answer(act)
 
@@ -204,7 +205,7 @@ async def add_column(request: Request) -> Response:
     except Refused as exc:
         return JSONResponse({"error": str(exc)}, status_code=400)
     name = str(doc.get("name") or "")
-    return _answer(lambda: JSONResponse(_table(request).add_column(name), status_code=201))
+    return _answer(lambda: JSONResponse(_table(request).add_column(name, actor(request)), status_code=201))
 
 
 def rules(request: Request) -> Response:
@@ -216,7 +217,7 @@ async def put_rules(request: Request) -> Response:
         doc = await _json(request)
     except Refused as exc:
         return JSONResponse({"error": str(exc)}, status_code=400)
-    return _answer(lambda: _table(request).put_rules(doc.get("rules")))
+    return _answer(lambda: _table(request).put_rules(doc.get("rules"), actor(request)))
 
 
 def overrides(request: Request) -> Response:
@@ -232,7 +233,8 @@ async def set_override(request: Request) -> Response:
 
     def act():
         verbs = _table(request)
-        ident = verbs.set_override(product, column, str(doc.get("category") or ""), doc.get("connection"))
+        ident = verbs.set_override(product, column, str(doc.get("category") or ""), doc.get("connection"),
+                                   actor(request))
         return {"id_product": product, "column": column, "category": ident,
                 "path": verbs.path_of(column, ident)}
 
@@ -243,7 +245,8 @@ def unset_override(request: Request) -> Response:
     product, column = request.path_params["product_id"], request.path_params["column"]
 
     def act():
-        _table(request).unset_override(product, column, request.query_params.get("connection") or None)
+        _table(request).unset_override(product, column, request.query_params.get("connection") or None,
+                                       actor(request))
         return Response(status_code=204)
 
     return _answer(act)

@@ -27,7 +27,6 @@ from urllib.parse import parse_qsl, quote
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.routing import Match
 
 from core.actor import Actor, Role
 from heartbeat.services.users import UserManager
@@ -76,7 +75,7 @@ class Guard:
         path, api = scope["path"], scope["path"].startswith("/api/")
         if is_open(path):
             return await self.app(scope, receive, send)
-        route = self._route(scope)
+        route = roles.route_of(self.app.routes, request.method, path)
         try:
             # an unknown path needs a login too (then the application answers 404)
             needed = roles.required(request.method, route) if route else roles.VIEWER
@@ -94,7 +93,7 @@ class Guard:
                 return await _deny(scope, receive, send, 401, why)
             target = path + (f"?{scope['query_string'].decode('latin-1')}" if scope["query_string"] else "")
             return await _redirect(send, "/login?next=" + quote(target, safe="/"))
-        if needed is not roles.PUBLIC and not actor.may(needed):
+        if not roles.allows(actor, needed):
             return await _deny(scope, receive, send, 403, roles.refusal(actor.role, needed, actor.name))
         if request.method in UNSAFE:
             if _cross_site(request):
@@ -123,7 +122,7 @@ class Guard:
             return await _deny(scope, receive, send, 401, why)
         if not scope["path"].startswith("/api/"):
             return await _deny(scope, receive, send, 403, "an API token opens /api/ only")
-        if needed is not roles.PUBLIC and not actor.may(needed):
+        if not roles.allows(actor, needed):
             return await _deny(scope, receive, send, 403, roles.refusal(actor.role, needed, actor.name))
         scope["heartbeat.auth"], scope["heartbeat.actor"] = "token", actor
         return await self.app(scope, receive, send)
@@ -135,14 +134,6 @@ class Guard:
         if actor is None and not self.users.login_required():
             return Actor(OPEN_ACTOR, "web", Role.admin, address)
         return actor
-
-    def _route(self, scope) -> str | None:
-        """The path of the route the request is for, as declared (e.g. /tasks/{task_id:int})."""
-        for route in self.app.routes:
-            match, _ = route.matches(scope)
-            if match is Match.FULL:
-                return route.path
-        return None
 
     def _sending(self, send, scope, before: dict):
         """`send` adding the security headers, and the session cookie when the session changed."""

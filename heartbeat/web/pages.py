@@ -11,9 +11,9 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from core.actor import Actor, Role
+from core.actor import Actor
 from core.errors import HeartbeatError
-from heartbeat.web import requests, timeline
+from heartbeat.web import requests, roles, timeline
 from heartbeat.web.auth import Sessions
 from heartbeat.web.words import schedule_words
 from tasks.states import TaskStatus
@@ -25,13 +25,16 @@ TIMELINE_HOURS = 24
 
 def render(request: Request, template: str, status: int = 200, headers: dict | None = None,
            **context) -> HTMLResponse:
+    """`template` with `context`, the session's CSRF token and flash, who acts, and `can(method,
+    path)`: whether the guard lets them use that route (roles.permits), so that a page shows
+    only the forms, buttons and links its reader may use."""
     state = request.app.state
     flash = request.session.pop("flash", None)
     actor = request.scope.get("heartbeat.actor")
     return state.templates.TemplateResponse(request, template, {
         "csrf": Sessions.csrf(request.session), "flash": flash, "actor": actor,
         "login_required": actor is not None and actor.via == "web" and "sid" in request.session,
-        "may": lambda role: actor is not None and actor.may(Role.named(role)),
+        "can": lambda method, path: roles.permits(actor, method, path),
         "refresh_ms": state.refresh_ms, "asset": state.asset_version, **context,
     }, status_code=status, headers=headers)
 

@@ -5,11 +5,21 @@ tests/test_web_roles.py fails), so a new route cannot slip in unguarded: add it 
 viewer: reads everything but the users; operator: also runs, kills, analyses, fixes, retries,
 delivers, pauses, checks connections and edits the category mapping; admin: also deletes, undoes
 and manages users and tokens (docs/web.md, "Users and roles"). PUBLIC routes need no login.
+
+The pages ask the same table what to show (`permits`, the templates' `can(method, path)`): a
+form, button or link is rendered only when the guard would let its actor use it.
 """
 
 from __future__ import annotations
 
-from core.actor import Role
+import re
+from collections.abc import Iterable
+from functools import cache
+from urllib.parse import urlsplit
+
+from starlette.routing import BaseRoute, Match, compile_path
+
+from core.actor import Actor, Role
 
 PUBLIC = None
 VIEWER, OPERATOR, ADMIN = Role.viewer, Role.operator, Role.admin
@@ -76,6 +86,46 @@ def required(method: str, path: str) -> Role | None:
     """The least role for `method` on the route declared as `path` (HEAD is GET). Raises KeyError
     for a route the table does not name."""
     return ROLES[("GET" if method == "HEAD" else method, path)]
+
+
+def allows(actor: Actor | None, needed: Role | None) -> bool:
+    """Whether `actor` (None: nobody logged in) reaches `needed`, a route's least role."""
+    return needed is PUBLIC or (actor is not None and actor.may(needed))
+
+
+def route_of(routes: Iterable[BaseRoute], method: str, path: str) -> str | None:
+    """The route `method path` is for, as declared (e.g. /tasks/{task_id:int}), found as the
+    router finds it: the first route matching both; None when no route does."""
+    scope = {"type": "http", "method": method, "path": path, "root_path": ""}
+    for route in routes:
+        match, _ = route.matches(scope)
+        if match is Match.FULL:
+            return route.path
+    return None
+
+
+def declared(method: str, path: str) -> str | None:
+    """The route of this table `method path` is for: `path` itself when it is a route as declared
+    ("/tasks/{task_id:int}/kill"), else the route whose pattern matches the concrete URL
+    ("/tasks/12/kill?next=/": a query is ignored); None when none does."""
+    method = "GET" if method == "HEAD" else method
+    if (method, path) in ROLES:
+        return path
+    path = urlsplit(path).path
+    return next((route for regex, route in _patterns(method) if regex.match(path)), None)
+
+
+def permits(actor: Actor | None, method: str, path: str) -> bool:
+    """Whether the guard lets `actor` use `method` on `path` (a concrete URL or a declared route,
+    as `declared` takes them): what a page asks before it shows a form, button or link."""
+    route = declared(method, path)
+    return route is not None and allows(actor, required(method, route))
+
+
+@cache
+def _patterns(method: str) -> list[tuple[re.Pattern, str]]:
+    """The table's routes of `method`, each with the regular expression the router matches it by."""
+    return [(compile_path(path)[0], path) for m, path in ROLES if m == method]
 
 
 def refusal(role: Role, needed: Role, name: str) -> str:

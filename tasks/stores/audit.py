@@ -37,6 +37,14 @@ class Entry:
                 "address": self.address, "action": self.action, "target": self.target, "detail": self.detail}
 
 
+def write_entry(conn: Connection, at: datetime, actor: str, via: str, address: str | None, action: str,
+                target: str, detail: str | None = None) -> int:
+    """One entry, in the caller's transaction (a change and its entry are written together); its id."""
+    return conn.execute(t.audit.insert().values(
+        at=naive(at), actor=actor[:100], via=via, address=address, action=action[:64],
+        target=target[:200], detail=detail)).inserted_primary_key[0]
+
+
 class AuditStore:
     def __init__(self, engine: Engine):
         self.engine = engine
@@ -53,9 +61,7 @@ class AuditStore:
     def record(self, at: datetime, actor: str, via: str, address: str | None, action: str, target: str,
                detail: str | None = None) -> int:
         with self.engine.begin() as conn:
-            return conn.execute(t.audit.insert().values(
-                at=naive(at), actor=actor[:100], via=via, address=address, action=action[:64],
-                target=target[:200], detail=detail)).inserted_primary_key[0]
+            return write_entry(conn, at, actor, via, address, action, target, detail)
 
     @guarded
     def list(self, limit: int = 50, before: int | None = None, since: datetime | None = None) -> list[Entry]:

@@ -3,6 +3,10 @@
 // the column's taxonomy (searched on the server), map unmapped categories, accept suggestions,
 // import a CSV, add a column, set and remove overrides. No build step; every change carries the
 // session's CSRF token.
+//
+// Every change is sent where its control says: `data-method` and `data-action`, which the page
+// renders only for a reader whose role may use that route (heartbeat/web/roles.py). A cell without
+// them is not editable, and a viewer's page has none: it offers no editing at all.
 "use strict";
 
 const CSRF = document.body.dataset.csrf;
@@ -19,6 +23,11 @@ async function api(method, url, body, headers = {}) {
   let data = null;
   try { data = text ? JSON.parse(text) : null; } catch (e) { data = {error: text}; }
   return {status: answer.status, ok: answer.ok, data};
+}
+
+// The change `control` stands for: its data-method to its data-action (or `action`, filled in from it).
+function send(control, body, headers = {}, action = control.dataset.action) {
+  return api(control.dataset.method, action, body, headers);
 }
 
 function notice(message, kind = "ok") {
@@ -134,8 +143,7 @@ function edit(td) {
     event.preventDefault();
     const seen = cellsOf(row);
     const cells = {...seen, [td.dataset.column]: input.value.trim()};
-    const result = await api("PUT", `/api/categories/rows/${row.dataset.row}`, {cells},
-                             {"If-Match": row.dataset.version});
+    const result = await send(td, {cells}, {"If-Match": row.dataset.version});
     if (result.ok) {
       show(row, result.data);
       notice(`Row ${row.dataset.row} saved: ${td.dataset.column} = ${result.data.cells[td.dataset.column] || "empty"}.`);
@@ -154,9 +162,9 @@ function edit(td) {
 
 // -- actions ---------------------------------------------------------------------------------------
 
-async function accept(pairs) {
+async function accept(button, pairs) {
   const root = document.getElementById("categories");
-  const result = await api("POST", "/api/categories/suggestions/accept", {profile: root.dataset.profile, accept: pairs});
+  const result = await send(button, {profile: root.dataset.profile, accept: pairs});
   if (!result.ok) { failed(result); return; }
   const {rows, products} = result.data;
   reloadSaying(`${rows} row${rows === 1 ? "" : "s"} written; ${products} product${products === 1 ? "" : "s"} become${products === 1 ? "s" : ""} exportable.`);
@@ -171,11 +179,11 @@ function wire() {
   const table = document.getElementById("map-table");
   if (table) {
     table.addEventListener("click", (event) => {
-      const td = event.target.closest("td.cell");
+      const td = event.target.closest("td.cell[data-action]");
       if (td && !event.target.closest("input")) edit(td);
     });
     table.addEventListener("keydown", (event) => {
-      if (event.key === "Enter" && event.target.matches("td.cell")) edit(event.target);
+      if (event.key === "Enter" && event.target.matches("td.cell[data-action]")) edit(event.target);
     });
   }
   document.addEventListener("click", async (event) => {
@@ -184,16 +192,16 @@ function wire() {
     const tr = button.closest("tr");
     if (button.matches(".map-one")) {
       const target = tr.querySelector("input").value.trim();
-      if (target) await accept([{category: Number(tr.dataset.category), target}]);
+      if (target) await accept(button, [{category: Number(tr.dataset.category), target}]);
     } else if (button.matches(".accept-one")) {
-      await accept([{category: Number(tr.dataset.category), target: tr.querySelector("select").value}]);
+      await accept(button, [{category: Number(tr.dataset.category), target: tr.querySelector("select").value}]);
     } else if (button.id === "accept-checked") {
       const pairs = [...document.querySelectorAll("#suggestions tbody tr")]
         .filter((r) => r.querySelector(".pick").checked)
         .map((r) => ({category: Number(r.dataset.category), target: r.querySelector("select").value}));
-      if (pairs.length) await accept(pairs); else notice("Check the suggestions to accept first.", "error");
+      if (pairs.length) await accept(button, pairs); else notice("Check the suggestions to accept first.", "error");
     } else if (button.matches(".remove-row")) {
-      const result = await api("DELETE", `/api/categories/rows/${tr.dataset.row}`, undefined, {"If-Match": tr.dataset.version});
+      const result = await send(button, undefined, {"If-Match": tr.dataset.version});
       if (result.ok) reloadSaying(`Row ${tr.dataset.row} removed.`);
       else if (result.status === 412) notice(`Row ${tr.dataset.row} changed since this page read it (${changes(cellsOf(tr), result.data.row)}); it was not removed. Reload to see it.`, "error");
       else failed(result);
@@ -202,15 +210,14 @@ function wire() {
     } else if (button.id === "save-row") {
       const cells = {};
       for (const input of tr.querySelectorAll("input")) if (input.value.trim()) cells[input.dataset.column] = input.value.trim();
-      const result = await api("POST", "/api/categories/rows", {cells});
+      const result = await send(button, {cells});
       if (result.ok) reloadSaying(`Row ${result.data.id} added.`); else failed(result);
     } else if (button.id === "add-column") {
       const name = document.getElementById("new-column").value.trim();
-      const result = await api("POST", "/api/categories/columns", {name});
+      const result = await send(button, {name});
       if (result.ok) reloadSaying(`Column ${name} added.`); else failed(result);
     } else if (button.matches(".unset-override")) {
-      const url = `/api/products/${tr.dataset.product}/categories/${encodeURIComponent(tr.dataset.column)}?connection=${encodeURIComponent(tr.dataset.connection)}`;
-      const result = await api("DELETE", url);
+      const result = await send(button);
       if (result.ok) reloadSaying(`Product ${tr.dataset.product}: ${tr.dataset.column} override removed.`); else failed(result);
     } else if (button.id === "add-rule") {
       const fresh = document.createElement("tr");
@@ -225,7 +232,7 @@ function wire() {
     } else if (button.matches(".rule-down") && tr.nextElementSibling) {
       tr.nextElementSibling.after(tr);
     } else if (button.id === "save-rules") {
-      await saveRules();
+      await saveRules(button);
     } else if (button.id === "set-override" || button.matches(".set-product")) {
       await setOverride(button, tr);
     }
@@ -244,7 +251,7 @@ function wire() {
 }
 
 // The page's rules, in the table's order, as [[category_rules]] entries: empty criteria left out.
-async function saveRules() {
+async function saveRules(button) {
   const rules = [...document.querySelectorAll("#page-rules tbody tr.rule")].map((tr) => {
     const rule = {column: tr.querySelector(".rule-column").value, category: tr.querySelector(".rule-category").value.trim()};
     for (const key of ["reference_prefix", "name_contains", "manufacturer_contains", "connection"]) {
@@ -255,25 +262,25 @@ async function saveRules() {
     if (branch) rule.shop_category = /^\d+$/.test(branch) ? Number(branch) : branch;
     return rule;
   });
-  const result = await api("PUT", "/api/categories/rules", {rules});
+  const result = await send(button, {rules});
   if (result.ok) reloadSaying(`${result.data.length} rule${result.data.length === 1 ? "" : "s"} saved.`);
   else failed(result);
 }
 
 async function setOverride(button, tr) {
   const root = document.getElementById("categories");
-  let product, column, category;
+  let product, column, category, action = button.dataset.action;
   if (button.id === "set-override") {
     product = document.getElementById("override-product").value.trim();
     column = document.getElementById("override-column").value;
     category = document.getElementById("override-category").value.trim();
+    action = action.replace("{product}", encodeURIComponent(product)).replace("{column}", encodeURIComponent(column));
   } else {
     product = tr.dataset.product;
     column = root.dataset.column;
     category = tr.querySelector("input").value.trim();
   }
-  const result = await api("PUT", `/api/products/${encodeURIComponent(product)}/categories/${encodeURIComponent(column)}`,
-                           {category, connection: root.dataset.shop || null});
+  const result = await send(button, {category, connection: root.dataset.shop || null}, {}, action);
   if (!result.ok) { failed(result); return; }
   const message = `Product ${product}: ${column} category ${result.data.category}${result.data.path ? ` (${result.data.path})` : ""}.`;
   if (button.id === "set-override") reloadSaying(message); else notice(message);
@@ -283,8 +290,8 @@ async function importFile(input) {
   const chosen = input.files[0];
   if (!chosen) return;
   const errors = document.getElementById("import-errors");
-  const result = await api("POST", `/api/categories/import?name=${encodeURIComponent(chosen.name)}`, await chosen.text(),
-                           {"Content-Type": "text/csv"});
+  const result = await send(input, await chosen.text(), {"Content-Type": "text/csv"},
+                            `${input.dataset.action}?name=${encodeURIComponent(chosen.name)}`);
   input.value = "";
   if (result.ok) { reloadSaying(`Mapping table: ${result.data.rows} rows imported from ${chosen.name}.`); return; }
   failed(result);
