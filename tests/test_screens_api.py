@@ -275,6 +275,8 @@ def test_a_given_up_notification_is_retried(client, tasks):
     doc = answer.json()
     assert (doc["status"], doc["attempts"], doc["last_error"]) == ("pending", 0, "refused")
     assert tasks.store.outbox.due(tasks.clock.now())[0].id == failed  # the sender's next round takes it
+    [entry] = [e for e in tasks.audit.list() if e.action == "notification.retry"]  # who asked for it
+    assert (entry.target, entry.actor, entry.via) == (f"notification:{failed}", "HEARTBEAT_API_TOKEN", "api")
     assert client.post("/api/notifications/999/retry", headers=BEARER).status_code == 404
     tasks.store.outbox.delivered(failed, tasks.clock.now())
     done = client.post(f"/api/notifications/{failed}/retry", headers=BEARER)

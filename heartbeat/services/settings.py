@@ -12,6 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from core.actor import Actor
 from core.errors import HeartbeatError
 from heartbeat.config import loader as config_module
 from heartbeat.services.connections import location
@@ -70,9 +71,14 @@ class Settings:
         """The newest export deliveries, each with its task id."""
         return [{"task_id": d.task_id, **d.to_json()} for d in self.tasks.store.deliveries.recent(limit)]
 
-    def retry_notification(self, delivery_id: int) -> dict[str, Any]:
-        """A given-up or failing notification is sent again at the sender's next round."""
-        return self.tasks.store.outbox.retry(delivery_id, self.tasks.clock.now()).to_json()
+    def retry_notification(self, delivery_id: int, actor: Actor | None = None) -> dict[str, Any]:
+        """A given-up or failing notification is sent again at the sender's next round (audited as
+        `notification.retry` by `actor`, the CLI's user when None)."""
+        retried = self.tasks.store.outbox.retry(delivery_id, self.tasks.clock.now()).to_json()
+        self.tasks.audit.record(actor or self.tasks.actor, "notification.retry",
+                                f"notification:{delivery_id}",
+                                f"task {retried['task_id']}, {retried['event']} to {retried['target']}")
+        return retried
 
     def overview(self) -> dict[str, Any]:
         """Everything the Configure page shows (GET /api/configure)."""

@@ -194,7 +194,7 @@ def retry_notification(request: Request) -> Response:
     delivery_id = request.path_params["delivery_id"]
 
     def act():
-        _state(request).settings.retry_notification(delivery_id)
+        _state(request).settings.retry_notification(delivery_id, actor=_actor(request))
         again = f"Notification {delivery_id} queued again: the sender tries it at its next round."
         return again, "/configure"
 

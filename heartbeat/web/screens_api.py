@@ -110,7 +110,8 @@ def configure(request: Request) -> JSONResponse:
 
 
 def retry_notification(request: Request) -> JSONResponse:
-    return JSONResponse(_state(request).settings.retry_notification(request.path_params["delivery_id"]))
+    return JSONResponse(_state(request).settings.retry_notification(request.path_params["delivery_id"],
+                                                                    actor=_actor(request)))
 
 
 routes = [
