@@ -8,10 +8,12 @@ COMMITTED, the usual level for job queues: row locks without gap locks.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Connection, Engine, make_url
 
 from core import driver
 from core.errors import StateDatabaseError
@@ -19,6 +21,16 @@ from core.errors import StateDatabaseError
 MIGRATIONS = Path(__file__).with_name("migrations")
 HEAD_REVISION = "0016"  # keep equal to the newest file in migrations/versions (a test checks)
 SQLITE_BUSY_MS = 60_000
+
+
+@contextmanager
+def reading(engine: Engine) -> Iterator[Connection]:
+    """A read-only transaction: on SQLite a deferred one, so a read never waits for a writer's lock
+    (nor for its own process's batch, whose transaction holds it). Every store reads through it."""
+    with engine.connect() as conn:
+        conn.execution_options(sqlite_begin="DEFERRED")
+        with conn.begin():
+            yield conn
 
 
 def create_state_engine(url: str) -> Engine:

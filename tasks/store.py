@@ -32,7 +32,7 @@ from core.errors import AlreadyPending, FatalTaskError, MustWait, Refused, Sourc
 from tasks import failures, queue, recovery
 from tasks import tables as t
 from tasks.batch import Batch, BatchResult, Planning
-from tasks.database import current_revision
+from tasks.database import current_revision, reading
 from tasks.guard import callers, callers_iter, guarded, guarded_iter
 from tasks.leases import busy, owner_gone
 from tasks.models import Item, ItemRecord, LogLine, QueueEntry, Task
@@ -121,12 +121,8 @@ class TaskStore:
 
     # -- reading ---------------------------------------------------------------------------------
 
-    @contextmanager
-    def _read(self) -> Iterator[Connection]:
-        with self.engine.connect() as conn:
-            conn.execution_options(sqlite_begin="DEFERRED")
-            with conn.begin():
-                yield conn
+    def _read(self):
+        return reading(self.engine)
 
     @guarded
     def get(self, task_id: int) -> Task:

@@ -4,8 +4,6 @@ pruned with the task history (`keep_history`)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -14,6 +12,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from core.clock import as_utc, iso
 from tasks import tables as t
+from tasks.database import reading
 from tasks.guard import guarded
 from tasks.rows import naive
 
@@ -49,13 +48,8 @@ class AuditStore:
     def __init__(self, engine: Engine):
         self.engine = engine
 
-    @contextmanager
-    def _read(self) -> Iterator[Connection]:
-        """A read-only transaction (SQLite: DEFERRED, so a read never waits for a writer's lock)."""
-        with self.engine.connect() as conn:
-            conn.execution_options(sqlite_begin="DEFERRED")
-            with conn.begin():
-                yield conn
+    def _read(self):
+        return reading(self.engine)
 
     @guarded
     def record(self, at: datetime, actor: str, via: str, address: str | None, action: str, target: str,

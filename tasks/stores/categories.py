@@ -19,6 +19,7 @@ from sqlalchemy.engine import Connection, Engine
 from core.config import CategoryRule
 from core.errors import Refused
 from tasks import tables as t
+from tasks.database import reading
 from tasks.guard import guarded
 from tasks.rows import naive
 
@@ -80,14 +81,8 @@ class CategoryStore:
         with self.engine.connect() as conn, conn.begin():
             yield conn
 
-    @contextmanager
-    def _read(self) -> Iterator[Connection]:
-        """A read-only transaction: on SQLite a deferred one, so an export reading the mapping in
-        the middle of its batch (whose transaction holds the write lock) does not wait for itself."""
-        with self.engine.connect() as conn:
-            conn.execution_options(sqlite_begin="DEFERRED")
-            with conn.begin():
-                yield conn
+    def _read(self):
+        return reading(self.engine)
 
     @guarded
     def columns(self) -> list[Column]:

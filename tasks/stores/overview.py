@@ -13,6 +13,7 @@ from sqlalchemy.engine import Engine
 
 from core.clock import as_utc
 from tasks import tables as t
+from tasks.database import reading
 from tasks.guard import guarded
 from tasks.models import Task
 from tasks.rows import TASK_COLUMNS, naive
@@ -26,15 +27,10 @@ class Overview:
     def __init__(self, engine: Engine):
         self.engine = engine
 
-    def _read(self):
-        conn = self.engine.connect()
-        conn.execution_options(sqlite_begin="DEFERRED")
-        return conn
-
     @guarded
     def revision(self) -> str | None:
         """The state database's schema revision (also: the database answers)."""
-        with self._read() as conn, conn.begin():
+        with reading(self.engine) as conn:
             if not sa.inspect(conn).has_table("alembic_version"):
                 return None
             return conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
@@ -43,7 +39,7 @@ class Overview:
     def task_counts(self) -> dict[tuple[str, str], int]:
         """{(profile, status): tasks} over every task kept in history."""
         query = sa.select(TASK.profile, TASK.status, sa.func.count()).group_by(TASK.profile, TASK.status)
-        with self._read() as conn, conn.begin():
+        with reading(self.engine) as conn:
             return {(p, s): int(n) for p, s, n in conn.execute(query)}
 
     @guarded
@@ -51,7 +47,7 @@ class Overview:
         """{profile: finished_at of its newest task with `status`} (a finished status)."""
         query = (sa.select(TASK.profile, sa.func.max(TASK.finished_at))
                  .where(TASK.status == status.value).group_by(TASK.profile))
-        with self._read() as conn, conn.begin():
+        with reading(self.engine) as conn:
             return {p: as_utc(at) for p, at in conn.execute(query) if at is not None}
 
     @guarded
@@ -59,14 +55,14 @@ class Overview:
         """(pending tasks whose time has come, the oldest one's scheduled_at)."""
         query = sa.select(sa.func.count(), sa.func.min(TASK.scheduled_at)).where(
             TASK.status == TaskStatus.PENDING.value, TASK.scheduled_at <= naive(now))
-        with self._read() as conn, conn.begin():
+        with reading(self.engine) as conn:
             count, oldest = conn.execute(query).one()
         return int(count), as_utc(oldest)
 
     @guarded
     def totals(self) -> dict[str, dict]:
         """Per profile: items by outcome and the batch duration histogram (tasks.stores.totals.read)."""
-        with self._read() as conn, conn.begin():
+        with reading(self.engine) as conn:
             return totals.read(conn)
 
     @guarded
@@ -77,5 +73,5 @@ class Overview:
             TASK.started_at.is_not(None),
             sa.or_(TASK.finished_at >= naive(since), TASK.status == TaskStatus.RUNNING.value),
         ).order_by(TASK.started_at.desc(), TASK.id.desc()).limit(limit))
-        with self._read() as conn, conn.begin():
+        with reading(self.engine) as conn:
             return [Task.from_row(r) for r in conn.execute(query)][::-1]

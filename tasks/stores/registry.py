@@ -27,6 +27,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from core.clock import as_utc, iso
 from tasks import tables as t
+from tasks.database import reading
 from tasks.guard import guarded
 from tasks.rows import naive
 
@@ -135,10 +136,8 @@ class Registry:
     @guarded
     def daemons(self) -> list[Daemon]:
         """Every row, newest first (pruning keeps them few)."""
-        with self.engine.connect() as conn:
-            conn.execution_options(sqlite_begin="DEFERRED")
-            with conn.begin():
-                return [Daemon.from_row(r) for r in conn.execute(sa.select(t.daemons).order_by(D.id.desc()))]
+        with reading(self.engine) as conn:
+            return [Daemon.from_row(r) for r in conn.execute(sa.select(t.daemons).order_by(D.id.desc()))]
 
     @guarded
     def prune(self, now: datetime) -> int:

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from tasks import tables as t
+from tasks.database import reading
 from tasks.guard import guarded
 
 CHUNK = 5000  # product ids per query
@@ -19,16 +20,11 @@ class SentStore:
     def __init__(self, engine: Engine):
         self.engine = engine
 
-    def _read(self):
-        conn = self.engine.connect()
-        conn.execution_options(sqlite_begin="DEFERRED")
-        return conn
-
     @guarded
     def tracked(self, profile: str) -> list[int]:
         """The product ids `profile` has sent and tracks, ascending."""
         s = t.sync_state.c
-        with self._read() as conn, conn.begin():
+        with reading(self.engine) as conn:
             return list(conn.execute(sa.select(s.product_id).where(s.profile == profile)
                                      .order_by(s.product_id)).scalars())
 
@@ -37,7 +33,7 @@ class SentStore:
         """The reference each of these products had when `profile` last sent it (from the item of
         the task that sent it; None when that task is gone): {product_id: reference}."""
         s, i, out = t.sync_state.c, t.items.c, {}
-        with self._read() as conn, conn.begin():
+        with reading(self.engine) as conn:
             for start in range(0, len(product_ids), CHUNK):
                 chunk = product_ids[start:start + CHUNK]
                 query = (sa.select(s.product_id, i.reference)
@@ -51,7 +47,7 @@ class SentStore:
     def sent_hashes(self, profile: str, product_ids: list[int]) -> dict[int, str]:
         """What `profile` last sent of these products: {product_id: hash}."""
         s, out = t.sync_state.c, {}
-        with self._read() as conn, conn.begin():
+        with reading(self.engine) as conn:
             for start in range(0, len(product_ids), CHUNK):
                 chunk = product_ids[start:start + CHUNK]
                 rows = conn.execute(sa.select(s.product_id, s.hash).where(

@@ -23,6 +23,7 @@ from sqlalchemy.engine import Connection, Engine
 from core.clock import as_utc, iso
 from core.errors import IllegalTransition, Refused
 from tasks import tables as t
+from tasks.database import reading
 from tasks.guard import guarded
 from tasks.leases import busy, owner_gone
 from tasks.rows import naive, write_log
@@ -107,30 +108,24 @@ class UploadStore:
 
     @guarded
     def get(self, task_id: int) -> ExportUpload | None:
-        with self.engine.connect() as conn:
-            conn.execution_options(sqlite_begin="DEFERRED")
-            with conn.begin():
-                row = conn.execute(_ROW, {"id": task_id}).first()
+        with reading(self.engine) as conn:
+            row = conn.execute(_ROW, {"id": task_id}).first()
         return None if row is None else ExportUpload.from_row(row)
 
     @guarded
     def recent(self, limit: int = 20) -> list[ExportUpload]:
         """The newest deliveries (by task id), for the Configure page."""
         query = sa.select(t.deliveries).order_by(D.task_id.desc()).limit(limit)
-        with self.engine.connect() as conn:
-            conn.execution_options(sqlite_begin="DEFERRED")
-            with conn.begin():
-                return [ExportUpload.from_row(row) for row in conn.execute(query)]
+        with reading(self.engine) as conn:
+            return [ExportUpload.from_row(row) for row in conn.execute(query)]
 
     @guarded
     def due(self, now: datetime, limit: int = 100) -> list[int]:
         """Task ids of pending deliveries whose next attempt is due, the longest waiting first."""
         query = (sa.select(D.task_id).where(D.status == UploadStatus.PENDING.value, D.next_at <= naive(now))
                  .order_by(D.next_at, D.task_id).limit(limit))
-        with self.engine.connect() as conn:
-            conn.execution_options(sqlite_begin="DEFERRED")
-            with conn.begin():
-                return list(conn.execute(query).scalars())
+        with reading(self.engine) as conn:
+            return list(conn.execute(query).scalars())
 
     @guarded
     def claim(self, task_id: int, owner: str, now: datetime, lease: timedelta) -> ExportUpload | None:

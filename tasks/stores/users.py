@@ -7,17 +7,16 @@ Every verb is one short transaction; database errors become StateDatabaseError (
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Engine
 
 from core.clock import as_utc, iso
 from core.errors import Refused, UserNotFound
 from tasks import tables as t
+from tasks.database import reading
 from tasks.guard import guarded
 from tasks.rows import naive
 
@@ -59,13 +58,8 @@ class UserStore:
     def __init__(self, engine: Engine):
         self.engine = engine
 
-    @contextmanager
-    def _read(self) -> Iterator[Connection]:
-        """A read-only transaction (SQLite: DEFERRED, so a read never waits for a writer's lock)."""
-        with self.engine.connect() as conn:
-            conn.execution_options(sqlite_begin="DEFERRED")
-            with conn.begin():
-                yield conn
+    def _read(self):
+        return reading(self.engine)
 
     # -- users -------------------------------------------------------------------------------------
 
