@@ -12,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 from connectors.prestashop import create_demo_shop
-from core.actor import DAEMON, Actor, Role
+from core.actor import DAEMON, Actor, Role, cli_actor
 from core.config import Web
 from core.errors import Refused, UserNotFound
 from heartbeat.config import schedule
@@ -20,6 +20,7 @@ from heartbeat.engine import history
 from heartbeat.services.categories import CategoryManager
 from heartbeat.services.users import UserManager, sha256
 from tasks.database import create_state_engine, ensure_schema
+from tasks.stores.audit import DETAIL_CHARS
 from tests.helpers import make_config, make_heartbeat, manager, raw, upgrade_to
 from tests.processes import HEARTBEAT, hb, make_project
 from tests.web import PASSWORD_HASH
@@ -201,3 +202,11 @@ def test_the_category_mappings_changes_are_recorded(tasks, tmp_path, clock):
         ("categories.set", "product:2", "google 1604 (shop)"),
         ("categories.unset", "product:2", "google (shop)")]
     assert {(e.actor, e.via) for e in tasks.audit.list()} == {("tester", "cli")}
+
+
+def test_a_detail_too_long_for_the_column_is_cut_saying_how_long_it_was(tasks):
+    long = "shop 1234 -> google 5181, " * 4000  # 104,000 characters: a bulk accept of 4,000 categories
+    tasks.audit.record(cli_actor(), "categories.accept", "profile:feed", long + "é")
+    [entry] = [e for e in tasks.audit.list() if e.action == "categories.accept"]
+    assert entry.detail.startswith("shop 1234 -> google 5181, shop") and len(entry.detail) <= DETAIL_CHARS
+    assert entry.detail.endswith("... (104,001 characters)")

@@ -36,9 +36,16 @@ class Entry:
                 "address": self.address, "action": self.action, "target": self.target, "detail": self.detail}
 
 
+DETAIL_CHARS = 16_000  # MariaDB's TEXT holds 65,535 bytes, and a character takes at most 4
+
+
 def write_entry(conn: Connection, at: datetime, actor: str, via: str, address: str | None, action: str,
                 target: str, detail: str | None = None) -> int:
-    """One entry, in the caller's transaction (a change and its entry are written together); its id."""
+    """One entry, in the caller's transaction (a change and its entry are written together); its id.
+    A detail longer than DETAIL_CHARS (a bulk accept of thousands of categories) is cut, saying how
+    long it was: the change it records is made either way."""
+    if detail is not None and len(detail) > DETAIL_CHARS:
+        detail = f"{detail[:DETAIL_CHARS - 40]}... ({len(detail):,} characters)"
     return conn.execute(t.audit.insert().values(
         at=naive(at), actor=actor[:100], via=via, address=address, action=action[:64],
         target=target[:200], detail=detail)).inserted_primary_key[0]
